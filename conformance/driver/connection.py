@@ -1,0 +1,110 @@
+"""One client connection: bytes in and out, decoded events, and a way to wait for change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import defer, error
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+
+from conformance.codecs.common import ConnectionClosed, Event
+from conformance.driver.recording import Recorder
+from conformance.driver.sessions import Session
+from conformance.results import Direction
+from conformance.verdicts.expectations import Overflow
+
+
+class WireProtocol(Protocol):
+    """Records what crosses the wire and feeds received bytes to the protocol session."""
+
+    def __init__(self, *, session: Session, recorder: Recorder, reactor: IReactorTime, byte_cap: int) -> None:
+        self.session = session
+        self.recorder = recorder
+        self.reactor = reactor
+        self.byte_cap = byte_cap
+        self.events: list[Event] = []
+        self.received = 0
+        self.sent = 0
+        self.ended = False  # nothing more will arrive
+        self._waiters: list[defer.Deferred[None]] = []
+
+    # -- Twisted callbacks
+
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
+        pass
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        if self.ended:
+            return
+        self.received += len(data)
+        self.recorder.data(Direction.RECEIVED, data)
+        for event in self.session.receive(data):
+            self._emit(event)
+        if self.received > self.byte_cap:
+            self._emit(Overflow(self.byte_cap))
+            self.ended = True
+            self.transport.abortConnection()
+        self._wake()
+
+    def connectionLost(self, reason: Failure = error.ConnectionDone) -> None:  # noqa: N802
+        if self.ended:
+            self._wake()
+            return
+        for event in self.session.receive_eof():
+            self._emit(event)
+        reset = not reason.check(error.ConnectionDone)
+        message = "" if not reset else reason.getErrorMessage()
+        self._emit(ConnectionClosed(reset=reset, reason=message))
+        self.ended = True
+        self._wake()
+
+    # -- used by the interpreter
+
+    def _emit(self, event: Any) -> None:
+        self.events.append(event)
+        self.recorder.event(event.describe(), event.detail())
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def write(self, data: bytes) -> bool:
+        """Send bytes; False when the connection is already gone (recorded, not an error)."""
+        if self.ended or self.transport is None or getattr(self.transport, "disconnected", False):
+            self.recorder.event(f"not sent ({len(data)} bytes): the connection is closed")
+            return False
+        self.sent += len(data)
+        self.recorder.data(Direction.SENT, data)
+        self.session.sent(data)
+        self.transport.write(data)
+        return True
+
+    async def changed(self, timeout: float) -> None:
+        """Wait until something arrives, the connection ends, or ``timeout`` seconds pass."""
+        if self.ended:
+            return
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._waiters.append(waiter)
+        timer = self.reactor.callLater(max(0.0, timeout), self._expire, waiter)
+        try:
+            await waiter
+        finally:
+            if timer.active():
+                timer.cancel()
+
+    def _expire(self, waiter: defer.Deferred[None]) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+            waiter.callback(None)
+
+    def half_close(self) -> None:
+        if self.transport is not None and not self.ended:
+            self.recorder.event("half-closed (FIN sent)")
+            self.transport.loseWriteConnection()
+
+    def abort(self) -> None:
+        if self.transport is not None and not getattr(self.transport, "disconnected", False):
+            self.transport.abortConnection()

@@ -1,0 +1,195 @@
+"""Run one case against one target: open connections, play the steps, judge, record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from twisted.internet import defer
+from twisted.internet.error import ConnectError, DNSLookupError
+
+from conformance.driver.connection import WireProtocol
+from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
+from conformance.driver.recording import Recorder
+from conformance.driver.sessions import session_for
+from conformance.results import CaseResult
+from conformance.scenario import model
+from conformance.target import Target
+from conformance.verdicts.expectations import Cursor, Grade, Matched, Mismatch, Observation, Pending
+from conformance.verdicts.judge import StepFailure, judge
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    timeout: float = 2.0  # seconds an expect step waits for its outcome
+    connect_timeout: float = 5.0
+    case_timeout: float = 30.0  # the whole case's budget; past it, ERROR
+    byte_cap: int = 64 * 1024 * 1024  # bytes received per case before the harness stops reading
+    tls: TLSSettings = field(default_factory=TLSSettings)
+
+
+class CaseError(Exception):
+    """The harness could not run the case (becomes an ERROR verdict)."""
+
+
+class CaseRun:
+    def __init__(self, reactor: object, case: model.Case, target: Target, options: RunOptions) -> None:
+        self.reactor = reactor
+        self.case = case
+        self.target = target
+        self.options = options
+        self.recorder = Recorder(reactor)
+        self.connection: WireProtocol | None = None
+        self.cursor = Cursor(index=0, received=0)
+        self.connected_once = False
+        self.grades: list[Grade] = []
+        self.failure: StepFailure | None = None
+        self.observed: list[str] = []  # what each matched expect step consumed
+        self.past_events: list[object] = []  # events of connections already replaced
+
+    @property
+    def step_timeout(self) -> float:
+        return self.case.timeout if self.case.timeout is not None else self.options.timeout
+
+    async def run(self) -> None:
+        for index, step in enumerate(self.case.steps, start=1):
+            self.recorder.event(f"step {index}: {step.describe()}")
+            if isinstance(step, model.Connect):
+                await self._connect(step)
+            elif isinstance(step, model.Send):
+                await self._send(step)
+            elif isinstance(step, model.Expect):
+                if not await self._expect(index, step):
+                    return
+            elif isinstance(step, model.Wait):
+                await _sleep(self.reactor, step.ms / 1000)
+            elif isinstance(step, model.Shutdown):
+                self._require_connection().half_close()
+            elif isinstance(step, model.Abort):
+                self._require_connection().abort()
+            else:  # pragma: no cover - the loader builds only the kinds above
+                raise CaseError(f"unknown step {step!r}")
+
+    def _require_connection(self) -> WireProtocol:
+        if self.connection is None:
+            raise CaseError("no connection: the case has no connect step")
+        return self.connection
+
+    async def _connect(self, step: model.Connect) -> None:
+        if self.connection is not None:
+            self.past_events.extend(self.connection.events)
+            self.connection.abort()
+        tls = self.target.tls if step.mode == "target" else step.mode == "tls"
+        alpn = step.alpn or (("http/1.1",) if tls and self.case.protocol in ("h1", "ws") else ())
+        endpoint = endpoint_for(
+            self.reactor, self.target, tls=tls, alpn=alpn, settings=self.options.tls, timeout=self.options.connect_timeout
+        )
+        self.recorder.connection += 1
+        protocol = WireProtocol(
+            session=session_for(self.case.protocol),
+            recorder=self.recorder,
+            reactor=self.reactor,
+            byte_cap=self.options.byte_cap,
+        )
+        try:
+            await connect(endpoint, protocol)
+        except (ConnectError, DNSLookupError, OSError) as exc:
+            raise CaseError(f"could not connect to {self.target.host}:{self.target.port}: {_reason(exc)}") from None
+        self.connected_once = True
+        self.connection = protocol
+        self.cursor = Cursor(index=0, received=0)
+        self.recorder.event(f"connected to {self.target.host}:{self.target.port}" + (" (TLS)" if tls else ""))
+
+    async def _send(self, step: model.Send) -> None:
+        connection = self._require_connection()
+        data = step.payload.render(self.target.context())
+        pieces = step.pieces(data)
+        for number, piece in enumerate(pieces):
+            if number:
+                await _sleep(self.reactor, step.delay_ms / 1000)
+            if not connection.write(piece):
+                return
+
+    async def _expect(self, index: int, step: model.Expect) -> bool:
+        connection = self._require_connection()
+        expectation = step.expectation
+        start = self.reactor.seconds()
+        budget = max(self.step_timeout, expectation.min_duration + 0.5)
+        cursor = Cursor(index=self.cursor.index, received=connection.received)
+        timed_out = False
+        while True:
+            elapsed = self.reactor.seconds() - start
+            timed_out = timed_out or elapsed >= budget
+            observation = Observation(
+                events=connection.events, received=connection.received, elapsed=elapsed, timed_out=timed_out or connection.ended
+            )
+            outcome = expectation.evaluate(observation, cursor)
+            if isinstance(outcome, Matched):
+                self.grades.append(outcome.grade)
+                consumed = connection.events[cursor.index : outcome.end]
+                self.observed.append(
+                    "; ".join(e.describe() for e in consumed) or expectation.describe()
+                )
+                self.cursor = Cursor(index=outcome.end, received=connection.received)
+                self.recorder.event(f"step {index} matched" + ("" if outcome.grade is Grade.PASS else f" ({outcome.grade.name.lower().replace('_', '-')})"))
+                return True
+            if isinstance(outcome, Mismatch):
+                self.failure = StepFailure(index=index, step=step, observed=outcome.observed)
+                self.recorder.event(f"step {index} did not match: {outcome.observed}")
+                return False
+            assert isinstance(outcome, Pending)
+            wait = budget - elapsed
+            if outcome.wake_after is not None:
+                wait = min(wait, max(0.0, outcome.wake_after - elapsed))
+            await connection.changed(wait)
+
+
+async def _sleep(reactor: object, seconds: float) -> None:
+    await defer.Deferred.fromCoroutine(_sleep_inner(reactor, seconds))
+
+
+async def _sleep_inner(reactor: object, seconds: float) -> None:
+    from twisted.internet.task import deferLater
+
+    await deferLater(reactor, seconds, lambda: None)
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "osError", None) or exc
+    message = str(text).strip() or type(exc).__name__
+    return message.rstrip(".")
+
+
+async def run_case(reactor: object, case: model.Case, target: Target, options: RunOptions) -> tuple[CaseResult, bool]:
+    """Run a case; returns its result and whether a connection could be made at all."""
+    run = CaseRun(reactor, case, target, options)
+    start = reactor.seconds()
+    error: str | None = None
+    inner = defer.Deferred.fromCoroutine(run.run())
+    inner.addTimeout(options.case_timeout, reactor)
+    try:
+        await inner
+    except defer.TimeoutError:
+        error = f"the case did not finish within its budget of {options.case_timeout:g} s"
+    except defer.CancelledError:
+        error = f"the case did not finish within its budget of {options.case_timeout:g} s"
+    except CaseError as exc:
+        error = str(exc)
+    except Exception as exc:  # a harness bug must not take the run down
+        error = f"harness error: {type(exc).__name__}: {exc}"
+    finally:
+        if run.connection is not None:
+            run.connection.abort()
+    if error:
+        run.recorder.event(f"error: {error}")
+    result = judge(
+        case,
+        grades=run.grades,
+        failure=run.failure,
+        error=error,
+        events=[*run.past_events, *(run.connection.events if run.connection else [])],
+        observed=run.observed,
+        duration=reactor.seconds() - start,
+        transcript=tuple(run.recorder.entries),
+        truncated=run.recorder.truncated,
+    )
+    return result, run.connected_once

@@ -1,0 +1,109 @@
+"""The typed case model: frozen, fully expanded, every part knowing where it came from.
+
+After loading, nothing passes raw YAML around: the driver reads these objects only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conformance.errors import SourceLocation
+from conformance.scenario.payloads import Payload
+from conformance.verdicts.expectations import Expectation
+from conformance.verdicts.verdict import Requirement
+
+PROTOCOLS = ("h1", "h2", "ws")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    location: SourceLocation | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Connect(Step):
+    mode: str = "target"  # target | tcp | tls
+    alpn: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        alpn = f" (ALPN {', '.join(self.alpn)})" if self.alpn else ""
+        return f"connect: {self.mode}{alpn}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Send(Step):
+    payload: Payload
+    split: int | tuple[int, ...] | None = None  # piece size, or cut offsets
+    delay_ms: int = 20
+
+    def describe(self) -> str:
+        how = ""
+        if isinstance(self.split, int):
+            how = f" in {self.split}-byte pieces, {self.delay_ms} ms apart"
+        elif self.split:
+            how = f" cut at {list(self.split)}, {self.delay_ms} ms apart"
+        return f"send {self.payload.describe()}{how}"
+
+    def pieces(self, data: bytes) -> list[bytes]:
+        if not self.split:
+            return [data]
+        if isinstance(self.split, int):
+            return [data[i : i + self.split] for i in range(0, len(data), self.split)] or [b""]
+        cuts = [0, *sorted(c for c in self.split if 0 < c < len(data)), len(data)]
+        return [data[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expect(Step):
+    expectation: Expectation
+
+    def describe(self) -> str:
+        return f"expect {self.expectation.describe()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Wait(Step):
+    ms: int
+
+    def describe(self) -> str:
+        return f"wait {self.ms} ms"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shutdown(Step):
+    def describe(self) -> str:
+        return "half-close (send FIN)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Abort(Step):
+    def describe(self) -> str:
+        return "reset the connection"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """One expanded case: a stable id, what it checks, and the steps that check it."""
+
+    id: str  # protocol/rfc/section/slug
+    protocol: str
+    rfc: str
+    section: str
+    slug: str
+    title: str
+    requirement: Requirement
+    reference: str = ""
+    aliases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    timeout: float | None = None  # per-step deadline override, seconds
+    steps: tuple[Step, ...] = ()
+    location: SourceLocation | None = field(default=None, compare=False)
+
+    def matches(self, prefix: str) -> bool:
+        """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix."""
+        if self.id.startswith(prefix):
+            return True
+        return any(alias.startswith(prefix) for alias in self.aliases)

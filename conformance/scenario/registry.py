@@ -1,0 +1,462 @@
+"""The one registry of step and expectation kinds.
+
+Adding a kind is one entry here: its builder (YAML node to typed model, with located
+errors), its summary (for docs and error messages) and its JSON Schema fragment (for the
+shipped schema file). Builders are pure: they read nodes and return frozen objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from conformance.errors import ScenarioError
+from conformance.scenario import model, payloads
+from conformance.scenario.nodes import HEX_TAG, Node
+from conformance.verdicts import expectations as ex
+from conformance.verdicts import http1 as h1pat
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    file: str
+    case_id: str
+    protocol: str
+
+    def error(self, message: str, node: Node) -> ScenarioError:
+        return ScenarioError(message, location=node.location, case_id=self.case_id)
+
+
+@dataclass(frozen=True)
+class Kind(Generic[T]):
+    name: str
+    summary: str
+    schema: dict[str, Any]
+    build: Callable[[Node, BuildContext], T]
+    protocols: tuple[str, ...] = model.PROTOCOLS
+    options: tuple[str, ...] = field(default=())  # extra keys allowed beside the kind key
+
+
+STEP_KINDS: dict[str, Kind[model.Step]] = {}
+EXPECT_KINDS: dict[str, Kind[ex.Expectation]] = {}
+PAYLOAD_KINDS: dict[str, Kind[payloads.Payload]] = {}
+
+
+def _register(table: dict[str, Kind[Any]], kind: Kind[Any]) -> None:
+    if kind.name in table:
+        raise RuntimeError(f"kind {kind.name!r} registered twice")
+    table[kind.name] = kind
+
+
+# ---------------------------------------------------------------- scalar helpers
+
+
+def expect_type(node: Node, ctx: BuildContext, kinds: type | tuple[type, ...], what: str) -> Any:
+    if isinstance(node.value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+        raise ctx.error(f"expected {what}, got {node.value!r}", node)
+    if not isinstance(node.value, kinds):
+        raise ctx.error(f"expected {what}, got {_shown(node)}", node)
+    return node.value
+
+
+def _shown(node: Node) -> str:
+    if node.is_mapping:
+        return "a mapping"
+    if node.is_sequence:
+        return "a list"
+    return repr(node.value)
+
+
+def non_negative_int(node: Node, ctx: BuildContext, what: str) -> int:
+    value = expect_type(node, ctx, int, what)
+    if value < 0:
+        raise ctx.error(f"{what} must not be negative, got {value}", node)
+    return int(value)
+
+
+def text(node: Node, ctx: BuildContext, what: str) -> str:
+    value = node.value
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list, bytes)):
+        raise ctx.error(f"expected {what} (text), got {_shown(node)}", node)
+    return str(value)
+
+
+def check_keys(node: Node, ctx: BuildContext, allowed: set[str] | tuple[str, ...], what: str) -> None:
+    for key, child in node.value.items():
+        if key not in allowed:
+            choices = ", ".join(sorted(allowed))
+            raise ctx.error(f"unknown field {key!r} in {what} (expected one of: {choices})", child)
+
+
+def one_kind(node: Node, ctx: BuildContext, table: dict[str, Kind[Any]], what: str, common: set[str]) -> tuple[Kind[Any], Node]:
+    """The single kind key of a mapping such as ``{response: ..., strict: false}``."""
+    if not node.is_mapping:
+        raise ctx.error(f"expected {what} (a mapping with one of: {', '.join(table)}), got {_shown(node)}", node)
+    keys = [key for key in node.value if key in table]
+    if len(keys) != 1:
+        found = f"{len(keys)} ({', '.join(keys)})" if keys else "none"
+        raise ctx.error(f"{what} needs exactly one of: {', '.join(table)}; found {found}", node)
+    kind = table[keys[0]]
+    check_keys(node, ctx, {kind.name, *kind.options, *common}, what)
+    if ctx.protocol not in kind.protocols:
+        raise ctx.error(
+            f"{kind.name!r} is for {'/'.join(kind.protocols)} cases, not {ctx.protocol}", node.value[kind.name]
+        )
+    return kind, node.value[kind.name]
+
+
+# ---------------------------------------------------------------- payloads
+
+
+def build_payload(node: Node, ctx: BuildContext) -> payloads.Payload:
+    if node.tag == HEX_TAG or isinstance(node.value, bytes):
+        return payloads.Raw(data=node.value)
+    if isinstance(node.value, str):
+        return latin1_text(node, ctx)
+    if node.is_mapping:
+        kind, value = one_kind(node, ctx, PAYLOAD_KINDS, "a payload", common=set())
+        return kind.build(node if kind.options else value, ctx)
+    if node.is_sequence:
+        return payloads.Concat(parts=tuple(build_payload(child, ctx) for child in node.value))
+    raise ctx.error(f"expected a payload (text, !hex or a generator), got {_shown(node)}", node)
+
+
+def latin1_text(node: Node, ctx: BuildContext) -> payloads.Text:
+    value = text(node, ctx, "text")
+    for index, char in enumerate(value):
+        if ord(char) > 0xFF:
+            raise ctx.error(
+                f"character {char!r} (U+{ord(char):04X}) at offset {index} is not one byte; "
+                "use {utf8: ...} for UTF-8 text or \\xNN escapes for bytes",
+                node,
+            )
+    return payloads.Text(text=value)
+
+
+def _utf8(node: Node, ctx: BuildContext) -> payloads.Payload:
+    return payloads.Text(text=text(node, ctx, "text"), encoding="utf-8")
+
+
+def _hex(node: Node, ctx: BuildContext) -> payloads.Payload:
+    value = text(node, ctx, "hexadecimal digits")
+    digits = "".join(value.split())
+    try:
+        return payloads.Raw(data=bytes.fromhex(digits))
+    except ValueError:
+        raise ctx.error(f"not hexadecimal bytes: {value!r}", node) from None
+
+
+def _repeat(node: Node, ctx: BuildContext) -> payloads.Payload:
+    if "count" not in node.value:
+        raise ctx.error("repeat needs a count", node)
+    count = non_negative_int(node.value["count"], ctx, "count")
+    if count > 1 << 27:
+        raise ctx.error(f"count {count} is over the 128 Mi limit", node.value["count"])
+    return payloads.Repeat(payload=build_payload(node.value["repeat"], ctx), count=count)
+
+
+def _random(node: Node, ctx: BuildContext) -> payloads.Payload:
+    size = non_negative_int(node.value["random"], ctx, "a size in bytes")
+    seed = non_negative_int(node.value["seed"], ctx, "seed") if "seed" in node.value else 0
+    return payloads.RandomBytes(size=size, seed=seed)
+
+
+def _concat(node: Node, ctx: BuildContext) -> payloads.Payload:
+    if not node.is_sequence:
+        raise ctx.error("concat takes a list of payloads", node)
+    return payloads.Concat(parts=tuple(build_payload(child, ctx) for child in node.value))
+
+
+def _headers(node: Node, ctx: BuildContext) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    if node.is_mapping:
+        for name, value in node.value.items():
+            pairs.append((name, text(value, ctx, f"the value of {name}")))
+        return tuple(pairs)
+    if not node.is_sequence:
+        raise ctx.error("headers: a list of [name, value] pairs, or a mapping", node)
+    for item in node.value:
+        if not item.is_sequence or len(item.value) != 2:
+            raise ctx.error("each header is a [name, value] pair", item)
+        name, value = item.value
+        pairs.append((text(name, ctx, "a header name"), text(value, ctx, "a header value")))
+    for name, value in pairs:
+        for char in name + value:
+            if ord(char) > 0xFF:
+                raise ctx.error(f"header text must be one byte per character, found {char!r}", node)
+    return tuple(pairs)
+
+
+def _request(node: Node, ctx: BuildContext) -> payloads.Payload:
+    if not node.is_mapping:
+        raise ctx.error("request: a mapping of method, target, version, headers, body", node)
+    fields = node.value
+    check_keys(node, ctx, {"method", "target", "version", "headers", "body", "content_length"}, "request")
+    kwargs: dict[str, Any] = {}
+    for name in ("method", "target", "version"):
+        if name in fields:
+            kwargs[name] = latin1_text(fields[name], ctx).text
+    if "headers" in fields:
+        kwargs["headers"] = _headers(fields["headers"], ctx)
+    if "body" in fields:
+        kwargs["body"] = build_payload(fields["body"], ctx)
+    if "content_length" in fields:
+        raw = fields["content_length"]
+        if raw.value in ("auto", None, "none"):
+            kwargs["content_length"] = "auto" if raw.value == "auto" else None
+        else:
+            kwargs["content_length"] = non_negative_int(raw, ctx, "content_length (auto, none or a number)")
+    return payloads.H1Request(**kwargs)
+
+
+_PAYLOAD_SCHEMA: dict[str, Any] = {"$ref": "#/$defs/payload"}
+
+for _kind in (
+    Kind("text", "text, one byte per character", {"type": "string"}, lambda n, c: latin1_text(n, c)),
+    Kind("utf8", "text encoded as UTF-8", {"type": "string"}, _utf8),
+    Kind("hex", "hexadecimal bytes", {"type": "string"}, _hex),
+    Kind(
+        "repeat",
+        "a payload repeated `count` times",
+        {"$ref": "#/$defs/payload"},
+        _repeat,
+        options=("count",),
+    ),
+    Kind("random", "`random` deterministic pseudo-random bytes from `seed`", {"type": "integer", "minimum": 0}, _random, options=("seed",)),
+    Kind("concat", "payloads one after another", {"type": "array", "items": _PAYLOAD_SCHEMA}, _concat),
+    Kind("request", "a structured HTTP/1.1 request", {"type": "object"}, _request, protocols=("h1", "ws")),
+):
+    _register(PAYLOAD_KINDS, _kind)
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _connect(node: Node, ctx: BuildContext) -> model.Step:
+    modes = ("target", "tcp", "tls")
+    if isinstance(node.value, str):
+        if node.value not in modes:
+            raise ctx.error(f"connect: one of {', '.join(modes)}, not {node.value!r}", node)
+        return model.Connect(mode=node.value, location=node.location)
+    if not node.is_mapping:
+        raise ctx.error(f"connect: one of {', '.join(modes)}, or a mapping with mode", node)
+    check_keys(node, ctx, {"mode", "alpn"}, "connect")
+    mode = text(node.value.get("mode", Node("target", node.location)), ctx, "mode")
+    if mode not in modes:
+        raise ctx.error(f"connect mode: one of {', '.join(modes)}, not {mode!r}", node)
+    alpn: tuple[str, ...] = ()
+    if "alpn" in node.value:
+        alpn_node = node.value["alpn"]
+        if not alpn_node.is_sequence:
+            raise ctx.error("alpn: a list of protocol names", alpn_node)
+        alpn = tuple(text(item, ctx, "a protocol name") for item in alpn_node.value)
+    return model.Connect(mode=mode, alpn=alpn, location=node.location)
+
+
+def _send(node: Node, ctx: BuildContext) -> model.Step:
+    split: int | tuple[int, ...] | None = None
+    delay = 20
+    if node.is_mapping and ("split" in node.value or "delay_ms" in node.value):
+        options = dict(node.value)
+        split_node = options.pop("split", None)
+        delay_node = options.pop("delay_ms", None)
+        if split_node is not None:
+            if split_node.is_sequence:
+                split = tuple(non_negative_int(item, ctx, "a byte offset") for item in split_node.value)
+            else:
+                split = non_negative_int(split_node, ctx, "split (a piece size or a list of offsets)")
+                if split == 0:
+                    raise ctx.error("split: the piece size must be at least 1", split_node)
+        if delay_node is not None:
+            delay = non_negative_int(delay_node, ctx, "delay_ms")
+        node = Node(options, node.location)
+    return model.Send(payload=build_payload(node, ctx), split=split, delay_ms=delay, location=node.location)
+
+
+def _expect(node: Node, ctx: BuildContext) -> model.Step:
+    return model.Expect(expectation=build_expectation(node, ctx), location=node.location)
+
+
+def _wait(node: Node, ctx: BuildContext) -> model.Step:
+    return model.Wait(ms=non_negative_int(node, ctx, "milliseconds"), location=node.location)
+
+
+def _flag_step(cls: type[model.Step], name: str) -> Callable[[Node, BuildContext], model.Step]:
+    def build(node: Node, ctx: BuildContext) -> model.Step:
+        if node.value is not True:
+            raise ctx.error(f"{name}: true", node)
+        return cls(location=node.location)
+
+    return build
+
+
+for _kind in (
+    Kind(
+        "connect",
+        "open the connection: target | tcp | tls, or {mode, alpn}",
+        {"oneOf": [{"enum": ["target", "tcp", "tls"]}, {"type": "object", "properties": {"mode": {"enum": ["target", "tcp", "tls"]}, "alpn": {"type": "array", "items": {"type": "string"}}}, "additionalProperties": False}]},
+        _connect,
+    ),
+    Kind("send", "write a payload (optionally `split` into pieces `delay_ms` apart)", {"$ref": "#/$defs/send"}, _send),
+    Kind("expect", "wait for an expectation to be decided", {"$ref": "#/$defs/expectation"}, _expect),
+    Kind("wait", "pause for milliseconds", {"type": "integer", "minimum": 0}, _wait),
+    Kind("shutdown", "half-close the connection (send FIN)", {"const": True}, _flag_step(model.Shutdown, "shutdown")),
+    Kind("abort", "reset the connection (RST)", {"const": True}, _flag_step(model.Abort, "abort")),
+):
+    _register(STEP_KINDS, _kind)
+
+
+def build_step(node: Node, ctx: BuildContext) -> model.Step:
+    kind, value = one_kind(node, ctx, STEP_KINDS, "a step", common=set())
+    return kind.build(value, ctx)
+
+
+# ---------------------------------------------------------------- expectations
+
+_GRADE_KEYS = {"strict", "unimplemented"}
+
+
+def build_expectation(node: Node, ctx: BuildContext) -> ex.Expectation:
+    if node.is_sequence:
+        if not node.value:
+            raise ctx.error("an empty list of expectations", node)
+        return ex.Sequence_(items=tuple(build_expectation(child, ctx) for child in node.value))
+    kind, value = one_kind(node, ctx, EXPECT_KINDS, "an expectation", common=_GRADE_KEYS)
+    built = kind.build(value, ctx)
+    grades: dict[str, bool] = {}
+    for key in _GRADE_KEYS & set(node.value):
+        grades[key] = expect_type(node.value[key], ctx, bool, f"{key}: true or false")
+    if grades.get("unimplemented") and grades.get("strict") is False:
+        raise ctx.error("an outcome is either strict: false or unimplemented: true, not both", node)
+    if grades:
+        built = _with_grades(built, grades)
+    return built
+
+
+def _with_grades(expectation: ex.Expectation, grades: dict[str, bool]) -> ex.Expectation:
+    import dataclasses
+
+    return dataclasses.replace(expectation, **grades)
+
+
+def _alternatives(node: Node, ctx: BuildContext, what: str) -> tuple[ex.Expectation, ...]:
+    if not node.is_sequence or not node.value:
+        raise ctx.error(f"{what} takes a non-empty list of expectations", node)
+    return tuple(build_expectation(child, ctx) for child in node.value)
+
+
+def _closed(node: Node, ctx: BuildContext) -> ex.Expectation:
+    if node.value is True:
+        return ex.Closed()
+    if node.is_mapping:
+        check_keys(node, ctx, {"reset"}, "closed")
+        reset = node.value.get("reset")
+        allow = True if reset is None else expect_type(reset, ctx, bool, "reset: true or false")
+        return ex.Closed(allow_reset=allow)
+    raise ctx.error("closed: true, or {reset: false}", node)
+
+
+def _silence(node: Node, ctx: BuildContext) -> ex.Expectation:
+    return ex.Silence(ms=non_negative_int(node, ctx, "milliseconds"))
+
+
+def _status(node: Node, ctx: BuildContext) -> h1pat.StatusSpec:
+    items = node.value if node.is_sequence else [node]
+    codes: set[int] = set()
+    classes: set[int] = set()
+    for item in items:
+        value = item.value
+        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 999:
+            codes.add(value)
+        elif isinstance(value, str) and len(value) == 3 and value[0] in "12345" and value[1:].lower() == "xx":
+            classes.add(int(value[0]))
+        elif isinstance(value, str) and value.isdigit() and len(value) == 3:
+            codes.add(int(value))
+        else:
+            raise ctx.error(f"status: a code from 100 to 999 or a class like 4xx, not {_shown(item)}", item)
+    return h1pat.StatusSpec(codes=frozenset(codes), classes=frozenset(classes))
+
+
+def _header_spec(name: str, node: Node, ctx: BuildContext) -> h1pat.HeaderSpec:
+    value = node.value
+    if value is True or value is False:
+        return h1pat.HeaderSpec(name=name, present=value)
+    if node.is_mapping:
+        check_keys(node, ctx, {"equals", "contains", "matches"}, f"the {name} condition")
+        if len(node.value) != 1:
+            raise ctx.error("a header condition has one of equals, contains, matches", node)
+        (key, child), = node.value.items()
+        pattern = text(child, ctx, key)
+        if key == "matches":
+            import re
+
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ctx.error(f"bad regular expression: {exc}", child) from None
+        return h1pat.HeaderSpec(name=name, **{key: pattern})
+    return h1pat.HeaderSpec(name=name, equals=text(node, ctx, f"the value of {name}"))
+
+
+def _body_spec(node: Node, ctx: BuildContext) -> h1pat.BodySpec:
+    if node.is_mapping and set(node.value) <= {"contains", "length"} and node.value:
+        if "length" in node.value:
+            return h1pat.BodySpec(length=non_negative_int(node.value["length"], ctx, "length"))
+        return h1pat.BodySpec(contains=_static_bytes(node.value["contains"], ctx))
+    return h1pat.BodySpec(equals=_static_bytes(node, ctx))
+
+
+def _static_bytes(node: Node, ctx: BuildContext) -> bytes:
+    from conformance.scenario.templates import names_in
+
+    if isinstance(node.value, str) and names_in(node.value):
+        raise ctx.error("templates are not filled in expected bodies", node)
+    payload = build_payload(node, ctx)
+    from conformance.scenario.templates import TargetContext
+
+    return payload.render(TargetContext(host="", port=0, authority="", path="", scheme=""))
+
+
+def _response(node: Node, ctx: BuildContext) -> ex.Expectation:
+    if node.value is None:
+        return h1pat.ResponsePattern()
+    if not node.is_mapping:
+        raise ctx.error("response: a mapping (status, version, reason, headers, body, violations)", node)
+    check_keys(node, ctx, {"status", "version", "reason", "headers", "body", "violations"}, "response")
+    fields = node.value
+    kwargs: dict[str, Any] = {}
+    if "status" in fields:
+        kwargs["status"] = _status(fields["status"], ctx)
+    if "version" in fields:
+        kwargs["version"] = text(fields["version"], ctx, "version")
+    if "reason" in fields:
+        kwargs["reason"] = "" if fields["reason"].value is None else text(fields["reason"], ctx, "reason")
+    if "headers" in fields:
+        headers = fields["headers"]
+        if not headers.is_mapping:
+            raise ctx.error("headers: a mapping of field name to condition", headers)
+        kwargs["headers"] = tuple(_header_spec(name, child, ctx) for name, child in headers.value.items())
+    if "body" in fields:
+        kwargs["body"] = _body_spec(fields["body"], ctx)
+    if "violations" in fields:
+        violations = fields["violations"]
+        if violations.value == "none":
+            kwargs["forbid_violations"] = True
+        elif violations.is_sequence:
+            kwargs["require_violations"] = tuple(text(item, ctx, "a violation code") for item in violations.value)
+        else:
+            raise ctx.error("violations: none, or a list of violation codes the response must show", violations)
+    return h1pat.ResponsePattern(**kwargs)
+
+
+for _kind in (
+    Kind("response", "an HTTP/1.1 response matching a pattern", {"$ref": "#/$defs/response"}, _response, protocols=("h1",)),
+    Kind("closed", "the target closes the connection", {"oneOf": [{"const": True}, {"type": "object", "properties": {"reset": {"type": "boolean"}}, "additionalProperties": False}]}, _closed),
+    Kind("silence", "nothing arrives for milliseconds", {"type": "integer", "minimum": 0}, _silence),
+    Kind("one_of", "one of several outcomes, best first", {"type": "array", "items": {"$ref": "#/$defs/expectation"}, "minItems": 1}, lambda n, c: ex.OneOf(alternatives=_alternatives(n, c, "one_of"))),
+    Kind("all_of", "several outcomes in any order", {"type": "array", "items": {"$ref": "#/$defs/expectation"}, "minItems": 1}, lambda n, c: ex.AllOf(items=_alternatives(n, c, "all_of"))),
+):
+    _register(EXPECT_KINDS, _kind)

@@ -1,0 +1,68 @@
+"""``{name}`` templates in case text: parameters at load time, target fields at run time.
+
+``{{`` and ``}}`` are literal braces; a ``{`` not followed by an identifier and ``}`` is literal
+too, so JSON bodies need no escaping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+#: Filled from the target URL when a case runs.
+TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme"})
+
+_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def names_in(text: str) -> set[str]:
+    """Every ``{identifier}`` the text refers to."""
+    return {m.group(1) for m in _TOKEN.finditer(text) if m.group(1)}
+
+
+def _substitute(text: str, lookup: Callable[[str], str | None], *, unescape: bool) -> str:
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        name = match.group(1)
+        if name is None:  # "{{" or "}}"
+            return token[0] if unescape else token
+        value = lookup(name)
+        return token if value is None else value
+
+    return _TOKEN.sub(replace, text)
+
+
+def fill_params(text: str, params: Mapping[str, str]) -> str:
+    """Fill parameters, keeping target fields and escaped braces for run time.
+
+    A parameter's value is escaped so that braces inside it stay literal.
+    """
+
+    def lookup(name: str) -> str | None:
+        if name in params:
+            return params[name].replace("{", "{{").replace("}", "}}")
+        return None
+
+    return _substitute(text, lookup, unescape=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetContext:
+    """The values of the run-time template fields, from the target URL."""
+
+    host: str
+    port: int
+    authority: str
+    path: str
+    scheme: str
+
+    def fill(self, text: str) -> str:
+        values = {
+            "host": self.host,
+            "port": str(self.port),
+            "authority": self.authority,
+            "path": self.path,
+            "scheme": self.scheme,
+        }
+        return _substitute(text, values.get, unescape=True)

@@ -1,0 +1,301 @@
+"""Expectations and how they match what a connection observed: pure functions, no I/O.
+
+The driver asks an expectation, every time something new is observed (and when the step's
+deadline passes), whether it is decided. The same function judges a recorded transcript
+after the fact, so judging stays a pure function of the case and what was observed.
+
+Matching is by *events* (a response, a frame, the connection closing), each of which the
+codecs describe in one line, so expected and observed read the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from conformance.codecs.common import ConnectionClosed, Event
+
+
+class Grade(enum.IntEnum):
+    """How good a match is; a case takes the worst grade of its steps."""
+
+    PASS = 0
+    NON_STRICT = 1
+    UNIMPLEMENTED = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observation:
+    """Everything a connection has observed so far, as seen by one ``expect`` step."""
+
+    events: Sequence[Event]
+    received: int  # bytes received on the connection so far
+    elapsed: float  # seconds since the step began
+    timed_out: bool  # the step's deadline passed, or nothing more can arrive
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cursor:
+    """Where a step starts reading: an index into the events and a received-bytes count."""
+
+    index: int
+    received: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Matched:
+    end: int  # index just past the last event consumed
+    grade: Grade = Grade.PASS
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mismatch:
+    observed: str  # what was seen instead, in a server author's words
+    end: int  # index just past the last event looked at
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pending:
+    wake_after: float | None = None  # seconds since step start when to ask again
+
+
+Outcome = Matched | Mismatch | Pending
+
+
+class Overflow:
+    """The harness stopped reading: the target sent more than the per-case byte cap."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def describe(self) -> str:
+        return f"more than {self.limit} bytes received; the harness stopped reading"
+
+    def detail(self) -> dict[str, object]:
+        return {"type": "overflow", "limit": self.limit}
+
+
+def observed_after(obs: Observation, start: int, *, limit: int = 3) -> str:
+    """Describe the events from ``start`` on, and how the wait ended."""
+    events = list(obs.events[start:])
+    parts = [event.describe() for event in events[:limit]]
+    if len(events) > limit:
+        parts.append(f"and {len(events) - limit} more events")
+    if not parts:
+        return f"nothing within {obs.elapsed:.1f} s"
+    return "; then ".join(parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expectation(abc.ABC):
+    """Something an ``expect`` step waits for."""
+
+    strict: bool = True  # False: matching is acceptable, not preferred (NON-STRICT)
+    unimplemented: bool = False  # True: matching means an optional feature is absent
+
+    @abc.abstractmethod
+    def describe(self) -> str: ...
+
+    @abc.abstractmethod
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome: ...
+
+    @property
+    def min_duration(self) -> float:
+        """Seconds the expectation needs at the least (a silence); the deadline adds it."""
+        return 0.0
+
+    def evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        outcome = self._evaluate(obs, cursor)
+        if isinstance(outcome, Matched):
+            grade = outcome.grade
+            if self.unimplemented:
+                grade = max(grade, Grade.UNIMPLEMENTED)
+            elif not self.strict:
+                grade = max(grade, Grade.NON_STRICT)
+            return Matched(end=outcome.end, grade=grade)
+        return outcome
+
+    def describe_with_grade(self) -> str:
+        text = self.describe()
+        if self.unimplemented:
+            return f"{text} (feature not offered)"
+        if not self.strict:
+            return f"{text} (acceptable, not preferred)"
+        return text
+
+
+class EventPattern(Expectation):
+    """Matches the next event (passing over events :meth:`skips`) against a pattern."""
+
+    def skips(self, event: Event) -> bool:
+        return False
+
+    @abc.abstractmethod
+    def check(self, event: Event) -> str | None:
+        """``None`` when the event matches, else why not (what was observed)."""
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            event = obs.events[index]
+            if self.skips(event):
+                continue
+            problem = self.check(event)
+            if problem is None:
+                return Matched(end=index + 1)
+            return Mismatch(observed=problem, end=index + 1)
+        if obs.timed_out:
+            return Mismatch(observed=observed_after(obs, cursor.index), end=len(obs.events))
+        return Pending()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Closed(EventPattern):
+    """The target closes the connection before sending anything more."""
+
+    allow_reset: bool = True
+
+    def describe(self) -> str:
+        return "the connection closed" if self.allow_reset else "the connection closed cleanly (FIN)"
+
+    def check(self, event: Event) -> str | None:
+        if isinstance(event, ConnectionClosed):
+            if event.reset and not self.allow_reset:
+                return event.describe()
+            return None
+        return event.describe()
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        outcome = super()._evaluate(obs, cursor)
+        if isinstance(outcome, Mismatch) and cursor.index >= len(obs.events):
+            return Mismatch(observed=f"the connection still open after {obs.elapsed:.1f} s", end=cursor.index)
+        return outcome
+
+
+@dataclass(frozen=True, kw_only=True)
+class Silence(Expectation):
+    """Nothing at all arrives, and the connection stays open, for ``ms`` milliseconds."""
+
+    ms: int
+
+    def describe(self) -> str:
+        return f"nothing from the target for {self.ms} ms"
+
+    @property
+    def min_duration(self) -> float:
+        return self.ms / 1000
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        if len(obs.events) > cursor.index:
+            return Mismatch(observed=observed_after(obs, cursor.index), end=len(obs.events))
+        if obs.received > cursor.received:
+            return Mismatch(
+                observed=f"{obs.received - cursor.received} bytes after {obs.elapsed * 1000:.0f} ms"
+                " (not yet a whole message)",
+                end=cursor.index,
+            )
+        if obs.elapsed >= self.ms / 1000:
+            return Matched(end=cursor.index)
+        if obs.timed_out:
+            return Mismatch(observed="the wait was cut short", end=cursor.index)
+        return Pending(wake_after=self.ms / 1000)
+
+
+def _earliest(*wakes: float | None) -> float | None:
+    present = [w for w in wakes if w is not None]
+    return min(present) if present else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OneOf(Expectation):
+    """One of several outcomes; when several could match, the first listed wins."""
+
+    alternatives: tuple[Expectation, ...]
+
+    def describe(self) -> str:
+        return "one of: " + "; or ".join(alt.describe_with_grade() for alt in self.alternatives)
+
+    @property
+    def min_duration(self) -> float:
+        return max((alt.min_duration for alt in self.alternatives), default=0.0)
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        wake: float | None = None
+        mismatches: list[Mismatch] = []
+        for alternative in self.alternatives:
+            outcome = alternative.evaluate(obs, cursor)
+            if isinstance(outcome, Matched):
+                return outcome  # every better alternative has already mismatched
+            if isinstance(outcome, Pending):
+                return Pending(wake_after=_earliest(wake, outcome.wake_after))
+            mismatches.append(outcome)
+        end = max((m.end for m in mismatches), default=cursor.index)
+        # Say what was seen once, from the alternative that looked furthest.
+        furthest = max(mismatches, key=lambda m: m.end, default=None)
+        observed = furthest.observed if furthest else observed_after(obs, cursor.index)
+        return Mismatch(observed=observed, end=end)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllOf(Expectation):
+    """Several outcomes, in any order: each item may match anywhere from the cursor on."""
+
+    items: tuple[Expectation, ...]
+
+    def describe(self) -> str:
+        return "all of: " + "; and ".join(item.describe_with_grade() for item in self.items)
+
+    @property
+    def min_duration(self) -> float:
+        return max((item.min_duration for item in self.items), default=0.0)
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        end = cursor.index
+        grade = Grade.PASS
+        wake: float | None = None
+        for item in self.items:
+            found: Outcome = Pending()
+            for start in range(cursor.index, len(obs.events) + 1):
+                outcome = item.evaluate(obs, Cursor(index=start, received=cursor.received))
+                if isinstance(outcome, Matched):
+                    found = outcome
+                    break
+                if isinstance(outcome, Pending):
+                    found = outcome
+            if isinstance(found, Matched):
+                end = max(end, found.end)
+                grade = max(grade, found.grade)
+            elif isinstance(found, Pending) and not obs.timed_out:
+                wake = _earliest(wake, found.wake_after)
+                return Pending(wake_after=wake)
+            else:
+                return Mismatch(
+                    observed=f"no {item.describe()}: {observed_after(obs, cursor.index)}",
+                    end=len(obs.events),
+                )
+        return Matched(end=end, grade=grade)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sequence_(Expectation):
+    """Several outcomes, one after another."""
+
+    items: tuple[Expectation, ...]
+
+    def describe(self) -> str:
+        return ", then ".join(item.describe_with_grade() for item in self.items)
+
+    @property
+    def min_duration(self) -> float:
+        return sum(item.min_duration for item in self.items)
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        grade = Grade.PASS
+        for item in self.items:
+            outcome = item.evaluate(obs, cursor)
+            if not isinstance(outcome, Matched):
+                return outcome
+            grade = max(grade, outcome.grade)
+            cursor = Cursor(index=outcome.end, received=obs.received)
+        return Matched(end=cursor.index, grade=grade)

@@ -1,0 +1,102 @@
+"""From what happened in a case to its one verdict: a pure function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from conformance.codecs.common import Event
+from conformance.results import CaseResult, TranscriptEntry
+from conformance.scenario import model
+from conformance.verdicts.expectations import Grade
+from conformance.verdicts.verdict import Requirement, Verdict
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFailure:
+    index: int  # 1-based, counting the implicit connect
+    step: model.Expect
+    observed: str
+
+
+def _violation_notes(events: Sequence[Event]) -> tuple[str, ...]:
+    """Findings about the target's own output that did not decide the verdict."""
+    notes: list[str] = []
+    seen: set[str] = set()
+    for event in events:
+        violations = list(getattr(event, "violations", ()) or ())
+        single = getattr(event, "violation", None)
+        if single is not None:
+            violations.append(single)
+        for violation in violations:
+            if violation.code not in seen:
+                seen.add(violation.code)
+                notes.append(f"the target's output broke a rule: {violation.describe()}")
+    return tuple(notes)
+
+
+def judge(
+    case: model.Case,
+    *,
+    grades: Sequence[Grade],
+    failure: StepFailure | None,
+    error: str | None,
+    events: Sequence[Event] = (),
+    observed: Sequence[str] = (),
+    duration: float = 0.0,
+    transcript: tuple[TranscriptEntry, ...] = (),
+    truncated: bool = False,
+) -> CaseResult:
+    expected = observed = step_text = ""
+    step: int | None = None
+    if error is not None:
+        verdict = Verdict.ERROR
+        observed = error
+        expected = "the case to run to its end"
+    elif failure is not None:
+        verdict = Verdict.FAIL
+        expected = failure.step.expectation.describe()
+        observed = failure.observed
+        step = failure.index
+        step_text = failure.step.describe()
+    elif Grade.UNIMPLEMENTED in grades:
+        verdict = Verdict.UNIMPLEMENTED
+    elif Grade.NON_STRICT in grades:
+        verdict = Verdict.NON_STRICT
+    else:
+        verdict = Verdict.PASS
+    if case.requirement is Requirement.INFO and verdict in (Verdict.PASS, Verdict.NON_STRICT, Verdict.FAIL):
+        verdict = Verdict.INFORMATIONAL
+    if verdict is not Verdict.FAIL and verdict is not Verdict.ERROR:
+        expects = [s for s in case.steps if isinstance(s, model.Expect)]
+        expected = "; then ".join(s.expectation.describe() for s in expects)
+        observed = "; then ".join(observed) if observed else _summary(grades)
+        if verdict is not Verdict.PASS and verdict is not Verdict.INFORMATIONAL:
+            observed = f"{observed} ({_summary(grades)})"
+    return CaseResult(
+        id=case.id,
+        title=case.title,
+        protocol=case.protocol,
+        rfc=case.rfc,
+        section=case.section,
+        requirement=case.requirement,
+        reference=case.reference,
+        aliases=case.aliases,
+        verdict=verdict,
+        expected=expected,
+        observed=observed,
+        step=step,
+        step_text=step_text,
+        notes=_violation_notes(events),
+        duration_s=duration,
+        transcript=transcript,
+        truncated=truncated,
+    )
+
+
+def _summary(grades: Sequence[Grade]) -> str:
+    if Grade.UNIMPLEMENTED in grades:
+        return "the target does not offer this optional feature"
+    if Grade.NON_STRICT in grades:
+        return "an acceptable, not preferred, outcome"
+    return "as expected"

@@ -1,0 +1,195 @@
+"""Real servers for integration tests: started on a free loopback port, always stopped.
+
+A server whose program is missing makes its tests skip outside CI; under ``CI=true`` it
+fails them, because CI installs every one of them (``.ci/run``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+IN_CI = os.environ.get("CI") == "true"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def need(program: str) -> str:
+    """The program's path; skip (or, in CI, fail) when it is not installed."""
+    path = shutil.which(program) or (program if os.path.exists(program) else None)
+    if path is None:
+        message = f"{program} is not installed"
+        if IN_CI:
+            pytest.fail(message + " (CI installs it: see .ci/run)")
+        pytest.skip(message)
+    return path
+
+
+def need_module(module: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        message = f"Python module {module} is not installed"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            raise RuntimeError(f"server exited with {process.returncode}: {output[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on port {port} within {timeout} s")
+
+
+@contextlib.contextmanager
+def running(args: list[str], port: int, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``args`` until the block ends; yields the base URL."""
+    process = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        if process.stdout:
+            process.stdout.close()
+
+
+def docroot() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="conformance-docroot-"))
+    (root / "index.html").write_text("<p>hello</p>\n")
+    return root
+
+
+@contextlib.contextmanager
+def http_server() -> Iterator[str]:
+    port = free_port()
+    root = docroot()
+    with running([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)], port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def gunicorn(worker: str = "sync") -> Iterator[str]:
+    need_module("gunicorn")
+    port = free_port()
+    args = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "--chdir", str(HERE), "-k", worker]
+    if worker == "gthread":
+        args += ["--threads", "16"]
+    with running([*args, "apps:wsgi_app"], port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def uvicorn(http: str = "h11") -> Iterator[str]:
+    need_module("uvicorn")
+    if http == "httptools":
+        need_module("httptools")
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--http", http,
+            "--app-dir", str(HERE), "--log-level", "warning", "apps:asgi_app"]
+    with running(args, port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def hypercorn() -> Iterator[str]:
+    need_module("hypercorn")
+    port = free_port()
+    args = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--root-path", "", "apps:asgi_app"]
+    with running(args, port, cwd=HERE) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def twisted_web() -> Iterator[str]:
+    port = free_port()
+    root = docroot()
+    args = [sys.executable, "-m", "twisted", "web", "--listen", f"tcp:{port}:interface=127.0.0.1", "--path", str(root)]
+    with running(args, port, cwd=root) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def nginx() -> Iterator[str]:
+    binary = need("nginx") if shutil.which("nginx") else need("/usr/sbin/nginx")
+    port = free_port()
+    prefix = Path(tempfile.mkdtemp(prefix="conformance-nginx-"))
+    root = docroot()
+    (prefix / "logs").mkdir()
+    config = prefix / "nginx.conf"
+    config.write_text(
+        textwrap.dedent(
+            f"""\
+            daemon off;
+            worker_processes 1;
+            pid {prefix}/nginx.pid;
+            error_log {prefix}/logs/error.log warn;
+            events {{ worker_connections 256; }}
+            http {{
+                access_log off;
+                client_body_temp_path {prefix}/body;
+                proxy_temp_path {prefix}/proxy;
+                fastcgi_temp_path {prefix}/fastcgi;
+                uwsgi_temp_path {prefix}/uwsgi;
+                scgi_temp_path {prefix}/scgi;
+                server {{
+                    listen 127.0.0.1:{port};
+                    root {root};
+                    location / {{ index index.html; }}
+                }}
+            }}
+            """
+        )
+    )
+    with running([binary, "-c", str(config), "-p", str(prefix)], port) as url:
+        yield url
+
+
+SERVERS = {
+    "http.server": http_server,
+    "gunicorn-sync": lambda: gunicorn("sync"),
+    "gunicorn-gthread": lambda: gunicorn("gthread"),
+    "uvicorn-h11": lambda: uvicorn("h11"),
+    "uvicorn-httptools": lambda: uvicorn("httptools"),
+    "hypercorn": hypercorn,
+    "twisted.web": twisted_web,
+    "nginx": nginx,
+}

@@ -1,0 +1,125 @@
+"""Expectation matching is a pure function of the events observed and the time passed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conformance.codecs.common import ConnectionClosed
+from conformance.verdicts import expectations as ex
+
+
+@dataclass(frozen=True)
+class Note:
+    """A stand-in event whose pattern matches by name."""
+
+    name: str
+
+    def describe(self) -> str:
+        return f"note {self.name}"
+
+    def detail(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteIs(ex.EventPattern):
+    name: str
+    skip: str = ""
+
+    def describe(self) -> str:
+        return f"note {self.name}"
+
+    def skips(self, event: Any) -> bool:
+        return isinstance(event, Note) and event.name == self.skip
+
+    def check(self, event: Any) -> str | None:
+        return None if isinstance(event, Note) and event.name == self.name else event.describe()
+
+
+def obs(*events: Any, elapsed: float = 0.0, timed_out: bool = False, received: int = 0) -> ex.Observation:
+    return ex.Observation(events=list(events), received=received, elapsed=elapsed, timed_out=timed_out)
+
+
+START = ex.Cursor(index=0, received=0)
+
+
+def test_event_pattern_pending_then_matched_then_mismatch() -> None:
+    pattern = NoteIs(name="a")
+    assert isinstance(pattern.evaluate(obs(), START), ex.Pending)
+    assert pattern.evaluate(obs(Note("a")), START) == ex.Matched(end=1)
+    mismatch = pattern.evaluate(obs(Note("b")), START)
+    assert mismatch == ex.Mismatch(observed="note b", end=1)
+    timed = pattern.evaluate(obs(elapsed=2.0, timed_out=True), START)
+    assert timed == ex.Mismatch(observed="nothing within 2.0 s", end=0)
+
+
+def test_skipped_events_are_passed_over() -> None:
+    pattern = NoteIs(name="a", skip="interim")
+    assert pattern.evaluate(obs(Note("interim"), Note("a")), START) == ex.Matched(end=2)
+
+
+def test_closed_matches_only_a_close_that_comes_next() -> None:
+    closed = ex.Closed()
+    assert closed.evaluate(obs(ConnectionClosed()), START) == ex.Matched(end=1)
+    assert closed.evaluate(obs(ConnectionClosed(reset=True)), START) == ex.Matched(end=1)
+    assert isinstance(closed.evaluate(obs(Note("a"), ConnectionClosed()), START), ex.Mismatch)
+    clean_only = ex.Closed(allow_reset=False)
+    assert isinstance(clean_only.evaluate(obs(ConnectionClosed(reset=True)), START), ex.Mismatch)
+    still_open = closed.evaluate(obs(elapsed=2.0, timed_out=True), START)
+    assert still_open == ex.Mismatch(observed="the connection still open after 2.0 s", end=0)
+
+
+def test_silence_needs_its_whole_duration_and_no_bytes() -> None:
+    silence = ex.Silence(ms=300)
+    assert silence.evaluate(obs(elapsed=0.1), START) == ex.Pending(wake_after=0.3)
+    assert silence.evaluate(obs(elapsed=0.3), START) == ex.Matched(end=0)
+    early = silence.evaluate(obs(elapsed=0.1, received=5), START)
+    assert isinstance(early, ex.Mismatch) and "5 bytes" in early.observed
+    answered = silence.evaluate(obs(Note("x"), elapsed=0.1), START)
+    assert answered == ex.Mismatch(observed="note x", end=1)
+    assert silence.min_duration == 0.3
+
+
+def test_one_of_prefers_the_first_listed() -> None:
+    one_of = ex.OneOf(alternatives=(NoteIs(name="a"), ex.Closed(strict=False)))
+    assert one_of.evaluate(obs(Note("a")), START) == ex.Matched(end=1, grade=ex.Grade.PASS)
+    assert one_of.evaluate(obs(ConnectionClosed()), START) == ex.Matched(end=1, grade=ex.Grade.NON_STRICT)
+    failed = one_of.evaluate(obs(Note("b")), START)
+    assert isinstance(failed, ex.Mismatch) and failed.observed == "note b"
+    assert one_of.describe() == "one of: note a; or the connection closed (acceptable, not preferred)"
+
+
+def test_one_of_waits_for_a_better_pending_alternative() -> None:
+    # The preferred alternative (a silence) is still undecided: a lesser match must wait.
+    one_of = ex.OneOf(alternatives=(ex.Silence(ms=500), ex.Closed(unimplemented=True)))
+    assert isinstance(one_of.evaluate(obs(elapsed=0.1), START), ex.Pending)
+    assert one_of.evaluate(obs(elapsed=0.6), START) == ex.Matched(end=0, grade=ex.Grade.PASS)
+    assert one_of.evaluate(obs(ConnectionClosed(), elapsed=0.2), START) == ex.Matched(end=1, grade=ex.Grade.UNIMPLEMENTED)
+
+
+def test_all_of_in_any_order() -> None:
+    all_of = ex.AllOf(items=(NoteIs(name="a"), NoteIs(name="b")))
+    assert all_of.evaluate(obs(Note("b"), Note("a")), START) == ex.Matched(end=2)
+    assert isinstance(all_of.evaluate(obs(Note("b")), START), ex.Pending)
+    missing = all_of.evaluate(obs(Note("b"), timed_out=True), START)
+    assert isinstance(missing, ex.Mismatch) and missing.observed.startswith("no note a")
+
+
+def test_sequence_in_order_and_grade_is_the_worst() -> None:
+    sequence = ex.Sequence_(items=(NoteIs(name="a"), ex.Closed(strict=False)))
+    assert sequence.evaluate(obs(Note("a"), ConnectionClosed()), START) == ex.Matched(end=2, grade=ex.Grade.NON_STRICT)
+    assert isinstance(sequence.evaluate(obs(Note("a")), START), ex.Pending)
+    assert isinstance(sequence.evaluate(obs(ConnectionClosed(), Note("a")), START), ex.Mismatch)
+
+
+def test_cursor_starts_after_consumed_events() -> None:
+    pattern = NoteIs(name="b")
+    assert pattern.evaluate(obs(Note("a"), Note("b")), ex.Cursor(index=1, received=0)) == ex.Matched(end=2)
+
+
+@pytest.mark.parametrize("elapsed", [0.0, 0.5, 10.0])
+def test_overflow_is_never_a_close(elapsed: float) -> None:
+    assert isinstance(ex.Closed().evaluate(obs(ex.Overflow(10), elapsed=elapsed), START), ex.Mismatch)
