@@ -1,0 +1,95 @@
+"""Benchmarks: how long the suites and the tool take. Prints a table; asserts nothing.
+
+    python tests/perf/bench.py            # everything that is installed
+    python tests/perf/bench.py --repeat 5
+
+Figures recorded in the README come from this script on the project's 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "integration"))
+
+from conformance.driver.interpreter import RunOptions  # noqa: E402
+from conformance.driver.threaded import reactor_thread  # noqa: E402
+from conformance.scenario.loader import load_cases  # noqa: E402
+from conformance.target import Target  # noqa: E402
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), min(samples)
+
+
+def row(name: str, median: float, best: float, note: str = "") -> None:
+    print(f"{name:<52} {median:8.3f} s  (best {best:.3f} s)  {note}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    h1_cases = [c for c in load_cases() if c.protocol == "h1"]
+    rt = reactor_thread()
+
+    median, best = timed(lambda: subprocess.run([sys.executable, "-m", "conformance", "list"], check=True, capture_output=True), args.repeat)
+    row("conformance list (all cases, new process)", median, best)
+    median, best = timed(load_cases, args.repeat)
+    row("load all case files (in process)", median, best)
+
+    from conformance.targets.reference import start_reference_target
+
+    reference = rt.call(start_reference_target, rt.reactor)
+    try:
+        target = Target.parse(reference.urls["h1"])
+        median, best = timed(lambda: rt.run(h1_cases, [target], RunOptions()), args.repeat)
+        row(f"HTTP/1.1 suite ({len(h1_cases)} cases) vs reference target", median, best)
+    finally:
+        rt.call(reference.stop)
+
+    import servers
+
+    for name in ("nginx", "uvicorn-h11", "hypercorn"):
+        try:
+            with servers.SERVERS[name]() as url:
+                target = Target.parse(url)
+                median, best = timed(lambda t=target: rt.run(h1_cases, [t], RunOptions()), args.repeat)  # type: ignore[misc]
+                row(f"HTTP/1.1 suite vs {name}", median, best)
+        except BaseException as exc:  # missing server: say so and go on
+            print(f"{'HTTP/1.1 suite vs ' + name:<52} skipped: {exc}")
+
+    import hostile
+
+    port = rt.call(hostile.listen, rt.reactor, "never-answers")
+    try:
+        target = Target.parse(f"http://127.0.0.1:{port.getHost().port}/")
+        jobs = 16
+        timeout = 0.5
+        median, best = timed(lambda: rt.run(h1_cases, [target], RunOptions(timeout=timeout), jobs=jobs), 1)
+        serial = len(h1_cases) * timeout
+        row(
+            f"HTTP/1.1 suite vs a server that never answers",
+            median,
+            best,
+            f"timeout {timeout} s, {jobs} jobs; one at a time would take ≥ {serial:.0f} s",
+        )
+    finally:
+        rt.call(port.stopListening)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
