@@ -34,7 +34,9 @@ def _print_errors(errors: Sequence[Any]) -> None:
     click.echo(f"{len(errors)} error{'s' if len(errors) != 1 else ''} in case files", err=True)
 
 
-def _select(cases: list[Any], suites: Sequence[str], select: Sequence[str], exclude: Sequence[str]) -> list[Any]:
+def _select(
+    cases: list[Any], suites: Sequence[str], select: Sequence[str], exclude: Sequence[str]
+) -> list[Any]:
     chosen = [c for c in cases if not suites or c.protocol in suites]
     if select:
         chosen = [c for c in chosen if any(c.matches(prefix) for prefix in select)]
@@ -50,10 +52,32 @@ def main() -> None:
 
 
 _case_options = [
-    click.option("--cases", "case_paths", multiple=True, type=click.Path(exists=True), help="Case files or directories (default: the bundled cases). Repeatable."),
-    click.option("--suite", "suites", multiple=True, type=click.Choice(SUITES), help="Only this protocol's suite. Repeatable."),
-    click.option("--select", multiple=True, metavar="PREFIX", help="Only cases whose id (or alias) starts with PREFIX. Repeatable."),
-    click.option("--exclude", multiple=True, metavar="PREFIX", help="Leave out cases whose id (or alias) starts with PREFIX. Repeatable."),
+    click.option(
+        "--cases",
+        "case_paths",
+        multiple=True,
+        type=click.Path(exists=True),
+        help="Case files or directories (default: the bundled cases). Repeatable.",
+    ),
+    click.option(
+        "--suite",
+        "suites",
+        multiple=True,
+        type=click.Choice(SUITES),
+        help="Only this protocol's suite. Repeatable.",
+    ),
+    click.option(
+        "--select",
+        multiple=True,
+        metavar="PREFIX",
+        help="Only cases whose id (or alias) starts with PREFIX. Repeatable.",
+    ),
+    click.option(
+        "--exclude",
+        multiple=True,
+        metavar="PREFIX",
+        help="Leave out cases whose id (or alias) starts with PREFIX. Repeatable.",
+    ),
 ]
 
 
@@ -66,7 +90,13 @@ def case_options(fn: Any) -> Any:
 @main.command("list")
 @case_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of cases.")
-def list_cases(case_paths: Sequence[str], suites: Sequence[str], select: Sequence[str], exclude: Sequence[str], as_json: bool) -> None:
+def list_cases(
+    case_paths: Sequence[str],
+    suites: Sequence[str],
+    select: Sequence[str],
+    exclude: Sequence[str],
+    as_json: bool,
+) -> None:
     """List cases without running anything."""
     loaded = _load(case_paths)
     if loaded.errors:
@@ -76,8 +106,14 @@ def list_cases(case_paths: Sequence[str], suites: Sequence[str], select: Sequenc
     if as_json:
         rows = [
             {
-                "id": c.id, "title": c.title, "protocol": c.protocol, "rfc": c.rfc, "section": c.section,
-                "requirement": c.requirement.value, "aliases": list(c.aliases), "tags": list(c.tags),
+                "id": c.id,
+                "title": c.title,
+                "protocol": c.protocol,
+                "rfc": c.rfc,
+                "section": c.section,
+                "requirement": c.requirement.value,
+                "aliases": list(c.aliases),
+                "tags": list(c.tags),
                 "file": str(c.location) if c.location else None,
             }
             for c in cases
@@ -116,7 +152,9 @@ def schema(out: str | None) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port for HTTP/1.1 (0: any free port).")
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="Port for HTTP/1.1 (0: any free port)."
+)
 def serve(host: str, port: int) -> None:
     """Run the bundled reference target in the foreground (Ctrl-C stops it)."""
     from twisted.internet import reactor
@@ -136,13 +174,45 @@ def serve(host: str, port: int) -> None:
 @main.command()
 @click.argument("targets", nargs=-1, metavar="[NAME=]URL...")
 @case_options
-@click.option("-j", "--jobs", type=click.IntRange(1, 1024), help="Cases in flight at once (default: 8 per core, 8 to 32).")
-@click.option("--timeout", type=click.FloatRange(0.05, 600), default=2.0, show_default=True, help="Seconds an expect step waits.")
-@click.option("--case-timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True, help="Seconds a whole case may take before it is an ERROR.")
-@click.option("--fail-on", type=click.Choice(["must", "should", "may"]), default="must", show_default=True, help="Exit 1 when a case at or above this requirement level FAILs.")
-@click.option("-o", "--report-dir", type=click.Path(file_okay=False), help="Where to write the reports (default: reports/<timestamp>).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 1024),
+    help="Cases in flight at once (default: 8 per core, 8 to 32).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.05, 600),
+    default=2.0,
+    show_default=True,
+    help="Seconds an expect step waits.",
+)
+@click.option(
+    "--case-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds a whole case may take before it is an ERROR.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["must", "should", "may"]),
+    default="must",
+    show_default=True,
+    help="Exit 1 when a case at or above this requirement level FAILs.",
+)
+@click.option(
+    "-o",
+    "--report-dir",
+    type=click.Path(file_okay=False),
+    help="Where to write the reports (default: reports/<timestamp>).",
+)
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="Trust this CA bundle (PEM) for TLS targets.")
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Trust this CA bundle (PEM) for TLS targets.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run(
     targets: Sequence[str],
@@ -189,12 +259,26 @@ def run(
         case_timeout=case_timeout,
         tls=TLSSettings(insecure=insecure, ca_file=Path(ca_file) if ca_file else None),
     )
-    directory = Path(report_dir) if report_dir else Path("reports") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    code = _run_in_reactor(parsed, cases, options, jobs, directory, Requirement(fail_on.upper()), not no_progress)
+    directory = (
+        Path(report_dir)
+        if report_dir
+        else Path("reports") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    )
+    code = _run_in_reactor(
+        parsed, cases, options, jobs, directory, Requirement(fail_on.upper()), not no_progress
+    )
     sys.exit(code)
 
 
-def _run_in_reactor(targets: list[Any], cases: list[Any], options: Any, jobs: int | None, directory: Path, fail_on: Any, progress: bool) -> int:
+def _run_in_reactor(
+    targets: list[Any],
+    cases: list[Any],
+    options: Any,
+    jobs: int | None,
+    directory: Path,
+    fail_on: Any,
+    progress: bool,
+) -> int:
     from rich.console import Console
     from twisted.internet import defer, task
 
@@ -213,16 +297,17 @@ def _run_in_reactor(targets: list[Any], cases: list[Any], options: Any, jobs: in
             from conformance.targets.reference import start_reference_target
 
             reference = start_reference_target(reactor)
-            run_targets = [
-                Target.parse(f"reference-{suite}={url}") for suite, url in reference.urls.items()
-            ]
-            console.print(f"No target given: testing the bundled reference target ({', '.join(reference.urls.values())})")
+            run_targets = [Target.parse(f"reference-{suite}={url}") for suite, url in reference.urls.items()]
+            urls = ", ".join(reference.urls.values())
+            console.print(f"No target given: testing the bundled reference target ({urls})")
         try:
             work = plan(cases, run_targets)
             total = sum(len(c) for _, c in work)
             reporter = TerminalReporter(console, show_progress=progress)
             reporter.start(total, [t.name for t in run_targets])
-            results = await run_suite(reactor, cases, run_targets, options, jobs=jobs, on_case_done=reporter.case_done)
+            results = await run_suite(
+                reactor, cases, run_targets, options, jobs=jobs, on_case_done=reporter.case_done
+            )
         finally:
             if reference is not None:
                 await reference.stop()

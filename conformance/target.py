@@ -48,7 +48,9 @@ class Target:
             raise UsageError(f"target {url!r}: {exc}") from None
         scheme = parts.scheme.lower()
         if scheme not in SCHEMES:
-            raise UsageError(f"target {url!r}: the scheme must be one of {', '.join(s + '://' for s in SCHEMES)}")
+            raise UsageError(
+                f"target {url!r}: the scheme must be one of {', '.join(s + '://' for s in SCHEMES)}"
+            )
         if not parts.hostname:
             raise UsageError(f"target {url!r} has no host")
         if parts.query or parts.fragment or parts.username:
@@ -75,7 +77,9 @@ class Target:
     def authority(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         default_port = SCHEMES[self.scheme][0]
-        return host if self.port == default_port and f":{self.port}" not in self.url else f"{host}:{self.port}"
+        return (
+            host if self.port == default_port and f":{self.port}" not in self.url else f"{host}:{self.port}"
+        )
 
     def context(self) -> TargetContext:
         return TargetContext(

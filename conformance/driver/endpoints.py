@@ -7,7 +7,13 @@ from pathlib import Path
 
 from OpenSSL import SSL
 from twisted.internet import ssl
-from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, connectProtocol, wrapClientTLS
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    TCP4ClientEndpoint,
+    TCP6ClientEndpoint,
+    connectProtocol,
+    wrapClientTLS,
+)
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
@@ -52,7 +58,13 @@ def _is_ip(host: str) -> bool:
 
 
 def endpoint_for(
-    reactor: object, target: Target, *, tls: bool, alpn: tuple[str, ...], settings: TLSSettings, timeout: float
+    reactor: object,
+    target: Target,
+    *,
+    tls: bool,
+    alpn: tuple[str, ...],
+    settings: TLSSettings,
+    timeout: float,
 ) -> IStreamClientEndpoint:
     if _is_ip(target.host):
         # Connect to exactly the address given (no resolution, no happy-eyeballs racing).

@@ -81,7 +81,12 @@ class CaseRun:
         tls = self.target.tls if step.mode == "target" else step.mode == "tls"
         alpn = step.alpn or (("http/1.1",) if tls and self.case.protocol in ("h1", "ws") else ())
         endpoint = endpoint_for(
-            self.reactor, self.target, tls=tls, alpn=alpn, settings=self.options.tls, timeout=self.options.connect_timeout
+            self.reactor,
+            self.target,
+            tls=tls,
+            alpn=alpn,
+            settings=self.options.tls,
+            timeout=self.options.connect_timeout,
         )
         self.recorder.connection += 1
         protocol = WireProtocol(
@@ -93,7 +98,9 @@ class CaseRun:
         try:
             await connect(endpoint, protocol)
         except (ConnectError, DNSLookupError, OSError) as exc:
-            raise CaseError(f"could not connect to {self.target.host}:{self.target.port}: {_reason(exc)}") from None
+            raise CaseError(
+                f"could not connect to {self.target.host}:{self.target.port}: {_reason(exc)}"
+            ) from None
         self.connected_once = True
         self.connection = protocol
         self.cursor = Cursor(index=0, received=0)
@@ -120,17 +127,25 @@ class CaseRun:
             elapsed = self.reactor.seconds() - start
             timed_out = timed_out or elapsed >= budget
             observation = Observation(
-                events=connection.events, received=connection.received, elapsed=elapsed, timed_out=timed_out or connection.ended
+                events=connection.events,
+                received=connection.received,
+                elapsed=elapsed,
+                timed_out=timed_out or connection.ended,
             )
             outcome = expectation.evaluate(observation, cursor)
             if isinstance(outcome, Matched):
                 self.grades.append(outcome.grade)
                 consumed = connection.events[cursor.index : outcome.end]
-                self.observed.append(
-                    "; ".join(e.describe() for e in consumed) or expectation.describe()
-                )
+                self.observed.append("; ".join(e.describe() for e in consumed) or expectation.describe())
                 self.cursor = Cursor(index=outcome.end, received=connection.received)
-                self.recorder.event(f"step {index} matched" + ("" if outcome.grade is Grade.PASS else f" ({outcome.grade.name.lower().replace('_', '-')})"))
+                self.recorder.event(
+                    f"step {index} matched"
+                    + (
+                        ""
+                        if outcome.grade is Grade.PASS
+                        else f" ({outcome.grade.name.lower().replace('_', '-')})"
+                    )
+                )
                 return True
             if isinstance(outcome, Mismatch):
                 self.failure = StepFailure(index=index, step=step, observed=outcome.observed)
@@ -159,7 +174,9 @@ def _reason(exc: BaseException) -> str:
     return message.rstrip(".")
 
 
-async def run_case(reactor: object, case: model.Case, target: Target, options: RunOptions) -> tuple[CaseResult, bool]:
+async def run_case(
+    reactor: object, case: model.Case, target: Target, options: RunOptions
+) -> tuple[CaseResult, bool]:
     """Run a case; returns its result and whether a connection could be made at all."""
     run = CaseRun(reactor, case, target, options)
     start = reactor.seconds()

@@ -13,7 +13,9 @@ TRANSCRIPT_ENTRY_CAP = 2000
 
 
 class Recorder:
-    def __init__(self, clock: Any, *, byte_cap: int = TRANSCRIPT_BYTE_CAP, entry_cap: int = TRANSCRIPT_ENTRY_CAP) -> None:
+    def __init__(
+        self, clock: Any, *, byte_cap: int = TRANSCRIPT_BYTE_CAP, entry_cap: int = TRANSCRIPT_ENTRY_CAP
+    ) -> None:
         self._clock = clock
         self._start = clock.seconds()
         self._byte_cap = byte_cap
@@ -40,7 +42,19 @@ class Recorder:
         if len(kept) < len(data):
             self.truncated = True
         self._kept += len(kept)
-        self._add(TranscriptEntry(t=self.elapsed(), direction=direction, data=kept, size=len(data), connection=self.connection))
+        self._add(
+            TranscriptEntry(
+                t=self.elapsed(), direction=direction, data=kept, size=len(data), connection=self.connection
+            )
+        )
 
     def event(self, text: str, detail: dict[str, Any] | None = None) -> None:
-        self._add(TranscriptEntry(t=self.elapsed(), direction=Direction.EVENT, text=text, detail=detail or {}, connection=self.connection))
+        self._add(
+            TranscriptEntry(
+                t=self.elapsed(),
+                direction=Direction.EVENT,
+                text=text,
+                detail=detail or {},
+                connection=self.connection,
+            )
+        )

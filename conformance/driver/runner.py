@@ -62,7 +62,9 @@ async def run_suite(
     for (target, _), outcomes in zip(work, gathered, strict=True):
         reachable = any(connected for _, connected in outcomes) or not outcomes
         target_results.append(
-            TargetResults(name=target.name, url=target.url, cases=tuple(r for r, _ in outcomes), reachable=reachable)
+            TargetResults(
+                name=target.name, url=target.url, cases=tuple(r for r, _ in outcomes), reachable=reachable
+            )
         )
     return RunResults(
         tool_version=__version__,

@@ -22,7 +22,15 @@ from conformance.verdicts.verdict import Requirement
 
 FILE_FIELDS = {"protocol", "rfc", "section", "title", "defaults", "cases"}
 CASE_FIELDS = {
-    "id", "title", "requirement", "reference", "aliases", "tags", "timeout", "params", "steps",
+    "id",
+    "title",
+    "requirement",
+    "reference",
+    "aliases",
+    "tags",
+    "timeout",
+    "params",
+    "steps",
     "description",
 }
 SLUG = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -75,7 +83,9 @@ def load(paths: Iterable[Path] | None = None) -> LoadResult:
         if case.id in seen:
             first = seen[case.id].location
             errors.append(
-                ScenarioError(f"duplicate case id (first defined at {first})", location=case.location, case_id=case.id)
+                ScenarioError(
+                    f"duplicate case id (first defined at {first})", location=case.location, case_id=case.id
+                )
             )
         else:
             seen[case.id] = case
@@ -138,7 +148,9 @@ def load_text(source: str, name: str) -> tuple[list[model.Case], list[ScenarioEr
             raise ScenarioError(f"the file needs {required!r}", location=root.location)
     protocol = text(root.value["protocol"], file_ctx, "protocol")
     if protocol not in model.PROTOCOLS:
-        raise file_ctx.error(f"protocol: one of {', '.join(model.PROTOCOLS)}, not {protocol!r}", root.value["protocol"])
+        raise file_ctx.error(
+            f"protocol: one of {', '.join(model.PROTOCOLS)}, not {protocol!r}", root.value["protocol"]
+        )
     rfc = text(root.value["rfc"], file_ctx, "rfc")
     if not rfc.isdigit():
         raise file_ctx.error(f"rfc: a number, not {rfc!r}", root.value["rfc"])
@@ -245,7 +257,10 @@ def _fill(node: Node, params: dict[str, Any], ctx: BuildContext) -> Node:
     unknown = names_in(value) - set(params) - TARGET_FIELDS
     if unknown:
         known = ", ".join(sorted(set(params) | TARGET_FIELDS))
-        raise ctx.error(f"unknown template {{{sorted(unknown)[0]}}} (known: {known}; write {{{{ for a literal brace)", node)
+        raise ctx.error(
+            f"unknown template {{{sorted(unknown)[0]}}} (known: {known}; write {{{{ for a literal brace)",
+            node,
+        )
     text_params = {k: _param_text(v) for k, v in params.items()}
     return Node(fill_params(value, text_params), node.location, node.tag)
 
@@ -257,14 +272,24 @@ def _param_text(value: Any) -> str:
 
 
 def _build_case(
-    fields: dict[str, Node], node: Node, params: dict[str, Any], protocol: str, rfc: str, section: str, prefix: str, file: str
+    fields: dict[str, Node],
+    node: Node,
+    params: dict[str, Any],
+    protocol: str,
+    rfc: str,
+    section: str,
+    prefix: str,
+    file: str,
 ) -> model.Case:
     bare = BuildContext(file=file, case_id="", protocol=protocol)
     slug = text(fields["id"], bare, "id")
     case_id = f"{prefix}/{slug}"
     ctx = BuildContext(file=file, case_id=case_id, protocol=protocol)
     if not SLUG.fullmatch(slug):
-        raise ctx.error(f"id {slug!r}: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit", fields["id"])
+        raise ctx.error(
+            f"id {slug!r}: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
+            fields["id"],
+        )
     if "{{" in slug:
         raise ctx.error("id: braces are not allowed", fields["id"])
     requirement_text = text(fields["requirement"], ctx, "requirement").upper()
@@ -272,7 +297,9 @@ def _build_case(
         requirement = Requirement(requirement_text)
     except ValueError:
         choices = ", ".join(r.value for r in Requirement)
-        raise ctx.error(f"requirement: one of {choices}, not {requirement_text!r}", fields["requirement"]) from None
+        raise ctx.error(
+            f"requirement: one of {choices}, not {requirement_text!r}", fields["requirement"]
+        ) from None
     timeout = None
     if "timeout" in fields:
         timeout = float(expect_type(fields["timeout"], ctx, (int, float), "a timeout in seconds"))

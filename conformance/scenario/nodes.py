@@ -92,9 +92,7 @@ def read_yaml(text: str, file: str) -> Node | None:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        location = (
-            SourceLocation(file=file, line=mark.line + 1, column=mark.column + 1) if mark else None
-        )
+        location = SourceLocation(file=file, line=mark.line + 1, column=mark.column + 1) if mark else None
         problem = exc.problem or str(exc)
         if exc.context:
             problem = f"{problem} ({exc.context})"

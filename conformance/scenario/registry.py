@@ -91,10 +91,14 @@ def check_keys(node: Node, ctx: BuildContext, allowed: set[str] | tuple[str, ...
             raise ctx.error(f"unknown field {key!r} in {what} (expected one of: {choices})", child)
 
 
-def one_kind(node: Node, ctx: BuildContext, table: dict[str, Kind[Any]], what: str, common: set[str]) -> tuple[Kind[Any], Node]:
+def one_kind(
+    node: Node, ctx: BuildContext, table: dict[str, Kind[Any]], what: str, common: set[str]
+) -> tuple[Kind[Any], Node]:
     """The single kind key of a mapping such as ``{response: ..., strict: false}``."""
     if not node.is_mapping:
-        raise ctx.error(f"expected {what} (a mapping with one of: {', '.join(table)}), got {_shown(node)}", node)
+        raise ctx.error(
+            f"expected {what} (a mapping with one of: {', '.join(table)}), got {_shown(node)}", node
+        )
     keys = [key for key in node.value if key in table]
     if len(keys) != 1:
         found = f"{len(keys)} ({', '.join(keys)})" if keys else "none"
@@ -103,7 +107,8 @@ def one_kind(node: Node, ctx: BuildContext, table: dict[str, Kind[Any]], what: s
     check_keys(node, ctx, {kind.name, *kind.options, *common}, what)
     if ctx.protocol not in kind.protocols:
         raise ctx.error(
-            f"{kind.name!r} is for {'/'.join(kind.protocols)} cases, not {ctx.protocol}", node.value[kind.name]
+            f"{kind.name!r} is for {'/'.join(kind.protocols)} cases, not {ctx.protocol}",
+            node.value[kind.name],
         )
     return kind, node.value[kind.name]
 
@@ -225,7 +230,13 @@ for _kind in (
         _repeat,
         options=("count",),
     ),
-    Kind("random", "`random` deterministic pseudo-random bytes from `seed`", {"type": "integer", "minimum": 0}, _random, options=("seed",)),
+    Kind(
+        "random",
+        "`random` deterministic pseudo-random bytes from `seed`",
+        {"type": "integer", "minimum": 0},
+        _random,
+        options=("seed",),
+    ),
     Kind("concat", "payloads one after another", {"type": "array", "items": _PAYLOAD_SCHEMA}, _concat),
     Kind("request", "a structured HTTP/1.1 request", {"type": "object"}, _request, protocols=("h1", "ws")),
 ):
@@ -297,13 +308,35 @@ for _kind in (
     Kind(
         "connect",
         "open the connection: target | tcp | tls, or {mode, alpn}",
-        {"oneOf": [{"enum": ["target", "tcp", "tls"]}, {"type": "object", "properties": {"mode": {"enum": ["target", "tcp", "tls"]}, "alpn": {"type": "array", "items": {"type": "string"}}}, "additionalProperties": False}]},
+        {
+            "oneOf": [
+                {"enum": ["target", "tcp", "tls"]},
+                {
+                    "type": "object",
+                    "properties": {
+                        "mode": {"enum": ["target", "tcp", "tls"]},
+                        "alpn": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
         _connect,
     ),
-    Kind("send", "write a payload (optionally `split` into pieces `delay_ms` apart)", {"$ref": "#/$defs/send"}, _send),
+    Kind(
+        "send",
+        "write a payload (optionally `split` into pieces `delay_ms` apart)",
+        {"$ref": "#/$defs/send"},
+        _send,
+    ),
     Kind("expect", "wait for an expectation to be decided", {"$ref": "#/$defs/expectation"}, _expect),
     Kind("wait", "pause for milliseconds", {"type": "integer", "minimum": 0}, _wait),
-    Kind("shutdown", "half-close the connection (send FIN)", {"const": True}, _flag_step(model.Shutdown, "shutdown")),
+    Kind(
+        "shutdown",
+        "half-close the connection (send FIN)",
+        {"const": True},
+        _flag_step(model.Shutdown, "shutdown"),
+    ),
     Kind("abort", "reset the connection (RST)", {"const": True}, _flag_step(model.Abort, "abort")),
 ):
     _register(STEP_KINDS, _kind)
@@ -388,7 +421,7 @@ def _header_spec(name: str, node: Node, ctx: BuildContext) -> h1pat.HeaderSpec:
         check_keys(node, ctx, {"equals", "contains", "matches"}, f"the {name} condition")
         if len(node.value) != 1:
             raise ctx.error("a header condition has one of equals, contains, matches", node)
-        (key, child), = node.value.items()
+        ((key, child),) = node.value.items()
         pattern = text(child, ctx, key)
         if key == "matches":
             import re
@@ -446,17 +479,51 @@ def _response(node: Node, ctx: BuildContext) -> ex.Expectation:
         if violations.value == "none":
             kwargs["forbid_violations"] = True
         elif violations.is_sequence:
-            kwargs["require_violations"] = tuple(text(item, ctx, "a violation code") for item in violations.value)
+            kwargs["require_violations"] = tuple(
+                text(item, ctx, "a violation code") for item in violations.value
+            )
         else:
-            raise ctx.error("violations: none, or a list of violation codes the response must show", violations)
+            raise ctx.error(
+                "violations: none, or a list of violation codes the response must show", violations
+            )
     return h1pat.ResponsePattern(**kwargs)
 
 
 for _kind in (
-    Kind("response", "an HTTP/1.1 response matching a pattern", {"$ref": "#/$defs/response"}, _response, protocols=("h1",)),
-    Kind("closed", "the target closes the connection", {"oneOf": [{"const": True}, {"type": "object", "properties": {"reset": {"type": "boolean"}}, "additionalProperties": False}]}, _closed),
+    Kind(
+        "response",
+        "an HTTP/1.1 response matching a pattern",
+        {"$ref": "#/$defs/response"},
+        _response,
+        protocols=("h1",),
+    ),
+    Kind(
+        "closed",
+        "the target closes the connection",
+        {
+            "oneOf": [
+                {"const": True},
+                {
+                    "type": "object",
+                    "properties": {"reset": {"type": "boolean"}},
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        _closed,
+    ),
     Kind("silence", "nothing arrives for milliseconds", {"type": "integer", "minimum": 0}, _silence),
-    Kind("one_of", "one of several outcomes, best first", {"type": "array", "items": {"$ref": "#/$defs/expectation"}, "minItems": 1}, lambda n, c: ex.OneOf(alternatives=_alternatives(n, c, "one_of"))),
-    Kind("all_of", "several outcomes in any order", {"type": "array", "items": {"$ref": "#/$defs/expectation"}, "minItems": 1}, lambda n, c: ex.AllOf(items=_alternatives(n, c, "all_of"))),
+    Kind(
+        "one_of",
+        "one of several outcomes, best first",
+        {"type": "array", "items": {"$ref": "#/$defs/expectation"}, "minItems": 1},
+        lambda n, c: ex.OneOf(alternatives=_alternatives(n, c, "one_of")),
+    ),
+    Kind(
+        "all_of",
+        "several outcomes in any order",
+        {"type": "array", "items": {"$ref": "#/$defs/expectation"}, "minItems": 1},
+        lambda n, c: ex.AllOf(items=_alternatives(n, c, "all_of")),
+    ),
 ):
     _register(EXPECT_KINDS, _kind)

@@ -23,7 +23,12 @@ def _one_key_objects(table: dict[str, Kind[Any]], extra: dict[str, Any]) -> list
             properties[option] = {}
         properties.update(extra)
         variants.append(
-            {"type": "object", "required": [kind.name], "properties": properties, "additionalProperties": False}
+            {
+                "type": "object",
+                "required": [kind.name],
+                "properties": properties,
+                "additionalProperties": False,
+            }
         )
     return variants
 
@@ -35,7 +40,11 @@ def build_schema() -> dict[str, Any]:
             {"type": ["string", "number", "boolean"]},
             {
                 "type": "object",
-                "properties": {"equals": {"type": "string"}, "contains": {"type": "string"}, "matches": {"type": "string"}},
+                "properties": {
+                    "equals": {"type": "string"},
+                    "contains": {"type": "string"},
+                    "matches": {"type": "string"},
+                },
                 "additionalProperties": False,
                 "minProperties": 1,
                 "maxProperties": 1,
@@ -43,7 +52,11 @@ def build_schema() -> dict[str, Any]:
         ]
     }
     case_properties: dict[str, Any] = {
-        "id": {"type": "string", "pattern": "^[a-z0-9{][a-z0-9._{}A-Za-z_-]*$", "description": "stable slug; the full id is protocol/rfc/section/slug"},
+        "id": {
+            "type": "string",
+            "pattern": "^[a-z0-9{][a-z0-9._{}A-Za-z_-]*$",
+            "description": "stable slug; the full id is protocol/rfc/section/slug",
+        },
         "title": {"type": "string"},
         "requirement": {"enum": ["MUST", "SHOULD", "MAY", "INFO"]},
         "reference": {"type": "string", "description": "what the RFC says, with its section"},
@@ -71,29 +84,59 @@ def build_schema() -> dict[str, Any]:
             "rfc": {"type": ["integer", "string"]},
             "section": {"type": "string"},
             "title": {"type": "string"},
-            "defaults": {"type": "object", "properties": {k: v for k, v in case_properties.items() if k not in ("id", "steps", "params")}, "additionalProperties": False},
+            "defaults": {
+                "type": "object",
+                "properties": {
+                    k: v for k, v in case_properties.items() if k not in ("id", "steps", "params")
+                },
+                "additionalProperties": False,
+            },
             "cases": {"type": "array", "items": {"$ref": "#/$defs/case"}},
         },
         "$defs": {
-            "case": {"type": "object", "required": ["id", "title", "steps"], "properties": case_properties, "additionalProperties": False},
+            "case": {
+                "type": "object",
+                "required": ["id", "title", "steps"],
+                "properties": case_properties,
+                "additionalProperties": False,
+            },
             "step": {"oneOf": _one_key_objects(STEP_KINDS, {})},
-            "payload": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"$ref": "#/$defs/payload"}}, *_one_key_objects(PAYLOAD_KINDS, {})]},
+            "payload": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"$ref": "#/$defs/payload"}},
+                    *_one_key_objects(PAYLOAD_KINDS, {}),
+                ]
+            },
             "send": {
                 "oneOf": [
                     {"$ref": "#/$defs/payload"},
                     {"type": "object", "description": "a payload generator plus split / delay_ms"},
                 ]
             },
-            "expectation": {"oneOf": [{"type": "array", "items": {"$ref": "#/$defs/expectation"}}, *_one_key_objects(EXPECT_KINDS, grade)]},
+            "expectation": {
+                "oneOf": [
+                    {"type": "array", "items": {"$ref": "#/$defs/expectation"}},
+                    *_one_key_objects(EXPECT_KINDS, grade),
+                ]
+            },
             "response": {
                 "type": ["object", "null"],
                 "properties": {
-                    "status": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[1-5]xx$"}, {"type": "array"}]},
+                    "status": {
+                        "oneOf": [
+                            {"type": "integer"},
+                            {"type": "string", "pattern": "^[1-5]xx$"},
+                            {"type": "array"},
+                        ]
+                    },
                     "version": {"type": "string"},
                     "reason": {"type": ["string", "null"]},
                     "headers": {"type": "object", "additionalProperties": header_condition},
                     "body": {},
-                    "violations": {"oneOf": [{"const": "none"}, {"type": "array", "items": {"type": "string"}}]},
+                    "violations": {
+                        "oneOf": [{"const": "none"}, {"type": "array", "items": {"type": "string"}}]
+                    },
                 },
                 "additionalProperties": False,
             },

@@ -1,0 +1,241 @@
+"""The driver end to end against tiny scripted servers in the same reactor."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from twisted.internet import protocol
+
+from conformance.driver.interpreter import RunOptions
+from conformance.results import Direction
+from conformance.scenario.loader import load_cases
+from conformance.target import Target
+from conformance.verdicts.verdict import Verdict
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class Scripted(protocol.Protocol):
+    """Calls ``on_data(self, data)`` for every read; records the reads."""
+
+    def connectionMade(self) -> None:  # noqa: N802
+        self.reads: list[bytes] = []
+        self.factory.connections.append(self)
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        self.reads.append(data)
+        self.factory.on_data(self, data)
+
+    def readConnectionLost(self) -> None:  # noqa: N802 - the client half-closed
+        self.factory.on_eof(self)
+
+
+def serve(
+    reactor_thread: Any,
+    on_data: Callable[[Scripted, bytes], None],
+    on_eof: Callable[[Scripted], None] | None = None,
+) -> tuple[Any, Any]:
+    factory = protocol.Factory.forProtocol(Scripted)
+    factory.on_data = on_data
+    factory.on_eof = on_eof or (lambda p: p.transport.loseConnection())
+    factory.connections = []
+
+    def listen() -> Any:
+        from twisted.internet.interfaces import IHalfCloseableProtocol  # noqa: F401
+
+        return reactor_thread.reactor.listenTCP(0, factory, interface="127.0.0.1")
+
+    return reactor_thread.call(listen), factory
+
+
+def run(
+    reactor_thread: Any, tmp_path: Path, cases_yaml: str, on_data: Any, on_eof: Any = None, **options: Any
+) -> tuple[dict[str, Any], Any]:
+    path = tmp_path / "cases.yaml"
+    path.write_text(
+        "protocol: h1\nrfc: 9112\nsection: '9'\ncases:\n" + textwrap.indent(textwrap.dedent(cases_yaml), "  ")
+    )
+    cases = load_cases([path])
+    port, factory = serve(reactor_thread, on_data, on_eof)
+    try:
+        target = Target.parse(f"http://127.0.0.1:{port.getHost().port}/")
+        results = reactor_thread.run(cases, [target], RunOptions(**{"timeout": 1.0, **options}))
+    finally:
+        reactor_thread.call(port.stopListening)
+    return {c.id.rsplit("/", 1)[1]: c for c in results.targets[0].cases}, factory
+
+
+def answer_ok(p: Scripted, data: bytes) -> None:
+    if b"\r\n\r\n" in b"".join(p.reads):
+        p.transport.write(OK)
+
+
+def test_pass_and_fail_with_expected_and_observed(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    results, _ = run(
+        reactor_thread,
+        tmp_path,
+        """
+        - id: ok
+          title: t
+          requirement: MUST
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
+            - expect: {response: {status: 200, body: "ok"}}
+        - id: wants-400
+          title: t
+          requirement: MUST
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
+            - expect: {response: {status: 400}}
+        """,
+        answer_ok,
+    )
+    assert results["ok"].verdict is Verdict.PASS
+    assert results["ok"].observed.startswith("HTTP/1.1 200 OK")
+    failed = results["wants-400"]
+    assert failed.verdict is Verdict.FAIL
+    assert failed.expected == "a response with status 400"
+    assert failed.observed.startswith("HTTP/1.1 200 OK") and "status 200" in failed.observed
+    assert failed.step == 3 and failed.step_text == "expect a response with status 400"
+    sent = [e for e in failed.transcript if e.direction is Direction.SENT]
+    received = [e for e in failed.transcript if e.direction is Direction.RECEIVED]
+    assert sent[0].data.startswith(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert b"".join(e.data for e in received) == OK
+
+
+def test_split_sends_arrive_in_pieces_and_silence_catches_early_answers(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def early(p: Scripted, data: bytes) -> None:
+        p.transport.write(OK)  # answers before the request is complete
+
+    yaml = """
+        - id: patient
+          title: t
+          requirement: MUST
+          steps:
+            - send: {text: "GET / HTTP/1.1\\r\\nHost: x\\r\\n", split: 8, delay_ms: 10}
+            - expect: {silence: 200}
+            - send: "\\r\\n"
+            - expect: {response: {status: 200}}
+        """
+    results, factory = run(reactor_thread, tmp_path, yaml, answer_ok)
+    assert results["patient"].verdict is Verdict.PASS
+    assert len(factory.connections[0].reads) >= 4  # the pieces were not coalesced
+    results, _ = run(reactor_thread, tmp_path, yaml, early)
+    assert results["patient"].verdict is Verdict.FAIL
+    assert results["patient"].expected == "nothing from the target for 200 ms"
+
+
+def test_close_alternative_is_non_strict(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    results, _ = run(
+        reactor_thread,
+        tmp_path,
+        """
+        - id: closes
+          title: t
+          requirement: MUST
+          steps:
+            - send: "BAD\\r\\n\\r\\n"
+            - expect:
+                one_of:
+                  - response: {status: 400}
+                  - closed: true
+                    strict: false
+        """,
+        lambda p, d: p.transport.loseConnection(),
+    )
+    assert results["closes"].verdict is Verdict.NON_STRICT
+    assert "connection closed by the target" in results["closes"].observed
+
+
+def test_shutdown_half_closes(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def on_eof(p: Scripted) -> None:
+        p.transport.write(OK)
+        p.transport.loseConnection()
+
+    results, _ = run(
+        reactor_thread,
+        tmp_path,
+        """
+        - id: half
+          title: t
+          requirement: MUST
+          steps:
+            - send: "GET / HTTP/1.0\\r\\n\\r\\n"
+            - shutdown: true
+            - expect: [{response: {status: 200}}, {closed: true}]
+        """,
+        lambda p, d: None,
+        on_eof,
+    )
+    assert results["half"].verdict is Verdict.PASS
+
+
+def test_case_budget_turns_into_error(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    results, _ = run(
+        reactor_thread,
+        tmp_path,
+        """
+        - id: slow
+          title: t
+          requirement: MUST
+          steps:
+            - wait: 5000
+            - expect: {closed: true}
+        """,
+        lambda p, d: None,
+        case_timeout=0.3,
+    )
+    assert results["slow"].verdict is Verdict.ERROR
+    assert "budget of 0.3 s" in results["slow"].observed
+
+
+def test_info_cases_are_informational_whatever_happens(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    results, _ = run(
+        reactor_thread,
+        tmp_path,
+        """
+        - id: info
+          title: t
+          requirement: INFO
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+            - expect: {response: {status: 400}}
+        """,
+        answer_ok,
+    )
+    assert results["info"].verdict is Verdict.INFORMATIONAL
+    assert "status 200" in results["info"].observed
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_progress_callback_sees_every_case(reactor_thread, tmp_path, jobs: int) -> None:  # type: ignore[no-untyped-def]
+    from conformance.driver.runner import run_suite
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "protocol: h1\nrfc: 9112\nsection: '9'\ncases:\n"
+        "  - id: n-{n}\n    title: t\n    requirement: MUST\n    params: {n: [1, 2, 3, 4, 5]}\n"
+        '    steps:\n      - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"\n      - expect: {response: {status: 200}}\n'
+    )
+    cases = load_cases([path])
+    port, _ = serve(reactor_thread, answer_ok)
+    seen: list[str] = []
+    try:
+        target = Target.parse(f"http://127.0.0.1:{port.getHost().port}/")
+        results = reactor_thread.call(
+            run_suite,
+            reactor_thread.reactor,
+            cases,
+            [target],
+            RunOptions(),
+            jobs=jobs,
+            on_case_done=lambda t, c: seen.append(c.id),
+        )
+    finally:
+        reactor_thread.call(port.stopListening)
+    assert sorted(seen) == sorted(c.id for c in cases)
+    assert results.targets[0].summary["PASS"] == 5

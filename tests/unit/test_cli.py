@@ -1,0 +1,149 @@
+"""The command line as a user meets it: exit codes, error messages, files written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from twisted.internet import protocol
+
+BROKEN = """\
+protocol: h1
+rfc: 9112
+section: "1"
+cases:
+  - id: fine
+    title: t
+    requirement: MUST
+    steps: [{expect: {closed: true}}]
+  - id: broken
+    title: t
+    requirement: MUST
+    steps:
+      - send: "GET / HTTP/1.1\\r\\n\\r\\n"
+      - expect: {response: {stauts: 200}}
+"""
+
+TWO_LEVELS = """\
+protocol: h1
+rfc: 9112
+section: "1"
+cases:
+  - id: must-200
+    title: t
+    requirement: MUST
+    steps:
+      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
+      - expect: {response: {status: 200}}
+  - id: should-400
+    title: t
+    requirement: SHOULD
+    steps:
+      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
+      - expect: {response: {status: 400}}
+"""
+
+
+def conformance(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def test_validate_names_file_line_and_case(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN)
+    result = conformance("validate", str(broken))
+    assert result.returncode == 2
+    assert "broken.yaml:14:" in result.stderr
+    assert "(case h1/9112/1/broken)" in result.stderr
+    assert "unknown field 'stauts' in response" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_validate_and_list_the_bundled_cases() -> None:
+    result = conformance("validate")
+    assert result.returncode == 0, result.stderr
+    assert "cases in" in result.stdout and "OK" in result.stdout
+    listed = conformance("list", "--json", "--suite", "h1")
+    rows = json.loads(listed.stdout)
+    assert len(rows) >= 60
+    assert all(row["id"].startswith("h1/") for row in rows)
+    assert {"id", "title", "requirement", "rfc", "section"} <= set(rows[0])
+    selected = json.loads(conformance("list", "--json", "--select", "h1/9112/5.1").stdout)
+    assert selected and all(row["id"].startswith("h1/9112/5.1") for row in selected)
+
+
+def test_usage_errors_exit_2() -> None:
+    assert conformance("run", "ftp://127.0.0.1/").returncode == 2
+    assert conformance("run", "a=http://127.0.0.1:1/", "a=http://127.0.0.1:2/").returncode == 2
+    result = conformance("run", "http://127.0.0.1:1/", "--select", "no/such/case")
+    assert result.returncode == 2 and "no case matches" in result.stderr
+
+
+def test_unreachable_target_exits_3_with_reports(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    cases = tmp_path / "c.yaml"
+    cases.write_text(TWO_LEVELS)
+    out = tmp_path / "report"
+    result = conformance(
+        "run", f"http://127.0.0.1:{free}/", "--cases", str(cases), "-o", str(out), "--no-progress"
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert {case["verdict"] for case in data["targets"][0]["cases"]} == {"ERROR"}
+    assert (out / "junit.xml").exists() and (out / "index.html").exists()
+
+
+class _Ok(protocol.Protocol):
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+
+@pytest.fixture
+def ok_server(reactor_thread: Any) -> Any:
+    port = reactor_thread.call(
+        reactor_thread.reactor.listenTCP, 0, protocol.Factory.forProtocol(_Ok), interface="127.0.0.1"
+    )
+    yield f"http://127.0.0.1:{port.getHost().port}/"
+    reactor_thread.call(port.stopListening)
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("must", 0), ("should", 1), ("may", 1)])
+def test_fail_on_sets_the_exit_status(tmp_path: Path, ok_server: str, fail_on: str, code: int) -> None:
+    cases = tmp_path / "c.yaml"
+    cases.write_text(TWO_LEVELS)
+    out = tmp_path / "report"
+    result = conformance(
+        "run",
+        f"srv={ok_server}",
+        "--cases",
+        str(cases),
+        "-o",
+        str(out),
+        "--fail-on",
+        fail_on,
+        "--no-progress",
+    )
+    assert result.returncode == code, result.stdout + result.stderr
+    assert "should-400" in result.stdout  # the failure is shown
+    assert str(out) in result.stdout  # and where the report is
+
+
+def test_run_with_no_target_tests_the_reference_target(tmp_path: Path) -> None:
+    result = conformance("run", "-o", str(tmp_path / "r"), "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "reference target" in result.stdout
+    data = json.loads((tmp_path / "r" / "results.json").read_text())
+    [target] = data["targets"]
+    assert target["name"] == "reference-h1"
+    assert target["summary"]["FAIL"] == 0 and target["summary"]["ERROR"] == 0
+    assert target["summary"]["PASS"] >= 60
