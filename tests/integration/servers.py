@@ -65,7 +65,9 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 
 @contextlib.contextmanager
-def running(args: list[str], port: int, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+def running(
+    args: list[str], port: int, *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Run ``args`` until the block ends; yields the base URL."""
     process = subprocess.Popen(
         args,
@@ -102,7 +104,10 @@ def docroot() -> Path:
 def http_server() -> Iterator[str]:
     port = free_port()
     root = docroot()
-    with running([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)], port) as url:
+    with running(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)],
+        port,
+    ) as url:
         yield url
 
 
@@ -123,8 +128,22 @@ def uvicorn(http: str = "h11") -> Iterator[str]:
     if http == "httptools":
         need_module("httptools")
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--http", http,
-            "--app-dir", str(HERE), "--log-level", "warning", "apps:asgi_app"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--http",
+        http,
+        "--app-dir",
+        str(HERE),
+        "--log-level",
+        "warning",
+        "apps:asgi_app",
+    ]
     with running(args, port) as url:
         yield url
 
@@ -133,7 +152,16 @@ def uvicorn(http: str = "h11") -> Iterator[str]:
 def hypercorn() -> Iterator[str]:
     need_module("hypercorn")
     port = free_port()
-    args = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--root-path", "", "apps:asgi_app"]
+    args = [
+        sys.executable,
+        "-m",
+        "hypercorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--root-path",
+        "",
+        "apps:asgi_app",
+    ]
     with running(args, port, cwd=HERE) as url:
         yield url
 
@@ -142,7 +170,16 @@ def hypercorn() -> Iterator[str]:
 def twisted_web() -> Iterator[str]:
     port = free_port()
     root = docroot()
-    args = [sys.executable, "-m", "twisted", "web", "--listen", f"tcp:{port}:interface=127.0.0.1", "--path", str(root)]
+    args = [
+        sys.executable,
+        "-m",
+        "twisted",
+        "web",
+        "--listen",
+        f"tcp:{port}:interface=127.0.0.1",
+        "--path",
+        str(root),
+    ]
     with running(args, port, cwd=root) as url:
         yield url
 

@@ -7,14 +7,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import hostile
 import pytest
 
 from conformance.driver.interpreter import RunOptions
 from conformance.scenario.loader import load_cases
 from conformance.target import Target
 from conformance.verdicts.verdict import Verdict
-
-import hostile
 
 CASES = """\
 protocol: h1

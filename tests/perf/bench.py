@@ -45,7 +45,12 @@ def main() -> int:
     h1_cases = [c for c in load_cases() if c.protocol == "h1"]
     rt = reactor_thread()
 
-    median, best = timed(lambda: subprocess.run([sys.executable, "-m", "conformance", "list"], check=True, capture_output=True), args.repeat)
+    median, best = timed(
+        lambda: subprocess.run(
+            [sys.executable, "-m", "conformance", "list"], check=True, capture_output=True
+        ),
+        args.repeat,
+    )
     row("conformance list (all cases, new process)", median, best)
     median, best = timed(load_cases, args.repeat)
     row("load all case files (in process)", median, best)
@@ -81,7 +86,7 @@ def main() -> int:
         median, best = timed(lambda: rt.run(h1_cases, [target], RunOptions(timeout=timeout), jobs=jobs), 1)
         serial = len(h1_cases) * timeout
         row(
-            f"HTTP/1.1 suite vs a server that never answers",
+            "HTTP/1.1 suite vs a server that never answers",
             median,
             best,
             f"timeout {timeout} s, {jobs} jobs; one at a time would take ≥ {serial:.0f} s",

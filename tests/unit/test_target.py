@@ -8,15 +8,30 @@ from conformance.target import Target
 
 def test_named_target_and_template_context() -> None:
     target = Target.parse("nginx=http://127.0.0.1:8080/base")
-    assert (target.name, target.host, target.port, target.path, target.tls) == ("nginx", "127.0.0.1", 8080, "/base", False)
+    assert (target.name, target.host, target.port, target.path, target.tls) == (
+        "nginx",
+        "127.0.0.1",
+        8080,
+        "/base",
+        False,
+    )
     context = target.context()
-    assert context.fill("{scheme}://{authority}{path} {host} {port}") == "http://127.0.0.1:8080/base 127.0.0.1 8080"
+    assert (
+        context.fill("{scheme}://{authority}{path} {host} {port}")
+        == "http://127.0.0.1:8080/base 127.0.0.1 8080"
+    )
 
 
 def test_defaults_and_ipv6() -> None:
     assert Target.parse("https://[::1]/").authority == "[::1]"
     target = Target.parse("https://[::1]:8443")
-    assert (target.name, target.host, target.port, target.path, target.tls) == ("[::1]:8443", "::1", 8443, "/", True)
+    assert (target.name, target.host, target.port, target.path, target.tls) == (
+        "[::1]:8443",
+        "::1",
+        8443,
+        "/",
+        True,
+    )
     assert Target.parse("http://localhost:80/").authority == "localhost:80"  # as the URL gives it
 
 

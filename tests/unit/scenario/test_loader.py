@@ -120,16 +120,52 @@ def test_uppercase_in_an_expanded_id_is_an_error() -> None:
     ("source", "message", "line"),
     [
         ("protocol: h3\nrfc: 1\nsection: '1'\ncases: []\n", "protocol: one of h1, h2, ws, not 'h3'", 1),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - sned: x\n", "a step needs exactly one of", 9),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: must-ish\n    steps: [{expect: {closed: true}}]\n", "requirement: one of MUST", 7),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: \"{nope}\"\n      - expect: {closed: true}\n", "unknown template {nope}", 9),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: x\n", "needs at least one expect step", 8),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - expect: {response: {status: 1000}}\n", "status: a code from 100 to 999", 9),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: \"\u2603\"\n      - expect: {closed: true}\n", "is not one byte", 9),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    title: u\n", "duplicate key 'title'", 6),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: A b\n    title: t\n    requirement: MUST\n    steps: [{expect: {closed: true}}]\n", "id 'A b'", 5),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - sned: x\n",
+            "a step needs exactly one of",
+            9,
+        ),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: must-ish\n    steps: [{expect: {closed: true}}]\n",
+            "requirement: one of MUST",
+            7,
+        ),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: \"{nope}\"\n      - expect: {closed: true}\n",
+            "unknown template {nope}",
+            9,
+        ),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: x\n",
+            "needs at least one expect step",
+            8,
+        ),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - expect: {response: {status: 1000}}\n",
+            "status: a code from 100 to 999",
+            9,
+        ),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: \"\u2603\"\n      - expect: {closed: true}\n",
+            "is not one byte",
+            9,
+        ),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    title: u\n",
+            "duplicate key 'title'",
+            6,
+        ),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: A b\n    title: t\n    requirement: MUST\n    steps: [{expect: {closed: true}}]\n",
+            "id 'A b'",
+            5,
+        ),
         ("protocol: h1\nrfc: [\n", "YAML syntax", 3),
-        ("protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: !hex \"0g\"\n      - expect: {closed: true}\n", "!hex takes hexadecimal", 9),
+        (
+            "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: !hex \"0g\"\n      - expect: {closed: true}\n",
+            "!hex takes hexadecimal",
+            9,
+        ),
     ],
 )
 def test_errors_name_file_line_and_case(source: str, message: str, line: int) -> None:

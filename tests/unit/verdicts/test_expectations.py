@@ -97,7 +97,9 @@ def test_one_of_waits_for_a_better_pending_alternative() -> None:
     one_of = ex.OneOf(alternatives=(ex.Silence(ms=500), ex.Closed(unimplemented=True)))
     assert isinstance(one_of.evaluate(obs(elapsed=0.1), START), ex.Pending)
     assert one_of.evaluate(obs(elapsed=0.6), START) == ex.Matched(end=0, grade=ex.Grade.PASS)
-    assert one_of.evaluate(obs(ConnectionClosed(), elapsed=0.2), START) == ex.Matched(end=1, grade=ex.Grade.UNIMPLEMENTED)
+    assert one_of.evaluate(obs(ConnectionClosed(), elapsed=0.2), START) == ex.Matched(
+        end=1, grade=ex.Grade.UNIMPLEMENTED
+    )
 
 
 def test_all_of_in_any_order() -> None:
@@ -110,7 +112,9 @@ def test_all_of_in_any_order() -> None:
 
 def test_sequence_in_order_and_grade_is_the_worst() -> None:
     sequence = ex.Sequence_(items=(NoteIs(name="a"), ex.Closed(strict=False)))
-    assert sequence.evaluate(obs(Note("a"), ConnectionClosed()), START) == ex.Matched(end=2, grade=ex.Grade.NON_STRICT)
+    assert sequence.evaluate(obs(Note("a"), ConnectionClosed()), START) == ex.Matched(
+        end=2, grade=ex.Grade.NON_STRICT
+    )
     assert isinstance(sequence.evaluate(obs(Note("a")), START), ex.Pending)
     assert isinstance(sequence.evaluate(obs(ConnectionClosed(), Note("a")), START), ex.Mismatch)
 
