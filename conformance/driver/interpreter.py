@@ -169,8 +169,14 @@ async def _sleep_inner(reactor: object, seconds: float) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    text = getattr(exc, "osError", None) or exc
-    message = str(text).strip() or type(exc).__name__
+    """'Connection refused', 'timed out', ... from Twisted's connect errors."""
+    import errno
+    import os
+
+    code = getattr(exc, "osError", None)
+    if isinstance(code, int) and code in errno.errorcode:
+        return os.strerror(code)
+    message = str(exc).strip() or type(exc).__name__
     return message.rstrip(".")
 
 
@@ -204,7 +210,7 @@ async def run_case(
         failure=run.failure,
         error=error,
         events=[*run.past_events, *(run.connection.events if run.connection else [])],
-        observed=run.observed,
+        matched=run.observed,
         duration=reactor.seconds() - start,
         transcript=tuple(run.recorder.entries),
         truncated=run.recorder.truncated,

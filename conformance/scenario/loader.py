@@ -15,7 +15,7 @@ from typing import Any
 
 from conformance.errors import ConformanceError, ScenarioError
 from conformance.scenario import model
-from conformance.scenario.nodes import Node, read_yaml
+from conformance.scenario.nodes import BadHex, Node, read_yaml
 from conformance.scenario.registry import BuildContext, build_step, check_keys, expect_type, text
 from conformance.scenario.templates import TARGET_FIELDS, fill_params, names_in
 from conformance.verdicts.verdict import Requirement
@@ -247,6 +247,8 @@ def _fill(node: Node, params: dict[str, Any], ctx: BuildContext) -> Node:
         return Node({k: _fill(v, params, ctx) for k, v in node.value.items()}, node.location, node.tag)
     if isinstance(node.value, list):
         return Node([_fill(v, params, ctx) for v in node.value], node.location, node.tag)
+    if isinstance(node.value, BadHex):
+        raise ctx.error(node.value.message, node)
     if not isinstance(node.value, str):
         return node
     value = node.value

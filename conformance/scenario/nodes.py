@@ -25,6 +25,14 @@ _HEX_CHARS = re.compile(r"[0-9a-fA-F\s]*")
 
 
 @dataclass(frozen=True)
+class BadHex:
+    """A ``!hex`` scalar that is not hexadecimal; reported when its case is built, so the
+    error can name the case."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class Node:
     """A YAML value (dict of Nodes, list of Nodes, or a scalar) and its location."""
 
@@ -72,10 +80,10 @@ def _convert(file: str, node: yaml.Node) -> Node:
     if node.tag == HEX_TAG:
         text = node.value
         if not _HEX_CHARS.fullmatch(text):
-            raise ScenarioError(f"!hex takes hexadecimal digits and spaces, not {text!r}", location=location)
+            return Node(BadHex(f"!hex takes hexadecimal digits and spaces, not {text!r}"), location, tag=HEX_TAG)
         digits = re.sub(r"\s+", "", text)
         if len(digits) % 2:
-            raise ScenarioError("!hex needs an even number of hexadecimal digits", location=location)
+            return Node(BadHex("!hex needs an even number of hexadecimal digits"), location, tag=HEX_TAG)
         return Node(bytes.fromhex(digits), location, tag=HEX_TAG)
     if node.tag.startswith("!"):
         raise ScenarioError(f"unknown tag {node.tag}", location=location)

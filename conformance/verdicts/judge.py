@@ -42,7 +42,7 @@ def judge(
     failure: StepFailure | None,
     error: str | None,
     events: Sequence[Event] = (),
-    observed: Sequence[str] = (),
+    matched: Sequence[str] = (),
     duration: float = 0.0,
     transcript: tuple[TranscriptEntry, ...] = (),
     truncated: bool = False,
@@ -59,20 +59,20 @@ def judge(
         observed = failure.observed
         step = failure.index
         step_text = failure.step.describe()
-    elif Grade.UNIMPLEMENTED in grades:
-        verdict = Verdict.UNIMPLEMENTED
-    elif Grade.NON_STRICT in grades:
-        verdict = Verdict.NON_STRICT
     else:
-        verdict = Verdict.PASS
-    if case.requirement is Requirement.INFO and verdict in (Verdict.PASS, Verdict.NON_STRICT, Verdict.FAIL):
-        verdict = Verdict.INFORMATIONAL
-    if verdict is not Verdict.FAIL and verdict is not Verdict.ERROR:
+        if Grade.UNIMPLEMENTED in grades:
+            verdict = Verdict.UNIMPLEMENTED
+        elif Grade.NON_STRICT in grades:
+            verdict = Verdict.NON_STRICT
+        else:
+            verdict = Verdict.PASS
         expects = [s for s in case.steps if isinstance(s, model.Expect)]
         expected = "; then ".join(s.expectation.describe() for s in expects)
-        observed = "; then ".join(observed) if observed else _summary(grades)
-        if verdict is not Verdict.PASS and verdict is not Verdict.INFORMATIONAL:
+        observed = "; then ".join(matched) if matched else _summary(grades)
+        if verdict is not Verdict.PASS:
             observed = f"{observed} ({_summary(grades)})"
+    if case.requirement is Requirement.INFO and verdict in (Verdict.PASS, Verdict.NON_STRICT, Verdict.FAIL):
+        verdict = Verdict.INFORMATIONAL  # expected and observed stay, for the record
     return CaseResult(
         id=case.id,
         title=case.title,

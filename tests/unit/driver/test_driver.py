@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from twisted.internet import protocol
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from zope.interface import implementer
 
 from conformance.driver.interpreter import RunOptions
 from conformance.results import Direction
@@ -19,6 +21,7 @@ from conformance.verdicts.verdict import Verdict
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
+@implementer(IHalfCloseableProtocol)
 class Scripted(protocol.Protocol):
     """Calls ``on_data(self, data)`` for every read; records the reads."""
 
@@ -32,6 +35,9 @@ class Scripted(protocol.Protocol):
 
     def readConnectionLost(self) -> None:  # noqa: N802 - the client half-closed
         self.factory.on_eof(self)
+
+    def writeConnectionLost(self) -> None:  # noqa: N802
+        pass
 
 
 def serve(

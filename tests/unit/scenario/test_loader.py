@@ -138,7 +138,7 @@ def test_uppercase_in_an_expanded_id_is_an_error() -> None:
         (
             "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - send: x\n",
             "needs at least one expect step",
-            8,
+            9,
         ),
         (
             "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    requirement: MUST\n    steps:\n      - expect: {response: {status: 1000}}\n",
@@ -153,7 +153,7 @@ def test_uppercase_in_an_expanded_id_is_an_error() -> None:
         (
             "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: a\n    title: t\n    title: u\n",
             "duplicate key 'title'",
-            6,
+            7,
         ),
         (
             "protocol: h1\nrfc: 9112\nsection: '1'\ncases:\n  - id: A b\n    title: t\n    requirement: MUST\n    steps: [{expect: {closed: true}}]\n",
