@@ -1,0 +1,62 @@
+"""``results.json``: the canonical record of a run, and the way back from it.
+
+The document is :meth:`RunResults.to_json` as it stands (keys in the model's order, one space
+of indentation, ASCII only so that any string — lone surrogates included — survives the trip),
+followed by a newline. Everything else (HTML, JUnit, baselines) can be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from pathlib import Path
+
+from conformance.results import SCHEMA_VERSION, RunResults
+
+
+def dumps_json(results: RunResults) -> str:
+    """The text of ``results.json`` for ``results``."""
+    return json.dumps(results.to_json(), indent=1, ensure_ascii=True) + "\n"
+
+
+def write_json(results: RunResults, path: Path) -> None:
+    """Write ``results`` to ``path`` as UTF-8 JSON ending with a newline."""
+    Path(path).write_text(dumps_json(results), encoding="utf-8", newline="\n")
+
+
+def loads_json(text: str, *, source: str = "<string>") -> RunResults:
+    """Parse the text of a ``results.json``; ValueError says what is wrong and where."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: not a results file: invalid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{source}: not a results file: the top level is not a JSON object")
+    tool = raw.get("tool", "conformance")
+    if tool != "conformance":
+        raise ValueError(f"{source}: not a results file: written by {tool!r}, not 'conformance'")
+    schema = raw.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise ValueError(
+            f"{source}: unsupported results schema {schema!r} (this version reads schema {SCHEMA_VERSION})"
+        )
+    try:
+        return RunResults.from_json(raw)
+    except KeyError as exc:
+        raise ValueError(f"{source}: malformed results file: missing field {exc}") from None
+    except (TypeError, AttributeError, binascii.Error, ValueError) as exc:
+        raise ValueError(f"{source}: malformed results file: {exc}") from None
+
+
+def read_json(path: Path) -> RunResults:
+    """Read a ``results.json`` written by :func:`write_json`.
+
+    Raises ValueError (naming the file) when it is not UTF-8 JSON, not a conformance results
+    file, of an unsupported schema version, or missing fields.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a results file: not UTF-8 ({exc})") from None
+    return loads_json(text, source=str(path))
