@@ -24,6 +24,9 @@ class RunOptions:
     connect_timeout: float = 5.0
     case_timeout: float = 30.0  # the whole case's budget; past it, ERROR
     byte_cap: int = 64 * 1024 * 1024  # bytes received per case before the harness stops reading
+    # Cases that ended waiting for a target that did answer other cases are run again, one
+    # at a time, for at most this many seconds per target (see runner.run_suite).
+    retry_budget: float = 30.0
     tls: TLSSettings = field(default_factory=TLSSettings)
 
 
@@ -45,6 +48,8 @@ class CaseRun:
         self.failure: StepFailure | None = None
         self.observed: list[str] = []  # what each matched expect step consumed
         self.past_events: list[object] = []  # events of connections already replaced
+        self.waited_out = False  # the verdict rests on a deadline running out
+        self.received = 0  # bytes received on every connection of the case
 
     @property
     def step_timeout(self) -> float:
@@ -77,6 +82,7 @@ class CaseRun:
     async def _connect(self, step: model.Connect) -> None:
         if self.connection is not None:
             self.past_events.extend(self.connection.events)
+            self.received += self.connection.received
             self.connection.abort()
         tls = self.target.tls if step.mode == "target" else step.mode == "tls"
         alpn = step.alpn or (("http/1.1",) if tls and self.case.protocol in ("h1", "ws") else ())
@@ -148,6 +154,7 @@ class CaseRun:
                 )
                 return True
             if isinstance(outcome, Mismatch):
+                self.waited_out = timed_out and not connection.ended
                 self.failure = StepFailure(index=index, step=step, observed=outcome.observed)
                 self.recorder.event(f"step {index} did not match: {outcome.observed}")
                 return False
@@ -180,10 +187,16 @@ def _reason(exc: BaseException) -> str:
     return message.rstrip(".")
 
 
-async def run_case(
-    reactor: object, case: model.Case, target: Target, options: RunOptions
-) -> tuple[CaseResult, bool]:
-    """Run a case; returns its result and whether a connection could be made at all."""
+@dataclass(frozen=True)
+class CaseOutcome:
+    result: CaseResult
+    connected: bool  # a connection could be made at all
+    answered: bool  # the target sent at least one byte
+    waited_out: bool  # the verdict rests on a deadline: the target may only have been busy
+
+
+async def run_case(reactor: object, case: model.Case, target: Target, options: RunOptions) -> CaseOutcome:
+    """Run a case to its verdict."""
     run = CaseRun(reactor, case, target, options)
     start = reactor.seconds()
     error: str | None = None
@@ -191,10 +204,9 @@ async def run_case(
     inner.addTimeout(options.case_timeout, reactor)
     try:
         await inner
-    except defer.TimeoutError:
+    except (defer.TimeoutError, defer.CancelledError):
         error = f"the case did not finish within its budget of {options.case_timeout:g} s"
-    except defer.CancelledError:
-        error = f"the case did not finish within its budget of {options.case_timeout:g} s"
+        run.waited_out = True
     except CaseError as exc:
         error = str(exc)
     except Exception as exc:  # a harness bug must not take the run down
@@ -215,4 +227,7 @@ async def run_case(
         transcript=tuple(run.recorder.entries),
         truncated=run.recorder.truncated,
     )
-    return result, run.connected_once
+    received = run.received + (run.connection.received if run.connection else 0)
+    return CaseOutcome(
+        result=result, connected=run.connected_once, answered=received > 0, waited_out=run.waited_out
+    )

@@ -1,4 +1,12 @@
-"""Tiny applications for the Python servers under test: 200 for GET/HEAD, reads POST bodies."""
+"""A tiny, correct origin application for the Python servers under test (WSGI and ASGI).
+
+What the application decides (status, validators, conditionals, methods) is written once in
+:func:`answer`, so that the verdicts of a server reflect its HTTP/1.1 handling, not a sloppy
+application: ``/`` is a 200 page with ``ETag: "v1"``; other paths are 404; If-None-Match is
+evaluated (RFC 9110 §13.1.2); OPTIONS lists the allowed methods; other known methods get 405
+and unknown ones 501 (RFC 9110 §9.1). Framing, persistence, HEAD bodies and Date are left to
+the server.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,32 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 BODY = b"<p>hello</p>\n"
+ETAG = '"v1"'
+ALLOW = "GET, HEAD, POST, OPTIONS"
+KNOWN = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    501: "Not Implemented",
+}
+
+
+def answer(method: str, path: str, if_none_match: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+    if method not in KNOWN:
+        return 501, [("Content-Type", "text/plain")], b"not implemented\n"
+    if method == "OPTIONS":
+        return 200, [("Allow", ALLOW)], b""
+    if path != "/":
+        return 404, [("Content-Type", "text/plain")], b"not found\n"
+    if method not in ALLOW:
+        return 405, [("Allow", ALLOW), ("Content-Type", "text/plain")], b"not allowed\n"
+    if method in ("GET", "HEAD") and if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        if "*" in tags or ETAG in tags:
+            return 304, [("ETag", ETAG)], b""
+    return 200, [("Content-Type", "text/html"), ("ETag", ETAG)], BODY
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -15,8 +49,13 @@ def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
         stream.read(int(length))
     else:
         stream.read()
-    start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(BODY)))])
-    return [BODY]
+    status, headers, body = answer(
+        environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), environ.get("HTTP_IF_NONE_MATCH")
+    )
+    if status != 304:
+        headers.append(("Content-Length", str(len(body))))
+    start_response(f"{status} {REASONS[status]}", headers)
+    return [body]
 
 
 async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
@@ -34,11 +73,18 @@ async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Cal
     while more:
         message = await receive()
         more = message.get("more_body", False)
+    if_none_match = None
+    for name, value in scope["headers"]:
+        if name.lower() == b"if-none-match":
+            if_none_match = value.decode("latin-1")
+    status, headers, body = answer(scope["method"], scope["path"], if_none_match)
+    if status != 304:
+        headers.append(("Content-Length", str(len(body))))
     await send(
         {
             "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(BODY)).encode())],
+            "status": status,
+            "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
         }
     )
-    await send({"type": "http.response.body", "body": BODY})
+    await send({"type": "http.response.body", "body": body})

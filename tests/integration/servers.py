@@ -96,6 +96,7 @@ def running(
 
 def docroot() -> Path:
     root = Path(tempfile.mkdtemp(prefix="conformance-docroot-"))
+    root.chmod(0o755)  # nginx's workers run as another user when started by root
     (root / "index.html").write_text("<p>hello</p>\n")
     return root
 

@@ -1,0 +1,997 @@
+"""A configurable HTTP/1.1 origin server whose every check can be switched off.
+
+With no faults it is a small, strict origin server: it rejects with 400 (and closes) what
+RFC 9112 says to reject, follows the SHOULDs, keeps connections alive and answers pipelined
+requests in order, speaks HTTP/1.0 (closing unless asked to keep alive), and bounds what it
+buffers. Each fault in :data:`FAULTS` switches exactly one behaviour wrong, so that a test can
+show that the cases about that behaviour FAIL — and only they.
+
+The request parser is written by hand (not h11) so that each rule is one switchable line.
+Resources: ``/`` is a 200 text with ``ETag: "v1"``; everything else is 404.
+
+Run it in the foreground::
+
+    python tests/faulty/h1_server.py --port 18081 [--fault NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.utils
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from twisted.internet import protocol
+from twisted.internet.interfaces import IListeningPort
+
+RFC9110 = "https://www.rfc-editor.org/rfc/rfc9110"
+RFC9112 = "https://www.rfc-editor.org/rfc/rfc9112"
+
+#: fault name -> what it breaks. Every fault switches off (or gets wrong) one rule.
+FAULTS: dict[str, str] = {
+    # message parsing (RFC 9112 §2)
+    "leading-crlf-rejected": "an empty line before the request line is an error instead of being ignored",
+    "bare-lf-hangs": "LF alone never ends a line: the server waits for a CRLF that never comes",
+    "bare-cr-accepted": "a bare CR is taken as a line ending instead of being rejected",
+    "whitespace-line-as-field": "a whitespace-led line after the request line is parsed as a field",
+    "answer-early": "answers as soon as the request line is in, before the header section ends",
+    "no-reassembly": "parses every read on its own, as if a request always came in one piece",
+    # request line (RFC 9112 §3, RFC 9110 §9.1)
+    "lenient-request-line": "splits the request line at its first and last space, accepting any gaps",
+    "no-method-token-check": "accepts any bytes in the method (then answers 501 as for any unknown one)",
+    "method-case-insensitive": "matches method names case-insensitively ('get' is GET)",
+    "unknown-method-as-get": "treats an unknown method as GET",
+    "no-target-check": "accepts control bytes, NUL and any form in the request-target",
+    "no-absolute-form": "rejects an absolute-form request-target",
+    "absolute-form-uses-host": "routes an absolute-form request by its Host field, not by the target",
+    "http09-answered": "answers a request line without a version with a bare HTTP/0.9 body",
+    # versions (RFC 9112 §2.3, RFC 9110 §2.5)
+    "lenient-version": "reads the version loosely: any case, missing minor, leading zeros, junk after",
+    "ignore-major-version": "serves any major version as HTTP/1.1 instead of answering 505",
+    "reject-higher-minor": "answers 505 to HTTP/1.2 instead of serving it as HTTP/1.1",
+    "echo-request-version": "answers an HTTP/1.0 request with HTTP/1.0 as the response version",
+    "http10-responses": "answers every request with HTTP/1.0 as the response version",
+    # field lines (RFC 9112 §5, RFC 9110 §5)
+    "accept-space-before-colon": "accepts whitespace between a field name and its colon (and trims it)",
+    "lenient-field-names": "skips lines without a colon or with an empty name, accepts any name bytes",
+    "case-sensitive-field-names": "matches field names case-sensitively",
+    "ows-not-stripped": "strips only one leading space from field values and no trailing whitespace",
+    "require-space-after-colon": "rejects a field value not preceded by a space",
+    "value-strip-all-whitespace": "strips every ASCII whitespace byte (VT, FF too) from field values",
+    "nul-truncates-value": "cuts a field value at the first NUL byte, C-string style",
+    "obs-fold-as-field": "parses an obs-fold continuation line as a field line of its own",
+    "limits-close-silently": "drops the connection without an answer when a size limit is exceeded",
+    # Host (RFC 9112 §3.2, RFC 9110 §7.2)
+    "no-host-check": "serves an HTTP/1.1 request without a Host field",
+    "duplicate-host-ok": "serves a request with several Host lines (the first wins)",
+    "no-host-syntax-check": "accepts any Host field value",
+    "naive-host-parse": "splits Host at its first colon, so an IPv6 literal is invalid",
+    "host-required-http10": "rejects an HTTP/1.0 request without Host",
+    # framing (RFC 9112 §6, §7)
+    "lenient-content-length": "parses Content-Length like strtol: sign, junk and 64-bit wrap accepted",
+    "cl-first-wins": "takes the first of several differing Content-Length values",
+    "cl-body-ignored": "does not read a Content-Length body: its bytes are taken as the next request",
+    "cl-te-prefer-cl": "frames a request with both Content-Length and Transfer-Encoding by Content-Length",
+    "keep-alive-after-error": "keeps the connection open after rejecting a request for bad framing",
+    "unknown-te-ignored": "ignores a transfer coding it does not know and reads no body",
+    "chunked-anywhere": "decodes chunked when 'chunked' is anywhere in Transfer-Encoding",
+    "chunked-substring-match": "decodes chunked when the Transfer-Encoding value merely contains 'chunked'",
+    "te-exact-match": "recognises chunked only when the field value is exactly 'chunked', else reads no body",
+    "te-http10-honoured": "decodes Transfer-Encoding in an HTTP/1.0 request and keeps the connection",
+    "chunked-not-decoded": "does not decode a chunked body: its bytes are taken as the next request",
+    "chunk-size-decimal": "reads chunk sizes as decimal numbers",
+    "lenient-chunk-size": "reads chunk sizes like strtol: 0x prefix, sign, spaces and junk accepted",
+    "chunked-size-overflow-wraps": "a chunk size beyond 64 bits wraps around instead of being rejected",
+    "chunk-ext-rejected": "rejects chunk extensions",
+    "chunk-data-crlf-unchecked": "skips the two bytes after chunk data, whatever they are",
+    "trailers-not-consumed": "ends a chunked body at the last chunk; trailer lines become the next request",
+    # connections (RFC 9112 §9)
+    "close-after-response": "closes the connection after every response, without saying so",
+    "pipeline-drop-second": "answers the first request of a read and drops the rest",
+    "ignore-connection-close": "keeps the connection open when the request says Connection: close",
+    "no-connection-close-header": "closes on Connection: close without saying so in the response",
+    "http10-keep-alive-default": "keeps HTTP/1.0 connections open without Connection: keep-alive",
+    # responses (RFC 9110)
+    "bad-status-line": "sends a status line without the space before the (empty) reason phrase",
+    "no-date": "sends no Date field",
+    "date-wrong-format": "sends Date in the obsolete RFC 850 format",
+    "head-sends-body": "sends the body in a response to HEAD",
+    "304-with-body": "sends the body in a 304 response",
+    "cl-on-204": "answers OPTIONS with 204 and a Content-Length field",
+    "inm-always-304": "answers 304 to any If-None-Match, matching or not",
+    "inm-ignored": "ignores If-None-Match",
+}
+
+REQUEST_LINE_CAP = 8 * 1024  # longer request lines get 414
+FIELD_LINE_CAP = 8 * 1024  # longer field lines get 431
+HEAD_CAP = 64 * 1024  # larger header sections get 431
+FIELD_COUNT_CAP = 100  # more field lines get 431
+BODY_CAP = 1024 * 1024  # larger bodies get 413
+CHUNK_LINE_CAP = 4 * 1024
+LEADING_BLANK_CAP = 1024  # empty lines tolerated before a request line
+LINGER_SECONDS = 2.0  # how long to keep reading (and discarding) after closing our side
+
+RESOURCE_BODY = b"hello, world\n"
+RESOURCE_ETAG = '"v1"'
+ALLOW = "GET, HEAD, POST, OPTIONS"
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+SUPPORTED_METHODS = {"GET", "HEAD", "POST", "OPTIONS"}
+
+REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    421: "Misdirected Request",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+    204: "No Content",
+}
+
+# https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2: token = 1*tchar
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# https://www.rfc-editor.org/rfc/rfc9112#section-2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT
+VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+LENIENT_VERSION = re.compile(rb"(?i)http/0*([0-9]+)(?:\.([0-9]+))?")
+# https://www.rfc-editor.org/rfc/rfc9110#section-7.2: Host = uri-host [ ":" port ]
+HOST = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::([0-9]*))?")
+# https://www.rfc-editor.org/rfc/rfc9112#section-3.2: request-target; visible ASCII only
+TARGET_BYTES = re.compile(rb"[\x21-\x7e]+")
+ABSOLUTE = re.compile(rb"(?i)(https?)://([^/?#]*)([^#]*)")
+# https://www.rfc-editor.org/rfc/rfc9112#section-7.1.1: chunk-ext after the chunk-size
+CHUNK_EXT = re.compile(
+    rb"(?:[ \t]*;[ \t]*[!#$%&\'*+\-.^_`|~0-9A-Za-z]+"
+    rb'(?:[ \t]*=[ \t]*(?:[!#$%&\'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*'
+)
+HEXDIGITS = re.compile(rb"[0-9A-Fa-f]+")
+OWS = b" \t"
+CANONICAL_NAMES = {
+    name.lower(): name
+    for name in ("Host", "Content-Length", "Transfer-Encoding", "Connection", "If-None-Match")
+}
+
+
+class Reject(Exception):
+    """The request is refused with ``status``; ``close`` when its framing cannot be trusted."""
+
+    def __init__(self, status: int, why: str, *, close: bool = True) -> None:
+        super().__init__(why)
+        self.status = status
+        self.close = close
+
+
+@dataclass
+class Request:
+    method: str
+    target: bytes
+    version: tuple[int, int]
+    fields: list[tuple[str, bytes]] = field(default_factory=list)  # (lower-cased name, value)
+    body: bytearray = field(default_factory=bytearray)
+    absolute_authority: bytes | None = None
+    path: bytes = b"/"
+    must_close: bool = False  # framing said close after the response
+
+    def values(self, name: str) -> list[bytes]:
+        return [value for field_name, value in self.fields if field_name == name]
+
+    def tokens(self, name: str) -> set[str]:
+        found = set()
+        for value in self.values(name):
+            for element in value.split(b","):
+                element = element.strip(OWS)
+                if element:
+                    found.add(element.decode("latin-1").lower())
+        return found
+
+
+def strtol(text: bytes, base: int = 10) -> int:
+    """What C's strtoll/strtoull gives: leading space, a sign, digits up to the first other
+    byte (a ``0x`` prefix in base 16), wrapped to 64 bits. Used only by lenient faults."""
+    text = text.lstrip(b" \t")
+    sign = 1
+    if text[:1] in (b"+", b"-"):
+        sign = -1 if text[:1] == b"-" else 1
+        text = text[1:]
+    if base == 16 and text[:2].lower() == b"0x":
+        text = text[2:]
+    digits = b"0123456789abcdef"[:base]
+    value = 0
+    for byte in text.lower():
+        position = digits.find(bytes([byte]))
+        if position < 0:
+            break
+        value = (value * base + position) & 0xFFFFFFFFFFFFFFFF
+    return sign * value
+
+
+class FaultyHTTP11(protocol.Protocol):
+    """One server connection. Bytes are buffered and parsed incrementally; requests are
+    answered one at a time, in order, as soon as each is complete."""
+
+    def __init__(self, faults: frozenset[str], clock: Callable[[], float] = time.time) -> None:
+        self.faults = faults
+        self.clock = clock
+        self.buf = bytearray()
+        self.state = "head"  # head | body | chunk-size | chunk-data | chunk-crlf | trailers | closed
+        self.request: Request | None = None
+        self.remaining = 0
+        self.trailer_lines = 0
+        self.answered_early = False
+        self.closing = False
+        self.linger: Any = None
+        self.reactor: Any = None
+
+    # ------------------------------------------------------------------ Twisted callbacks
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
+        if self.closing:
+            return  # lingering close: read and discard
+        if "no-reassembly" in self.faults:
+            # Every read is a whole request, or so this server believes.
+            self.buf = bytearray(data)
+            self.state = "head"
+            self.request = None
+            self._one_read_as_request()
+            return
+        self.buf += data
+        self._process()
+
+    def connectionLost(self, reason: Any = None) -> None:  # noqa: N802
+        self.state = "closed"
+        if self.linger is not None and self.linger.active():
+            self.linger.cancel()
+
+    # ------------------------------------------------------------------ the parse loop
+
+    def _process(self) -> None:
+        try:
+            while not self.closing:
+                if self.state == "head":
+                    if not self._head():
+                        break
+                elif self.state == "body":
+                    if not self._body():
+                        break
+                elif self.state == "chunk-size":
+                    if not self._chunk_size():
+                        break
+                elif self.state == "chunk-data":
+                    if not self._chunk_data():
+                        break
+                elif self.state == "chunk-crlf":
+                    if not self._chunk_crlf():
+                        break
+                elif self.state == "trailers":
+                    if not self._trailers():
+                        break
+                else:
+                    break
+        except Reject as reject:
+            self._reject(reject)
+
+    def _one_read_as_request(self) -> None:
+        """The ``no-reassembly`` fault: whatever one read holds is parsed as a whole request."""
+        try:
+            end = self._head_end()
+            if end is None:
+                self.buf += b"\r\n\r\n"
+            self._head()
+            while self.state != "head" and not self.closing:
+                progressed = {
+                    "body": self._body,
+                    "chunk-size": self._chunk_size,
+                    "chunk-data": self._chunk_data,
+                    "chunk-crlf": self._chunk_crlf,
+                    "trailers": self._trailers,
+                }[self.state]()
+                if not progressed:
+                    break
+        except Reject as reject:
+            self._reject(reject)
+
+    # -- the head
+
+    def _line_end(self, start: int = 0) -> tuple[int, int] | None:
+        """(end of the line's content, start of the next line), or None when incomplete."""
+        buf = self.buf
+        if "bare-lf-hangs" in self.faults:
+            index = buf.find(b"\r\n", start)
+            return None if index < 0 else (index, index + 2)
+        index = buf.find(b"\n", start)
+        if index < 0:
+            return None
+        # https://www.rfc-editor.org/rfc/rfc9112#section-2.2: a recipient MAY recognize a
+        # single LF as a line terminator and ignore any preceding CR.
+        return (index - 1 if index > start and buf[index - 1] == 0x0D else index), index + 1
+
+    def _head_end(self) -> int | None:
+        """The offset just past the empty line that ends the head, or None."""
+        start = 0
+        while True:
+            found = self._line_end(start)
+            if found is None:
+                return None
+            content_end, next_start = found
+            if content_end == start and start > 0:
+                return next_start
+            start = next_start
+
+    def _skip_leading_blank_lines(self) -> bool:
+        """https://www.rfc-editor.org/rfc/rfc9112#section-2.2: a server SHOULD ignore at least
+        one empty line (CRLF) received prior to the request-line. False: wait for more."""
+        skipped = 0
+        while self.buf[:1] in (b"\r", b"\n"):
+            if self.buf[:2] == b"\r\n":
+                del self.buf[:2]
+            elif self.buf[:1] == b"\n" and "bare-lf-hangs" not in self.faults:
+                del self.buf[:1]
+            elif self.buf == b"\r":
+                return False
+            else:
+                break
+            skipped += 1
+            if "leading-crlf-rejected" in self.faults:
+                raise Reject(400, "an empty line before the request line")
+            if skipped > LEADING_BLANK_CAP:
+                raise Reject(400, "too many empty lines before the request line")
+        return True
+
+    def _head(self) -> bool:
+        if not self._skip_leading_blank_lines() or not self.buf:
+            return False
+        if "bare-cr-accepted" in self.faults:
+            # A bare CR taken as a line ending: CR not followed by LF becomes CRLF.
+            self.buf = bytearray(re.sub(rb"\r(?!\n)", b"\r\n", bytes(self.buf)))
+        end = self._head_end()
+        if end is None:
+            first = self._line_end()
+            if "answer-early" in self.faults and first is not None and not self.answered_early:
+                self.answered_early = True
+                self._respond(
+                    Request(method="GET", target=b"/", version=(1, 1)), 200, body=RESOURCE_BODY, early=True
+                )
+            if first is None and len(self.buf) > REQUEST_LINE_CAP:
+                raise Reject(414, "the request line is too long")
+            if len(self.buf) > HEAD_CAP:
+                raise Reject(431, "the header section is too large")
+            return False
+        head = bytes(self.buf[:end])
+        del self.buf[:end]
+        request = self._parse_head(head)
+        if request is None:
+            return True  # answered as HTTP/0.9 and closing
+        self._start_body(request)
+        return True
+
+    def _split_lines(self, head: bytes) -> list[bytes]:
+        if "bare-lf-hangs" in self.faults:
+            lines = head.split(b"\r\n")
+        else:
+            lines = [line[:-1] if line.endswith(b"\r") else line for line in head.split(b"\n")]
+        while lines and lines[-1] == b"":
+            lines.pop()
+        return lines
+
+    def _parse_head(self, head: bytes) -> Request | None:
+        lines = self._split_lines(head)
+        if not lines:
+            raise Reject(400, "an empty request")
+        for line in lines:
+            if b"\r" in line:
+                # https://www.rfc-editor.org/rfc/rfc9112#section-2.2: a recipient of a bare CR
+                # MUST consider that element to be invalid or replace each bare CR with SP.
+                raise Reject(400, "a bare CR in the head")
+        request_line = lines[0]
+        if len(request_line) > REQUEST_LINE_CAP:
+            raise Reject(414, "the request line is too long")
+        if len(head) > HEAD_CAP:
+            raise Reject(431, "the header section is too large")
+        request = self._parse_request_line(request_line)
+        if request is None:
+            return None
+        self._parse_fields(request, lines[1:])
+        return request
+
+    def _parse_request_line(self, line: bytes) -> Request | None:
+        # https://www.rfc-editor.org/rfc/rfc9112#section-3:
+        #   request-line = method SP request-target SP HTTP-version
+        if "lenient-request-line" in self.faults:
+            method, _, rest = line.partition(b" ")
+            target, _, version = rest.rpartition(b" ")
+            if not rest:
+                raise Reject(400, "no request-target")
+        else:
+            parts = line.split(b" ")
+            if len(parts) == 2 and "http09-answered" in self.faults and parts[0] == b"GET":
+                # HTTP/0.9: the body alone, then close.
+                self.transport.write(RESOURCE_BODY)
+                self._close()
+                return None
+            if len(parts) != 3:
+                raise Reject(400, "the request line is not method SP target SP version")
+            method, target, version = parts
+        if not TOKEN.fullmatch(method) and "no-method-token-check" not in self.faults:
+            raise Reject(400, "the method is not a token")
+        if not method:
+            raise Reject(400, "an empty method")
+        version_number = self._parse_version(version)
+        method_text = method.decode("latin-1")
+        if "method-case-insensitive" in self.faults and method_text.upper() in KNOWN_METHODS:
+            method_text = method_text.upper()
+        request = Request(method=method_text, target=target, version=version_number)
+        self._check_target(request)
+        return request
+
+    def _parse_version(self, version: bytes) -> tuple[int, int]:
+        if "lenient-version" in self.faults:
+            match = LENIENT_VERSION.match(version)
+            if not match:
+                raise Reject(400, "no HTTP-version")
+            major, minor = int(match.group(1)), int(match.group(2) or 0)
+        else:
+            match = VERSION.fullmatch(version)
+            if not match:
+                raise Reject(400, "the HTTP-version is not HTTP/DIGIT.DIGIT")
+            major, minor = int(match.group(1)), int(match.group(2))
+        if major != 1:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-15.6.6: 505 for a major version
+            # the server does not support.
+            if "ignore-major-version" not in self.faults:
+                raise Reject(505, "only HTTP/1.x is supported")
+            major, minor = 1, 1
+        if minor > 1:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-2.5: a higher minor version is
+            # processed as the highest minor version the recipient conforms to.
+            if "reject-higher-minor" in self.faults:
+                raise Reject(505, "only HTTP/1.0 and HTTP/1.1 are supported")
+            minor = 1
+        return major, minor
+
+    def _check_target(self, request: Request) -> None:
+        target = request.target
+        lenient = "no-target-check" in self.faults or "lenient-request-line" in self.faults
+        if not lenient and not TARGET_BYTES.fullmatch(target):
+            raise Reject(400, "the request-target has bytes that are not visible ASCII")
+        if not lenient and b"#" in target:
+            raise Reject(400, "a fragment in the request-target")
+        if target.startswith(b"/"):
+            request.path = target.split(b"?", 1)[0]
+            return
+        absolute = ABSOLUTE.fullmatch(target)
+        if absolute:
+            # https://www.rfc-editor.org/rfc/rfc9112#section-3.2.2: a server MUST accept the
+            # absolute-form in requests.
+            if "no-absolute-form" in self.faults:
+                raise Reject(400, "absolute-form is not accepted")
+            request.absolute_authority = absolute.group(2)
+            request.path = absolute.group(3).split(b"?", 1)[0] or b"/"
+            return
+        if target == b"*" and request.method == "OPTIONS":
+            request.path = b"*"
+            return
+        if lenient:
+            request.path = target
+            return
+        # https://www.rfc-editor.org/rfc/rfc9112#section-3.2.3 and §3.2.4: authority-form is
+        # only for CONNECT, asterisk-form only for OPTIONS.
+        raise Reject(400, "the request-target is in no form this method allows")
+
+    def _parse_fields(self, request: Request, lines: list[bytes]) -> None:
+        if len(lines) > FIELD_COUNT_CAP:
+            raise Reject(431, "too many field lines")
+        for number, line in enumerate(lines):
+            if len(line) > FIELD_LINE_CAP:
+                raise Reject(431, "a field line is too long")
+            if line[:1] in (b" ", b"\t"):
+                if number == 0:
+                    # https://www.rfc-editor.org/rfc/rfc9112#section-2.2: whitespace between
+                    # the start-line and the first field: reject, or consume the line.
+                    if "whitespace-line-as-field" not in self.faults:
+                        raise Reject(400, "whitespace before the first field line")
+                elif "obs-fold-as-field" not in self.faults:
+                    # https://www.rfc-editor.org/rfc/rfc9112#section-5.2: obs-fold in a request:
+                    # reject with 400, or replace with SP.
+                    raise Reject(400, "obsolete line folding")
+                line = line.lstrip(OWS)
+            name, colon, value = line.partition(b":")
+            if not colon or not name:
+                if "lenient-field-names" in self.faults:
+                    continue
+                raise Reject(400, "a field line without a colon or a name")
+            if name[-1:] in (b" ", b"\t"):
+                # https://www.rfc-editor.org/rfc/rfc9112#section-5.1: a server MUST reject a
+                # request with whitespace between a field name and colon with 400.
+                if "accept-space-before-colon" not in self.faults:
+                    raise Reject(400, "whitespace between a field name and its colon")
+                name = name.rstrip(OWS)
+            if not TOKEN.fullmatch(name) and "lenient-field-names" not in self.faults:
+                raise Reject(400, "the field name is not a token")
+            request.fields.append((self._field_name(name), self._field_value(value)))
+
+    def _field_name(self, name: bytes) -> str:
+        text = name.decode("latin-1")
+        if "case-sensitive-field-names" in self.faults and text.lower() in CANONICAL_NAMES:
+            # Only the canonical spelling is recognised; "hOsT" becomes a field of its own.
+            return text.lower() if text == CANONICAL_NAMES[text.lower()] else "x-unrecognised-" + text
+        return text.lower()
+
+    def _field_value(self, value: bytes) -> bytes:
+        if "require-space-after-colon" in self.faults and not value.startswith(b" "):
+            raise Reject(400, "no space after the colon")
+        if "nul-truncates-value" in self.faults:
+            value = value.split(b"\x00", 1)[0]
+        if "ows-not-stripped" in self.faults:
+            value = value[1:] if value.startswith(b" ") else value
+        elif "value-strip-all-whitespace" in self.faults:
+            value = value.strip()
+        else:
+            # https://www.rfc-editor.org/rfc/rfc9112#section-5.1: leading and trailing OWS
+            # is not part of the field value.
+            value = value.strip(OWS)
+        # https://www.rfc-editor.org/rfc/rfc9110#section-5.5: CR, LF and NUL are invalid in
+        # field values (reject or replace); other CTLs are invalid too.
+        for byte in value:
+            if (byte < 0x20 and byte != 0x09) or byte == 0x7F:
+                raise Reject(400, "a control character in a field value")
+        return value
+
+    # -- deciding the body
+
+    def _start_body(self, request: Request) -> None:
+        self._check_host(request)
+        self.request = request
+        te_lines = request.values("transfer-encoding")
+        cl_lines = request.values("content-length")
+        if te_lines and "cl-te-prefer-cl" in self.faults and cl_lines:
+            te_lines = []
+        if te_lines:
+            if request.version == (1, 0) and "te-http10-honoured" not in self.faults:
+                # https://www.rfc-editor.org/rfc/rfc9112#section-6.1: Transfer-Encoding in an
+                # HTTP/1.0 message: the framing is faulty; close after processing.
+                raise Reject(400, "Transfer-Encoding in an HTTP/1.0 request")
+            if cl_lines:
+                # https://www.rfc-editor.org/rfc/rfc9112#section-6.1: a server MAY reject a
+                # request with both, and MUST close the connection after responding.
+                raise Reject(400, "both Content-Length and Transfer-Encoding")
+            if self._is_chunked(te_lines):
+                if "chunked-not-decoded" in self.faults:
+                    self._complete()
+                    return
+                self.state = "chunk-size"
+                return
+            if "unknown-te-ignored" in self.faults or "te-exact-match" in self.faults:
+                self._complete()
+                return
+            # https://www.rfc-editor.org/rfc/rfc9112#section-6.1: a server SHOULD answer a
+            # transfer coding it does not understand with 501.
+            raise Reject(501, "a transfer coding this server does not implement")
+        if cl_lines:
+            length = self._content_length(cl_lines)
+            if "cl-body-ignored" in self.faults:
+                length = 0
+            if length > BODY_CAP:
+                raise Reject(413, "the body is too large")
+            self.remaining = length
+            if length:
+                self.state = "body"
+                return
+        self._complete()
+
+    def _is_chunked(self, te_lines: list[bytes]) -> bool:
+        """Whether the Transfer-Encoding lines frame the body as chunked; raises when they
+        cannot be honoured."""
+        joined = b", ".join(te_lines)
+        if "chunked-substring-match" in self.faults and b"chunked" in joined.lower():
+            return True
+        if "te-exact-match" in self.faults:
+            return te_lines == [b"chunked"]
+        codings = []
+        for element in joined.split(b","):
+            element = element.strip(OWS)
+            if element:  # https://www.rfc-editor.org/rfc/rfc9110#section-5.6.1: empty elements
+                codings.append(element.split(b";", 1)[0].strip(OWS).lower())
+        if not codings:
+            raise Reject(400, "an empty Transfer-Encoding")
+        if "chunked-anywhere" in self.faults and b"chunked" in codings:
+            return True
+        if b"chunked" in codings and (codings[-1] != b"chunked" or codings.count(b"chunked") > 1):
+            # https://www.rfc-editor.org/rfc/rfc9112#section-6.3: chunked not final: 400 and
+            # close; https://www.rfc-editor.org/rfc/rfc9112#section-6.1: never applied twice.
+            raise Reject(400, "chunked is not the final coding, or is applied twice")
+        if codings == [b"chunked"]:
+            return True
+        if "unknown-te-ignored" in self.faults:
+            return False
+        raise Reject(501, "a transfer coding this server does not implement")
+
+    def _content_length(self, lines: list[bytes]) -> int:
+        # https://www.rfc-editor.org/rfc/rfc9110#section-8.6: Content-Length = 1*DIGIT;
+        # https://www.rfc-editor.org/rfc/rfc9112#section-6.3 (rule 5): invalid means 400 and
+        # close.
+        if "lenient-content-length" in self.faults:
+            return max(0, strtol(lines[0]))
+        elements = [element.strip(OWS) for line in lines for element in line.split(b",")]
+        numbers = []
+        for element in elements:
+            if not element.isdigit() or not element.isascii():
+                raise Reject(400, "Content-Length is not a decimal number")
+            numbers.append(int(element))
+        if len(set(numbers)) > 1:
+            if "cl-first-wins" in self.faults:
+                return numbers[0]
+            raise Reject(400, "differing Content-Length values")
+        return numbers[0]
+
+    def _check_host(self, request: Request) -> None:
+        hosts = request.values("host")
+        if request.version >= (1, 1) or hosts:
+            # https://www.rfc-editor.org/rfc/rfc9112#section-3.2: 400 to an HTTP/1.1 request
+            # without Host, with several Host lines, or with an invalid Host value.
+            if not hosts and request.version >= (1, 1) and "no-host-check" not in self.faults:
+                raise Reject(400, "no Host field")
+            if len(hosts) > 1 and "duplicate-host-ok" not in self.faults:
+                raise Reject(400, "several Host fields")
+            if hosts and "no-host-syntax-check" not in self.faults and not self._valid_host(hosts[0]):
+                raise Reject(400, "an invalid Host value")
+        elif "host-required-http10" in self.faults:
+            raise Reject(400, "no Host field")
+
+    def _valid_host(self, value: bytes) -> bool:
+        if "naive-host-parse" in self.faults:
+            name, _, port = value.partition(b":")
+            return port.isdigit() or not port
+        return HOST.fullmatch(value) is not None
+
+    # -- bodies
+
+    def _body(self) -> bool:
+        if not self.buf:
+            return False
+        assert self.request is not None
+        take = min(self.remaining, len(self.buf))
+        self.request.body += self.buf[:take]
+        del self.buf[:take]
+        self.remaining -= take
+        if self.remaining:
+            return False
+        self._complete()
+        return True
+
+    def _chunk_size(self) -> bool:
+        if "bare-cr-accepted" in self.faults:
+            self.buf = bytearray(re.sub(rb"\r(?!\n)", b"\r\n", bytes(self.buf)))
+        found = self._line_end()
+        if found is None:
+            if len(self.buf) > CHUNK_LINE_CAP:
+                raise Reject(400, "a chunk-size line is too long")
+            return False
+        content_end, next_start = found
+        line = bytes(self.buf[:content_end])
+        del self.buf[:next_start]
+        if b"\r" in line:
+            raise Reject(400, "a bare CR in a chunk-size line")
+        size = self._parse_chunk_size(line)
+        if size > BODY_CAP - len(self.request.body if self.request else b""):
+            raise Reject(413, "the body is too large")
+        if size == 0:
+            if "trailers-not-consumed" in self.faults:
+                self._complete()
+                return True
+            self.state = "trailers"
+            self.trailer_lines = 0
+            return True
+        self.remaining = size
+        self.state = "chunk-data"
+        return True
+
+    def _parse_chunk_size(self, line: bytes) -> int:
+        # https://www.rfc-editor.org/rfc/rfc9112#section-7.1:
+        #   chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; chunk-size = 1*HEXDIG
+        if "lenient-chunk-size" in self.faults:
+            return max(0, strtol(line.split(b";", 1)[0], 16))
+        if "chunk-size-decimal" in self.faults:
+            digits = re.match(rb"[0-9]+", line)
+            if not digits:
+                raise Reject(400, "the chunk size is not a number")
+            size_text, rest = digits.group(), line[digits.end() :]
+            size = int(size_text)
+        else:
+            digits = HEXDIGITS.match(line)
+            if not digits:
+                raise Reject(400, "the chunk size is not 1*HEXDIG")
+            size_text, rest = digits.group(), line[digits.end() :]
+            significant = size_text.lstrip(b"0")
+            if "chunked-size-overflow-wraps" in self.faults:
+                size = int(size_text, 16) & 0xFFFFFFFFFFFFFFFF
+            elif len(significant) > 15:
+                # https://www.rfc-editor.org/rfc/rfc9112#section-7.1: recipients MUST
+                # anticipate large numerals and prevent integer overflow.
+                raise Reject(400, "the chunk size is too large")
+            else:
+                size = int(size_text, 16)
+        if rest:
+            if "chunk-ext-rejected" in self.faults:
+                raise Reject(400, "chunk extensions are not accepted")
+            if not CHUNK_EXT.fullmatch(rest):
+                raise Reject(400, "an invalid chunk extension")
+        return size
+
+    def _chunk_data(self) -> bool:
+        if not self.buf:
+            return False
+        assert self.request is not None
+        take = min(self.remaining, len(self.buf))
+        self.request.body += self.buf[:take]
+        del self.buf[:take]
+        self.remaining -= take
+        if self.remaining:
+            return False
+        self.state = "chunk-crlf"
+        return True
+
+    def _chunk_crlf(self) -> bool:
+        if "chunk-data-crlf-unchecked" in self.faults:
+            if len(self.buf) < 2:
+                return False
+            del self.buf[:2]
+            self.state = "chunk-size"
+            return True
+        if self.buf[:2] == b"\r\n":
+            del self.buf[:2]
+        elif self.buf[:1] == b"\n" and "bare-lf-hangs" not in self.faults:
+            del self.buf[:1]
+        elif self.buf in (b"", b"\r"):
+            return False
+        else:
+            raise Reject(400, "chunk data is not followed by CRLF")
+        self.state = "chunk-size"
+        return True
+
+    def _trailers(self) -> bool:
+        found = self._line_end()
+        if found is None:
+            if len(self.buf) > FIELD_LINE_CAP:
+                raise Reject(431, "a trailer line is too long")
+            return False
+        content_end, next_start = found
+        line = bytes(self.buf[:content_end])
+        del self.buf[:next_start]
+        if not line:
+            self._complete()
+            return True
+        self.trailer_lines += 1
+        if self.trailer_lines > FIELD_COUNT_CAP:
+            raise Reject(431, "too many trailer lines")
+        # https://www.rfc-editor.org/rfc/rfc9112#section-7.1.2: trailer fields are field lines;
+        # this server checks and discards them.
+        name, colon, value = line.partition(b":")
+        if b"\r" in line or not colon or not TOKEN.fullmatch(name):
+            raise Reject(400, "an invalid trailer field line")
+        self._field_value(value)
+        return True
+
+    # ------------------------------------------------------------------ answering
+
+    def _complete(self) -> None:
+        request = self.request
+        assert request is not None
+        self.request = None
+        self.state = "head"
+        if self.answered_early:
+            self.answered_early = False
+            return
+        self._answer(request)
+        if "pipeline-drop-second" in self.faults:
+            self.buf.clear()
+
+    def _answer(self, request: Request) -> None:
+        authority = request.absolute_authority
+        if authority is None or "absolute-form-uses-host" in self.faults:
+            hosts = request.values("host")
+            authority = hosts[0] if hosts else b""
+        hostname = HOST.fullmatch(authority)
+        if hostname and hostname.group(1).lower().endswith(b".invalid"):
+            # https://www.rfc-editor.org/rfc/rfc9110#section-7.4: a request for an authority
+            # this server does not serve.
+            self._respond(request, 421, body=b"misdirected\n")
+            return
+        method = request.method
+        if method not in KNOWN_METHODS:
+            if "unknown-method-as-get" in self.faults:
+                method = "GET"
+            else:
+                # https://www.rfc-editor.org/rfc/rfc9110#section-9.1: 501 for an unrecognised
+                # method.
+                self._respond(request, 501, body=b"not implemented\n")
+                return
+        if method == "OPTIONS":
+            if "cl-on-204" in self.faults:
+                self._respond(request, 204, headers=[("Allow", ALLOW)], body=b"", length=True)
+            else:
+                # https://www.rfc-editor.org/rfc/rfc9110#section-9.3.7: Allow, and
+                # Content-Length: 0 when there is no content.
+                self._respond(request, 200, headers=[("Allow", ALLOW)], body=b"")
+            return
+        if request.path != b"/":
+            self._respond(request, 404, body=b"not found\n")
+            return
+        if method not in SUPPORTED_METHODS:
+            self._respond(request, 405, headers=[("Allow", ALLOW)], body=b"method not allowed\n")
+            return
+        headers = [("Content-Type", "text/plain"), ("ETag", RESOURCE_ETAG)]
+        if method in ("GET", "HEAD") and self._not_modified(request):
+            self._respond(request, 304, headers=headers[1:], body=b"")
+            return
+        self._respond(request, 200, headers=headers, body=RESOURCE_BODY)
+
+    def _not_modified(self, request: Request) -> bool:
+        """https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2: If-None-Match is false when
+        it is "*" or lists the current entity tag (weak comparison)."""
+        values = request.values("if-none-match")
+        if not values or "inm-ignored" in self.faults:
+            return False
+        if "inm-always-304" in self.faults:
+            return True
+        for value in values:
+            for element in value.split(b","):
+                tag = element.strip(OWS)
+                if tag == b"*" or tag.removeprefix(b"W/") == RESOURCE_ETAG.encode():
+                    return True
+        return False
+
+    def _keep_alive(self, request: Request) -> bool:
+        tokens = request.tokens("connection")
+        if "close" in tokens and "ignore-connection-close" not in self.faults:
+            return False
+        if request.version == (1, 0):
+            # https://www.rfc-editor.org/rfc/rfc9112#section-9.3: HTTP/1.0 persists only with
+            # the keep-alive connection option.
+            return "keep-alive" in tokens or "http10-keep-alive-default" in self.faults
+        return "close-after-response" not in self.faults
+
+    def _respond(
+        self,
+        request: Request,
+        status: int,
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        length: bool | None = None,
+        close: bool | None = None,
+        early: bool = False,
+    ) -> None:
+        keep_alive = self._keep_alive(request) if close is None else not close
+        version = "HTTP/1.1"
+        if "echo-request-version" in self.faults and request.version == (1, 0):
+            version = "HTTP/1.0"
+        if "http10-responses" in self.faults:
+            version = "HTTP/1.0"
+        reason = REASONS.get(status, "Unknown")
+        lines = [
+            f"{version} {status}" if "bad-status-line" in self.faults else f"{version} {status} {reason}"
+        ]
+        if "no-date" not in self.faults:
+            if "date-wrong-format" in self.faults:
+                date = time.strftime("%A, %d-%b-%y %H:%M:%S GMT", time.gmtime(self.clock()))
+            else:
+                date = email.utils.formatdate(self.clock(), usegmt=True)
+            lines.append(f"Date: {date}")
+        lines.append("Server: faulty-h1")
+        lines.extend(f"{name}: {value}" for name, value in headers or [])
+        no_content = status == 204 or status == 304 or (100 <= status < 200)
+        send_body = body
+        if status == 304:
+            send_body = RESOURCE_BODY if "304-with-body" in self.faults else b""
+            if send_body:
+                lines.append(f"Content-Length: {len(send_body)}")
+        elif (not no_content and length is not False) or length:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-8.6: a HEAD response may carry
+            # the Content-Length a GET would have had.
+            lines.append(f"Content-Length: {len(body)}")
+        if request.method == "HEAD" and "head-sends-body" not in self.faults:
+            send_body = b""
+        if not keep_alive:
+            silent = "close-after-response" in self.faults or (
+                "no-connection-close-header" in self.faults and "close" in request.tokens("connection")
+            )
+            if not silent:
+                lines.append("Connection: close")
+        elif request.version == (1, 0):
+            lines.append("Connection: keep-alive")
+        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + send_body)
+        if not keep_alive and not early:
+            self._close()
+
+    def _reject(self, reject: Reject) -> None:
+        request = self.request or Request(method="GET", target=b"/", version=(1, 1))
+        self.request = None
+        close = reject.close
+        if reject.status in (413, 414, 431) and "limits-close-silently" in self.faults:
+            self._close()
+            return
+        if "keep-alive-after-error" in self.faults:
+            close = False
+            self.state = "head"
+            self.buf.clear()
+        body = f"{reject.status} {REASONS.get(reject.status, '')}: {reject}\n".encode("latin-1")
+        self._respond(request, reject.status, body=body, close=close)
+        if close:
+            self._close()
+
+    def _close(self) -> None:
+        """Close after the response: stop writing, and keep reading (discarding) for a while
+        so that unread request bytes do not make the kernel reset the connection before the
+        client has read the response (https://www.rfc-editor.org/rfc/rfc9112#section-9.6)."""
+        if self.closing:
+            return
+        self.closing = True
+        self.state = "closed"
+        self.buf.clear()
+        lose_write = getattr(self.transport, "loseWriteConnection", None)
+        reactor = self.reactor
+        if lose_write is None or reactor is None:
+            self.transport.loseConnection()
+            return
+        lose_write()
+        self.linger = reactor.callLater(LINGER_SECONDS, self.transport.loseConnection)
+
+
+class FaultyFactory(protocol.Factory):
+    def __init__(self, faults: frozenset[str], reactor: Any) -> None:
+        self.faults = faults
+        self.reactor = reactor
+
+    def buildProtocol(self, addr: Any) -> FaultyHTTP11:  # noqa: N802
+        proto = FaultyHTTP11(self.faults, clock=self.reactor.seconds)
+        proto.reactor = self.reactor
+        proto.factory = self
+        return proto
+
+
+def check_faults(faults: Iterable[str]) -> frozenset[str]:
+    chosen = frozenset(faults)
+    unknown = sorted(chosen - FAULTS.keys())
+    if unknown:
+        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
+    return chosen
+
+
+def listen(
+    reactor: Any, faults: Iterable[str] = (), host: str = "127.0.0.1", port: int = 0
+) -> IListeningPort:
+    """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
+    chosen = check_faults(faults)
+    return reactor.listenTCP(port, FaultyFactory(chosen, reactor), interface=host)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18081)
+    parser.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME")
+    parser.add_argument("--list-faults", action="store_true", help="print the faults and exit")
+    args = parser.parse_args(argv)
+    if args.list_faults:
+        for name, what in FAULTS.items():
+            print(f"{name:28} {what}")
+        return 0
+    from twisted.internet import reactor
+
+    port = listen(reactor, args.fault, host=args.host, port=args.port)
+    address = port.getHost()
+    faults = ", ".join(args.fault) or "none"
+    print(f"faulty HTTP/1.1 server on http://{address.host}:{address.port}/ (faults: {faults})", flush=True)
+    reactor.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
