@@ -1,0 +1,138 @@
+"""The HTTP/1.1 suite against real servers, started on loopback by the tests.
+
+Each expected verdict below was checked against the RFC text (the reason is next to it):
+where a server is right, the case must say so. The whole suite runs against every server,
+and no case may end in ERROR. Determinism: the same server run twice gives the same verdicts.
+Servers missing from the machine are skipped, except under CI=true.
+"""
+
+from __future__ import annotations
+
+import pytest
+from servers import SERVERS
+
+from conformance.driver.interpreter import RunOptions
+from conformance.results import TargetResults
+from conformance.scenario import bundled_cases_dir
+from conformance.scenario.loader import load_cases
+from conformance.target import Target
+
+PASS, FAIL, NON_STRICT, UNIMPLEMENTED = "PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED"
+
+#: server -> case id -> verdict, each verified against the RFC.
+EXPECTED: dict[str, dict[str, str]] = {
+    "nginx": {
+        # RFC 9112 §3.2: MUST 400 for an invalid Host value; nginx serves "user@host".
+        "h1/9112/3.2/host-invalid-userinfo": FAIL,
+        # RFC 9112 §2.3: HTTP-version has one digit each side; nginx takes HTTP/1.10.
+        "h1/9112/2.3/version-two-digit-minor": FAIL,
+        # RFC 9112 §5: a field name is a token; nginx drops the invalid line and serves.
+        "h1/9112/5/field-name-bracket": FAIL,
+        # RFC 9110 §5.5 / RFC 9112 §5.1: OWS includes HTAB; nginx rejects a tab before Host.
+        "h1/9112/5.1/ows-around-value": FAIL,
+        # RFC 9110 §8.6, RFC 9112 §6.3: "+5" is no Content-Length; nginx answers 400.
+        "h1/9112/6.3/content-length-invalid-plus-sign": PASS,
+        "h1/9112/6.3/content-length-differing-two-lines": PASS,
+        "h1/9112/3.2/host-missing": PASS,
+        "h1/9112/9.3/pipelined-responses-in-order": PASS,
+        "h1/9112/9.6/connection-close-honoured": PASS,
+        "h1/9112/7.1/chunked-then-next-request": PASS,
+        "h1/9110/9.3.2/head-response-has-no-body": PASS,
+        "h1/9110/13.1.2/if-none-match-star-get": PASS,
+        "h1/9110/6.6.1/date-in-imf-fixdate": PASS,
+        # RFC 9110 §9.1: 501 is preferred for an unknown method; nginx's 405 is acceptable.
+        "h1/9110/9.1/unknown-method": NON_STRICT,
+    },
+    "http.server": {
+        # RFC 9112 §3.2: MUST 400 without Host; http.server serves it.
+        "h1/9112/3.2/host-missing": FAIL,
+        # RFC 9110 §6.2: SHOULD answer with the highest version it conforms to; it says 1.0.
+        "h1/9110/6.2/response-version-to-http11": FAIL,
+        # RFC 9112 §5.1: whitespace before the colon MUST get 400; http.server serves it.
+        "h1/9112/5.1/whitespace-before-colon-sp": FAIL,
+        # RFC 9112 §2.2: SHOULD ignore an empty line before the request line; it closes.
+        "h1/9112/2.2/leading-empty-line": FAIL,
+        # POST is not implemented by SimpleHTTPRequestHandler (501): nothing to judge.
+        "h1/9112/7.1/chunked-then-next-request": UNIMPLEMENTED,
+        # An HTTP/1.0 response followed by a close is announced persistence handling.
+        "h1/9112/9.3/persistent-or-announces-close": PASS,
+    },
+    "gunicorn-sync": {
+        "h1/9112/3.2/host-missing": FAIL,
+        # A single worker: these pass only because the runner does not starve it.
+        "h1/9112/7.1/chunked-then-next-request": PASS,
+        "h1/9112/9.3/pipelined-burst-of-3": PASS,
+        "h1/9112/9.6/connection-close-honoured": PASS,
+    },
+    "gunicorn-gthread": {
+        # RFC 9110 §7.6.1: connection options are a case-insensitive list; "keep-alive,
+        # CLOSE" asks to close (RFC 9112 §9.6 MUST); gunicorn keeps the connection open.
+        "h1/9112/9.6/connection-close-token-in-list": FAIL,
+        "h1/9112/9.3/pipelined-burst-of-3": PASS,
+    },
+    "uvicorn-h11": {
+        # RFC 9110 §5.6.1: a recipient MUST ignore empty list elements; h11 rejects ", chunked".
+        "h1/9112/6.1/coding-name-empty-elements": FAIL,
+        # RFC 9112 §6.1: with both CL and TE the server MUST close after responding.
+        "h1/9112/6.1/content-length-and-chunked-cl-first": FAIL,
+        # RFC 9110 §15.6.6: HTTP/2.0 over this connection is not HTTP/1.1; it serves it.
+        "h1/9112/2.3/major-version-2": FAIL,
+        "h1/9112/6.3/content-length-invalid-plus-sign": PASS,
+    },
+    "uvicorn-httptools": {
+        "h1/9112/2.3/major-version-2": FAIL,
+        # RFC 9112 §3.2: MUST 400 for two Host lines.
+        "h1/9112/3.2/host-duplicate-different": FAIL,
+        # RFC 9110 §5.4: processing a large field line is allowed, 431 preferred.
+        "h1/9110/5.4/field-line-too-long": NON_STRICT,
+    },
+    "hypercorn": {
+        # RFC 9110 §9.1: methods are case-sensitive; hypercorn serves "get" as GET.
+        "h1/9110/9.1/method-is-case-sensitive": FAIL,
+        # RFC 9112 §7.1.1 and RFC 9110 §5.6.3: BWS around ";" MUST be accepted.
+        "h1/9112/7.1/chunk-extension-bws": FAIL,
+        "h1/9112/9.3/pipelined-responses-in-order": PASS,
+    },
+    "twisted.web": {
+        # RFC 9112 §5.2: obs-fold MUST be rejected (or replaced by SP) by a server; twisted
+        # folds the line into Host's value and serves.
+        "h1/9112/5.2/obs-fold-hides-host-sp": FAIL,
+        # RFC 9110 §13.1.2: If-None-Match: * on an existing resource MUST get 304.
+        "h1/9110/13.1.2/if-none-match-star-get": FAIL,
+        "h1/9112/9.3/pipelined-responses-in-order": PASS,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def h1_cases():  # type: ignore[no-untyped-def]
+    return [case for case in load_cases([bundled_cases_dir()]) if case.protocol == "h1"]
+
+
+def run(reactor_thread, cases, name: str, url: str) -> TargetResults:  # type: ignore[no-untyped-def]
+    results = reactor_thread.run(cases, [Target.parse(f"{name}={url}")], RunOptions())
+    return results.targets[0]
+
+
+def verdicts(target: TargetResults) -> dict[str, str]:
+    return {case.id: case.verdict.value for case in target.cases}
+
+
+@pytest.mark.parametrize("server", sorted(SERVERS))
+def test_suite_against_real_server(server, reactor_thread, h1_cases):  # type: ignore[no-untyped-def]
+    with SERVERS[server]() as url:
+        target = run(reactor_thread, h1_cases, server, url)
+    observed = verdicts(target)
+    assert len(observed) == len(h1_cases)
+    errors = {case.id: case.observed for case in target.cases if case.verdict.value == "ERROR"}
+    assert errors == {}
+    expected = EXPECTED[server]
+    assert {case_id: observed[case_id] for case_id in expected} == expected
+
+
+@pytest.mark.parametrize("server", ["nginx", "gunicorn-sync", "uvicorn-h11"])
+def test_same_server_twice_gives_the_same_verdicts(server, reactor_thread, h1_cases):  # type: ignore[no-untyped-def]
+    with SERVERS[server]() as url:
+        first = verdicts(run(reactor_thread, h1_cases, server, url))
+        second = verdicts(run(reactor_thread, h1_cases, server, url))
+    assert {k: (v, second[k]) for k, v in first.items() if second[k] != v} == {}
