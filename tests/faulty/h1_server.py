@@ -349,7 +349,7 @@ class FaultyHTTP11(protocol.Protocol):
             return False
         if "bare-cr-accepted" in self.faults:
             # A bare CR taken as a line ending: CR not followed by LF becomes CRLF.
-            self.buf = bytearray(re.sub(rb"\r(?!\n)", b"\r\n", bytes(self.buf)))
+            self.buf = bytearray(re.sub(rb"\r(?=[^\n])", b"\r\n", bytes(self.buf)))
         end = self._head_end()
         if end is None:
             first = self._line_end()
@@ -667,7 +667,7 @@ class FaultyHTTP11(protocol.Protocol):
 
     def _chunk_size(self) -> bool:
         if "bare-cr-accepted" in self.faults:
-            self.buf = bytearray(re.sub(rb"\r(?!\n)", b"\r\n", bytes(self.buf)))
+            self.buf = bytearray(re.sub(rb"\r(?=[^\n])", b"\r\n", bytes(self.buf)))
         found = self._line_end()
         if found is None:
             if len(self.buf) > CHUNK_LINE_CAP:
