@@ -109,7 +109,7 @@ def build_schema() -> dict[str, Any]:
                 ]
             },
             "send": {
-                "oneOf": [
+                "anyOf": [
                     {"$ref": "#/$defs/payload"},
                     {"type": "object", "description": "a payload generator plus split / delay_ms"},
                 ]
