@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import defer, error
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IHandshakeListener, IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from conformance.codecs.common import ConnectionClosed, Event
 from conformance.driver.recording import Recorder
@@ -16,6 +17,7 @@ from conformance.results import Direction
 from conformance.verdicts.expectations import Overflow
 
 
+@implementer(IHandshakeListener)
 class WireProtocol(Protocol):
     """Records what crosses the wire and feeds received bytes to the protocol session."""
 
@@ -29,11 +31,16 @@ class WireProtocol(Protocol):
         self.sent = 0
         self.ended = False  # nothing more will arrive
         self._waiters: list[defer.Deferred[None]] = []
+        self.handshake: defer.Deferred[None] = defer.Deferred()  # TLS only: fires once it is done
 
     # -- Twisted callbacks
 
     def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
         pass
+
+    def handshakeCompleted(self) -> None:  # noqa: N802
+        if not self.handshake.called:
+            self.handshake.callback(None)
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         if self.ended:
@@ -49,6 +56,8 @@ class WireProtocol(Protocol):
         self._wake()
 
     def connectionLost(self, reason: Failure = error.ConnectionDone) -> None:  # noqa: N802
+        if not self.handshake.called:
+            self.handshake.errback(reason)
         if self.ended:
             self._wake()
             return

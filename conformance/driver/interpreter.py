@@ -107,10 +107,29 @@ class CaseRun:
             raise CaseError(
                 f"could not connect to {self.target.host}:{self.target.port}: {_reason(exc)}"
             ) from None
+        if tls:
+            await self._handshake(protocol)
         self.connected_once = True
         self.connection = protocol
         self.cursor = Cursor(index=0, received=0)
         self.recorder.event(f"connected to {self.target.host}:{self.target.port}" + (" (TLS)" if tls else ""))
+
+    async def _handshake(self, protocol: WireProtocol) -> None:
+        """Wait for the TLS handshake: a failed one is the harness's ERROR, with the reason,
+        not a FAIL of the target's HTTP."""
+        done = protocol.handshake
+        done.addTimeout(self.options.connect_timeout, self.reactor)
+        where = f"{self.target.host}:{self.target.port}"
+        try:
+            await done
+        except defer.TimeoutError:
+            protocol.abort()
+            raise CaseError(
+                f"TLS handshake with {where} did not finish within {self.options.connect_timeout:g} s"
+            ) from None
+        except Exception as exc:  # the connection was lost during the handshake
+            raise CaseError(f"TLS handshake with {where} failed: {_tls_reason(exc)}") from None
+        self.recorder.event("TLS handshake done")
 
     async def _send(self, step: model.Send) -> None:
         connection = self._require_connection()
@@ -173,6 +192,20 @@ async def _sleep_inner(reactor: object, seconds: float) -> None:
     from twisted.internet.task import deferLater
 
     await deferLater(reactor, seconds, lambda: None)
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """The OpenSSL reasons of a failed handshake, e.g. 'certificate verify failed'."""
+    value = getattr(exc, "value", exc)
+    args = getattr(value, "args", ())
+    reasons = [
+        str(entry[2])
+        for arg in args
+        if isinstance(arg, list)
+        for entry in arg
+        if isinstance(entry, tuple) and len(entry) == 3 and entry[2]
+    ]
+    return "; ".join(reasons) or _reason(value)
 
 
 def _reason(exc: BaseException) -> str:

@@ -80,7 +80,9 @@ def _convert(file: str, node: yaml.Node) -> Node:
     if node.tag == HEX_TAG:
         text = node.value
         if not _HEX_CHARS.fullmatch(text):
-            return Node(BadHex(f"!hex takes hexadecimal digits and spaces, not {text!r}"), location, tag=HEX_TAG)
+            return Node(
+                BadHex(f"!hex takes hexadecimal digits and spaces, not {text!r}"), location, tag=HEX_TAG
+            )
         digits = re.sub(r"\s+", "", text)
         if len(digits) % 2:
             return Node(BadHex("!hex needs an even number of hexadecimal digits"), location, tag=HEX_TAG)
