@@ -31,7 +31,9 @@ class WireProtocol(Protocol):
         self.sent = 0
         self.ended = False  # nothing more will arrive
         self._waiters: list[defer.Deferred[None]] = []
-        self.handshake: defer.Deferred[None] = defer.Deferred()  # TLS only: fires once it is done
+        self._handshake_done = False
+        self._lost: Failure | None = None
+        self._handshake_waiters: list[defer.Deferred[None]] = []
 
     # -- Twisted callbacks
 
@@ -39,8 +41,21 @@ class WireProtocol(Protocol):
         pass
 
     def handshakeCompleted(self) -> None:  # noqa: N802
-        if not self.handshake.called:
-            self.handshake.callback(None)
+        self._handshake_done = True
+        waiters, self._handshake_waiters = self._handshake_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def handshake(self) -> defer.Deferred[None]:
+        """Fires when the TLS handshake is done; fails with the reason if the connection is
+        lost first."""
+        if self._handshake_done:
+            return defer.succeed(None)
+        if self._lost is not None:
+            return defer.fail(self._lost)
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._handshake_waiters.append(waiter)
+        return waiter
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         if self.ended:
@@ -56,8 +71,10 @@ class WireProtocol(Protocol):
         self._wake()
 
     def connectionLost(self, reason: Failure = error.ConnectionDone) -> None:  # noqa: N802
-        if not self.handshake.called:
-            self.handshake.errback(reason)
+        self._lost = reason
+        waiters, self._handshake_waiters = self._handshake_waiters, []
+        for waiter in waiters:
+            waiter.errback(reason)
         if self.ended:
             self._wake()
             return

@@ -117,7 +117,7 @@ class CaseRun:
     async def _handshake(self, protocol: WireProtocol) -> None:
         """Wait for the TLS handshake: a failed one is the harness's ERROR, with the reason,
         not a FAIL of the target's HTTP."""
-        done = protocol.handshake
+        done = protocol.handshake()
         done.addTimeout(self.options.connect_timeout, self.reactor)
         where = f"{self.target.host}:{self.target.port}"
         try:

@@ -52,11 +52,11 @@ def need_module(module: str) -> None:
         pytest.skip(message)
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            output = log.read_text(errors="replace")
             raise RuntimeError(f"server exited with {process.returncode}: {output[-2000:]}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
@@ -68,18 +68,22 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 def running(
     args: list[str], port: int, *, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> Iterator[str]:
-    """Run ``args`` until the block ends; yields the base URL."""
-    process = subprocess.Popen(
-        args,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    """Run ``args`` until the block ends; yields the base URL. The server's output goes to a
+    file (a pipe nobody reads would fill and stall a chatty server)."""
+    logs = Path(tempfile.mkdtemp(prefix="conformance-server-log-"))
+    log = logs / "output.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        wait_for_port(port, process)
+        wait_for_port(port, process, log)
         yield f"http://127.0.0.1:{port}/"
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -90,25 +94,30 @@ def running(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
-        if process.stdout:
-            process.stdout.close()
+        shutil.rmtree(logs, ignore_errors=True)
 
 
-def docroot() -> Path:
+@contextlib.contextmanager
+def docroot() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="conformance-docroot-"))
-    root.chmod(0o755)  # nginx's workers run as another user when started by root
-    (root / "index.html").write_text("<p>hello</p>\n")
-    return root
+    try:
+        root.chmod(0o755)  # nginx's workers run as another user when started by root
+        (root / "index.html").write_text("<p>hello</p>\n")
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def http_server() -> Iterator[str]:
     port = free_port()
-    root = docroot()
-    with running(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)],
-        port,
-    ) as url:
+    with (
+        docroot() as root,
+        running(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)],
+            port,
+        ) as url,
+    ):
         yield url
 
 
@@ -170,55 +179,55 @@ def hypercorn() -> Iterator[str]:
 @contextlib.contextmanager
 def twisted_web() -> Iterator[str]:
     port = free_port()
-    root = docroot()
-    args = [
-        sys.executable,
-        "-m",
-        "twisted",
-        "web",
-        "--listen",
-        f"tcp:{port}:interface=127.0.0.1",
-        "--path",
-        str(root),
-    ]
-    with running(args, port, cwd=root) as url:
-        yield url
+    with docroot() as root:
+        args = [
+            sys.executable,
+            "-m",
+            "twisted",
+            "web",
+            "--listen",
+            f"tcp:{port}:interface=127.0.0.1",
+            "--path",
+            str(root),
+        ]
+        with running(args, port, cwd=root) as url:
+            yield url
 
 
 @contextlib.contextmanager
 def nginx() -> Iterator[str]:
     binary = need("nginx") if shutil.which("nginx") else need("/usr/sbin/nginx")
     port = free_port()
-    prefix = Path(tempfile.mkdtemp(prefix="conformance-nginx-"))
-    root = docroot()
-    (prefix / "logs").mkdir()
-    config = prefix / "nginx.conf"
-    config.write_text(
-        textwrap.dedent(
-            f"""\
-            daemon off;
-            worker_processes 1;
-            pid {prefix}/nginx.pid;
-            error_log {prefix}/logs/error.log warn;
-            events {{ worker_connections 256; }}
-            http {{
-                access_log off;
-                client_body_temp_path {prefix}/body;
-                proxy_temp_path {prefix}/proxy;
-                fastcgi_temp_path {prefix}/fastcgi;
-                uwsgi_temp_path {prefix}/uwsgi;
-                scgi_temp_path {prefix}/scgi;
-                server {{
-                    listen 127.0.0.1:{port};
-                    root {root};
-                    location / {{ index index.html; }}
+    with tempfile.TemporaryDirectory(prefix="conformance-nginx-") as tmp, docroot() as root:
+        prefix = Path(tmp)
+        (prefix / "logs").mkdir()
+        config = prefix / "nginx.conf"
+        config.write_text(
+            textwrap.dedent(
+                f"""\
+                daemon off;
+                worker_processes 1;
+                pid {prefix}/nginx.pid;
+                error_log {prefix}/logs/error.log warn;
+                events {{ worker_connections 256; }}
+                http {{
+                    access_log off;
+                    client_body_temp_path {prefix}/body;
+                    proxy_temp_path {prefix}/proxy;
+                    fastcgi_temp_path {prefix}/fastcgi;
+                    uwsgi_temp_path {prefix}/uwsgi;
+                    scgi_temp_path {prefix}/scgi;
+                    server {{
+                        listen 127.0.0.1:{port};
+                        root {root};
+                        location / {{ index index.html; }}
+                    }}
                 }}
-            }}
-            """
+                """
+            )
         )
-    )
-    with running([binary, "-c", str(config), "-p", str(prefix)], port) as url:
-        yield url
+        with running([binary, "-c", str(config), "-p", str(prefix)], port) as url:
+            yield url
 
 
 SERVERS = {
