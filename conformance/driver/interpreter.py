@@ -173,7 +173,9 @@ class CaseRun:
                 )
                 return True
             if isinstance(outcome, Mismatch):
-                self.waited_out = timed_out and not connection.ended
+                # Nothing at all came back before the deadline: the target may have been busy
+                # with other connections (a single worker) rather than wrong.
+                self.waited_out = timed_out and not connection.ended and connection.received == 0
                 self.failure = StepFailure(index=index, step=step, observed=outcome.observed)
                 self.recorder.event(f"step {index} did not match: {outcome.observed}")
                 return False

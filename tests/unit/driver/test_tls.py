@@ -77,9 +77,13 @@ def test_insecure_skips_verification(reactor_thread, tls_server) -> None:  # typ
     assert result.verdict.value == "PASS", result.observed
 
 
-def test_an_untrusted_certificate_is_an_error_with_the_reason(reactor_thread, tls_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_untrusted_certificate_is_an_error_with_the_reason(
+    reactor_thread, tls_server, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
     result = run(reactor_thread, tls_server, TLSSettings(ca_file=other))
     assert result.verdict.value == "ERROR"
-    assert "TLS handshake" in result.observed and "certificate verify failed" in result.observed, result.observed
+    assert "TLS handshake" in result.observed and "certificate verify failed" in result.observed, (
+        result.observed
+    )
