@@ -161,8 +161,22 @@ class TerminalReporter:
             title = Text(visible(target.name), style="bold")
             title.append(f" ({visible(target.url)})", style="dim")
             self.console.print(title)
-            for case in (*fails, *errors):
+            for case in fails:
                 self._print_case(case, fail_on)
+            by_reason: dict[str, list[CaseResult]] = {}
+            for case in errors:
+                by_reason.setdefault(case.observed, []).append(case)
+            for reason, cases in by_reason.items():
+                if len(cases) < 3:
+                    for case in cases:
+                        self._print_case(case, fail_on)
+                    continue
+                # One line for many cases with one cause (an unreachable target).
+                line = Text("  ")
+                line.append(f"{'ERROR':<5}", style=STYLES[Verdict.ERROR])
+                line.append(f" {len(cases)} cases: ")
+                line.append(_safe(reason or "the harness could not run the case"))
+                self.console.print(line, soft_wrap=True)
         self.console.print()
         for target in results.targets:
             self.console.print(summary_line(target), soft_wrap=True)

@@ -693,6 +693,26 @@ def test_terminal_with_no_failures_and_no_report_dir() -> None:
     assert out.getvalue() == "Running 1 case against ok\n\nok: 1 PASS\nNo FAIL at MUST\n"
 
 
+def test_terminal_collapses_many_errors_with_one_reason() -> None:
+    out = io.StringIO()
+    reporter = TerminalReporter(Console(file=out, width=100, force_terminal=False))
+    refused = "could not connect to 127.0.0.1:1: Connection refused"
+    cases = tuple(case(f"h1/9112/3/c{n}", Verdict.ERROR, observed=refused) for n in range(5))
+    other = case("h1/9112/3/odd", Verdict.ERROR, observed="harness error: boom")
+    results = RunResults(
+        tool_version="0.1.0",
+        started_at="2024-05-01T12:00:00Z",
+        duration_s=1.0,
+        targets=(TargetResults(name="down", url="u", cases=(*cases, other), reachable=False),),
+    )
+    reporter.start(6, ["down"])
+    reporter.finish(results, None, Requirement.MUST)
+    lines = out.getvalue().splitlines()
+    assert f"  ERROR 5 cases: {refused}" in lines
+    assert "  ERROR MUST   h1/9112/3/odd  title of h1/9112/3/odd" in lines
+    assert not any("h1/9112/3/c0" in line for line in lines)
+
+
 # ---------------------------------------------------------------------------- all together
 
 
