@@ -22,7 +22,9 @@ def test_every_registered_kind_is_in_the_schema() -> None:
     schema = json.loads(schema_text())
     step_names = {next(iter(v["required"])) for v in schema["$defs"]["step"]["oneOf"]}
     assert step_names == set(STEP_KINDS)
-    expect_names = {next(iter(v["required"])) for v in schema["$defs"]["expectation"]["oneOf"] if "required" in v}
+    expect_names = {
+        next(iter(v["required"])) for v in schema["$defs"]["expectation"]["oneOf"] if "required" in v
+    }
     assert expect_names == set(EXPECT_KINDS)
 
 
