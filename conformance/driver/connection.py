@@ -31,6 +31,8 @@ class WireProtocol(Protocol):
         self.sent = 0
         self.ended = False  # nothing more will arrive
         self._waiters: list[defer.Deferred[None]] = []
+        self.opened_at: float | None = None  # reactor time of the connection
+        self.first_data_at: float | None = None  # and of the first byte received
         self._handshake_done = False
         self._lost: Failure | None = None
         self._handshake_waiters: list[defer.Deferred[None]] = []
@@ -38,7 +40,13 @@ class WireProtocol(Protocol):
     # -- Twisted callbacks
 
     def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
-        pass
+        self.opened_at = self.reactor.seconds()
+
+    def answer_delay(self) -> float | None:
+        """Seconds from the connection to the first byte from the target (None: no byte)."""
+        if self.first_data_at is None or self.opened_at is None:
+            return None
+        return self.first_data_at - self.opened_at
 
     def handshakeCompleted(self) -> None:  # noqa: N802
         self._handshake_done = True
@@ -60,6 +68,8 @@ class WireProtocol(Protocol):
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         if self.ended:
             return
+        if self.first_data_at is None:
+            self.first_data_at = self.reactor.seconds()
         self.received += len(data)
         self.recorder.data(Direction.RECEIVED, data)
         for event in self.session.receive(data):

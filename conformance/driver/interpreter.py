@@ -173,9 +173,11 @@ class CaseRun:
                 )
                 return True
             if isinstance(outcome, Mismatch):
-                # Nothing at all came back before the deadline: the target may have been busy
-                # with other connections (a single worker) rather than wrong.
-                self.waited_out = timed_out and not connection.ended and connection.received == 0
+                # The deadline ran out on a connection the target answered late or never: it
+                # may have been busy with other connections (a single worker), not wrong.
+                delay = connection.answer_delay()
+                late = delay is None or delay > budget / 2
+                self.waited_out = timed_out and not connection.ended and late
                 self.failure = StepFailure(index=index, step=step, observed=outcome.observed)
                 self.recorder.event(f"step {index} did not match: {outcome.observed}")
                 return False

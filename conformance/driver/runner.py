@@ -42,10 +42,11 @@ async def run_suite(
 
     A server with a single worker (gunicorn's sync worker, a blocking test server) serves
     one connection at a time: while one case holds it, the others queue and can run out of
-    time through no fault of the server. So a case that got nothing at all back before its
-    deadline is run again once its target's other cases are done, one at a time, when the
-    target answered anything in the first pass (a target that never answers gets no second
-    pass: the whole run stays about cases / jobs x timeout). The second verdict is reported.
+    time through no fault of the server. So a case that ran out of time on a connection the
+    target answered late (after half the deadline) or never is run again, alone, once its
+    target's other cases are done, if the target answered anything in the first pass (a
+    target that never answers gets no second pass: the run stays about cases / jobs x
+    timeout). The second verdict is the one reported.
     """
     started_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     wall_start = time.monotonic()

@@ -387,9 +387,12 @@ def _closed(node: Node, ctx: BuildContext) -> ex.Expectation:
     if node.is_mapping:
         check_keys(node, ctx, {"reset"}, "closed")
         reset = node.value.get("reset")
-        allow = True if reset is None else expect_type(reset, ctx, bool, "reset: true or false")
-        return ex.Closed(allow_reset=allow)
-    raise ctx.error("closed: true, or {reset: false}", node)
+        if reset is None:
+            return ex.Closed()
+        if expect_type(reset, ctx, bool, "reset: true or false"):
+            return ex.Closed(require_reset=True)
+        return ex.Closed(allow_reset=False)
+    raise ctx.error("closed: true, {reset: false} (only a FIN) or {reset: true} (only a RST)", node)
 
 
 def _silence(node: Node, ctx: BuildContext) -> ex.Expectation:

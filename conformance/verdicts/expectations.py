@@ -155,13 +155,18 @@ class Closed(EventPattern):
     """The target closes the connection before sending anything more."""
 
     allow_reset: bool = True
+    require_reset: bool = False  # only a reset (RST) matches
 
     def describe(self) -> str:
+        if self.require_reset:
+            return "the connection reset (RST)"
         return "the connection closed" if self.allow_reset else "the connection closed cleanly (FIN)"
 
     def check(self, event: Event) -> str | None:
         if isinstance(event, ConnectionClosed):
             if event.reset and not self.allow_reset:
+                return event.describe()
+            if self.require_reset and not event.reset:
                 return event.describe()
             return None
         return event.describe()

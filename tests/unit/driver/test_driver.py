@@ -245,3 +245,77 @@ def test_progress_callback_sees_every_case(reactor_thread, tmp_path, jobs: int) 
         reactor_thread.call(port.stopListening)
     assert sorted(seen) == sorted(c.id for c in cases)
     assert results.targets[0].summary["PASS"] == 5
+
+
+class OneAtATime(protocol.Protocol):
+    """A single-worker server: serves one connection at a time, answering each request with
+    200 and closing; the others wait, unread, in the queue."""
+
+    def connectionMade(self) -> None:  # noqa: N802
+        self.buffer = b""
+        self.factory.queue.append(self)
+        if len(self.factory.queue) > 1:
+            self.transport.pauseProducing()
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        self.buffer += data
+        if b"\r\n\r\n" in self.buffer and b"hold" not in self.buffer:
+            self.transport.write(OK)
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Any = None) -> None:  # noqa: N802
+        queue = self.factory.queue
+        queue.remove(self)
+        if queue:
+            queue[0].transport.resumeProducing()
+
+
+@pytest.mark.parametrize(("retry_budget", "all_pass"), [(30.0, True), (0.0, False)])
+def test_a_single_worker_server_is_not_failed_for_our_scheduling(
+    reactor_thread: Any, tmp_path: Path, retry_budget: float, all_pass: bool
+) -> None:
+    path = tmp_path / "cases.yaml"
+    quick = "".join(
+        f"""
+  - id: quick-{n}
+    title: quick
+    requirement: MUST
+    steps:
+      - send: "GET / HTTP/1.1\\r\\nHost: {{authority}}\\r\\n\\r\\n"
+      - expect:
+          response: {{status: 200}}
+"""
+        for n in range(7)
+    )
+    hold = """
+  - id: hold
+    title: holds the only worker for a while
+    requirement: MUST
+    steps:
+      - send: "GET /hold HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
+      - expect:
+          silence: 1200
+"""
+    # quick-0 is served first (the server is alive), then hold keeps the worker while the
+    # other quick cases wait in the queue past their deadline.
+    first, rest = quick.split("\n  - id: quick-1", 1)
+    path.write_text(
+        "protocol: h1\nrfc: 9112\nsection: '9'\ncases:" + first + hold + "\n  - id: quick-1" + rest
+    )
+    cases = load_cases([path])
+    factory = protocol.Factory.forProtocol(OneAtATime)
+    factory.queue = []
+    port = reactor_thread.call(
+        lambda: reactor_thread.reactor.listenTCP(0, factory, interface="127.0.0.1", backlog=50)
+    )
+    try:
+        target = Target.parse(f"http://127.0.0.1:{port.getHost().port}/")
+        options = RunOptions(timeout=0.8, retry_budget=retry_budget)
+        results = reactor_thread.run(cases, [target], options, jobs=8)
+    finally:
+        reactor_thread.call(port.stopListening)
+    verdicts = {c.id.rsplit("/", 1)[1]: c.verdict for c in results.targets[0].cases}
+    assert verdicts["hold"] is Verdict.PASS
+    assert verdicts["quick-0"] is Verdict.PASS
+    quick_verdicts = {v for k, v in verdicts.items() if k.startswith("quick")}
+    assert (quick_verdicts == {Verdict.PASS}) is all_pass, [c.observed for c in results.targets[0].cases]

@@ -68,6 +68,9 @@ def test_closed_matches_only_a_close_that_comes_next() -> None:
     assert isinstance(closed.evaluate(obs(Note("a"), ConnectionClosed()), START), ex.Mismatch)
     clean_only = ex.Closed(allow_reset=False)
     assert isinstance(clean_only.evaluate(obs(ConnectionClosed(reset=True)), START), ex.Mismatch)
+    reset_only = ex.Closed(require_reset=True)
+    assert isinstance(reset_only.evaluate(obs(ConnectionClosed()), START), ex.Mismatch)
+    assert reset_only.evaluate(obs(ConnectionClosed(reset=True)), START) == ex.Matched(end=1)
     still_open = closed.evaluate(obs(elapsed=2.0, timed_out=True), START)
     assert still_open == ex.Mismatch(observed="the connection still open after 2.0 s", end=0)
 
