@@ -147,3 +147,49 @@ def test_run_with_no_target_tests_the_reference_target(tmp_path: Path) -> None:
     assert target["name"] == "reference-h1"
     assert target["summary"]["FAIL"] == 0 and target["summary"]["ERROR"] == 0
     assert target["summary"]["PASS"] >= 60
+
+
+def test_serve_runs_the_reference_target_in_the_foreground() -> None:
+    import socket
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("h1: http://127.0.0.1:"), first
+        port = int(first.rsplit(":", 1)[1].strip().strip("/"))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_named_targets_select_and_exclude(tmp_path: Path, ok_server: str) -> None:
+    cases = tmp_path / "c.yaml"
+    cases.write_text(TWO_LEVELS)
+    out = tmp_path / "report"
+    result = conformance(
+        "run",
+        f"one={ok_server}",
+        f"two={ok_server}",
+        "--cases",
+        str(cases),
+        "--select",
+        "h1/9112/1/",
+        "--exclude",
+        "h1/9112/1/should",
+        "-o",
+        str(out),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert [t["name"] for t in data["targets"]] == ["one", "two"]
+    assert [[c["id"] for c in t["cases"]] for t in data["targets"]] == [["h1/9112/1/must-200"]] * 2
