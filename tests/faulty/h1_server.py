@@ -47,6 +47,8 @@ FAULTS: dict[str, str] = {
     "unknown-method-as-get": "treats an unknown method as GET",
     "no-target-check": "accepts control bytes, NUL and any form in the request-target",
     "no-absolute-form": "rejects an absolute-form request-target",
+    "options-star-rejected": "rejects OPTIONS * as an invalid request-target",
+    "connect-tunnels": "answers CONNECT with 200, as if it were a proxy opening a tunnel",
     "absolute-form-uses-host": "routes an absolute-form request by its Host field, not by the target",
     "http09-answered": "answers a request line without a version with a bare HTTP/0.9 body",
     # versions (RFC 9112 §2.3, RFC 9110 §2.5)
@@ -64,6 +66,8 @@ FAULTS: dict[str, str] = {
     "value-strip-all-whitespace": "strips every ASCII whitespace byte (VT, FF too) from field values",
     "nul-truncates-value": "cuts a field value at the first NUL byte, C-string style",
     "obs-fold-as-field": "parses an obs-fold continuation line as a field line of its own",
+    "obs-text-rejected": "rejects a field value with bytes above 0x7F",
+    "underscore-as-hyphen": "reads '_' in a field name as '-' (Content_Length is Content-Length)",
     "limits-close-silently": "drops the connection without an answer when a size limit is exceeded",
     # Host (RFC 9112 §3.2, RFC 9110 §7.2)
     "no-host-check": "serves an HTTP/1.1 request without a Host field",
@@ -73,6 +77,8 @@ FAULTS: dict[str, str] = {
     "host-required-http10": "rejects an HTTP/1.0 request without Host",
     # framing (RFC 9112 §6, §7)
     "lenient-content-length": "parses Content-Length like strtol: sign, junk and 64-bit wrap accepted",
+    "cl-leading-zero-octal": "reads a Content-Length with a leading zero as an octal number",
+    "empty-te-ignored": "ignores an empty Transfer-Encoding field and reads no body",
     "cl-first-wins": "takes the first of several differing Content-Length values",
     "cl-body-ignored": "does not read a Content-Length body: its bytes are taken as the next request",
     "cl-te-prefer-cl": "frames a request with both Content-Length and Transfer-Encoding by Content-Length",
@@ -474,7 +480,10 @@ class FaultyHTTP11(protocol.Protocol):
             request.absolute_authority = absolute.group(2)
             request.path = absolute.group(3).split(b"?", 1)[0] or b"/"
             return
-        if target == b"*" and request.method == "OPTIONS":
+        if request.method == "CONNECT" and "connect-tunnels" in self.faults:
+            request.path = b"/"  # authority-form, taken as a tunnel request
+            return
+        if target == b"*" and request.method == "OPTIONS" and "options-star-rejected" not in self.faults:
             request.path = b"*"
             return
         if lenient:
@@ -518,6 +527,8 @@ class FaultyHTTP11(protocol.Protocol):
 
     def _field_name(self, name: bytes) -> str:
         text = name.decode("latin-1")
+        if "underscore-as-hyphen" in self.faults:
+            text = text.replace("_", "-")
         if "case-sensitive-field-names" in self.faults and text.lower() in CANONICAL_NAMES:
             # Only the canonical spelling is recognised; "hOsT" becomes a field of its own.
             return text.lower() if text == CANONICAL_NAMES[text.lower()] else "x-unrecognised-" + text
@@ -541,6 +552,8 @@ class FaultyHTTP11(protocol.Protocol):
         for byte in value:
             if (byte < 0x20 and byte != 0x09) or byte == 0x7F:
                 raise Reject(400, "a control character in a field value")
+            if byte >= 0x80 and "obs-text-rejected" in self.faults:
+                raise Reject(400, "a byte above 0x7F in a field value")
         return value
 
     # -- deciding the body
@@ -549,6 +562,8 @@ class FaultyHTTP11(protocol.Protocol):
         self._check_host(request)
         self.request = request
         te_lines = request.values("transfer-encoding")
+        if "empty-te-ignored" in self.faults and not b"".join(te_lines).strip(b" \t,"):
+            te_lines = []
         cl_lines = request.values("content-length")
         if te_lines and "cl-te-prefer-cl" in self.faults and cl_lines:
             te_lines = []
@@ -623,7 +638,8 @@ class FaultyHTTP11(protocol.Protocol):
         for element in elements:
             if not element.isdigit() or not element.isascii():
                 raise Reject(400, "Content-Length is not a decimal number")
-            numbers.append(int(element))
+            octal = "cl-leading-zero-octal" in self.faults and element.startswith(b"0") and len(element) > 1
+            numbers.append(int(element, 8 if octal else 10))
         if len(set(numbers)) > 1:
             if "cl-first-wins" in self.faults:
                 return numbers[0]
@@ -812,6 +828,9 @@ class FaultyHTTP11(protocol.Protocol):
                 # method.
                 self._respond(request, 501, body=b"not implemented\n")
                 return
+        if method == "CONNECT" and "connect-tunnels" in self.faults:
+            self._respond(request, 200, body=b"")
+            return
         if method == "OPTIONS":
             if "cl-on-204" in self.faults:
                 self._respond(request, 204, headers=[("Allow", ALLOW)], body=b"", length=True)
