@@ -108,6 +108,14 @@ FAULTS: dict[str, str] = {
     "head-sends-body": "sends the body in a response to HEAD",
     "304-with-body": "sends the body in a 304 response",
     "cl-on-204": "answers OPTIONS with 204 and a Content-Length field",
+    "if-match-ignored": "ignores If-Match",
+    "ims-always-304": "answers 304 to any If-Modified-Since, whatever the method or date",
+    "expect-ignored": "never answers 100 (Continue): waits in silence for the body",
+    "expect-case-sensitive": "recognises only the exact spelling '100-continue'",
+    "100-continue-to-http10": "sends 100 (Continue) to an HTTP/1.0 client",
+    "405-without-allow": "sends 405 without an Allow field",
+    "options-without-allow": "answers OPTIONS without an Allow field",
+    "no-content-type": "sends content without a Content-Type field",
     "inm-always-304": "answers 304 to any If-None-Match, matching or not",
     "inm-ignored": "ignores If-None-Match",
 }
@@ -133,6 +141,7 @@ REASONS = {
     400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",
+    412: "Precondition Failed",
     413: "Content Too Large",
     414: "URI Too Long",
     421: "Misdirected Request",
@@ -588,6 +597,7 @@ class FaultyHTTP11(protocol.Protocol):
             # https://www.rfc-editor.org/rfc/rfc9112#section-6.1: a server SHOULD answer a
             # transfer coding it does not understand with 501.
             raise Reject(501, "a transfer coding this server does not implement")
+        self._continue(request)
         if cl_lines:
             length = self._content_length(cl_lines)
             if "cl-body-ignored" in self.faults:
@@ -626,6 +636,23 @@ class FaultyHTTP11(protocol.Protocol):
         if "unknown-te-ignored" in self.faults:
             return False
         raise Reject(501, "a transfer coding this server does not implement")
+
+    def _continue(self, request: Request) -> None:
+        """https://www.rfc-editor.org/rfc/rfc9110#section-10.1.1: answer 100 (Continue) when
+        a 1.1 client waits for it before sending the body (never to an HTTP/1.0 client)."""
+        if "expect-ignored" in self.faults or self.buf:
+            return
+        if request.version < (1, 1) and "100-continue-to-http10" not in self.faults:
+            return
+        if "expect-case-sensitive" in self.faults:
+            waiting = b"100-continue" in [v.strip(OWS) for v in request.values("expect")]
+        else:
+            waiting = "100-continue" in request.tokens("expect")
+        announced = request.values("transfer-encoding") or any(
+            v.strip(OWS) not in (b"", b"0") for v in request.values("content-length")
+        )
+        if waiting and announced:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _content_length(self, lines: list[bytes]) -> int:
         # https://www.rfc-editor.org/rfc/rfc9110#section-8.6: Content-Length = 1*DIGIT;
@@ -834,6 +861,8 @@ class FaultyHTTP11(protocol.Protocol):
         if method == "OPTIONS":
             if "cl-on-204" in self.faults:
                 self._respond(request, 204, headers=[("Allow", ALLOW)], body=b"", length=True)
+            elif "options-without-allow" in self.faults:
+                self._respond(request, 200, body=b"")
             else:
                 # https://www.rfc-editor.org/rfc/rfc9110#section-9.3.7: Allow, and
                 # Content-Length: 0 when there is no content.
@@ -843,13 +872,36 @@ class FaultyHTTP11(protocol.Protocol):
             self._respond(request, 404, body=b"not found\n")
             return
         if method not in SUPPORTED_METHODS:
-            self._respond(request, 405, headers=[("Allow", ALLOW)], body=b"method not allowed\n")
+            allow = [] if "405-without-allow" in self.faults else [("Allow", ALLOW)]
+            self._respond(request, 405, headers=allow, body=b"method not allowed\n")
             return
-        headers = [("Content-Type", "text/plain"), ("ETag", RESOURCE_ETAG)]
-        if method in ("GET", "HEAD") and self._not_modified(request):
-            self._respond(request, 304, headers=headers[1:], body=b"")
+        headers = [("ETag", RESOURCE_ETAG)]
+        if "no-content-type" not in self.faults:
+            headers.insert(0, ("Content-Type", "text/plain"))
+        failed = self._precondition_failed(request)
+        if failed:
+            self._respond(request, 412, body=b"precondition failed\n")
+            return
+        if request.values("if-modified-since") and "ims-always-304" in self.faults:
+            self._respond(request, 304, headers=[("ETag", RESOURCE_ETAG)], body=b"")
+            return
+        if self._not_modified(request):
+            if method not in ("GET", "HEAD"):
+                # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2: 412 for other methods.
+                self._respond(request, 412, body=b"precondition failed\n")
+                return
+            self._respond(request, 304, headers=[("ETag", RESOURCE_ETAG)], body=b"")
             return
         self._respond(request, 200, headers=headers, body=RESOURCE_BODY)
+
+    def _precondition_failed(self, request: Request) -> bool:
+        """https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1: If-Match is false when no
+        listed entity tag matches the current one (strong comparison) and it is not "*"."""
+        values = request.values("if-match")
+        if not values or "if-match-ignored" in self.faults:
+            return False
+        tags = {element.strip(OWS) for value in values for element in value.split(b",")}
+        return not (b"*" in tags or RESOURCE_ETAG.encode() in tags)
 
     def _not_modified(self, request: Request) -> bool:
         """https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2: If-None-Match is false when

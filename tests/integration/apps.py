@@ -3,7 +3,7 @@
 What the application decides (status, validators, conditionals, methods) is written once in
 :func:`answer`, so that the verdicts of a server reflect its HTTP/1.1 handling, not a sloppy
 application: ``/`` is a 200 page with ``ETag: "v1"``; other paths are 404; If-None-Match is
-evaluated (RFC 9110 §13.1.2); OPTIONS lists the allowed methods; other known methods get 405
+evaluated (RFC 9110 §13.1.1, §13.1.2); OPTIONS lists the allowed methods; other known methods get 405
 and unknown ones 501 (RFC 9110 §9.1). Framing, persistence, HEAD bodies and Date are left to
 the server.
 """
@@ -22,11 +22,14 @@ REASONS = {
     304: "Not Modified",
     404: "Not Found",
     405: "Method Not Allowed",
+    412: "Precondition Failed",
     501: "Not Implemented",
 }
 
 
-def answer(method: str, path: str, if_none_match: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+def answer(
+    method: str, path: str, if_none_match: str | None, if_match: str | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
     if method not in KNOWN:
         return 501, [("Content-Type", "text/plain")], b"not implemented\n"
     if method == "OPTIONS":
@@ -35,10 +38,16 @@ def answer(method: str, path: str, if_none_match: str | None) -> tuple[int, list
         return 404, [("Content-Type", "text/plain")], b"not found\n"
     if method not in ALLOW:
         return 405, [("Allow", ALLOW), ("Content-Type", "text/plain")], b"not allowed\n"
-    if method in ("GET", "HEAD") and if_none_match is not None:
+    if if_match is not None:  # RFC 9110 §13.1.1, strong comparison
+        tags = {tag.strip() for tag in if_match.split(",")}
+        if "*" not in tags and ETAG not in tags:
+            return 412, [("Content-Type", "text/plain")], b"precondition failed\n"
+    if if_none_match is not None:  # RFC 9110 §13.1.2, weak comparison
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         if "*" in tags or ETAG in tags:
-            return 304, [("ETag", ETAG)], b""
+            if method in ("GET", "HEAD"):
+                return 304, [("ETag", ETAG)], b""
+            return 412, [("Content-Type", "text/plain")], b"precondition failed\n"
     return 200, [("Content-Type", "text/html"), ("ETag", ETAG)], BODY
 
 
@@ -50,7 +59,10 @@ def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     else:
         stream.read()
     status, headers, body = answer(
-        environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), environ.get("HTTP_IF_NONE_MATCH")
+        environ["REQUEST_METHOD"],
+        environ.get("PATH_INFO", "/"),
+        environ.get("HTTP_IF_NONE_MATCH"),
+        environ.get("HTTP_IF_MATCH"),
     )
     if status != 304:
         headers.append(("Content-Length", str(len(body))))
@@ -73,11 +85,10 @@ async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Cal
     while more:
         message = await receive()
         more = message.get("more_body", False)
-    if_none_match = None
-    for name, value in scope["headers"]:
-        if name.lower() == b"if-none-match":
-            if_none_match = value.decode("latin-1")
-    status, headers, body = answer(scope["method"], scope["path"], if_none_match)
+    fields = {name.lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    status, headers, body = answer(
+        scope["method"], scope["path"], fields.get(b"if-none-match"), fields.get(b"if-match")
+    )
     if status != 304:
         headers.append(("Content-Length", str(len(body))))
     await send(
