@@ -230,6 +230,13 @@ def nginx() -> Iterator[str]:
             yield url
 
 
+@contextlib.contextmanager
+def h11_server() -> Iterator[str]:
+    port = free_port()
+    with running([sys.executable, str(HERE / "h11_server.py"), str(port)], port, cwd=HERE) as url:
+        yield url
+
+
 SERVERS = {
     "http.server": http_server,
     "gunicorn-sync": lambda: gunicorn("sync"),
@@ -239,4 +246,5 @@ SERVERS = {
     "hypercorn": hypercorn,
     "twisted.web": twisted_web,
     "nginx": nginx,
+    "h11": h11_server,
 }
