@@ -42,6 +42,7 @@ FAULTS: dict[str, str] = {
     "no-reassembly": "parses every read on its own, as if a request always came in one piece",
     # request line (RFC 9112 §3, RFC 9110 §9.1)
     "lenient-request-line": "splits the request line at its first and last space, accepting any gaps",
+    "garbage-skipped": "skips a request line that is not one, silently, and waits for a valid one",
     "no-method-token-check": "accepts any bytes in the method (then answers 501 as for any unknown one)",
     "method-case-insensitive": "matches method names case-insensitively ('get' is GET)",
     "unknown-method-as-get": "treats an unknown method as GET",
@@ -430,6 +431,8 @@ class FaultyHTTP11(protocol.Protocol):
                 self.transport.write(RESOURCE_BODY)
                 self._close()
                 return None
+            if "garbage-skipped" in self.faults and not TOKEN.fullmatch(parts[0]):
+                return None  # as if nothing had come
             if len(parts) != 3:
                 raise Reject(400, "the request line is not method SP target SP version")
             method, target, version = parts

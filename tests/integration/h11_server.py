@@ -73,6 +73,22 @@ def serve_connection(sock: socket.socket) -> None:
     except OSError:
         pass
     finally:
+        linger_close(sock)
+
+
+def linger_close(sock: socket.socket) -> None:
+    """Close in stages (RFC 9112 §9.6): stop writing, read what the client still sends for a
+    moment, then close, so that unread request bytes do not reset the connection before the
+    client has read the response."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(1)
+        for _ in range(1000):
+            if not sock.recv(65536):
+                break
+    except OSError:
+        pass
+    finally:
         sock.close()
 
 

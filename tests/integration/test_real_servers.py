@@ -47,6 +47,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9110/6.6.1/date-in-imf-fixdate": PASS,
         # RFC 9110 §15.5.6: a 405 MUST carry Allow; nginx's 405 for DELETE has none.
         "h1/9110/9.1/method-not-allowed-has-allow": FAIL,
+        # RFC 9112 §6.1/§6.3: an unknown coding with Content-Length: 501 and close.
+        "h1/9112/6.1/unknown-coding-with-content-length": PASS,
+        "h1/9112/9.6/nothing-after-close-request": PASS,
         # RFC 9110 §10.1.1: on Expect: 100-continue, an immediate 100 or final status is a
         # MUST; nginx says nothing until the body comes (it answers 405 after it).
         "h1/9110/10.1.1/expect-100-continue-lowercase": FAIL,
@@ -58,6 +61,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9112/3.2/host-missing": FAIL,
         # RFC 9110 §6.2: SHOULD answer with the highest version it conforms to; it says 1.0.
         "h1/9110/6.2/response-version-to-http11": FAIL,
+        # RFC 9112 §2.2: TLS bytes on a plaintext port; http.server answers with an HTML
+        # error page and no status line (HTTP/0.9 style).
+        "h1/9112/2.2/binary-garbage": FAIL,
         # RFC 9112 §5.1: whitespace before the colon MUST get 400; http.server serves it.
         "h1/9112/5.1/whitespace-before-colon-sp": FAIL,
         # RFC 9112 §2.2: SHOULD ignore an empty line before the request line; it closes.
@@ -100,6 +106,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9112/3.2/host-duplicate-different": FAIL,
         # RFC 9110 §5.4: processing a large field line is allowed, 431 preferred.
         "h1/9110/5.4/field-line-too-long": NON_STRICT,
+        # RFC 9112 §9.3.2: the valid first request is answered before the invalid second
+        # one is rejected; httptools answers only 400.
+        "h1/9112/9.3/invalid-request-after-valid-one": FAIL,
         # RFC 9110 §15.2: no 1xx to an HTTP/1.0 client; uvicorn sends 100 Continue to one.
         "h1/9110/10.1.1/no-100-to-http10": FAIL,
     },
@@ -109,6 +118,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         # RFC 9112 §7.1.1 and RFC 9110 §5.6.3: BWS around ";" MUST be accepted.
         "h1/9112/7.1/chunk-extension-bws": FAIL,
         "h1/9112/9.3/pipelined-responses-in-order": PASS,
+        # RFC 9112 §9.6: nothing is processed after a "close" request; hypercorn answers
+        # the next pipelined request with 400 instead of closing.
+        "h1/9112/9.6/nothing-after-close-request": FAIL,
         # RFC 3986 §3.2.2: an IPv6 literal is a valid uri-host.
         "h1/9112/3.2/host-ipv6-literal": PASS,
     },
