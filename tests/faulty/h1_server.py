@@ -267,49 +267,33 @@ class FaultyHTTP11(protocol.Protocol):
 
     # ------------------------------------------------------------------ the parse loop
 
+    def _step(self) -> bool:
+        """Parse what the current state expects; False when more bytes are needed."""
+        step = {
+            "head": self._head,
+            "body": self._body,
+            "chunk-size": self._chunk_size,
+            "chunk-data": self._chunk_data,
+            "chunk-crlf": self._chunk_crlf,
+            "trailers": self._trailers,
+        }.get(self.state)
+        return step is not None and step()
+
     def _process(self) -> None:
         try:
-            while not self.closing:
-                if self.state == "head":
-                    if not self._head():
-                        break
-                elif self.state == "body":
-                    if not self._body():
-                        break
-                elif self.state == "chunk-size":
-                    if not self._chunk_size():
-                        break
-                elif self.state == "chunk-data":
-                    if not self._chunk_data():
-                        break
-                elif self.state == "chunk-crlf":
-                    if not self._chunk_crlf():
-                        break
-                elif self.state == "trailers":
-                    if not self._trailers():
-                        break
-                else:
-                    break
+            while not self.closing and self._step():
+                pass
         except Reject as reject:
             self._reject(reject)
 
     def _one_read_as_request(self) -> None:
         """The ``no-reassembly`` fault: whatever one read holds is parsed as a whole request."""
         try:
-            end = self._head_end()
-            if end is None:
+            if self._head_end() is None:
                 self.buf += b"\r\n\r\n"
             self._head()
-            while self.state != "head" and not self.closing:
-                progressed = {
-                    "body": self._body,
-                    "chunk-size": self._chunk_size,
-                    "chunk-data": self._chunk_data,
-                    "chunk-crlf": self._chunk_crlf,
-                    "trailers": self._trailers,
-                }[self.state]()
-                if not progressed:
-                    break
+            while self.state != "head" and not self.closing and self._step():
+                pass
         except Reject as reject:
             self._reject(reject)
 
