@@ -33,15 +33,30 @@ def _substitute(text: str, lookup: Callable[[str], str | None], *, unescape: boo
     return _TOKEN.sub(replace, text)
 
 
+_TARGET_FIELD = re.compile(r"\{(" + "|".join(sorted(TARGET_FIELDS)) + r")\}")
+
+
+def _escape_all_but_target_fields(value: str) -> str:
+    pieces = []
+    last = 0
+    for match in _TARGET_FIELD.finditer(value):
+        pieces.append(value[last : match.start()].replace("{", "{{").replace("}", "}}"))
+        pieces.append(match.group(0))
+        last = match.end()
+    pieces.append(value[last:].replace("{", "{{").replace("}", "}}"))
+    return "".join(pieces)
+
+
 def fill_params(text: str, params: Mapping[str, str]) -> str:
     """Fill parameters, keeping target fields and escaped braces for run time.
 
-    A parameter's value is escaped so that braces inside it stay literal.
+    A parameter's value keeps its target fields (``"user@{authority}"`` is filled when the
+    case runs); any other brace in it is escaped, so it stays literal.
     """
 
     def lookup(name: str) -> str | None:
         if name in params:
-            return params[name].replace("{", "{{").replace("}", "}}")
+            return _escape_all_but_target_fields(params[name])
         return None
 
     return _substitute(text, lookup, unescape=False)

@@ -117,6 +117,8 @@ FAULTS: dict[str, str] = {
     "405-without-allow": "sends 405 without an Allow field",
     "options-without-allow": "answers OPTIONS without an Allow field",
     "no-content-type": "sends content without a Content-Type field",
+    "upgrade-always-101": "answers 101 (Switching Protocols) to any request with an Upgrade field",
+    "range-any-unit": "answers 206 to any Range field, whatever its unit or the method",
     "inm-always-304": "answers 304 to any If-None-Match, matching or not",
     "inm-ignored": "ignores If-None-Match",
 }
@@ -142,6 +144,7 @@ REASONS = {
     400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",
+    206: "Partial Content",
     412: "Precondition Failed",
     413: "Content Too Large",
     414: "URI Too Long",
@@ -834,6 +837,13 @@ class FaultyHTTP11(protocol.Protocol):
             self._respond(request, 421, body=b"misdirected\n")
             return
         method = request.method
+        if request.values("upgrade") and "upgrade-always-101" in self.faults:
+            upgrade = request.values("upgrade")[0].decode("latin-1")
+            self.transport.write(
+                f"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: {upgrade}\r\n\r\n".encode()
+            )
+            self._close()
+            return
         if method not in KNOWN_METHODS:
             if "unknown-method-as-get" in self.faults:
                 method = "GET"
@@ -871,6 +881,11 @@ class FaultyHTTP11(protocol.Protocol):
             return
         if request.values("if-modified-since") and "ims-always-304" in self.faults:
             self._respond(request, 304, headers=[("ETag", RESOURCE_ETAG)], body=b"")
+            return
+        if request.values("range") and "range-any-unit" in self.faults:
+            part = RESOURCE_BODY[:1]
+            headers.append(("Content-Range", f"bytes 0-0/{len(RESOURCE_BODY)}"))
+            self._respond(request, 206, headers=headers, body=part)
             return
         if self._not_modified(request):
             if method not in ("GET", "HEAD"):

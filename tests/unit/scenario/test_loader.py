@@ -296,6 +296,28 @@ def test_literal_braces_and_json_bodies() -> None:
     assert cases[0].steps[1].payload.render(CTX) == b'{"a": 1} {path} /p'  # type: ignore[attr-defined]
 
 
+def test_target_fields_inside_parameter_values_are_filled_at_run_time() -> None:
+    cases, errors = load_one(
+        """
+        protocol: h1
+        rfc: 9112
+        section: "1"
+        cases:
+          - id: a-{name}
+            title: t
+            requirement: MUST
+            params:
+              - {name: x, value: "user@{authority} {{literal}} {notafield}"}
+            steps:
+              - send: "Host: {value}"
+              - expect: {closed: true}
+        """
+    )
+    assert errors == []
+    rendered = cases[0].steps[1].payload.render(CTX)  # type: ignore[attr-defined]
+    assert rendered == f"Host: user@{CTX.authority} {{{{literal}}}} {{notafield}}".encode()
+
+
 def test_bundled_cases_load_cleanly() -> None:
     result = load()
     assert result.errors == [], "\n".join(e.render() for e in result.errors)
