@@ -186,6 +186,10 @@ class CaseRun:
             if outcome.wake_after is not None:
                 wait = min(wait, max(0.0, outcome.wake_after - elapsed))
             await connection.changed(wait)
+            # One more reactor turn before judging: a timer (a silence, a deadline) runs before
+            # the I/O of the same reactor iteration, so bytes or a close that had arrived by
+            # then are read first, even when the reactor is slow (many cases in flight).
+            await _sleep(self.reactor, 0)
 
 
 async def _sleep(reactor: object, seconds: float) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import json
 import re
 import sys
 import time
@@ -1051,12 +1052,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=18081)
     parser.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME")
     parser.add_argument("--list-faults", action="store_true", help="print the faults and exit")
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="serve the correct configuration and each single fault, each on a free port; print "
+        'one JSON line {"correct": port, fault: port, ...} once listening',
+    )
     args = parser.parse_args(argv)
     if args.list_faults:
         for name, what in FAULTS.items():
             print(f"{name:28} {what}")
         return 0
     from twisted.internet import reactor
+
+    if args.matrix:
+        configurations = {"correct": (), **{fault: (fault,) for fault in FAULTS}}
+        ports = {
+            name: listen(reactor, faults, host=args.host).getHost().port
+            for name, faults in configurations.items()
+        }
+        print(json.dumps(ports), flush=True)
+        reactor.run()
+        return 0
 
     port = listen(reactor, args.fault, host=args.host, port=args.port)
     address = port.getHost()

@@ -7,13 +7,17 @@ fault can fail is a defect, and so is a fault whose effect leaks into unrelated 
 the map saying so. After changing cases or faults, review the differences and regenerate the
 map with ``CONFORMANCE_UPDATE_FAULT_MAP=1 pytest tests/faulty``.
 
-All fault configurations run as separate targets of one concurrent run, so the whole matrix
-takes seconds, not minutes.
+All fault configurations run in one server process, as separate targets of one concurrent
+run, so the whole matrix takes seconds, not minutes.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import h1_server
@@ -38,21 +42,26 @@ def h1_cases():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def matrix(reactor_thread, h1_cases) -> RunResults:  # type: ignore[no-untyped-def]
-    """One run of every case against the correct server and against each single fault."""
-    configurations = {CORRECT: (), **{fault: (fault,) for fault in h1_server.FAULTS}}
-    ports = {
-        name: reactor_thread.call(h1_server.listen, reactor_thread.reactor, faults)
-        for name, faults in configurations.items()
-    }
+def matrix(reactor_thread, h1_cases) -> Iterator[RunResults]:  # type: ignore[no-untyped-def]
+    """One run of every case against the correct server and against each single fault.
+
+    The servers run in a process of their own: sharing the test's reactor, a server busy
+    with hundreds of connections could delay a FIN past a case's silence window."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(h1_server.__file__)), "--matrix"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
-        targets = [
-            Target.parse(f"{name}=http://127.0.0.1:{port.getHost().port}/") for name, port in ports.items()
-        ]
-        return reactor_thread.run(h1_cases, targets, RunOptions(timeout=1.5, retry_budget=0), jobs=64)
+        assert process.stdout is not None
+        ports = json.loads(process.stdout.readline())
+        assert set(ports) == {CORRECT, *h1_server.FAULTS}
+        targets = [Target.parse(f"{name}=http://127.0.0.1:{port}/") for name, port in ports.items()]
+        yield reactor_thread.run(h1_cases, targets, RunOptions(timeout=1.5, retry_budget=0), jobs=64)
     finally:
-        for port in ports.values():
-            reactor_thread.call(port.stopListening)
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def verdicts(results: RunResults, target: str) -> dict[str, Verdict]:
