@@ -928,6 +928,17 @@ class ResponseParser:
             f"the response head is larger than {self._head_cap} bytes, the most this harness reads "
             f"(RFC 9112 §2.3 leaves limits to the recipient, {RFC9112}#section-2.3).",
         )
+        return self._unfinished(version, status, reason, headers, findings)
+
+    def _unfinished(
+        self,
+        version: str,
+        status: int | None,
+        reason: str,
+        headers: list[tuple[str, str]],
+        findings: _Findings,
+    ) -> Response:
+        """A response whose head could not be read to its end."""
         message = _Message(
             version=version,
             status=status,
@@ -952,15 +963,7 @@ class ResponseParser:
             ViolationCode.INCOMPLETE_MESSAGE,
             f"the connection closed before the end of the response head (RFC 9112 §8, {RFC9112}#section-8).",
         )
-        message = _Message(
-            version=version,
-            status=status,
-            reason=reason,
-            headers=headers,
-            findings=findings,
-            request_method=self._next_method(),
-        )
-        return message.freeze(complete=False)
+        return self._unfinished(version, status, reason, headers, findings)
 
     def _emit(self, message: _Message, events: list[Response | Garbage], *, after: _After) -> None:
         events.append(message.freeze())
