@@ -74,6 +74,9 @@ class WireProtocol(Protocol):
         self.recorder.data(Direction.RECEIVED, data)
         for event in self.session.receive(data):
             self._emit(event)
+        reply = self.session.outgoing()
+        if reply:
+            self.write(reply)
         if self.received > self.byte_cap:
             self._emit(Overflow(self.byte_cap))
             self.ended = True

@@ -9,6 +9,7 @@ from twisted.internet.error import ConnectError, DNSLookupError
 
 from conformance.driver.connection import WireProtocol
 from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
+from conformance.driver.openers import OPENERS, OpeningContext, OpeningFailed
 from conformance.driver.recording import Recorder
 from conformance.driver.sessions import session_for
 from conformance.results import CaseResult
@@ -59,7 +60,8 @@ class CaseRun:
         for index, step in enumerate(self.case.steps, start=1):
             self.recorder.event(f"step {index}: {step.describe()}")
             if isinstance(step, model.Connect):
-                await self._connect(step)
+                if not await self._connect(index, step):
+                    return
             elif isinstance(step, model.Send):
                 await self._send(step)
             elif isinstance(step, model.Expect):
@@ -79,13 +81,19 @@ class CaseRun:
             raise CaseError("no connection: the case has no connect step")
         return self.connection
 
-    async def _connect(self, step: model.Connect) -> None:
+    async def _connect(self, index: int, step: model.Connect) -> bool:
+        """Open a connection (and run the mode's protocol opening): False when the target
+        failed the opening, which decides the case."""
         if self.connection is not None:
             self.past_events.extend(self.connection.events)
             self.received += self.connection.received
             self.connection.abort()
-        tls = self.target.tls if step.mode == "target" else step.mode == "tls"
-        alpn = step.alpn or (("http/1.1",) if tls and self.case.protocol in ("h1", "ws") else ())
+        opener = OPENERS.get(step.mode)
+        if opener is None and step.mode not in ("target", "tcp", "tls"):
+            raise CaseError(f"connect mode {step.mode!r} has no opening in this version of the driver")
+        tls = step.mode == "tls" or (step.mode != "tcp" and self.target.tls)
+        default_alpn = opener.alpn if opener is not None and opener.alpn else ("http/1.1",)
+        alpn = step.alpn or (default_alpn if tls else ())
         endpoint = endpoint_for(
             self.reactor,
             self.target,
@@ -113,6 +121,23 @@ class CaseRun:
         self.connection = protocol
         self.cursor = Cursor(index=0, received=0)
         self.recorder.event(f"connected to {self.target.host}:{self.target.port}" + (" (TLS)" if tls else ""))
+        if opener is None:
+            return True
+        try:
+            await opener.open(OpeningContext(run=self, connection=protocol, step=step))
+        except OpeningFailed as exc:
+            if exc.unimplemented:
+                self.grades.append(Grade.UNIMPLEMENTED)
+                self.observed.append(exc.observed)
+                self.recorder.event(f"step {index}: optional feature not offered: {exc.observed}")
+            else:
+                self.failure = StepFailure(
+                    index=index, step=step, observed=exc.observed, expected=exc.expected
+                )
+                self.recorder.event(f"step {index} did not match: {exc.observed}")
+            return False
+        self.cursor = Cursor(index=len(protocol.events), received=protocol.received)
+        return True
 
     async def _handshake(self, protocol: WireProtocol) -> None:
         """Wait for the TLS handshake: a failed one is the harness's ERROR, with the reason,
@@ -133,7 +158,7 @@ class CaseRun:
 
     async def _send(self, step: model.Send) -> None:
         connection = self._require_connection()
-        data = step.payload.render(self.target.context())
+        data = connection.session.render(step.payload, self.target.context())
         pieces = step.pieces(data)
         for number, piece in enumerate(pieces):
             if number:

@@ -1,11 +1,20 @@
-"""Protocol sessions: what turns a connection's bytes into decoded events, per protocol."""
+"""Protocol sessions: what turns a connection's bytes into decoded events, per protocol.
+
+A session is the per-connection state of a protocol: it decodes what the target sends into
+events, learns from what we send (which requests were HEAD; the HPACK table), renders
+``send`` payloads that need that state, and may queue bytes to write back on its own (a
+SETTINGS acknowledgement) through :meth:`Session.outgoing`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol as TypingProtocol
 
 from conformance.codecs import http1
 from conformance.codecs.common import Event
+from conformance.scenario.payloads import Payload
+from conformance.scenario.templates import TargetContext
 
 
 class Session(TypingProtocol):
@@ -14,6 +23,14 @@ class Session(TypingProtocol):
     def receive(self, data: bytes) -> list[Event]: ...
 
     def receive_eof(self) -> list[Event]: ...
+
+    def outgoing(self) -> bytes:
+        """Bytes the session writes on its own after what it last received (often none)."""
+        ...
+
+    def render(self, payload: Payload, context: TargetContext) -> bytes:
+        """The bytes of a ``send`` payload on this connection."""
+        ...
 
 
 class H1Session:
@@ -33,8 +50,20 @@ class H1Session:
     def receive_eof(self) -> list[Event]:
         return list(self.parser.feed_eof())
 
+    def outgoing(self) -> bytes:
+        return b""
+
+    def render(self, payload: Payload, context: TargetContext) -> bytes:
+        return payload.render(context)
+
+
+#: protocol -> a new session for a connection of that protocol's cases.
+SESSIONS: dict[str, Callable[[], Session]] = {"h1": H1Session}
+
 
 def session_for(protocol: str) -> Session:
-    if protocol == "h1":
-        return H1Session()
-    raise NotImplementedError(f"no session for protocol {protocol!r} yet")
+    try:
+        factory = SESSIONS[protocol]
+    except KeyError:
+        raise NotImplementedError(f"no session for protocol {protocol!r} yet") from None
+    return factory()

@@ -312,7 +312,8 @@ def _build_case(
         raise ctx.error("steps: a non-empty list of steps", steps_node)
     steps = [build_step(step, ctx) for step in steps_node.value]
     if not isinstance(steps[0], model.Connect):
-        steps.insert(0, model.Connect(mode="target", location=steps_node.location))
+        mode = model.DEFAULT_CONNECT.get(protocol, "target")
+        steps.insert(0, model.Connect(mode=mode, location=steps_node.location))
     if not any(isinstance(step, model.Expect) for step in steps):
         raise ctx.error("a case needs at least one expect step (or it could never fail)", steps_node)
     return model.Case(

@@ -6,6 +6,7 @@ After loading, nothing passes raw YAML around: the driver reads these objects on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.errors import SourceLocation
 from conformance.scenario.payloads import Payload
@@ -23,10 +24,19 @@ class Step:
         raise NotImplementedError
 
 
+#: The connect mode a case starts with when its first step is not a ``connect``.
+DEFAULT_CONNECT = {"h1": "target", "h2": "h2", "ws": "websocket"}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Connect(Step):
-    mode: str = "target"  # target | tcp | tls
+    """Open a connection. ``target``, ``tcp`` and ``tls`` only choose the transport; other
+    modes (registered in ``scenario.registry.CONNECT_MODES``) also run a protocol opening
+    (the HTTP/2 preface, the WebSocket handshake) with the mode's typed ``options``."""
+
+    mode: str = "target"
     alpn: tuple[str, ...] = ()
+    options: Any = None  # built by the mode's options builder; None when it has none
 
     def describe(self) -> str:
         alpn = f" (ALPN {', '.join(self.alpn)})" if self.alpn else ""

@@ -246,25 +246,81 @@ for _kind in (
 # ---------------------------------------------------------------- steps
 
 
+@dataclass(frozen=True)
+class ConnectMode:
+    """A way to open a connection. ``target``, ``tcp`` and ``tls`` choose only the transport;
+    a protocol mode (``h2``, ``websocket``, ...) also names an opener in the driver
+    (``driver.openers``) and may take options beside ``mode`` and ``alpn``, built into a
+    typed object by ``options``."""
+
+    name: str
+    summary: str
+    protocols: tuple[str, ...] = model.PROTOCOLS
+    options: Callable[[Node, BuildContext], Any] | None = None  # the whole mapping in, typed out
+    option_schema: dict[str, Any] = field(default_factory=dict)  # JSON Schema of each option
+
+
+CONNECT_MODES: dict[str, ConnectMode] = {}
+
+
+def register_connect_mode(mode: ConnectMode) -> None:
+    _register(CONNECT_MODES, mode)  # type: ignore[arg-type]
+
+
+for _mode in (
+    ConnectMode("target", "the transport the target URL names (TCP, or TLS for https/wss)"),
+    ConnectMode("tcp", "plain TCP whatever the target URL says"),
+    ConnectMode("tls", "TLS whatever the target URL says"),
+):
+    register_connect_mode(_mode)
+
+
+def _connect_mode(node: Node, ctx: BuildContext, name: str) -> ConnectMode:
+    allowed = [mode for mode in CONNECT_MODES.values() if ctx.protocol in mode.protocols]
+    mode = CONNECT_MODES.get(name)
+    if mode is None or mode not in allowed:
+        raise ctx.error(f"connect: one of {', '.join(m.name for m in allowed)}, not {name!r}", node)
+    return mode
+
+
 def _connect(node: Node, ctx: BuildContext) -> model.Step:
-    modes = ("target", "tcp", "tls")
     if isinstance(node.value, str):
-        if node.value not in modes:
-            raise ctx.error(f"connect: one of {', '.join(modes)}, not {node.value!r}", node)
-        return model.Connect(mode=node.value, location=node.location)
+        mode = _connect_mode(node, ctx, node.value)
+        options = mode.options(Node({}, node.location), ctx) if mode.options else None
+        return model.Connect(mode=mode.name, options=options, location=node.location)
     if not node.is_mapping:
-        raise ctx.error(f"connect: one of {', '.join(modes)}, or a mapping with mode", node)
-    check_keys(node, ctx, {"mode", "alpn"}, "connect")
-    mode = text(node.value.get("mode", Node("target", node.location)), ctx, "mode")
-    if mode not in modes:
-        raise ctx.error(f"connect mode: one of {', '.join(modes)}, not {mode!r}", node)
+        raise ctx.error("connect: a mode name, or a mapping with mode (and its options)", node)
+    name = text(node.value.get("mode", Node("target", node.location)), ctx, "mode")
+    mode = _connect_mode(node.value.get("mode", node), ctx, name)
+    check_keys(node, ctx, {"mode", "alpn", *mode.option_schema}, f"connect ({mode.name})")
     alpn: tuple[str, ...] = ()
     if "alpn" in node.value:
         alpn_node = node.value["alpn"]
         if not alpn_node.is_sequence:
             raise ctx.error("alpn: a list of protocol names", alpn_node)
         alpn = tuple(text(item, ctx, "a protocol name") for item in alpn_node.value)
-    return model.Connect(mode=mode, alpn=alpn, location=node.location)
+    rest = Node({k: v for k, v in node.value.items() if k not in ("mode", "alpn")}, node.location)
+    options = mode.options(rest, ctx) if mode.options else None
+    return model.Connect(mode=mode.name, alpn=alpn, options=options, location=node.location)
+
+
+def connect_schema() -> dict[str, Any]:
+    """Generated from :data:`CONNECT_MODES` when the schema is built (modes may be added later)."""
+    variants: list[dict[str, Any]] = [{"enum": list(CONNECT_MODES)}]
+    for mode in CONNECT_MODES.values():
+        variants.append(
+            {
+                "type": "object",
+                "description": mode.summary,
+                "properties": {
+                    "mode": {"const": mode.name},
+                    "alpn": {"type": "array", "items": {"type": "string"}},
+                    **mode.option_schema,
+                },
+                "additionalProperties": False,
+            }
+        )
+    return {"anyOf": variants}
 
 
 def _send(node: Node, ctx: BuildContext) -> model.Step:
@@ -307,20 +363,8 @@ def _flag_step(cls: type[model.Step], name: str) -> Callable[[Node, BuildContext
 for _kind in (
     Kind(
         "connect",
-        "open the connection: target | tcp | tls, or {mode, alpn}",
-        {
-            "oneOf": [
-                {"enum": ["target", "tcp", "tls"]},
-                {
-                    "type": "object",
-                    "properties": {
-                        "mode": {"enum": ["target", "tcp", "tls"]},
-                        "alpn": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "additionalProperties": False,
-                },
-            ]
-        },
+        "open the connection: a mode name (target | tcp | tls | a protocol mode), or {mode, alpn, options}",
+        {"$ref": "#/$defs/connect"},
         _connect,
     ),
     Kind(
@@ -530,3 +574,7 @@ for _kind in (
     ),
 ):
     _register(EXPECT_KINDS, _kind)
+
+
+# Protocol kinds beyond HTTP/1.1 register themselves when their modules are imported.
+import conformance.scenario.kinds  # noqa: E402, F401

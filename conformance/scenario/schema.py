@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conformance.scenario.registry import EXPECT_KINDS, PAYLOAD_KINDS, STEP_KINDS, Kind
+from conformance.scenario.registry import EXPECT_KINDS, PAYLOAD_KINDS, STEP_KINDS, Kind, connect_schema
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "case.schema.json"
 
@@ -101,6 +101,7 @@ def build_schema() -> dict[str, Any]:
                 "additionalProperties": False,
             },
             "step": {"oneOf": _one_key_objects(STEP_KINDS, {})},
+            "connect": connect_schema(),
             "payload": {
                 "oneOf": [
                     {"type": "string"},

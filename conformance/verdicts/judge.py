@@ -15,8 +15,15 @@ from conformance.verdicts.verdict import Requirement, Verdict
 @dataclass(frozen=True, kw_only=True)
 class StepFailure:
     index: int  # 1-based, counting the implicit connect
-    step: model.Expect
+    step: model.Step  # an expect step, or a connect step whose protocol opening failed
     observed: str
+    expected: str = ""  # what the step wanted; an expect step's expectation when empty
+
+    @property
+    def expected_text(self) -> str:
+        if self.expected or not isinstance(self.step, model.Expect):
+            return self.expected
+        return self.step.expectation.describe()
 
 
 def _violation_notes(events: Sequence[Event]) -> tuple[str, ...]:
@@ -55,7 +62,7 @@ def judge(
         expected = "the case to run to its end"
     elif failure is not None:
         verdict = Verdict.FAIL
-        expected = failure.step.expectation.describe()
+        expected = failure.expected_text
         observed = failure.observed
         step = failure.index
         step_text = failure.step.describe()
