@@ -28,7 +28,9 @@ async def _banner(ctx: OpeningContext) -> None:
             break
         await ctx.connection.changed(left)
     if ctx.connection.ended and ctx.connection.received == 0:
-        raise OpeningFailed(expected="WELCOME", observed="closed", unimplemented=ctx.step.options == "optional")
+        raise OpeningFailed(
+            expected="WELCOME", observed="closed", unimplemented=ctx.step.options == "optional"
+        )
     if ctx.connection.received < 9:
         raise OpeningFailed(expected="a WELCOME line", observed="nothing")
     ctx.connection.session = H1Session()  # HTTP/1.1 from here on, as after an upgrade
@@ -85,7 +87,9 @@ def test_an_opening_runs_before_the_steps(banner_mode: None, reactor_thread: Any
     assert results["opened"].verdict is Verdict.PASS, results["opened"].observed
 
 
-def test_a_failed_opening_fails_the_connect_step(banner_mode: None, reactor_thread: Any, tmp_path: Path) -> None:
+def test_a_failed_opening_fails_the_connect_step(
+    banner_mode: None, reactor_thread: Any, tmp_path: Path
+) -> None:
     results, _ = run(reactor_thread, tmp_path, CASES, closes)
     failed = results["opened"]
     assert failed.verdict is Verdict.FAIL
@@ -94,8 +98,7 @@ def test_a_failed_opening_fails_the_connect_step(banner_mode: None, reactor_thre
 
 
 def test_unknown_modes_and_options_are_located_errors(banner_mode: None, tmp_path: Path) -> None:
-    from conformance.scenario.loader import ScenarioErrors
-    from conformance.scenario.loader import load_cases
+    from conformance.scenario.loader import ScenarioErrors, load_cases
 
     path = tmp_path / "bad.yaml"
     path.write_text(
