@@ -137,7 +137,8 @@ def test_a_fragment_url_restores_the_view(open_report: Any, synthetic: Any) -> N
     assert page.evaluate(VISIBLE_IDS) == want
     # Following a link inside the page (a count in the overview) restores that view too.
     page.click('#overview a[href="#v=ERROR"] >> nth=0')
-    assert page.is_checked('input[name="v"][value="ERROR"]')
+    # hashchange is delivered as a task after the click: wait for it.
+    page.wait_for_function('document.querySelector(\'input[name="v"][value="ERROR"]\').checked', timeout=5000)
     assert not page.is_checked('input[name="v"][value="FAIL"]')
     assert page.input_value('select[name="p"]') == ""
     assert page.evaluate(VISIBLE_IDS) == expected_ids(summary, v=["ERROR"])

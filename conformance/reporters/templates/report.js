@@ -12,11 +12,18 @@
   const summary = JSON.parse(document.getElementById("summary-data").textContent);
   let detailsCache = null;
   function details() {
-    // Parsed on first use only: a page of 1,000 cases x 5 targets opens without it.
+    // Parsed on first use only: a page of 1,000 cases x 5 targets opens without it. The
+    // block comes after this script in the page, so it exists once the document is parsed
+    // (whenParsed).
     if (detailsCache === null) {
       detailsCache = JSON.parse(document.getElementById("details-data").textContent);
     }
     return detailsCache;
+  }
+
+  function whenParsed(fn) {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn, { once: true });
+    else fn();
   }
 
   const targets = summary.targets;
@@ -392,7 +399,17 @@
       t = cases[index].verdicts.findIndex((verdict) => verdict !== null);
     }
     const row = rows[index];
-    const detail = cellDiv("detail", "row", renderDetails(index, t));
+    const detail = cellDiv("detail", "row");
+    if (document.readyState === "loading") {
+      // Opened before the details block has been read (a fragment with a case, or a quick
+      // click): fill it in as soon as it is there.
+      detail.append(el("p", "muted", "Loading\u2026"));
+      whenParsed(() => {
+        if (openRow !== null && openRow.detail === detail) detail.replaceChildren(renderDetails(index, t));
+      });
+    } else {
+      detail.append(renderDetails(index, t));
+    }
     row.after(detail);
     row.classList.add("opened");
     const cell = row.querySelector('.v[data-t="' + t + '"]');
@@ -541,5 +558,11 @@
   restore();
   // For the benchmark (tests/perf): how long the script took to draw the page.
   document.documentElement.dataset.scriptMs = (performance.now() - started).toFixed(1);
-  document.documentElement.dataset.ready = "true";
+  requestAnimationFrame(() => setTimeout(() => {
+    // The first frame with the matrix has been laid out and painted (since navigation start).
+    document.documentElement.dataset.matrixPaintedMs = performance.now().toFixed(1);
+  }, 0));
+  whenParsed(() => {
+    document.documentElement.dataset.ready = "true";
+  });
 })();

@@ -117,7 +117,8 @@ def blocks(page: Page) -> tuple[dict, list, str]:
     """The page's summary data, details data and script, as the browser would read them."""
     by_id = {attrs.get("id"): text for attrs, text in page.scripts}
     kinds = [(attrs.get("type"), attrs.get("id")) for attrs, _ in page.scripts]
-    assert kinds == [("application/json", "summary-data"), ("application/json", "details-data"), (None, None)]
+    # The script before the (large) details block, so the matrix is drawn while it loads.
+    assert kinds == [("application/json", "summary-data"), (None, None), ("application/json", "details-data")]
     return json.loads(by_id["summary-data"]), json.loads(by_id["details-data"]), by_id[None]
 
 
