@@ -60,7 +60,11 @@ def _transcript(protocol: str, n: int, status: int) -> tuple[TranscriptEntry, ..
         TranscriptEntry(
             t=0.0, direction=Direction.EVENT, text="connected (tcp)", detail={"type": "connected"}
         ),
+        TranscriptEntry(
+            t=0.0003, direction=Direction.EVENT, text=f"step 1: send 'GET /case/{n} HTTP/1.1\\r\\n…'"
+        ),
         TranscriptEntry(t=0.0004, direction=Direction.SENT, data=request, size=len(request)),
+        TranscriptEntry(t=0.0005, direction=Direction.EVENT, text="step 2: expect response (status 400)"),
         TranscriptEntry(t=0.0019, direction=Direction.RECEIVED, data=response, size=len(response)),
     ]
     if protocol == "h2":

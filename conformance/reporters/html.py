@@ -44,19 +44,21 @@ from conformance.results import RunResults
 # Characters that must not appear raw inside a <script> block (or that old JavaScript
 # parsers read as line terminators inside strings). In JSON they only occur inside strings,
 # where \uXXXX means the same character, so the escaped text parses to the same value.
-_JSON_ESCAPES = {
-    ord("<"): "\\u003c",
-    ord(">"): "\\u003e",
-    ord("&"): "\\u0026",
-    0x2028: "\\u2028",
-    0x2029: "\\u2029",
-}
+_JSON_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
+)
 
 
 def embed_json(value: Any) -> Markup:
     """``value`` as JSON text that is safe verbatim inside ``<script type="application/json">``."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return Markup(text.translate(_JSON_ESCAPES))
+    for char, escape in _JSON_ESCAPES:  # str.replace: far faster than translate on megabytes
+        text = text.replace(char, escape)
+    return Markup(text)
 
 
 def csp_hash(text: str) -> str:

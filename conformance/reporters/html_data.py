@@ -53,7 +53,8 @@ def _severity(verdict: Verdict) -> int:
 def _clean(value: Any) -> Any:
     """A JSON-able value with every string (keys too) made visible."""
     if isinstance(value, str):
-        return visible(value)
+        # Printable ASCII (base64, most ids and headers) has nothing to escape: skip the regex.
+        return value if value.isascii() and value.isprintable() else visible(value)
     if isinstance(value, dict):
         return {visible(str(key)): _clean(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

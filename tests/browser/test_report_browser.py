@@ -164,6 +164,8 @@ def test_a_matrix_cell_opens_that_cases_details_for_that_target(open_report: Any
     assert "server-3 (http://127.0.0.1:8082/)" in text
     assert "Expecteda 400 response or a closed connection" in text
     assert "Diverged atstep 2: expect response (status 400)" in text
+    diverged = details.locator("table.transcript > tbody > tr.diverged")
+    assert diverged.all_text_contents() == ["0.5•step 2: expect response (status 400)"]
     assert fragment(page) == {"case": [item["id"]], "t": ["2"]}
     link = details.locator("dl.facts a", has_text="RFC")
     assert link.get_attribute("href") == item["url"]
@@ -198,9 +200,9 @@ def test_a_cases_transcript_is_decoded_with_timestamps_and_a_hex_dump_on_demand(
         index = next(n for n, item in enumerate(summary["cases"]) if item["protocol"] == protocol)
         page.click(f'#cases .row[data-i="{index}"] a.id')
         rows = page.locator("#cases .detail table.transcript > tbody > tr")
-        assert rows.count() == 5
-        assert rows.locator("td.t").all_text_contents() == ["0.0", "0.4", "1.9", "2.0", "3.0"]
-        sent = rows.nth(1)
+        assert rows.count() == 7
+        assert rows.locator("td.t").all_text_contents() == ["0.0", "0.3", "0.4", "0.5", "1.9", "2.0", "3.0"]
+        sent = rows.nth(2)
         assert "sent" in (sent.get_attribute("class") or "")
         number = int(summary["cases"][index]["id"].rsplit("-", 1)[1])
         assert (sent.locator("pre.bytes").text_content() or "").startswith(
@@ -213,9 +215,9 @@ def test_a_cases_transcript_is_decoded_with_timestamps_and_a_hex_dump_on_demand(
         assert "|GET /case/" in dump
         sent.locator("button.hex-toggle").click()
         assert sent.locator("pre.hex").is_hidden()
-        event = rows.nth(3)
+        event = rows.nth(5)
         assert decoded in (event.locator("details.fields").text_content() or "")
-        assert rows.nth(4).locator(".ev-type").text_content() == "closed"
+        assert rows.nth(6).locator(".ev-type").text_content() == "closed"
     opened.assert_clean()
 
 
@@ -263,7 +265,7 @@ def test_the_matrix_renders_for_1000_cases_by_5_targets(open_report: Any, tmp_pa
     assert page.locator("#cases .row[data-i] .v").count() == 5000
     assert page.locator("#cases .detail").count() == 0  # no details until asked for
     page.click('#cases .row[data-i="999"] .v[data-t="4"]')
-    assert page.locator("#cases .detail table.transcript > tbody > tr").count() == 5
+    assert page.locator("#cases .detail table.transcript > tbody > tr").count() == 7
     opened.assert_clean()
 
 

@@ -220,8 +220,13 @@
     head.append(el("th", "", ""), el("th", "", "data"));
     table.append(el("thead", "", head));
     const body = el("tbody");
+    const divergedAt = info.step === null ? null : "step " + info.step + ":";
     for (const entry of info.transcript) {
       const row = el("tr", entry.d);
+      if (divergedAt !== null && entry.d === "event" && String(entry.text).startsWith(divergedAt)) {
+        row.classList.add("diverged"); // the step where expected and observed parted
+        row.title = "expected and observed diverged at this step";
+      }
       row.append(el("td", "t", Number(entry.t).toFixed(1)));
       if (showConnection) row.append(el("td", "c", String(entry.c || 0)));
       const dir = el("td", "dir", ARROWS[entry.d] || "?");
