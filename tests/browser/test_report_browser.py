@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from hostile_http import PAYLOADS, HostileHTTPServer
+from hostile_http import ALL, PAYLOADS, HostileHTTPServer
 from synthetic_results import synthetic_results
 
 from conformance.reporters import write_reports
@@ -286,7 +286,36 @@ def hostile_report(reactor_thread: Any, tmp_path_factory: pytest.TempPathFactory
         second = reactor_thread.run(
             cases[:6], [Target.parse(f"again={url}")], RunOptions(timeout=1.0, case_timeout=4.0)
         )
-    results = dataclasses.replace(first, targets=(*first.targets, *second.targets))
+    # WebSocket and HTTP/2 events carry the payloads in their decoded fields (message text,
+    # frame payloads, header blocks): a hand-built third target with such events, and a
+    # name, URL and texts full of markup.
+    events = (
+        TranscriptEntry(t=0.001, direction=Direction.RECEIVED, data=ALL.encode(), size=len(ALL.encode())),
+        TranscriptEntry(
+            t=0.002,
+            direction=Direction.EVENT,
+            text=f"text message: {ALL}",
+            detail={
+                "type": "message",
+                "text": ALL,
+                "frames": [{"opcode": "TEXT", "payload": ALL * 200}],
+                ALL: ALL,
+            },
+        ),
+        TranscriptEntry(
+            t=0.003,
+            direction=Direction.EVENT,
+            text=f"HEADERS {ALL}",
+            detail={"type": "frame", "frame": "HEADERS", "headers": [[f":status{ALL}", ALL], [ALL, ALL]]},
+        ),
+    )
+    ws_cases = tuple(
+        dataclasses.replace(case, title=f"{case.title} {ALL}", observed=ALL, expected=ALL, step_text=ALL,
+                            notes=(ALL,), reference=ALL, verdict=Verdict.FAIL, step=1, transcript=events)
+        for case in first.targets[0].cases[:4]
+    )  # fmt: skip
+    third = TargetResults(name=f"ws{ALL}", url=f"ws://127.0.0.1:1/{ALL}", cases=ws_cases)
+    results = dataclasses.replace(first, targets=(*first.targets, *second.targets, third))
     directory = tmp_path_factory.mktemp("hostile")
     return write_reports(results, directory)["html"], results
 
@@ -306,7 +335,7 @@ def test_a_hostile_target_gets_no_script_to_run(open_report: Any, hostile_report
     # Open every case in every target, every hex dump, every decoded field.
     count = len(results.targets[0].cases)
     for index in range(count):
-        for t in range(2):
+        for t in range(3):
             cell = page.locator(f'#cases .row[data-i="{index}"] .v[data-t="{t}"]')
             if cell.count() == 0:
                 continue
