@@ -382,3 +382,9 @@ def test_the_csp_refuses_markup_that_got_into_the_page(
     assert [(url, why) for url, why in opened.failed] in ([], [(image, "csp")])
     assert len(opened.requests) == 1 + len(opened.failed)
     assert page.evaluate("document.documentElement.dataset.ready") == "true"  # the page's own script ran
+    # Trusted Types: no string becomes markup, whoever tries.
+    refused = page.evaluate(
+        "() => { try { document.createElement('div').innerHTML = '<b>x</b>'; return 'allowed'; }"
+        " catch (error) { return error.name; } }"
+    )
+    assert refused == "TypeError"

@@ -177,6 +177,8 @@ def test_csp_allows_only_the_pages_own_script_and_style_by_hash(small_page: str)
         "img-src": "'none'",
         "base-uri": "'none'",
         "form-action": "'none'",
+        "require-trusted-types-for": "'script'",
+        "trusted-types": "'none'",
     }
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     assert directives["script-src"] == f"'sha256-{digest}'"
