@@ -166,7 +166,7 @@ def summary_data(results: RunResults) -> dict[str, Any]:
                 "by_requirement": by_requirement,
             }
         )
-    return _clean(
+    summary: dict[str, Any] = _clean(
         {
             "tool_version": results.tool_version,
             "started_at": results.started_at,
@@ -180,6 +180,7 @@ def summary_data(results: RunResults) -> dict[str, Any]:
             "sections": groups_data(sections),
         }
     )
+    return summary
 
 
 def _ms(seconds: float) -> float:
@@ -239,7 +240,10 @@ def case_details(case: CaseResult) -> dict[str, Any]:
 def details_data(results: RunResults) -> list[list[dict[str, Any] | None]]:
     """Per case (in the summary's order) and target: the details, or None where it did not run."""
     rows = [row for _, row in sorted(enumerate(_case_rows(results)), key=_row_sort_key)]
-    return _clean([[case_details(case) if case else None for case in per_target] for _, per_target in rows])
+    details: list[list[dict[str, Any] | None]] = _clean(
+        [[case_details(case) if case else None for case in per_target] for _, per_target in rows]
+    )
+    return details
 
 
 __all__ = [

@@ -388,3 +388,17 @@ def test_the_csp_refuses_markup_that_got_into_the_page(
         " catch (error) { return error.name; } }"
     )
     assert refused == "TypeError"
+
+
+def test_an_empty_report_opens_cleanly(open_report: Any, tmp_path: Path) -> None:
+    run = RunResults(
+        tool_version="0",
+        started_at="now",
+        duration_s=0.0,
+        targets=(TargetResults(name="down", url="http://127.0.0.1:1/", cases=(), reachable=False),),
+    )
+    path = tmp_path / "index.html"
+    path.write_text(render_html(run), encoding="utf-8")
+    opened = open_report(path, "v=FAIL&case=nope")
+    assert opened.page.locator("#shown").text_content() == "Showing 0 of 0 cases"
+    opened.assert_clean()

@@ -536,3 +536,16 @@ def test_render_is_deterministic_and_independent_of_results_identity() -> None:
     full = full_results()
     assert render_html(full) == render_html(dataclasses.replace(full))
     assert Requirement.MUST.value in render_html(full)
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [(), (TargetResults(name="down", url="http://127.0.0.1:1/", cases=(), reachable=False),)],
+    ids=["no target", "a target with no case"],
+)
+def test_an_empty_run_still_makes_a_page(targets: tuple[TargetResults, ...]) -> None:
+    run = RunResults(tool_version="0", started_at="now", duration_s=0.0, targets=targets)
+    page = parse(render_html(run))
+    summary, details, _ = blocks(page)
+    assert summary["cases"] == [] and details == []
+    assert [target["total"] for target in summary["targets"]] == [0] * len(targets)
