@@ -174,8 +174,14 @@ def test_a_matrix_cell_opens_that_cases_details_for_that_target(open_report: Any
     page.click("#cases .detail .tabs button[data-t='0']")
     assert "server-1 (http://127.0.0.1:8080/)" in (page.locator("#cases .detail").text_content() or "")
     assert fragment(page) == {"case": [item["id"]]}
-    # A second click on the open cell closes it.
+    # A second click on the open cell closes it; so does Escape.
     page.click(f'#cases .row[data-i="{index}"] .v[data-t="0"]')
+    assert page.locator("#cases .detail").count() == 0
+    assert page.evaluate("location.hash") == ""
+    page.focus(f'#cases .row[data-i="{index}"] .v[data-t="1"]')
+    page.keyboard.press("Enter")
+    assert fragment(page) == {"case": [item["id"]], "t": ["1"]}
+    page.keyboard.press("Escape")
     assert page.locator("#cases .detail").count() == 0
     assert page.evaluate("location.hash") == ""
 

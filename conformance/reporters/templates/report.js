@@ -560,6 +560,15 @@
     commit();
   });
   window.addEventListener("hashchange", restore);
+  document.addEventListener("keydown", (event) => {
+    // Escape closes the open case (unless typing in the search box, where it clears it).
+    if (event.key === "Escape" && openRow !== null && event.target !== controls.q) {
+      const row = openRow.row;
+      closeCase();
+      commit();
+      row.querySelector(".v, a.id").focus();
+    }
+  });
   restore();
   // For the benchmark (tests/perf): how long the script took to draw the page.
   document.documentElement.dataset.scriptMs = (performance.now() - started).toFixed(1);
