@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import enum
+import hashlib
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +18,51 @@ from typing import Any
 from conformance.verdicts.verdict import Requirement, Verdict
 
 SCHEMA_VERSION = 1
+
+#: The key of the object that stands for a string cut short by :func:`cap_detail`.
+ELIDED = "$elided"
+
+
+def _elided(text: str, keep: int) -> dict[str, Any]:
+    raw = text.encode("utf-8", "surrogatepass")
+    return {
+        ELIDED: {
+            "head": text[:keep],
+            "length": len(text),
+            "sha256": hashlib.sha256(raw).hexdigest(),
+        }
+    }
+
+
+def cap_detail(value: Any, limit: int, *, keep: int | None = None) -> Any:
+    """``value`` (an event's ``detail()``) made JSON-able, with every string longer than
+    ``limit`` characters replaced by ``{"$elided": {"head", "length", "sha256"}}``.
+
+    ``head`` holds the first ``keep`` characters (default: ``limit``); ``sha256`` is the hash
+    of the whole string's UTF-8 text, so two reports can tell whether payloads were equal.
+    Bytes become Latin-1 text first (one character per byte), tuples lists, dict keys
+    strings, non-finite floats strings; anything else its ``repr``. Already elided strings
+    pass through unchanged, so capping twice with a smaller limit only cuts the head.
+    """
+    head = limit if keep is None else keep
+    if isinstance(value, str):
+        return _elided(value, head) if len(value) > limit else value
+    if isinstance(value, bool | int) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return cap_detail(bytes(value).decode("latin-1"), limit, keep=keep)
+    if isinstance(value, dict):
+        if set(value) == {ELIDED} and isinstance(value[ELIDED], dict):
+            inner = dict(value[ELIDED])
+            if isinstance(inner.get("head"), str):
+                inner["head"] = inner["head"][:head]
+            return {ELIDED: inner}
+        return {str(key): cap_detail(item, limit, keep=keep) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [cap_detail(item, limit, keep=keep) for item in value]
+    return cap_detail(repr(value), limit, keep=keep)
 
 
 class Direction(enum.Enum):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.results import Direction, TranscriptEntry
+from conformance.results import Direction, TranscriptEntry, cap_detail
 
 #: Bytes of wire data kept per case in the transcript; past it, only sizes are kept.
 TRANSCRIPT_BYTE_CAP = 256 * 1024
 #: Entries kept per case.
 TRANSCRIPT_ENTRY_CAP = 2000
+#: Characters kept of one string in an event's decoded fields (a message's text, a body):
+#: longer ones are kept as their head, length and SHA-256, so that a 16 MiB WebSocket
+#: message or HTTP/2 DATA payload does not land whole in results.json.
+DETAIL_STRING_CAP = 16 * 1024
 
 
 class Recorder:
@@ -54,7 +58,7 @@ class Recorder:
                 t=self.elapsed(),
                 direction=Direction.EVENT,
                 text=text,
-                detail=detail or {},
+                detail=cap_detail(detail, DETAIL_STRING_CAP) if detail else {},
                 connection=self.connection,
             )
         )

@@ -1,166 +1,103 @@
-"""``index.html``: one self-contained page to browse a run, offline.
+"""``index.html``: one self-contained page to browse a run, offline, from ``file://``.
 
-The page comes from ``templates/report.html.j2`` with autoescaping on, and every value that
-reaches it is first made visible by :func:`conformance.reporters._text.visible` (the
-environment's ``finalize``). It loads nothing: the styles are inline, there is no script
-(``<details>`` elements do the folding), and the Content-Security-Policy says so.
+The skeleton comes from ``templates/report.html.j2`` (autoescaped; the overview tables are
+rendered there, so they read without script too). The page's data is two JSON blocks
+(``<script type="application/json">``) built by :mod:`conformance.reporters.html_data`: a
+summary parsed on load, and the per-case details parsed the first time a case is opened.
+``templates/report.js`` draws the matrix, the filters and the case details from them, always
+with ``textContent`` and ``createElement``, never ``innerHTML``.
 
-Wire data is capped: each transcript entry shows at most :data:`ENTRY_LIMIT` bytes (then the
-count and SHA-256 of the rest), and each case at most :data:`CASE_LIMIT` bytes over all its
-entries, so a 16 MiB payload does not make a 16 MiB page.
+Safety, in three layers:
+
+1. :func:`embed_json` escapes ``<``, ``>``, ``&``, U+2028 and U+2029 as ``\\uXXXX`` inside
+   the JSON, so nothing a target sent can close the ``<script>`` element (``</script>``),
+   open a comment (``<!--``) or otherwise change how the HTML parser reads the block.
+2. The script inserts data only as text nodes.
+3. The Content-Security-Policy (:func:`content_security_policy`) allows no source at all
+   (``default-src 'none'``) except the one inline script and the one inline style, each by
+   the SHA-256 of its exact text, computed here at render time. A script injected by any
+   means would not run; nothing is loaded from the network.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import base64
 import hashlib
 import json
-from collections import Counter
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from conformance.reporters._text import escape_bytes, hex_dump, rfc_url, visible
-from conformance.results import CaseResult, Direction, RunResults, TargetResults, TranscriptEntry
-from conformance.verdicts.verdict import Verdict
+from conformance.reporters._text import visible
+from conformance.reporters.html_data import (
+    REQUIREMENT_ORDER,
+    VERDICT_ORDER,
+    details_data,
+    section_sort_key,
+    summary_data,
+)
+from conformance.results import RunResults
 
-ENTRY_LIMIT = 4096  # bytes of one entry shown as text and hex
-CASE_LIMIT = 64 * 1024  # bytes shown over all the entries of one case
-ENTRIES_LIMIT = 1000  # transcript entries rendered per case
-DETAIL_LIMIT = 4096  # characters of an event's decoded fields
-
-# The only thing on the page that is not markup: the inline <style>. No script at all.
-CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-
-# Failures first, then what needs a look, then the rest.
-VERDICT_ORDER = (
-    Verdict.FAIL,
-    Verdict.ERROR,
-    Verdict.NON_STRICT,
-    Verdict.UNIMPLEMENTED,
-    Verdict.INFORMATIONAL,
-    Verdict.SKIPPED,
-    Verdict.PASS,
+# Characters that must not appear raw inside a <script> block (or that old JavaScript
+# parsers read as line terminators inside strings). In JSON they only occur inside strings,
+# where \uXXXX means the same character, so the escaped text parses to the same value.
+_JSON_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
 )
 
-ARROWS = {Direction.SENT: "→", Direction.RECEIVED: "←", Direction.EVENT: "•"}
+
+def embed_json(value: Any) -> Markup:
+    """``value`` as JSON text that is safe verbatim inside ``<script type="application/json">``."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, escape in _JSON_ESCAPES:  # str.replace: far faster than translate on megabytes
+        text = text.replace(char, escape)
+    return Markup(text)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class EntryView:
-    time_ms: str
-    direction: str
-    arrow: str
-    connection: int
-    text: str = ""  # the escaped bytes, or the event's description
-    hex: str = ""
-    omitted: str = ""  # "… N more bytes (sha256 …)"
-    detail: str = ""
+def csp_hash(text: str) -> str:
+    """The CSP source expression that allows an inline block with exactly ``text``."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class CaseView:
-    anchor: str
-    case: CaseResult
-    css: str
-    rfc_url: str
-    rfc_label: str
-    entries: tuple[EntryView, ...]
-    show_connection: bool
-    omitted_entries: int
+def content_security_policy(script: str, style: str) -> str:
+    """Nothing may load; only the page's own inline script and style (by hash) may apply.
 
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TargetView:
-    anchor: str
-    target: TargetResults
-    counts: dict[str, int]
-    cases: tuple[CaseView, ...]
-
-
-def verdict_css(verdict: Verdict) -> str:
-    return "v-" + verdict.value.lower()
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
-
-
-def _entry_view(entry: TranscriptEntry, budget: int) -> tuple[EntryView, int]:
-    """The view of one entry, showing at most ``budget`` bytes; and the bytes it showed."""
-    base = EntryView(
-        time_ms=_ms(entry.t),
-        direction=entry.direction.value,
-        arrow=ARROWS[entry.direction],
-        connection=entry.connection,
-    )
-    if entry.direction is Direction.EVENT:
-        detail = ""
-        if entry.detail:
-            detail = json.dumps(entry.detail, sort_keys=True, ensure_ascii=False, default=repr)
-            if len(detail) > DETAIL_LIMIT:
-                detail = f"{detail[:DETAIL_LIMIT]}… ({len(detail) - DETAIL_LIMIT} more characters)"
-        return dataclasses.replace(base, text=entry.text, detail=detail), 0
-    data = entry.data
-    shown = data[: min(ENTRY_LIMIT, budget)]
-    omitted = []
-    if len(shown) < len(data):
-        digest = hashlib.sha256(data).hexdigest()
-        omitted.append(f"… {len(data) - len(shown)} more bytes (sha256 {digest})")
-    if entry.size > len(data):
-        omitted.append(f"the transcript kept {len(data)} of {entry.size} bytes")
-    view = dataclasses.replace(
-        base,
-        text=escape_bytes(shown).removesuffix("\n"),  # the visible "\n" stays; no blank last line
-        hex=hex_dump(shown),
-        omitted="; ".join(omitted),
-    )
-    return view, len(shown)
-
-
-def _case_view(anchor: str, case: CaseResult) -> CaseView:
-    budget = CASE_LIMIT
-    entries = []
-    for entry in case.transcript[:ENTRIES_LIMIT]:
-        view, used = _entry_view(entry, budget)
-        budget -= used
-        entries.append(view)
-    return CaseView(
-        anchor=anchor,
-        case=case,
-        css=verdict_css(case.verdict),
-        rfc_url=rfc_url(case.rfc, case.section) if case.rfc else "",
-        rfc_label=f"RFC {case.rfc} §{case.section}" if case.section else f"RFC {case.rfc}",
-        entries=tuple(entries),
-        show_connection=any(entry.connection for entry in case.transcript),
-        omitted_entries=max(0, len(case.transcript) - ENTRIES_LIMIT),
+    No ``'unsafe-inline'``: an inline script or style attribute that is not byte for byte
+    the page's own is refused. The script sets element styles only through the CSSOM
+    (``element.style.setProperty``), which style-src does not govern, and builds elements
+    only with ``createElement`` and text nodes, which Trusted Types allows.
+    """
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {csp_hash(script)}",
+            f"style-src {csp_hash(style)}",
+            "img-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            # Trusted Types: the browser refuses any string assigned to innerHTML and the like,
+            # so the page cannot turn data into markup even by mistake.
+            "require-trusted-types-for 'script'",
+            "trusted-types 'none'",
+        ]
     )
 
 
-def _sort_key(case: CaseResult) -> tuple[int, int]:
-    return VERDICT_ORDER.index(case.verdict), -case.requirement.rank
-
-
-def _target_view(index: int, target: TargetResults) -> TargetView:
-    ordered = sorted(target.cases, key=_sort_key)  # stable: the run's order within a group
-    return TargetView(
-        anchor=f"t{index}",
-        target=target,
-        counts=target.summary,
-        cases=tuple(_case_view(f"t{index}-c{n}", case) for n, case in enumerate(ordered)),
-    )
-
-
-def _matrix(targets: tuple[TargetView, ...]) -> list[tuple[str, list[CaseView | None]]]:
-    """Rows of (case id, the case's view in each target or None), in first-seen order."""
-    by_target = [{view.case.id: view for view in target.cases} for target in targets]
-    ids: dict[str, None] = {}
-    for target in targets:
-        for case in target.target.cases:
-            ids.setdefault(case.id)
-    return [(case_id, [views.get(case_id) for views in by_target]) for case_id in ids]
+def _asset(name: str) -> str:
+    text = resources.files("conformance.reporters").joinpath("templates", name).read_text("utf-8")
+    # The assets go into the page verbatim: they must not end their own element.
+    for closing in ("</script", "</style", "<!--"):
+        if closing in text.lower():
+            raise ValueError(f"{name} must not contain {closing!r}: it is inlined verbatim")
+    return text
 
 
 def _finalize(value: Any) -> Any:
@@ -170,6 +107,40 @@ def _finalize(value: Any) -> Any:
     if value is None:
         return ""
     return value
+
+
+def _verdict_css(verdict: str) -> str:
+    return "v-" + verdict.lower()
+
+
+# The segments of a section's bar, left to right: what needs fixing first.
+BAR_GROUPS = (
+    ("v-fail", ("FAIL",)),
+    ("v-error", ("ERROR",)),
+    ("v-non-strict", ("NON-STRICT",)),
+    ("v-other", ("UNIMPLEMENTED", "INFORMATIONAL", "SKIPPED")),
+    ("v-pass", ("PASS",)),
+)
+
+
+def bar_segments(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Rectangles of a 100-wide stacked bar: one per non-empty group of :data:`BAR_GROUPS`."""
+    total = sum(counts.values())
+    segments: list[dict[str, Any]] = []
+    x = 0.0
+    for css, verdicts in BAR_GROUPS:
+        n = sum(counts.get(verdict, 0) for verdict in verdicts)
+        if n and total:
+            width = 100.0 * n / total
+            segments.append({"css": css, "x": f"{x:.2f}", "width": f"{width:.2f}", "n": n})
+            x += width
+    return segments
+
+
+def bar_label(counts: dict[str, int]) -> str:
+    """``"2 FAIL, 1 PASS of 3"``: the bar in words (its title and aria-label)."""
+    parts = [f"{counts[v.value]} {v.value}" for v in VERDICT_ORDER if counts.get(v.value)]
+    return f"{', '.join(parts)} of {sum(counts.values())}"
 
 
 def _environment() -> jinja2.Environment:
@@ -182,30 +153,35 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["verdict_css"] = verdict_css
-    env.filters["ms"] = _ms
+    env.filters["verdict_css"] = _verdict_css
+    env.globals["bar_segments"] = bar_segments
+    env.globals["bar_label"] = bar_label
     return env
 
 
 _ENV: jinja2.Environment | None = None
+_ASSETS: dict[str, str] = {}
 
 
 def render_html(results: RunResults) -> str:
-    """``results`` as one self-contained HTML5 page."""
+    """``results`` as one self-contained HTML5 page (any number of targets)."""
     global _ENV
     if _ENV is None:
         _ENV = _environment()
-    targets = tuple(_target_view(n, target) for n, target in enumerate(results.targets))
-    totals = Counter[str]()
-    for target in targets:
-        totals.update(target.counts)
+    if not _ASSETS:
+        _ASSETS.update(script=_asset("report.js"), style=_asset("report.css"))
+    summary = summary_data(results)
+    script, style = _ASSETS["script"], _ASSETS["style"]
     return _ENV.get_template("report.html.j2").render(
-        results=results,
-        targets=targets,
-        verdicts=[verdict.value for verdict in Verdict],
-        totals=totals,
-        matrix=_matrix(targets) if len(targets) > 1 else [],
-        csp=CONTENT_SECURITY_POLICY,
+        summary=summary,
+        summary_json=embed_json(summary),
+        details_json=embed_json(details_data(results)),
+        section_keys=sorted((row["key"] for row in summary["sections"]), key=section_sort_key),
+        verdicts=[verdict.value for verdict in VERDICT_ORDER],
+        requirements=[requirement.value for requirement in REQUIREMENT_ORDER],
+        csp=content_security_policy(script, style),
+        script=Markup(script),
+        style=Markup(style),
     )
 
 

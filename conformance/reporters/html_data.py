@@ -1,0 +1,262 @@
+"""The data behind ``index.html``: what the page's script reads, built from one RunResults.
+
+Two JSON documents are embedded in the page (see :mod:`conformance.reporters.html`):
+
+- the **summary** (:func:`summary_data`), parsed when the page opens: the run, the targets
+  with their counts, every case once (id, title, requirement, section, RFC link) with its
+  verdict per target, and the per-section tallies. Small: a few hundred bytes per case.
+- the **details** (:func:`details_data`), parsed only when a case is first opened: per case
+  and target the expected and observed text, the step where they diverged, notes, and the
+  transcript. Wire bytes are base64 (the page decodes, escapes and hex-dumps them on
+  demand); each entry shows at most :data:`ENTRY_LIMIT` bytes and each case at most
+  :data:`CASE_LIMIT` over all its entries, and what is left out is named by its size and
+  SHA-256. Strings in decoded fields are cut at :data:`DETAIL_STRING_LIMIT` the same way.
+
+Every string that came from a target goes through :func:`~conformance.reporters._text.visible`
+here, so the page never holds a control character, a bidi override or a lone surrogate.
+Building the data is pure: the same results give the same data.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+from typing import Any
+
+from conformance.reporters._text import rfc_url, visible
+from conformance.results import ELIDED, CaseResult, Direction, RunResults, TranscriptEntry, cap_detail
+from conformance.verdicts.verdict import Requirement, Verdict
+
+ENTRY_LIMIT = 4096  # bytes of one transcript entry shown as text and hex
+CASE_LIMIT = 64 * 1024  # bytes shown over all the entries of one case
+ENTRIES_LIMIT = 1000  # transcript entries shown per case
+DETAIL_STRING_LIMIT = 2048  # characters of one string in an event's decoded fields
+
+# Failures first, then what needs a look, then the rest.
+VERDICT_ORDER = (
+    Verdict.FAIL,
+    Verdict.ERROR,
+    Verdict.NON_STRICT,
+    Verdict.UNIMPLEMENTED,
+    Verdict.INFORMATIONAL,
+    Verdict.SKIPPED,
+    Verdict.PASS,
+)
+REQUIREMENT_ORDER = (Requirement.MUST, Requirement.SHOULD, Requirement.MAY, Requirement.INFO)
+
+
+def _severity(verdict: Verdict) -> int:
+    return VERDICT_ORDER.index(verdict)
+
+
+def _clean(value: Any) -> Any:
+    """A JSON-able value with every string (keys too) made visible."""
+    if isinstance(value, str):
+        # Printable ASCII (base64, most ids and headers) has nothing to escape: skip the regex.
+        return value if value.isascii() and value.isprintable() else visible(value)
+    if isinstance(value, dict):
+        return {visible(str(key)): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
+
+
+def section_key(case: CaseResult) -> str:
+    """``protocol/rfc/section``: the group a case is counted in (``h1/9112/6.1``)."""
+    return "/".join(part for part in (case.protocol, case.rfc, case.section) if part)
+
+
+def section_sort_key(key: str) -> tuple[Any, ...]:
+    """Natural order: h1/9112/6.10 after h1/9112/6.9, numbers before letters (appendices)."""
+    parts: list[Any] = []
+    for piece in key.replace(".", "/").split("/"):
+        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
+    return tuple(parts)
+
+
+def _label(case: CaseResult) -> str:
+    if not case.rfc:
+        return ""
+    return f"RFC {case.rfc} §{case.section}" if case.section else f"RFC {case.rfc}"
+
+
+def _counts(cases: list[CaseResult | None]) -> dict[str, int]:
+    tally = Counter(case.verdict.value for case in cases if case is not None)
+    return {verdict.value: tally[verdict.value] for verdict in Verdict if tally[verdict.value]}
+
+
+def _case_rows(results: RunResults) -> list[tuple[str, list[CaseResult | None]]]:
+    """Every case id once, in first-seen order, with its result in each target (or None)."""
+    by_target = [{case.id: case for case in target.cases} for target in results.targets]
+    ids: dict[str, None] = {}
+    for target in results.targets:
+        for case in target.cases:
+            ids.setdefault(case.id)
+    return [(case_id, [cases.get(case_id) for cases in by_target]) for case_id in ids]
+
+
+def _row_sort_key(item: tuple[int, tuple[str, list[CaseResult | None]]]) -> tuple[int, int, int]:
+    """Worst verdict over the targets first, then stricter requirements, then run order."""
+    position, (_, results) = item
+    present = [case for case in results if case is not None]
+    worst = min(_severity(case.verdict) for case in present)
+    return worst, -present[0].requirement.rank, position
+
+
+def summary_data(results: RunResults) -> dict[str, Any]:
+    """What the page needs to draw the overview, the filters and the matrix."""
+    rows = [row for _, row in sorted(enumerate(_case_rows(results)), key=_row_sort_key)]
+    cases = []
+    for case_id, per_target in rows:
+        first = next(case for case in per_target if case is not None)
+        cases.append(
+            {
+                "id": case_id,
+                "title": first.title,
+                "protocol": first.protocol,
+                "section": section_key(first),
+                "label": _label(first),
+                "url": rfc_url(first.rfc, first.section) if first.rfc else "",
+                "requirement": first.requirement.value,
+                "aliases": list(first.aliases),
+                "verdicts": [case.verdict.value if case else None for case in per_target],
+            }
+        )
+    sections: dict[str, list[list[CaseResult | None]]] = {}
+    protocols: dict[str, list[list[CaseResult | None]]] = {}
+    for _, per_target in rows:
+        first = next(case for case in per_target if case is not None)
+        for groups, key in ((sections, section_key(first)), (protocols, first.protocol)):
+            columns = groups.setdefault(key, [[] for _ in results.targets])
+            for column, case in zip(columns, per_target, strict=True):
+                column.append(case)
+
+    def groups_data(groups: dict[str, list[list[CaseResult | None]]]) -> list[dict[str, Any]]:
+        out = []
+        for key, columns in groups.items():
+            counts = [_counts(column) for column in columns]
+            bad = sum(count.get("FAIL", 0) + count.get("ERROR", 0) for count in counts)
+            entry: dict[str, Any] = {"key": key, "counts": counts, "bad": bad}
+            first = next(case for column in columns for case in column if case is not None)
+            is_section = groups is sections and first.rfc
+            entry["label"] = _label(first) if is_section else ""
+            entry["url"] = rfc_url(first.rfc, first.section) if is_section else ""
+            out.append(entry)
+        # Failures first (most FAIL and ERROR at the top), then natural order.
+        out.sort(key=lambda entry: (-entry["bad"], section_sort_key(entry["key"])))
+        return out
+
+    targets = []
+    for target in results.targets:
+        by_requirement: dict[str, dict[str, int]] = {}
+        for requirement in REQUIREMENT_ORDER:
+            of_level: list[CaseResult | None] = [
+                case for case in target.cases if case.requirement is requirement
+            ]
+            if of_level:
+                by_requirement[requirement.value] = _counts(of_level)
+        targets.append(
+            {
+                "name": target.name,
+                "url": target.url,
+                "reachable": target.reachable,
+                "total": len(target.cases),
+                "counts": _counts(list(target.cases)),
+                "by_requirement": by_requirement,
+            }
+        )
+    summary: dict[str, Any] = _clean(
+        {
+            "tool_version": results.tool_version,
+            "started_at": results.started_at,
+            "duration_s": round(results.duration_s, 3),
+            "schema": results.schema,
+            "verdicts": [verdict.value for verdict in VERDICT_ORDER],
+            "requirements": [requirement.value for requirement in REQUIREMENT_ORDER],
+            "targets": targets,
+            "cases": cases,
+            "protocols": groups_data(protocols),
+            "sections": groups_data(sections),
+        }
+    )
+    return summary
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def entry_data(entry: TranscriptEntry, budget: int) -> tuple[dict[str, Any], int]:
+    """One transcript entry for the page, showing at most ``budget`` bytes; and the bytes shown.
+
+    SENT/RECEIVED: ``b64`` (the bytes shown), ``size`` (what went over the wire), and when
+    bytes are left out ``elided`` (``{"bytes", "sha256"}`` of the bytes the harness kept but
+    the page does not show) and/or ``kept`` (how many the harness kept at all). EVENT:
+    ``text`` and ``detail``, the event's decoded fields with long strings elided.
+    """
+    out: dict[str, Any] = {"t": _ms(entry.t), "d": entry.direction.value}
+    if entry.connection:
+        out["c"] = entry.connection
+    if entry.direction is Direction.EVENT:
+        out["text"] = entry.text
+        if entry.detail:
+            out["detail"] = cap_detail(entry.detail, DETAIL_STRING_LIMIT, keep=DETAIL_STRING_LIMIT // 4)
+        return out, 0
+    data = entry.data
+    shown = data[: max(0, min(ENTRY_LIMIT, budget))]
+    out["b64"] = base64.b64encode(shown).decode("ascii")
+    out["size"] = entry.size
+    if len(shown) < len(data):
+        out["elided"] = {"bytes": len(data) - len(shown), "sha256": hashlib.sha256(data).hexdigest()}
+    if entry.size > len(data):
+        out["kept"] = len(data)
+    return out, len(shown)
+
+
+def case_details(case: CaseResult) -> dict[str, Any]:
+    budget = CASE_LIMIT
+    entries = []
+    for entry in case.transcript[:ENTRIES_LIMIT]:
+        data, used = entry_data(entry, budget)
+        budget -= used
+        entries.append(data)
+    out: dict[str, Any] = {
+        "verdict": case.verdict.value,
+        "reference": case.reference,
+        "expected": case.expected,
+        "observed": case.observed,
+        "step": case.step,
+        "step_text": case.step_text,
+        "notes": list(case.notes),
+        "duration_ms": _ms(case.duration_s),
+        "transcript": entries,
+        "entries": len(case.transcript),
+        "truncated": case.truncated,
+    }
+    return out
+
+
+def details_data(results: RunResults) -> list[list[dict[str, Any] | None]]:
+    """Per case (in the summary's order) and target: the details, or None where it did not run."""
+    rows = [row for _, row in sorted(enumerate(_case_rows(results)), key=_row_sort_key)]
+    details: list[list[dict[str, Any] | None]] = _clean(
+        [[case_details(case) if case else None for case in per_target] for _, per_target in rows]
+    )
+    return details
+
+
+__all__ = [
+    "CASE_LIMIT",
+    "DETAIL_STRING_LIMIT",
+    "ELIDED",
+    "ENTRIES_LIMIT",
+    "ENTRY_LIMIT",
+    "VERDICT_ORDER",
+    "case_details",
+    "details_data",
+    "entry_data",
+    "section_key",
+    "section_sort_key",
+    "summary_data",
+]
