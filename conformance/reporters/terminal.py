@@ -218,7 +218,7 @@ class TerminalReporter:
         if stale_count:
             plural = "y" if stale_count == 1 else "ies"
             verdict.append(f"; {stale_count} baseline entr{plural} no longer FAIL", style="cyan")
-        self.console.print(verdict)
+        self.console.print(verdict, soft_wrap=True)
         if report_dir is not None:
             report = Text("Report: ")
             report.append(visible(str(Path(report_dir) / "index.html")), style="bold")
