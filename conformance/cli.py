@@ -353,10 +353,10 @@ def _write_outputs(results: Any, directory: Path | None, gate: Gate) -> None:
 
 def _exit_status(results: Any, gate: Gate, console: Any) -> int:
     """Print the GitHub Actions annotations (under GitHub Actions); the exit status."""
-    from conformance.reporters.github import annotations, in_github_actions
+    from conformance.reporters.github import in_github_actions, workflow_commands
 
     if in_github_actions():
-        for line in annotations(results, gate.fail_on):
+        for line in workflow_commands(results, gate.fail_on):
             console.file.write(line + "\n")
         console.file.flush()
     if results.targets and not any(t.reachable for t in results.targets):
@@ -496,7 +496,7 @@ def report_command(
     """
     from rich.console import Console
 
-    from conformance.reporters.terminal import summary_line
+    from conformance.reporters.terminal import TerminalReporter
     from conformance.shards import merge_results
     from conformance.verdicts.verdict import Requirement
 
@@ -512,9 +512,9 @@ def report_command(
     gate = Gate(fail_on=Requirement(fail_on.upper()), summary_md=Path(summary_md) if summary_md else None)
     _write_outputs(merged, Path(out), gate)
     console = Console(highlight=False)
-    for target in merged.targets:
-        console.print(summary_line(target), soft_wrap=True)
-    click.echo(f"Report: {Path(out) / 'index.html'} ({len(runs)} results merged)")
+    plural = "s" if len(runs) != 1 else ""
+    console.print(f"Merged {len(runs)} result file{plural}", highlight=False)
+    TerminalReporter(console, show_progress=False).finish(merged, Path(out), gate.fail_on)
     sys.exit(_exit_status(merged, gate, console))
 
 

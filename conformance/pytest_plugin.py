@@ -205,8 +205,11 @@ def _load_session(config: pytest.Config) -> tuple[list[Any], list[Any]]:
 def pytest_make_collect_report(collector: pytest.Collector) -> Any:
     """The session's collection gains one collector per target, whatever else it collects."""
     report = yield
-    wanted = isinstance(collector, pytest.Session) and collector.config.getoption("conformance_target")
-    if wanted and report.passed:
+    if (
+        isinstance(collector, pytest.Session)
+        and report.passed
+        and collector.config.getoption("conformance_target")
+    ):
         report.result.extend(_target_collectors(collector))
     return report
 

@@ -50,7 +50,7 @@ def _fail_message(case: CaseResult) -> str:
     return text
 
 
-def annotations(results: RunResults, fail_on: Requirement = Requirement.MUST) -> list[str]:
+def workflow_commands(results: RunResults, fail_on: Requirement = Requirement.MUST) -> list[str]:
     """The workflow commands for ``results``, most important first."""
     errors: list[str] = []
     warnings: list[str] = []

@@ -20,7 +20,7 @@ from test_reporters import GOLDEN, HOSTILE, IMG, SCRIPT, UPDATE, case, full_resu
 
 from conformance.baseline import apply_baseline, parse_baseline
 from conformance.reporters import REPORT_FILES, write_reports
-from conformance.reporters.github import annotations, command, escape_data, escape_property
+from conformance.reporters.github import command, escape_data, escape_property, workflow_commands
 from conformance.reporters.json_report import dumps_json, loads_json
 from conformance.reporters.junit import render_junit
 from conformance.reporters.markdown import md_text, render_markdown
@@ -54,7 +54,7 @@ GATE_GOLDEN: list[tuple[str, Callable[[], RunResults], Callable[[RunResults], st
     ("junit-baseline.xml", gated_full_results, render_junit),
     ("summary.md", small_results, render_markdown),
     ("summary-baseline.md", gated_results, lambda r: render_markdown(r, Requirement.SHOULD)),
-    ("annotations.txt", gated_results, lambda r: "\n".join(annotations(r, Requirement.SHOULD)) + "\n"),
+    ("annotations.txt", gated_results, lambda r: "\n".join(workflow_commands(r, Requirement.SHOULD)) + "\n"),
 ]
 
 
@@ -340,7 +340,7 @@ def test_github_escaping_follows_the_toolkit_rules() -> None:
 
 
 def test_annotations_one_line_each_and_no_known_failures() -> None:
-    lines = annotations(gated_results(), Requirement.SHOULD)
+    lines = workflow_commands(gated_results(), Requirement.SHOULD)
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
     assert all("\n" not in line and "\r" not in line for line in lines)
     text = "\n".join(lines)
@@ -359,6 +359,6 @@ def test_annotations_are_capped() -> None:
         duration_s=1.0,
         targets=(TargetResults(name="t", url="u", cases=many),),
     )
-    lines = annotations(run)
+    lines = workflow_commands(run)
     assert len(lines) == 50
     assert lines[-1] == "::warning title=conformance::31 more annotations left out: see the report"
