@@ -126,7 +126,11 @@ def parse_baseline(text: str, source: str) -> Baseline:
                 elif not isinstance(reason.value, str) or not reason.value.strip():
                     errors.append(_error(f"{pattern}: the reason must be non-empty text", reason))
                 else:
-                    entries.append(BaselineEntry(pattern=pattern, reason=reason.value.strip(), source=where))
+                    entries.append(
+                        BaselineEntry(
+                            pattern=pattern, reason=reason.value.strip(), source=where, section=name
+                        )
+                    )
             sections[name] = tuple(entries)
     if errors:
         raise BaselineError(errors)
@@ -183,7 +187,10 @@ def _quoted(text: str) -> str:
 
 
 def placeholder_reason(case: CaseResult) -> str:
-    """What the baseline says about a FAIL until someone writes why: what was observed."""
+    """What the baseline says about a FAIL until someone writes why: what was observed (or,
+    for a FAIL an earlier baseline already expected, that baseline's reason)."""
+    if case.known_failure:
+        return case.known_failure
     observed = " ".join(case.observed.split()) or "no observation recorded"
     expected = " ".join(case.expected.split())
     text = f"{case.requirement.value} FAIL: observed {observed}"
@@ -195,7 +202,9 @@ def placeholder_reason(case: CaseResult) -> str:
 
 
 def baseline_from_results(results: RunResults, *, source: str = "") -> str:
-    """The text of a baseline listing every FAIL of ``results``, per target, in case order."""
+    """The text of a baseline listing every FAIL of ``results``, per target, in case order.
+
+    FAILs an applied baseline expected keep its reason; the others get a placeholder."""
     lines = [
         "# conformance baseline: FAILs expected per target; only FAILs not listed here fail the run.",
         f"# Written by `conformance baseline`{f' from {source}' if source else ''}.",

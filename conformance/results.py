@@ -155,6 +155,11 @@ class BaselineEntry:
     pattern: str
     reason: str
     source: str = ""  # "file:line"
+    section: str = "*"  # the baseline section it came from: a target name, or "*" for all
+
+    @property
+    def for_all_targets(self) -> bool:
+        return self.section == "*"
 
     def matches(self, case_id: str) -> bool:
         if self.pattern.endswith("*"):
@@ -162,11 +167,21 @@ class BaselineEntry:
         return case_id == self.pattern
 
     def to_json(self) -> dict[str, Any]:
-        return {"pattern": self.pattern, "reason": self.reason, "source": self.source}
+        return {
+            "pattern": self.pattern,
+            "reason": self.reason,
+            "source": self.source,
+            "section": self.section,
+        }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> BaselineEntry:
-        return cls(pattern=raw["pattern"], reason=raw.get("reason", ""), source=raw.get("source", ""))
+        return cls(
+            pattern=raw["pattern"],
+            reason=raw.get("reason", ""),
+            source=raw.get("source", ""),
+            section=raw.get("section", "*"),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,10 +242,16 @@ class TargetResults:
 
     @property
     def stale_baseline(self) -> tuple[StaleEntry, ...]:
-        """Baseline entries of this target none of whose cases FAILed: the baseline can shrink."""
+        """Baseline entries of this target none of whose cases FAILed: the baseline can shrink.
+
+        An entry of the ``*`` section that matches no case of this target is not stale here
+        (it may be about another target's protocol); see :attr:`RunResults.unmatched_baseline`.
+        """
         stale = []
         for entry in self.baseline:
             matched = tuple((case.id, case.verdict) for case in self.cases if entry.matches(case.id))
+            if not matched and entry.for_all_targets:
+                continue
             if not any(verdict is Verdict.FAIL for _, verdict in matched):
                 stale.append(StaleEntry(entry=entry, cases=matched))
         return tuple(stale)
@@ -268,6 +289,20 @@ class RunResults:
     shard: str = ""  # "K/N" when this run ran one shard of the cases
     schema: int = SCHEMA_VERSION
 
+    @property
+    def unmatched_baseline(self) -> tuple[BaselineEntry, ...]:
+        """Entries of the baseline's ``*`` section that match no case of any target."""
+        unmatched: dict[BaselineEntry, None] = {}
+        for target in self.targets:
+            for entry in target.baseline:
+                if entry.for_all_targets:
+                    unmatched[entry] = None
+        for target in self.targets:
+            for case in target.cases:
+                for entry in [e for e in unmatched if e.matches(case.id)]:
+                    del unmatched[entry]
+        return tuple(unmatched)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "schema": self.schema,
@@ -276,6 +311,7 @@ class RunResults:
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 6),
             "shard": self.shard or None,
+            "baseline_unmatched": [entry.to_json() for entry in self.unmatched_baseline],  # derived
             "targets": [target.to_json() for target in self.targets],
         }
 

@@ -77,6 +77,11 @@ def workflow_commands(results: RunResults, fail_on: Requirement = Requirement.MU
             if stale.entry.source:
                 message += f" ({stale.entry.source})"
             notices.append(command("notice", message, title=f"{target.name}: baseline"))
+    for entry in results.unmatched_baseline:
+        message = f"baseline entry for every target matches no case, remove it: {entry.pattern}"
+        if entry.source:
+            message += f" ({entry.source})"
+        notices.append(command("notice", message, title="baseline"))
     lines = errors + warnings + notices
     if len(lines) > ANNOTATION_LIMIT:
         more = len(lines) - (ANNOTATION_LIMIT - 1)

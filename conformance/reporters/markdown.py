@@ -178,6 +178,16 @@ def render_markdown(results: RunResults, fail_on: Requirement = Requirement.MUST
     lines += _counts_table(results)
     for target in results.targets:
         lines += _target_section(target, fail_on)
+    unmatched = results.unmatched_baseline
+    if unmatched:
+        lines += [
+            "",
+            f'## Baseline entries for every target ("\\*") that match no case ({len(unmatched)})',
+            "",
+        ]
+        for entry in unmatched[:LIST_LIMIT]:
+            where = f" ({md_text(entry.source)})" if entry.source else ""
+            lines.append(f"- {md_text(entry.pattern)}{where}")
     if len(results.targets) > 1:
         lines += _matrix(results)
     return "\n".join(lines) + "\n"

@@ -200,12 +200,23 @@ class TerminalReporter:
                 line.append(_safe(reason or "the harness could not run the case"))
                 self.console.print(line, soft_wrap=True)
             self._print_baseline(known, stale)
+        unmatched = results.unmatched_baseline
+        if unmatched:
+            self.console.print()
+            self.console.print(
+                Text('Baseline entries for every target ("*") that match no case of this run:', style="cyan")
+            )
+            for entry in unmatched:
+                line = Text(f"    {_safe(entry.pattern)}")
+                if entry.source:
+                    line.append(f"  ({visible(entry.source)})", style="dim")
+                self.console.print(line, soft_wrap=True)
         self.console.print()
         for target in results.targets:
             self.console.print(summary_line(target), soft_wrap=True)
         gating = sum(len(target.new_failures(fail_on)) for target in results.targets)
         known_count = sum(len(target.known_failures()) for target in results.targets)
-        stale_count = sum(len(target.stale_baseline) for target in results.targets)
+        stale_count = sum(len(target.stale_baseline) for target in results.targets) + len(unmatched)
         level = fail_on.value if fail_on is Requirement.MUST else f"{fail_on.value} or stricter"
         baselined = bool(known_count or any(target.baseline for target in results.targets))
         new = "new " if baselined else ""

@@ -50,7 +50,11 @@ def test_parse_sections_ids_and_prefixes() -> None:
     )
     assert baseline.sections == {
         "*": (BaselineEntry(pattern="h1/9112/2.2/*", reason="every bare CR case", source="b.yaml:4"),),
-        "nginx": (BaselineEntry(pattern="h1/9112/6.3/x", reason="padded reason", source="b.yaml:6"),),
+        "nginx": (
+            BaselineEntry(
+                pattern="h1/9112/6.3/x", reason="padded reason", source="b.yaml:6", section="nginx"
+            ),
+        ),
         "empty": (),
     }
     assert [e.pattern for e in baseline.entries_for("nginx")] == ["h1/9112/6.3/x", "h1/9112/2.2/*"]
@@ -183,3 +187,34 @@ def test_a_generated_baseline_always_parses(observed: str, name: str) -> None:
     baseline = parse_baseline(baseline_from_results(run(target)), "b")
     (entry,) = baseline.sections[name]
     assert entry.reason == visible(placeholder_reason(target.cases[0])).strip()
+
+
+def test_rewriting_a_baseline_keeps_the_reasons_already_written() -> None:
+    target = TargetResults(
+        name="srv",
+        url="u",
+        cases=(
+            result("h1/9112/2.2/a", Verdict.FAIL, observed="x"),
+            result("h1/9112/2.2/b", Verdict.FAIL, observed="y"),
+        ),
+    )
+    known = apply_baseline(
+        run(target), parse_baseline('targets:\n  "*":\n    h1/9112/2.2/a: "our reason"\n', "b")
+    )
+    rewritten = parse_baseline(baseline_from_results(known), "b").sections["srv"]
+    assert [(e.pattern, e.reason) for e in rewritten] == [
+        ("h1/9112/2.2/a", "our reason"),
+        ("h1/9112/2.2/b", "MUST FAIL: observed y"),
+    ]
+
+
+def test_star_entries_matching_nothing_anywhere_are_reported_once_for_the_run() -> None:
+    baseline = parse_baseline(
+        'targets:\n  "*":\n    h1/9112/2.2/a: r\n    ws/6455/1/*: s\n    h9/1/1/x: t\n', "b"
+    )
+    h1 = TargetResults(name="h1", url="u", cases=(result("h1/9112/2.2/a", Verdict.FAIL),))
+    ws = TargetResults(name="ws", url="u", cases=(result("ws/6455/1/b", Verdict.PASS),))
+    applied = apply_baseline(run(h1, ws), baseline)
+    assert [s.describe() for s in applied.targets[0].stale_baseline] == []
+    assert [s.describe() for s in applied.targets[1].stale_baseline] == ["ws/6455/1/*: now PASS"]
+    assert [e.pattern for e in applied.unmatched_baseline] == ["h9/1/1/x"]

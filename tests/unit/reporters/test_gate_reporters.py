@@ -33,6 +33,7 @@ targets:
   "*":
     h1/9112/2.2/bare-cr: "was a FAIL once; now it passes"
     h1/9112/6.1/chunked-ext: "an ERROR is no FAIL: this entry is stale"
+    h9/9999/2/*: "matches nothing on any target"
   nginx:
     ws/6455/5.5.1/*: "close reasons are not checked yet"
     h2/9113/6.9/window-overflow: "flow control is tracked in #7"
@@ -93,13 +94,14 @@ def test_baseline_marks_only_fails_and_finds_stale_entries() -> None:
     assert stale["h1/9112/2.2/bare-cr"].describe() == "h1/9112/2.2/bare-cr: now PASS"
     assert stale["h1/9112/6.1/chunked-ext"].describe() == "h1/9112/6.1/chunked-ext: now ERROR"
     assert stale["h9/9999/1/gone"].describe() == "h9/9999/1/gone: matched no case of this run"
-    assert stale["h9/9999/1/gone"].entry.source == "baseline.yaml:9"
+    assert stale["h9/9999/1/gone"].entry.source == "baseline.yaml:10"
+    assert stale["h9/9999/1/gone"].entry.section == "nginx"
     evil = gated.targets[1]
-    assert [e.pattern for e in evil.baseline] == ["h1/9112/2.2/bare-cr", "h1/9112/6.1/chunked-ext"]
-    assert {s.entry.pattern for s in evil.stale_baseline} == {
-        "h1/9112/2.2/bare-cr",
-        "h1/9112/6.1/chunked-ext",
-    }
+    patterns = [e.pattern for e in evil.baseline]
+    assert patterns == ["h1/9112/2.2/bare-cr", "h1/9112/6.1/chunked-ext", "h9/9999/2/*"]
+    # A "*" entry matching nothing on this target may be about another target: not stale here.
+    assert [s.describe() for s in evil.stale_baseline] == ["h1/9112/2.2/bare-cr: now ERROR"]
+    assert [e.pattern for e in gated.unmatched_baseline] == ["h9/9999/2/*"]
 
 
 def test_json_records_the_baseline_and_reads_it_back() -> None:
