@@ -427,15 +427,21 @@ def _run_in_reactor(
     return outcome.get("code", EXIT_FAILED)
 
 
+class BadInputFile(click.ClickException):
+    """A results file that cannot be read: exit 2, never confused with a failing run (1)."""
+
+    exit_code = EXIT_USAGE
+
+
 def _read_results(path: str) -> Any:
     from conformance.reporters.json_report import read_json
 
     try:
         return read_json(Path(path))
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise BadInputFile(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
+        raise BadInputFile(f"{path}: {exc.strerror or exc}") from None
 
 
 _FAIL_ON = click.option(
@@ -492,7 +498,8 @@ def report_command(
 ) -> None:
     """Merge the results of several runs, targets or CI shards into one report directory.
 
-    Exits like ``run``: 1 when a FAIL outside the baseline is at or above --fail-on.
+    Exits like run: 1 when a FAIL outside the baseline is at or above --fail-on, 2 when a
+    file cannot be read.
     """
     from rich.console import Console
 
@@ -534,7 +541,7 @@ def diff_command(old_path: str, new_path: str, output_format: str, fail_on: str)
     """Compare two runs: regressions, fixes, other changes, new and removed cases.
 
     Exits 1 when a case regressed (at or above --fail-on, or into ERROR) and the new run's
-    baseline does not expect it, 0 otherwise.
+    baseline does not expect it, 2 when a file cannot be read, 0 otherwise.
     """
     from conformance.diff import diff_runs, render_json_diff, render_markdown_diff, render_text
     from conformance.verdicts.verdict import Requirement

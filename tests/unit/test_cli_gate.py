@@ -152,7 +152,8 @@ def test_baseline_command_writes_a_baseline_that_silences_the_run(
     assert again.returncode == 0, again.stdout + again.stderr
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
-    assert conformance("baseline", str(bad)).returncode != 0
+    unreadable = conformance("baseline", str(bad))
+    assert unreadable.returncode == 2 and "unsupported results schema None" in unreadable.stderr
 
 
 def test_github_actions_annotations_step_summary_and_summary_md(
@@ -330,7 +331,7 @@ def test_diff_exit_status_and_formats(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
     broken = conformance("diff", str(old), str(bad))
-    assert broken.returncode == 1 and "not a JSON object" in broken.stderr
+    assert broken.returncode == 2 and "not a JSON object" in broken.stderr
 
 
 def test_report_with_a_baseline_and_schema_1_input(tmp_path: Path) -> None:
