@@ -232,6 +232,17 @@ def _target_collectors(session: pytest.Session) -> list[ConformanceTarget]:
     ]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A skipped case points at its case file and line, not at this module."""
+    report = yield
+    skipped_here = report.skipped and not hasattr(report, "wasxfail") and isinstance(report.longrepr, tuple)
+    if isinstance(item, ConformanceItem) and skipped_here and item.case.location is not None:
+        location = item.case.location
+        report.longrepr = (location.file, location.line, report.longrepr[2])
+    return report
+
+
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
     if report.when != "call" or not report.passed:
         return None
