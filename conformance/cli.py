@@ -1,15 +1,20 @@
-"""The command line: ``conformance run | list | validate | serve | schema``.
+"""The command line: ``conformance run | list | validate | serve | schema | baseline | report | diff``.
 
-Exit status of ``run``: 0 when no case at or above ``--fail-on`` FAILed; 1 when some did;
-2 for usage errors or broken case files; 3 when no target could be reached at all.
+Exit status of ``run``: 0 when no case at or above ``--fail-on`` FAILed (outside the
+``--baseline``); 1 when some did; 2 for usage errors, broken case or baseline files; 3 when no
+target could be reached at all. ``report`` exits like ``run`` on the merged results; ``diff``
+exits 1 on a regression.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
+import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ import click
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
+from conformance.shards import in_shard, parse_shard
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 SUITES = ("h1", "h2", "ws")
@@ -214,6 +220,22 @@ def serve(host: str, port: int) -> None:
     help="Trust this CA bundle (PEM) for TLS targets.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False),
+    help="YAML file of FAILs expected per target; only other FAILs fail the run.",
+)
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Run only the K-th of N shards of the cases (split by a stable hash of the case id).",
+)
+@click.option(
+    "--summary-md",
+    type=click.Path(dir_okay=False),
+    help="Also write the Markdown summary to this file ($GITHUB_STEP_SUMMARY is appended to anyway).",
+)
 def run(
     targets: Sequence[str],
     case_paths: Sequence[str],
@@ -228,6 +250,9 @@ def run(
     insecure: bool,
     ca_file: str | None,
     no_progress: bool,
+    baseline_path: str | None,
+    shard: str | None,
+    summary_md: str | None,
 ) -> None:
     """Run the suites against TARGETS (default: the bundled reference target).
 
@@ -247,6 +272,11 @@ def run(
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise click.UsageError(f"two targets named {duplicates[0]!r}: name them, e.g. a=URL b=URL")
+    try:
+        shard_spec = parse_shard(shard) if shard else None
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    baseline = _read_baseline(baseline_path, names) if baseline_path else None
     loaded = _load(case_paths)
     if loaded.errors:
         _print_errors(loaded.errors)
@@ -254,6 +284,8 @@ def run(
     cases = _select(loaded.cases, suites, select, exclude)
     if not cases:
         raise click.UsageError("no case matches the selection")
+    if shard_spec:
+        cases = [case for case in cases if in_shard(case.id, shard_spec)]
     options = RunOptions(
         timeout=timeout,
         case_timeout=case_timeout,
@@ -264,10 +296,74 @@ def run(
         if report_dir
         else Path("reports") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     )
-    code = _run_in_reactor(
-        parsed, cases, options, jobs, directory, Requirement(fail_on.upper()), not no_progress
+    gate = Gate(
+        fail_on=Requirement(fail_on.upper()),
+        baseline=baseline,
+        shard=shard.strip() if shard else "",
+        summary_md=Path(summary_md) if summary_md else None,
     )
+    code = _run_in_reactor(parsed, cases, options, jobs, directory, gate, not no_progress)
     sys.exit(code)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What turns a run's results into reports and an exit status."""
+
+    fail_on: Any
+    baseline: Any = None
+    shard: str = ""
+    summary_md: Path | None = None
+
+
+def _read_baseline(path: str, target_names: Sequence[str]) -> Any:
+    from conformance.baseline import BaselineError, load_baseline
+
+    try:
+        baseline = load_baseline(Path(path))
+    except BaselineError as exc:
+        for error in exc.errors:
+            click.echo(error.render(), err=True)
+        plural = "s" if len(exc.errors) != 1 else ""
+        click.echo(f"{len(exc.errors)} error{plural} in the baseline file", err=True)
+        sys.exit(EXIT_USAGE)
+    if target_names:
+        for name in baseline.unknown_targets(list(target_names)):
+            click.echo(f"{path}: note: the baseline section {name!r} names no target of this run", err=True)
+    return baseline
+
+
+def _write_outputs(results: Any, directory: Path | None, gate: Gate) -> None:
+    """Write the report directory, ``--summary-md`` and the GitHub step summary."""
+    from conformance.reporters import write_reports
+    from conformance.reporters.markdown import append_markdown, write_markdown
+
+    if directory is not None:
+        write_reports(results, directory, fail_on=gate.fail_on)
+    if gate.summary_md is not None:
+        gate.summary_md.parent.mkdir(parents=True, exist_ok=True)
+        write_markdown(results, gate.summary_md, gate.fail_on)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        try:
+            append_markdown(results, Path(step_summary), gate.fail_on)
+        except OSError as exc:
+            click.echo(f"cannot append to $GITHUB_STEP_SUMMARY ({step_summary}): {exc}", err=True)
+
+
+def _exit_status(results: Any, gate: Gate, console: Any) -> int:
+    """Print the GitHub Actions annotations (under GitHub Actions); the exit status."""
+    from conformance.reporters.github import in_github_actions, workflow_commands
+
+    if in_github_actions():
+        for line in workflow_commands(results, gate.fail_on):
+            console.file.write(line + "\n")
+        console.file.flush()
+    if results.targets and not any(t.reachable for t in results.targets):
+        return EXIT_UNREACHABLE
+    if any(t.new_failures(gate.fail_on) for t in results.targets):
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _run_in_reactor(
@@ -276,14 +372,13 @@ def _run_in_reactor(
     options: Any,
     jobs: int | None,
     directory: Path,
-    fail_on: Any,
+    gate: Gate,
     progress: bool,
 ) -> int:
     from rich.console import Console
     from twisted.internet import defer, task
 
     from conformance.driver.runner import plan, run_suite
-    from conformance.reporters import write_reports
     from conformance.reporters.terminal import TerminalReporter
 
     console = Console(stderr=False, highlight=False)
@@ -311,15 +406,15 @@ def _run_in_reactor(
         finally:
             if reference is not None:
                 await reference.stop()
-        paths = write_reports(results, directory)
-        reporter.finish(results, directory, fail_on)
-        del paths
-        if results.targets and not any(t.reachable for t in results.targets):
-            outcome["code"] = EXIT_UNREACHABLE
-        elif any(t.failures(fail_on) for t in results.targets):
-            outcome["code"] = EXIT_FAILED
-        else:
-            outcome["code"] = EXIT_OK
+        if gate.shard:
+            results = dataclasses.replace(results, shard=gate.shard)
+        if gate.baseline is not None:
+            from conformance.baseline import apply_baseline
+
+            results = apply_baseline(results, gate.baseline)
+        _write_outputs(results, directory, gate)
+        reporter.finish(results, directory, gate.fail_on)
+        outcome["code"] = _exit_status(results, gate, console)
 
     def start(reactor: Any) -> Any:
         return defer.Deferred.fromCoroutine(main_async(reactor))
@@ -330,6 +425,132 @@ def _run_in_reactor(
         if exit_.code not in (0, None):
             return int(exit_.code) if isinstance(exit_.code, int) else EXIT_FAILED
     return outcome.get("code", EXIT_FAILED)
+
+
+class BadInputFile(click.ClickException):
+    """A results file that cannot be read: exit 2, never confused with a failing run (1)."""
+
+    exit_code = EXIT_USAGE
+
+
+def _read_results(path: str) -> Any:
+    from conformance.reporters.json_report import read_json
+
+    try:
+        return read_json(Path(path))
+    except ValueError as exc:
+        raise BadInputFile(str(exc)) from None
+    except OSError as exc:
+        raise BadInputFile(f"{path}: {exc.strerror or exc}") from None
+
+
+_FAIL_ON = click.option(
+    "--fail-on",
+    type=click.Choice(["must", "should", "may"]),
+    default="must",
+    show_default=True,
+    help="The lowest requirement level whose FAIL (or regression) sets the exit status.",
+)
+
+
+@main.command("baseline")
+@click.argument("results_path", metavar="RESULTS.json", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output."
+)
+def baseline_command(results_path: str, out: str | None) -> None:
+    """Write a baseline listing every FAIL of a run (per target), to edit and keep."""
+    from conformance.baseline import baseline_from_results
+
+    results = _read_results(results_path)
+    text = baseline_from_results(results, source=Path(results_path).name)
+    if out:
+        Path(out).write_text(text, encoding="utf-8", newline="\n")
+        count = sum(1 for t in results.targets for c in t.cases if c.verdict.value == "FAIL")
+        click.echo(f"{out}: {count} FAIL{'s' if count != 1 else ''} written", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command("report")
+@click.argument("results_paths", nargs=-1, required=True, metavar="RESULTS.json...")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The report directory to write (results.json, junit.xml, index.html, summary.md).",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False),
+    help="Judge the merged results against this baseline (instead of the runs' own).",
+)
+@_FAIL_ON
+@click.option("--summary-md", type=click.Path(dir_okay=False), help="Also write the Markdown summary here.")
+def report_command(
+    results_paths: Sequence[str],
+    out: str,
+    baseline_path: str | None,
+    fail_on: str,
+    summary_md: str | None,
+) -> None:
+    """Merge the results of several runs, targets or CI shards into one report directory.
+
+    Exits like run: 1 when a FAIL outside the baseline is at or above --fail-on, 2 when a
+    file cannot be read.
+    """
+    from rich.console import Console
+
+    from conformance.reporters.terminal import TerminalReporter
+    from conformance.shards import merge_results
+    from conformance.verdicts.verdict import Requirement
+
+    runs = [_read_results(path) for path in results_paths]
+    merged, warnings = merge_results(runs)
+    for warning in warnings:
+        click.echo(f"note: {warning}", err=True)
+    if baseline_path:
+        from conformance.baseline import apply_baseline
+
+        baseline = _read_baseline(baseline_path, [t.name for t in merged.targets])
+        merged = apply_baseline(merged, baseline)
+    gate = Gate(fail_on=Requirement(fail_on.upper()), summary_md=Path(summary_md) if summary_md else None)
+    _write_outputs(merged, Path(out), gate)
+    console = Console(highlight=False)
+    plural = "s" if len(runs) != 1 else ""
+    console.print(f"Merged {len(runs)} result file{plural}", highlight=False)
+    TerminalReporter(console, show_progress=False).finish(merged, Path(out), gate.fail_on)
+    sys.exit(_exit_status(merged, gate, console))
+
+
+@main.command("diff")
+@click.argument("old_path", metavar="OLD.json", type=click.Path(exists=True, dir_okay=False))
+@click.argument("new_path", metavar="NEW.json", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the differences.",
+)
+@_FAIL_ON
+def diff_command(old_path: str, new_path: str, output_format: str, fail_on: str) -> None:
+    """Compare two runs: regressions, fixes, other changes, new and removed cases.
+
+    Exits 1 when a case regressed (at or above --fail-on, or into ERROR) and the new run's
+    baseline does not expect it, 2 when a file cannot be read, 0 otherwise.
+    """
+    from conformance.diff import diff_runs, render_json_diff, render_markdown_diff, render_text
+    from conformance.verdicts.verdict import Requirement
+
+    level = Requirement(fail_on.upper())
+    diff = diff_runs(_read_results(old_path), _read_results(new_path))
+    render = {"text": render_text, "json": render_json_diff, "markdown": render_markdown_diff}[output_format]
+    click.echo(render(diff, level), nl=False)
+    sys.exit(EXIT_FAILED if diff.gating(level) else EXIT_OK)
 
 
 def entry() -> None:  # pragma: no cover - console script

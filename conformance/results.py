@@ -17,7 +17,10 @@ from typing import Any
 
 from conformance.verdicts.verdict import Requirement, Verdict
 
-SCHEMA_VERSION = 1
+#: The version written. 2 added the baseline (``known_failure`` per case, ``baseline`` per
+#: target) and ``shard``; a schema 1 file reads as a run without a baseline, unsharded.
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 
 #: The key of the object that stands for a string cut short by :func:`cap_detail`.
 ELIDED = "$elided"
@@ -137,6 +140,13 @@ class CaseResult:
     notes: tuple[str, ...] = ()  # findings that did not decide the verdict
     transcript: tuple[TranscriptEntry, ...] = ()
     truncated: bool = False  # the transcript hit its cap
+    # The baseline's reason when this FAIL was expected (a known failure, not a regression).
+    known_failure: str | None = None
+
+    @property
+    def is_new_failure(self) -> bool:
+        """A FAIL the baseline did not expect."""
+        return self.verdict is Verdict.FAIL and self.known_failure is None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +167,7 @@ class CaseResult:
             "duration_s": round(self.duration_s, 6),
             "transcript": [entry.to_json() for entry in self.transcript],
             "truncated": self.truncated,
+            "known_failure": self.known_failure,
         }
 
     @classmethod
@@ -179,7 +190,70 @@ class CaseResult:
             duration_s=raw.get("duration_s", 0.0),
             transcript=tuple(TranscriptEntry.from_json(e) for e in raw.get("transcript", ())),
             truncated=raw.get("truncated", False),
+            known_failure=raw.get("known_failure"),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineEntry:
+    """One line of a baseline file as it applies to a target: the cases it names (an id, or a
+    prefix ending in ``*``), why they are expected to FAIL, and where it was written."""
+
+    pattern: str
+    reason: str
+    source: str = ""  # "file:line"
+    section: str = "*"  # the baseline section it came from: a target name, or "*" for all
+
+    @property
+    def for_all_targets(self) -> bool:
+        return self.section == "*"
+
+    def matches(self, case_id: str) -> bool:
+        if self.pattern.endswith("*"):
+            return case_id.startswith(self.pattern[:-1])
+        return case_id == self.pattern
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pattern": self.pattern,
+            "reason": self.reason,
+            "source": self.source,
+            "section": self.section,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> BaselineEntry:
+        return cls(
+            pattern=raw["pattern"],
+            reason=raw.get("reason", ""),
+            source=raw.get("source", ""),
+            section=raw.get("section", "*"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaleEntry:
+    """A baseline entry none of whose cases FAILed: it can go (``cases`` holds the cases it
+    matched and their verdicts now; empty when it matched no case of the run)."""
+
+    entry: BaselineEntry
+    cases: tuple[tuple[str, Verdict], ...]
+
+    def describe(self) -> str:
+        if not self.cases:
+            return f"{self.entry.pattern}: matched no case of this run"
+        verdicts = Counter(verdict for _, verdict in self.cases)
+        if len(self.cases) == 1:
+            return f"{self.entry.pattern}: now {self.cases[0][1].value}"
+        return f"{self.entry.pattern}: now " + ", ".join(
+            f"{n} {verdict.value}" for verdict, n in sorted(verdicts.items(), key=lambda kv: kv[0].value)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.entry.to_json(),
+            "cases": [{"id": case_id, "verdict": verdict.value} for case_id, verdict in self.cases],
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +264,7 @@ class TargetResults:
     url: str
     cases: tuple[CaseResult, ...]
     reachable: bool = True  # False when not one connection could be made
+    baseline: tuple[BaselineEntry, ...] = ()  # the baseline entries that applied to this target
 
     @property
     def summary(self) -> dict[str, int]:
@@ -204,12 +279,38 @@ class TargetResults:
             if case.verdict is Verdict.FAIL and case.requirement.rank >= at_least.rank
         )
 
+    def new_failures(self, at_least: Requirement = Requirement.MUST) -> tuple[CaseResult, ...]:
+        """The FAILs at ``at_least`` or stricter that the baseline did not expect: these gate."""
+        return tuple(case for case in self.failures(at_least) if case.known_failure is None)
+
+    def known_failures(self) -> tuple[CaseResult, ...]:
+        """The FAILs the baseline expected."""
+        return tuple(case for case in self.cases if case.known_failure is not None)
+
+    @property
+    def stale_baseline(self) -> tuple[StaleEntry, ...]:
+        """Baseline entries of this target none of whose cases FAILed: the baseline can shrink.
+
+        An entry of the ``*`` section that matches no case of this target is not stale here
+        (it may be about another target's protocol); see :attr:`RunResults.unmatched_baseline`.
+        """
+        stale = []
+        for entry in self.baseline:
+            matched = tuple((case.id, case.verdict) for case in self.cases if entry.matches(case.id))
+            if not matched and entry.for_all_targets:
+                continue
+            if not any(verdict is Verdict.FAIL for _, verdict in matched):
+                stale.append(StaleEntry(entry=entry, cases=matched))
+        return tuple(stale)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "url": self.url,
             "reachable": self.reachable,
             "summary": self.summary,
+            "baseline": [entry.to_json() for entry in self.baseline],
+            "baseline_stale": [stale.to_json() for stale in self.stale_baseline],  # derived
             "cases": [case.to_json() for case in self.cases],
         }
 
@@ -219,6 +320,7 @@ class TargetResults:
             name=raw["name"],
             url=raw["url"],
             reachable=raw.get("reachable", True),
+            baseline=tuple(BaselineEntry.from_json(e) for e in raw.get("baseline", ())),
             cases=tuple(CaseResult.from_json(c) for c in raw.get("cases", ())),
         )
 
@@ -231,7 +333,22 @@ class RunResults:
     started_at: str  # ISO 8601, UTC
     duration_s: float
     targets: tuple[TargetResults, ...]
+    shard: str = ""  # "K/N" when this run ran one shard of the cases
     schema: int = SCHEMA_VERSION
+
+    @property
+    def unmatched_baseline(self) -> tuple[BaselineEntry, ...]:
+        """Entries of the baseline's ``*`` section that match no case of any target."""
+        unmatched: dict[BaselineEntry, None] = {}
+        for target in self.targets:
+            for entry in target.baseline:
+                if entry.for_all_targets:
+                    unmatched[entry] = None
+        for target in self.targets:
+            for case in target.cases:
+                for entry in [e for e in unmatched if e.matches(case.id)]:
+                    del unmatched[entry]
+        return tuple(unmatched)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -240,15 +357,19 @@ class RunResults:
             "tool_version": self.tool_version,
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 6),
+            "shard": self.shard or None,
+            "baseline_unmatched": [entry.to_json() for entry in self.unmatched_baseline],  # derived
             "targets": [target.to_json() for target in self.targets],
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> RunResults:
-        if raw.get("schema") != SCHEMA_VERSION:
+        if raw.get("schema") not in READABLE_SCHEMAS:
             raise ValueError(f"unsupported results schema {raw.get('schema')!r}")
         return cls(
-            schema=raw["schema"],
+            # Read into the current model: written back, it is a current-schema document.
+            schema=SCHEMA_VERSION,
+            shard=raw.get("shard") or "",
             tool_version=raw["tool_version"],
             started_at=raw["started_at"],
             duration_s=raw["duration_s"],

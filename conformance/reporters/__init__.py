@@ -1,7 +1,8 @@
 """Reporters: render one immutable :class:`~conformance.results.RunResults`.
 
-``results.json`` (canonical), ``junit.xml`` (for CI) and ``index.html`` (to browse) are written
-together by :func:`write_reports`; the terminal reporter lives in
+``results.json`` (canonical), ``junit.xml`` (for CI), ``index.html`` (to browse) and
+``summary.md`` (for a CI step summary or a PR comment) are written together by
+:func:`write_reports`; the terminal reporter lives in
 :mod:`conformance.reporters.terminal`. Reporters know nothing of sockets or YAML.
 """
 
@@ -12,15 +13,20 @@ from pathlib import Path
 from conformance.reporters.html import render_html, write_html
 from conformance.reporters.json_report import read_json, write_json
 from conformance.reporters.junit import render_junit, write_junit
+from conformance.reporters.markdown import render_markdown, write_markdown
 from conformance.results import RunResults
+from conformance.verdicts.verdict import Requirement
 
-REPORT_FILES = {"json": "results.json", "junit": "junit.xml", "html": "index.html"}
+REPORT_FILES = {"json": "results.json", "junit": "junit.xml", "html": "index.html", "markdown": "summary.md"}
 
 
-def write_reports(results: RunResults, directory: Path) -> dict[str, Path]:
-    """Write results.json, junit.xml and index.html into ``directory`` (created if missing).
+def write_reports(
+    results: RunResults, directory: Path, *, fail_on: Requirement = Requirement.MUST
+) -> dict[str, Path]:
+    """Write results.json, junit.xml, index.html and summary.md into ``directory`` (created if
+    missing); ``fail_on`` is the level the summary counts as gating.
 
-    Returns their paths keyed ``"json"``, ``"junit"`` and ``"html"``.
+    Returns their paths keyed ``"json"``, ``"junit"``, ``"html"`` and ``"markdown"``.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -28,6 +34,7 @@ def write_reports(results: RunResults, directory: Path) -> dict[str, Path]:
     write_json(results, paths["json"])
     write_junit(results, paths["junit"])
     write_html(results, paths["html"])
+    write_markdown(results, paths["markdown"], fail_on)
     return paths
 
 
@@ -36,8 +43,10 @@ __all__ = [
     "read_json",
     "render_html",
     "render_junit",
+    "render_markdown",
     "write_html",
     "write_json",
     "write_junit",
+    "write_markdown",
     "write_reports",
 ]

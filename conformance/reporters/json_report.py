@@ -11,7 +11,7 @@ import binascii
 import json
 from pathlib import Path
 
-from conformance.results import SCHEMA_VERSION, RunResults
+from conformance.results import READABLE_SCHEMAS, RunResults
 
 
 def dumps_json(results: RunResults) -> str:
@@ -36,10 +36,9 @@ def loads_json(text: str, *, source: str = "<string>") -> RunResults:
     if tool != "conformance":
         raise ValueError(f"{source}: not a results file: written by {tool!r}, not 'conformance'")
     schema = raw.get("schema")
-    if schema != SCHEMA_VERSION:
-        raise ValueError(
-            f"{source}: unsupported results schema {schema!r} (this version reads schema {SCHEMA_VERSION})"
-        )
+    if schema not in READABLE_SCHEMAS or isinstance(schema, bool):
+        readable = ", ".join(str(n) for n in READABLE_SCHEMAS)
+        raise ValueError(f"{source}: unsupported results schema {schema!r} (this version reads {readable})")
     try:
         return RunResults.from_json(raw)
     except KeyError as exc:

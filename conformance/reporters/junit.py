@@ -3,7 +3,8 @@
 One ``<testsuite>`` per target inside ``<testsuites>``, one ``<testcase>`` per case:
 
 - FAIL becomes ``<failure type="{requirement}">`` with the requirement, expected, observed
-  and the step where they diverged;
+  and the step where they diverged; a FAIL the baseline expects (a known failure) is not a
+  regression, so it becomes ``<skipped>`` saying so, as pytest reports an expected failure;
 - ERROR becomes ``<error>`` with the reason the harness could not run the case;
 - SKIPPED and UNIMPLEMENTED become ``<skipped>``;
 - PASS, NON-STRICT and INFORMATIONAL are plain test cases (the last two with what was observed
@@ -72,7 +73,11 @@ def _testcase(parent: ET.Element, target: TargetResults, case: CaseResult) -> No
         {"name": visible(case.id), "classname": visible(classname), "time": _seconds(case.duration_s)},
     )
     verdict = case.verdict
-    if verdict is Verdict.FAIL:
+    if case.known_failure is not None:
+        message = f"known failure (baseline): {case.known_failure}"
+        skipped = ET.SubElement(element, "skipped", {"message": visible(clip(message, MESSAGE_LIMIT))})
+        skipped.text = _details(case)
+    elif verdict is Verdict.FAIL:
         failure = ET.SubElement(
             element, "failure", {"message": _failure_message(case), "type": case.requirement.value}
         )
@@ -93,11 +98,12 @@ def _testcase(parent: ET.Element, target: TargetResults, case: CaseResult) -> No
 
 def _counts(cases: tuple[CaseResult, ...]) -> dict[str, str]:
     verdicts = [case.verdict for case in cases]
+    known = sum(1 for case in cases if case.known_failure is not None)
     return {
         "tests": str(len(verdicts)),
-        "failures": str(verdicts.count(Verdict.FAIL)),
+        "failures": str(verdicts.count(Verdict.FAIL) - known),
         "errors": str(verdicts.count(Verdict.ERROR)),
-        "skipped": str(verdicts.count(Verdict.SKIPPED) + verdicts.count(Verdict.UNIMPLEMENTED)),
+        "skipped": str(verdicts.count(Verdict.SKIPPED) + verdicts.count(Verdict.UNIMPLEMENTED) + known),
     }
 
 

@@ -17,11 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.text import Text
 
 from conformance.reporters._text import clip, visible
-from conformance.results import CaseResult, RunResults, TargetResults
+from conformance.results import CaseResult, RunResults, StaleEntry, TargetResults
 from conformance.verdicts.verdict import Requirement, Verdict
 
 # The terminal shows the gist; index.html has everything.
 TEXT_LIMIT = 600
+# More known failures than this are counted, not listed.
+KNOWN_LIMIT = 10
 
 STYLES = {
     Verdict.PASS: "green",
@@ -147,15 +149,35 @@ class TerminalReporter:
             for line in lines:
                 self.console.print(Text(" " * 8) + line, soft_wrap=True)
 
+    def _print_baseline(self, known: tuple[CaseResult, ...], stale: tuple[StaleEntry, ...]) -> None:
+        if len(known) > KNOWN_LIMIT:
+            self.console.print(Text(f"  known {len(known)} FAILs expected by the baseline", style="yellow"))
+        for case in known if len(known) <= KNOWN_LIMIT else ():
+            line = Text("  ")
+            line.append("known", style="yellow")
+            line.append(f" {case.requirement.value:<6} ")
+            line.append(visible(case.id))
+            line.append(f"  {_safe(case.known_failure or '')}", style="dim")
+            self.console.print(line, soft_wrap=True)
+        if stale:
+            self.console.print(Text("  Baseline entries that no longer FAIL (remove them):", style="cyan"))
+        for entry in stale:
+            line = Text(f"    {_safe(entry.describe())}")
+            if entry.entry.source:
+                line.append(f"  ({visible(entry.entry.source)})", style="dim")
+            self.console.print(line, soft_wrap=True)
+
     def finish(self, results: RunResults, report_dir: Path | None, fail_on: Requirement) -> None:
-        """Print every FAIL and ERROR per target, a summary line per target, and the report path."""
+        """Print per target every FAIL the baseline does not expect, the ERRORs, the known
+        failures and the stale baseline entries; then a summary line per target, the verdict
+        of the run and the report path."""
         self._stop_progress()
         for target in results.targets:
-            fails = sorted(
-                (c for c in target.cases if c.verdict is Verdict.FAIL), key=lambda c: -c.requirement.rank
-            )
+            fails = sorted((c for c in target.cases if c.is_new_failure), key=lambda c: -c.requirement.rank)
+            known = target.known_failures()
             errors = [c for c in target.cases if c.verdict is Verdict.ERROR]
-            if not fails and not errors:
+            stale = target.stale_baseline
+            if not fails and not errors and not known and not stale:
                 continue
             self.console.print()
             title = Text(visible(target.name), style="bold")
@@ -177,15 +199,37 @@ class TerminalReporter:
                 line.append(f" {len(cases)} cases: ")
                 line.append(_safe(reason or "the harness could not run the case"))
                 self.console.print(line, soft_wrap=True)
+            self._print_baseline(known, stale)
+        unmatched = results.unmatched_baseline
+        if unmatched:
+            self.console.print()
+            self.console.print(
+                Text('Baseline entries for every target ("*") that match no case of this run:', style="cyan")
+            )
+            for entry in unmatched:
+                line = Text(f"    {_safe(entry.pattern)}")
+                if entry.source:
+                    line.append(f"  ({visible(entry.source)})", style="dim")
+                self.console.print(line, soft_wrap=True)
         self.console.print()
         for target in results.targets:
             self.console.print(summary_line(target), soft_wrap=True)
-        gating = sum(len(target.failures(fail_on)) for target in results.targets)
+        gating = sum(len(target.new_failures(fail_on)) for target in results.targets)
+        known_count = sum(len(target.known_failures()) for target in results.targets)
+        stale_count = sum(len(target.stale_baseline) for target in results.targets) + len(unmatched)
         level = fail_on.value if fail_on is Requirement.MUST else f"{fail_on.value} or stricter"
+        baselined = bool(known_count or any(target.baseline for target in results.targets))
+        new = "new " if baselined else ""
         if gating:
-            self.console.print(Text(f"{gating} FAIL at {level}", style="bold red"))
+            verdict = Text(f"{gating} {new}FAIL at {level}", style="bold red")
         else:
-            self.console.print(Text(f"No FAIL at {level}", style="green"))
+            verdict = Text(f"No {new}FAIL at {level}", style="green")
+        if known_count:
+            verdict.append(f" ({known_count} known, expected by the baseline)", style="yellow")
+        if stale_count:
+            plural = "y" if stale_count == 1 else "ies"
+            verdict.append(f"; {stale_count} baseline entr{plural} no longer FAIL", style="cyan")
+        self.console.print(verdict, soft_wrap=True)
         if report_dir is not None:
             report = Text("Report: ")
             report.append(visible(str(Path(report_dir) / "index.html")), style="bold")

@@ -248,7 +248,16 @@ def test_json_file_is_ascii_utf8_with_a_final_newline_and_model_key_order(
     raw = path.read_bytes()
     assert raw.endswith(b"}\n")
     assert raw.isascii()
-    assert list(json.loads(raw)) == ["schema", "tool", "tool_version", "started_at", "duration_s", "targets"]
+    assert list(json.loads(raw)) == [
+        "schema",
+        "tool",
+        "tool_version",
+        "started_at",
+        "duration_s",
+        "shard",
+        "baseline_unmatched",
+        "targets",
+    ]
     assert "\\u0000" in raw.decode() and "\\ud800" in raw.decode()
 
 
@@ -259,7 +268,7 @@ def test_json_file_is_ascii_utf8_with_a_final_newline_and_model_key_order(
         (b"\xff\xfe{}", "not UTF-8"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"schema": 1, "tool": "other"}', "written by 'other'"),
-        (b'{"schema": 99, "tool": "conformance"}', "unsupported results schema 99"),
+        (b'{"schema": 99, "tool": "conformance"}', "unsupported results schema 99 (this version reads 1, 2)"),
         (b'{"tool": "conformance"}', "unsupported results schema None"),
         (
             b'{"schema": 1, "tool_version": "x", "started_at": "y", "duration_s": 1}',
@@ -526,6 +535,7 @@ def test_write_reports_creates_the_directory_and_returns_the_paths(tmp_path: Pat
         "json": directory / "results.json",
         "junit": directory / "junit.xml",
         "html": directory / "index.html",
+        "markdown": directory / "summary.md",
     }
     assert set(REPORT_FILES.values()) == {p.name for p in directory.iterdir()}
     assert read_json(paths["json"]) == small
