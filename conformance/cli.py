@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -213,6 +214,19 @@ def serve(host: str, port: int) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Trust this CA bundle (PEM) for TLS targets.",
 )
+@click.option(
+    "--profile",
+    type=click.Choice(["default", "strict"]),
+    default="default",
+    show_default=True,
+    help="strict: RFC 9112 §2.2's generic 'SHOULD answer 400' is a MUST (cases tagged generic-400).",
+)
+@click.option(
+    "--echo-path",
+    metavar="PATH",
+    help="The targets' echo endpoint (e.g. /echo), for the cases that need to see what the server "
+    "parsed; without it they are SKIPPED. Default with no target: the reference target's /echo.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run(
     targets: Sequence[str],
@@ -227,6 +241,8 @@ def run(
     report_dir: str | None,
     insecure: bool,
     ca_file: str | None,
+    profile: str,
+    echo_path: str | None,
     no_progress: bool,
 ) -> None:
     """Run the suites against TARGETS (default: the bundled reference target).
@@ -254,10 +270,18 @@ def run(
     cases = _select(loaded.cases, suites, select, exclude)
     if not cases:
         raise click.UsageError("no case matches the selection")
+    if echo_path is not None and not re.fullmatch(r"/[\x21-\x7e]*", echo_path):
+        raise click.UsageError(f"--echo-path {echo_path!r}: a path starting with '/', e.g. /echo")
+    if echo_path is None and not parsed:
+        from conformance.targets.resources import ECHO_PATH
+
+        echo_path = ECHO_PATH  # the reference target has one
     options = RunOptions(
         timeout=timeout,
         case_timeout=case_timeout,
         tls=TLSSettings(insecure=insecure, ca_file=Path(ca_file) if ca_file else None),
+        profile=profile,
+        echo_path=echo_path,
     )
     directory = (
         Path(report_dir)

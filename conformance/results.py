@@ -90,8 +90,16 @@ class CaseResult:
     notes: tuple[str, ...] = ()  # findings that did not decide the verdict
     transcript: tuple[TranscriptEntry, ...] = ()
     truncated: bool = False  # the transcript hit its cap
+    # The case file's level when the run's profile raised ``requirement`` (the effective one).
+    declared_requirement: Requirement | None = None
 
     def to_json(self) -> dict[str, Any]:
+        out = self._fields()
+        if self.declared_requirement is not None:
+            out["declared_requirement"] = self.declared_requirement.value
+        return out
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
@@ -132,6 +140,9 @@ class CaseResult:
             duration_s=raw.get("duration_s", 0.0),
             transcript=tuple(TranscriptEntry.from_json(e) for e in raw.get("transcript", ())),
             truncated=raw.get("truncated", False),
+            declared_requirement=(
+                Requirement(raw["declared_requirement"]) if raw.get("declared_requirement") else None
+            ),
         )
 
 
@@ -185,6 +196,8 @@ class RunResults:
     duration_s: float
     targets: tuple[TargetResults, ...]
     schema: int = SCHEMA_VERSION
+    profile: str = "default"  # how strictly the run read the RFC's SHOULDs (--profile)
+    echo_path: str | None = None  # the targets' echo endpoint, when the run had one
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -193,6 +206,8 @@ class RunResults:
             "tool_version": self.tool_version,
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 6),
+            "profile": self.profile,
+            "echo_path": self.echo_path,
             "targets": [target.to_json() for target in self.targets],
         }
 
@@ -205,5 +220,7 @@ class RunResults:
             tool_version=raw["tool_version"],
             started_at=raw["started_at"],
             duration_s=raw["duration_s"],
+            profile=raw.get("profile", "default"),
+            echo_path=raw.get("echo_path"),
             targets=tuple(TargetResults.from_json(t) for t in raw["targets"]),
         )

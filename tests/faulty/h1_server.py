@@ -7,7 +7,8 @@ buffers. Each fault in :data:`FAULTS` switches exactly one behaviour wrong, so t
 show that the cases about that behaviour FAIL — and only they.
 
 The request parser is written by hand (not h11) so that each rule is one switchable line.
-Resources: ``/`` is a 200 text with ``ETag: "v1"``; everything else is 404.
+Resources: ``/`` is a 200 text with ``ETag: "v1"``; ``/echo`` reflects the parsed request as
+JSON (the echo contract of ``conformance.verdicts.echo``); everything else is 404.
 
 Run it in the foreground::
 
@@ -70,6 +71,10 @@ FAULTS: dict[str, str] = {
     "obs-fold-as-field": "parses an obs-fold continuation line as a field line of its own",
     "obs-text-rejected": "rejects a field value with bytes above 0x7F",
     "underscore-as-hyphen": "reads '_' in a field name as '-' (Content_Length is Content-Length)",
+    "obs-fold-joined": "joins an obs-fold continuation to the previous value with nothing between",
+    "nul-kept-in-value": "keeps a NUL byte in a field value instead of rejecting the request",
+    "duplicate-fields-last-wins": "keeps only the last of several field lines with the same name",
+    "trailers-merged": "merges the trailer fields of a chunked request into its header fields",
     "limits-close-silently": "drops the connection without an answer when a size limit is exceeded",
     # Host (RFC 9112 §3.2, RFC 9110 §7.2)
     "no-host-check": "serves an HTTP/1.1 request without a Host field",
@@ -505,6 +510,11 @@ class FaultyHTTP11(protocol.Protocol):
                     # the start-line and the first field: reject, or consume the line.
                     if "whitespace-line-as-field" not in self.faults:
                         raise Reject(400, "whitespace before the first field line")
+                elif "obs-fold-joined" in self.faults and request.fields:
+                    # The continuation glued to the previous value: "a" + " b" -> "ab".
+                    last_name, last_value = request.fields[-1]
+                    request.fields[-1] = (last_name, last_value + self._field_value(line.lstrip(OWS)))
+                    continue
                 elif "obs-fold-as-field" not in self.faults:
                     # https://www.rfc-editor.org/rfc/rfc9112#section-5.2: obs-fold in a request:
                     # reject with 400, or replace with SP.
@@ -523,7 +533,10 @@ class FaultyHTTP11(protocol.Protocol):
                 name = name.rstrip(OWS)
             if not TOKEN.fullmatch(name) and "lenient-field-names" not in self.faults:
                 raise Reject(400, "the field name is not a token")
-            request.fields.append((self._field_name(name), self._field_value(value)))
+            field_name = self._field_name(name)
+            if "duplicate-fields-last-wins" in self.faults:
+                request.fields = [(key, v) for key, v in request.fields if key != field_name]
+            request.fields.append((field_name, self._field_value(value)))
 
     def _field_name(self, name: bytes) -> str:
         text = name.decode("latin-1")
@@ -550,6 +563,8 @@ class FaultyHTTP11(protocol.Protocol):
         # https://www.rfc-editor.org/rfc/rfc9110#section-5.5: CR, LF and NUL are invalid in
         # field values (reject or replace); other CTLs are invalid too.
         for byte in value:
+            if byte == 0 and "nul-kept-in-value" in self.faults:
+                continue
             if (byte < 0x20 and byte != 0x09) or byte == 0x7F:
                 raise Reject(400, "a control character in a field value")
             if byte >= 0x80 and "obs-text-rejected" in self.faults:
@@ -809,7 +824,10 @@ class FaultyHTTP11(protocol.Protocol):
         name, colon, value = line.partition(b":")
         if b"\r" in line or not colon or not TOKEN.fullmatch(name):
             raise Reject(400, "an invalid trailer field line")
-        self._field_value(value)
+        checked = self._field_value(value)
+        if "trailers-merged" in self.faults and self.request is not None:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-6.5.2 forbids this merge.
+            self.request.fields.append((self._field_name(name), checked))
         return True
 
     # ------------------------------------------------------------------ answering
@@ -836,6 +854,9 @@ class FaultyHTTP11(protocol.Protocol):
             # https://www.rfc-editor.org/rfc/rfc9110#section-7.4: a request for an authority
             # this server does not serve.
             self._respond(request, 421, body=b"misdirected\n")
+            return
+        if request.path == b"/echo":
+            self._echo(request, authority)
             return
         method = request.method
         if request.values("upgrade") and "upgrade-always-101" in self.faults:
@@ -896,6 +917,20 @@ class FaultyHTTP11(protocol.Protocol):
             self._respond(request, 304, headers=[("ETag", RESOURCE_ETAG)], body=b"")
             return
         self._respond(request, 200, headers=headers, body=RESOURCE_BODY)
+
+    def _echo(self, request: Request, authority: bytes) -> None:
+        """The echo contract: the request as this server parsed it, every string one
+        character per octet."""
+        document = {
+            "method": request.method,
+            "target": request.target.decode("latin-1"),
+            "version": "HTTP/%d.%d" % request.version,
+            "authority": authority.decode("latin-1"),
+            "headers": [[name, value.decode("latin-1")] for name, value in request.fields],
+            "body": bytes(request.body).decode("latin-1"),
+        }
+        body = json.dumps(document).encode("ascii")
+        self._respond(request, 200, headers=[("Content-Type", "application/json")], body=body)
 
     def _precondition_failed(self, request: Request) -> bool:
         """https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1: If-Match is false when no

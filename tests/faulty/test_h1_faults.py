@@ -58,7 +58,9 @@ def matrix(reactor_thread, h1_cases) -> Iterator[RunResults]:  # type: ignore[no
         ports = json.loads(process.stdout.readline())
         assert set(ports) == {CORRECT, *h1_server.FAULTS}
         targets = [Target.parse(f"{name}=http://127.0.0.1:{port}/") for name, port in ports.items()]
-        yield reactor_thread.run(h1_cases, targets, RunOptions(timeout=1.5, retry_budget=0), jobs=64)
+        # Every target serves the echo contract at /echo, so the echo cases run too.
+        options = RunOptions(timeout=1.5, retry_budget=0, echo_path="/echo")
+        yield reactor_thread.run(h1_cases, targets, options, jobs=64)
     finally:
         process.terminate()
         process.wait(timeout=10)
