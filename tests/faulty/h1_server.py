@@ -76,6 +76,7 @@ FAULTS: dict[str, str] = {
     "duplicate-fields-last-wins": "keeps only the last of several field lines with the same name",
     "trailers-merged": "merges the trailer fields of a chunked request into its header fields",
     "limits-close-silently": "drops the connection without an answer when a size limit is exceeded",
+    "reject-by-closing": "drops the connection without an answer instead of sending 400",
     # Host (RFC 9112 §3.2, RFC 9110 §7.2)
     "no-host-check": "serves an HTTP/1.1 request without a Host field",
     "duplicate-host-ok": "serves a request with several Host lines (the first wins)",
@@ -1024,6 +1025,10 @@ class FaultyHTTP11(protocol.Protocol):
         self.request = None
         close = reject.close
         if reject.status in (413, 414, 431) and "limits-close-silently" in self.faults:
+            self._close()
+            return
+        if reject.status == 400 and "reject-by-closing" in self.faults:
+            # What RFC 9112 §2.2's SHOULD tolerates (NON-STRICT), and the strict profile does not.
             self._close()
             return
         if "keep-alive-after-error" in self.faults:

@@ -250,7 +250,16 @@ def test_json_file_is_ascii_utf8_with_a_final_newline_and_model_key_order(
     raw = path.read_bytes()
     assert raw.endswith(b"}\n")
     assert raw.isascii()
-    assert list(json.loads(raw)) == ["schema", "tool", "tool_version", "started_at", "duration_s", "targets"]
+    assert list(json.loads(raw)) == [
+        "schema",
+        "tool",
+        "tool_version",
+        "started_at",
+        "duration_s",
+        "profile",
+        "echo_path",
+        "targets",
+    ]
     assert "\\u0000" in raw.decode() and "\\ud800" in raw.decode()
 
 
