@@ -292,10 +292,8 @@ def _fill(node: Node, params: dict[str, Any], ctx: BuildContext) -> Node:
     for name in sorted(names_in(value) - set(params)):
         capability = capability_of_template(name)
         if capability is not None and capability.name not in ctx.requires:
-            raise ctx.error(
-                f"{{{name}}} needs the case to declare `requires: [{capability.name}]` ({capability.summary})",
-                node,
-            )
+            needs = f"`requires: [{capability.name}]` ({capability.summary})"
+            raise ctx.error(f"{{{name}}} needs the case to declare {needs}", node)
     text_params = {k: _param_text(v) for k, v in params.items()}
     return Node(fill_params(value, text_params), node.location, node.tag)
 

@@ -48,11 +48,13 @@ class EchoDocument:
         return [value for key, value in self.headers if key.lower() == wanted]
 
     def describe(self) -> str:
-        fields = ", ".join(f"{name}: {printable(value.encode('latin-1'), 40)}" for name, value in self.headers)
+        def shown(text: str, limit: int) -> str:
+            return printable(text.encode("latin-1"), limit)
+
+        fields = ", ".join(f"{name}: {shown(value, 40)}" for name, value in self.headers)
         return (
-            f"{printable(self.method.encode('latin-1'), 20)} {printable(self.target.encode('latin-1'), 60)} "
-            f"{printable(self.version.encode('latin-1'), 12)} for {printable(self.authority.encode('latin-1'), 40)}"
-            f" [{fields}] with a {len(self.body)}-byte body"
+            f"{shown(self.method, 20)} {shown(self.target, 60)} {shown(self.version, 12)} "
+            f"for {shown(self.authority, 40)} [{fields}] with a {len(self.body)}-byte body"
         )
 
 

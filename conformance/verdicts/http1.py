@@ -97,7 +97,8 @@ class BodySpec:
         """The same conditions on a body known whole (an echoed request body)."""
         if self.length is not None and len(data) != self.length:
             return f"a {len(data)}-byte body"
-        if self.equals is not None and data != self.equals or self.contains is not None and self.contains not in data:
+        wrong = self.equals is not None and data != self.equals
+        if wrong or (self.contains is not None and self.contains not in data):
             return f'body "{printable(data, 40)}" ({len(data)} bytes)' if data else "an empty body"
         return None
 

@@ -925,7 +925,7 @@ class FaultyHTTP11(protocol.Protocol):
         document = {
             "method": request.method,
             "target": request.target.decode("latin-1"),
-            "version": "HTTP/%d.%d" % request.version,
+            "version": "HTTP/{}.{}".format(*request.version),
             "authority": authority.decode("latin-1"),
             "headers": [[name, value.decode("latin-1")] for name, value in request.fields],
             "body": bytes(request.body).decode("latin-1"),
