@@ -115,6 +115,7 @@ def list_cases(
                 "requirement": c.requirement.value,
                 "aliases": list(c.aliases),
                 "tags": list(c.tags),
+                "requires": list(c.requires),
                 "file": str(c.location) if c.location else None,
             }
             for c in cases

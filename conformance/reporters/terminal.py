@@ -182,6 +182,8 @@ class TerminalReporter:
             self.console.print(summary_line(target), soft_wrap=True)
         gating = sum(len(target.failures(fail_on)) for target in results.targets)
         level = fail_on.value if fail_on is Requirement.MUST else f"{fail_on.value} or stricter"
+        if results.profile != "default":
+            level += f" (profile {results.profile})"
         if gating:
             self.console.print(Text(f"{gating} FAIL at {level}", style="bold red"))
         else:
