@@ -8,6 +8,8 @@ import textwrap
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance.codecs.http1 import Response, ResponseParser
 from conformance.scenario.loader import load_text
@@ -164,3 +166,20 @@ def test_describe_reads_as_expected_text() -> None:
         "an echo of the request as the server parsed it, showing no Content-Length field, "
         "X without 'gzip', body \"hi\""
     )
+
+
+@given(
+    st.binary(max_size=512)
+    | st.builds(
+        lambda d: json.dumps(d).encode(),
+        st.dictionaries(
+            st.sampled_from(["method", "target", "version", "authority", "headers", "body", "body_base64"]),
+            st.none()
+            | st.integers()
+            | st.text(max_size=8)
+            | st.lists(st.lists(st.text(max_size=4), max_size=3), max_size=3),
+        ),
+    )
+)
+def test_parsing_never_raises(data: bytes) -> None:
+    assert isinstance(echo.parse_echo(data), (echo.EchoDocument, str))
