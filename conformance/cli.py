@@ -169,6 +169,9 @@ def serve(host: str, port: int) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
     for suite, url in target.urls.items():
         click.echo(f"{suite}: {url}")
+    from conformance.targets.resources import ECHO_PATH
+
+    click.echo(f"echo endpoint: {ECHO_PATH} (run with --echo-path {ECHO_PATH})")
     click.echo("Serving; press Ctrl-C to stop.")
     reactor.run()
 
