@@ -71,6 +71,7 @@ FAULTS: dict[str, str] = {
     "obs-fold-as-field": "parses an obs-fold continuation line as a field line of its own",
     "obs-text-rejected": "rejects a field value with bytes above 0x7F",
     "underscore-as-hyphen": "reads '_' in a field name as '-' (Content_Length is Content-Length)",
+    "hyphens-collapsed": "reads a run of '-' in a field name as one ('Content--Length' is Content-Length)",
     "obs-fold-joined": "joins an obs-fold continuation to the previous value with nothing between",
     "nul-kept-in-value": "keeps a NUL byte in a field value instead of rejecting the request",
     "duplicate-fields-last-wins": "keeps only the last of several field lines with the same name",
@@ -543,6 +544,8 @@ class FaultyHTTP11(protocol.Protocol):
         text = name.decode("latin-1")
         if "underscore-as-hyphen" in self.faults:
             text = text.replace("_", "-")
+        if "hyphens-collapsed" in self.faults:
+            text = re.sub("-+", "-", text)
         if "case-sensitive-field-names" in self.faults and text.lower() in CANONICAL_NAMES:
             # Only the canonical spelling is recognised; "hOsT" becomes a field of its own.
             return text.lower() if text == CANONICAL_NAMES[text.lower()] else "x-unrecognised-" + text
