@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ def list_cases(
                 "requirement": c.requirement.value,
                 "aliases": list(c.aliases),
                 "tags": list(c.tags),
+                "requires": list(c.requires),
                 "file": str(c.location) if c.location else None,
             }
             for c in cases
@@ -173,6 +175,9 @@ def serve(host: str, port: int) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
     for suite, url in target.urls.items():
         click.echo(f"{suite}: {url}")
+    from conformance.targets.resources import ECHO_PATH
+
+    click.echo(f"echo endpoint: {ECHO_PATH} (run with --echo-path {ECHO_PATH})")
     click.echo("Serving; press Ctrl-C to stop.")
     reactor.run()
 
@@ -219,6 +224,19 @@ def serve(host: str, port: int) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Trust this CA bundle (PEM) for TLS targets.",
 )
+@click.option(
+    "--profile",
+    type=click.Choice(["default", "strict"]),
+    default="default",
+    show_default=True,
+    help="strict: RFC 9112 §2.2's generic 'SHOULD answer 400' is a MUST (cases tagged generic-400).",
+)
+@click.option(
+    "--echo-path",
+    metavar="PATH",
+    help="The targets' echo endpoint (e.g. /echo), for the cases that need to see what the server "
+    "parsed; without it they are SKIPPED. Default with no target: the reference target's /echo.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
     "--baseline",
@@ -249,6 +267,8 @@ def run(
     report_dir: str | None,
     insecure: bool,
     ca_file: str | None,
+    profile: str,
+    echo_path: str | None,
     no_progress: bool,
     baseline_path: str | None,
     shard: str | None,
@@ -286,10 +306,18 @@ def run(
         raise click.UsageError("no case matches the selection")
     if shard_spec:
         cases = [case for case in cases if in_shard(case.id, shard_spec)]
+    if echo_path is not None and not re.fullmatch(r"/[\x21-\x7e]*", echo_path):
+        raise click.UsageError(f"--echo-path {echo_path!r}: a path starting with '/', e.g. /echo")
+    if echo_path is None and not parsed:
+        from conformance.targets.resources import ECHO_PATH
+
+        echo_path = ECHO_PATH  # the reference target has one
     options = RunOptions(
         timeout=timeout,
         case_timeout=case_timeout,
         tls=TLSSettings(insecure=insecure, ca_file=Path(ca_file) if ca_file else None),
+        profile=profile,
+        echo_path=echo_path,
     )
     directory = (
         Path(report_dir)

@@ -148,7 +148,16 @@ class CaseResult:
         """A FAIL the baseline did not expect."""
         return self.verdict is Verdict.FAIL and self.known_failure is None
 
+    # The case file's level when the run's profile raised ``requirement`` (the effective one).
+    declared_requirement: Requirement | None = None
+
     def to_json(self) -> dict[str, Any]:
+        out = self._fields()
+        if self.declared_requirement is not None:
+            out["declared_requirement"] = self.declared_requirement.value
+        return out
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
@@ -191,6 +200,9 @@ class CaseResult:
             transcript=tuple(TranscriptEntry.from_json(e) for e in raw.get("transcript", ())),
             truncated=raw.get("truncated", False),
             known_failure=raw.get("known_failure"),
+            declared_requirement=(
+                Requirement(raw["declared_requirement"]) if raw.get("declared_requirement") else None
+            ),
         )
 
 
@@ -335,6 +347,8 @@ class RunResults:
     targets: tuple[TargetResults, ...]
     shard: str = ""  # "K/N" when this run ran one shard of the cases
     schema: int = SCHEMA_VERSION
+    profile: str = "default"  # how strictly the run read the RFC's SHOULDs (--profile)
+    echo_path: str | None = None  # the targets' echo endpoint, when the run had one
 
     @property
     def unmatched_baseline(self) -> tuple[BaselineEntry, ...]:
@@ -359,6 +373,8 @@ class RunResults:
             "duration_s": round(self.duration_s, 6),
             "shard": self.shard or None,
             "baseline_unmatched": [entry.to_json() for entry in self.unmatched_baseline],  # derived
+            "profile": self.profile,
+            "echo_path": self.echo_path,
             "targets": [target.to_json() for target in self.targets],
         }
 
@@ -373,5 +389,7 @@ class RunResults:
             tool_version=raw["tool_version"],
             started_at=raw["started_at"],
             duration_s=raw["duration_s"],
+            profile=raw.get("profile", "default"),
+            echo_path=raw.get("echo_path"),
             targets=tuple(TargetResults.from_json(t) for t in raw["targets"]),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from twisted.internet import defer
@@ -16,7 +17,7 @@ from conformance.results import CaseResult
 from conformance.scenario import model
 from conformance.target import Target
 from conformance.verdicts.expectations import Cursor, Grade, Matched, Mismatch, Observation, Pending
-from conformance.verdicts.judge import StepFailure, judge
+from conformance.verdicts.judge import StepFailure, judge, skipped
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +30,12 @@ class RunOptions:
     # at a time, for at most this many seconds per target (see runner.run_suite).
     retry_budget: float = 30.0
     tls: TLSSettings = field(default_factory=TLSSettings)
+    profile: str = "default"  # verdicts.profiles.PROFILES
+    echo_path: str | None = None  # the target's echo endpoint (cases that require "echo")
+
+    def offers(self, capability: str) -> bool:
+        """Whether the targets of the run offer a capability cases may require."""
+        return capability == "echo" and self.echo_path is not None
 
 
 class CaseError(Exception):
@@ -158,7 +165,9 @@ class CaseRun:
 
     async def _send(self, step: model.Send) -> None:
         connection = self._require_connection()
-        data = connection.session.render(step.payload, self.target.context())
+        data = connection.session.render(
+            step.payload, dataclasses.replace(self.target.context(), echo_path=self.options.echo_path or "")
+        )
         pieces = step.pieces(data)
         for number, piece in enumerate(pieces):
             if number:
@@ -263,6 +272,12 @@ class CaseOutcome:
 
 async def run_case(reactor: object, case: model.Case, target: Target, options: RunOptions) -> CaseOutcome:
     """Run a case to its verdict."""
+    from conformance.scenario.registry import CAPABILITIES
+
+    missing = [name for name in case.requires if not options.offers(name)]
+    if missing:
+        reason = "; ".join(CAPABILITIES[name].skip_reason for name in missing)
+        return CaseOutcome(result=skipped(case, reason), connected=False, answered=False, waited_out=False)
     run = CaseRun(reactor, case, target, options)
     start = reactor.seconds()
     error: str | None = None

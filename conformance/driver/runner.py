@@ -14,6 +14,8 @@ from conformance.driver.interpreter import CaseOutcome, RunOptions, run_case
 from conformance.results import CaseResult, RunResults, TargetResults
 from conformance.scenario.model import Case
 from conformance.target import Target
+from conformance.verdicts.profiles import apply_profile
+from conformance.verdicts.verdict import Verdict
 
 ProgressCallback = Callable[[str, CaseResult], None]
 
@@ -51,6 +53,7 @@ async def run_suite(
     started_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     wall_start = time.monotonic()
     semaphore = defer.DeferredSemaphore(jobs or default_jobs())
+    cases = [apply_profile(case, options.profile) for case in cases]
     work = plan(cases, targets)
 
     def report(target: Target, outcome: CaseOutcome) -> CaseOutcome:
@@ -92,7 +95,9 @@ async def run_suite(
     )
     target_results = []
     for (target, _), outcomes in zip(work, gathered, strict=True):
-        reachable = any(outcome.connected for outcome in outcomes) or not outcomes
+        reachable = any(outcome.connected for outcome in outcomes) or all(
+            outcome.result.verdict is Verdict.SKIPPED for outcome in outcomes
+        )
         target_results.append(
             TargetResults(
                 name=target.name,
@@ -106,4 +111,6 @@ async def run_suite(
         started_at=started_at,
         duration_s=time.monotonic() - wall_start,
         targets=tuple(target_results),
+        profile=options.profile,
+        echo_path=options.echo_path,
     )

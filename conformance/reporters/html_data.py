@@ -172,6 +172,8 @@ def summary_data(results: RunResults) -> dict[str, Any]:
             "started_at": results.started_at,
             "duration_s": round(results.duration_s, 3),
             "schema": results.schema,
+            "profile": results.profile,
+            "echo_path": results.echo_path,
             "verdicts": [verdict.value for verdict in VERDICT_ORDER],
             "requirements": [requirement.value for requirement in REQUIREMENT_ORDER],
             "targets": targets,

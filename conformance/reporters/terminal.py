@@ -220,6 +220,8 @@ class TerminalReporter:
         level = fail_on.value if fail_on is Requirement.MUST else f"{fail_on.value} or stricter"
         baselined = bool(known_count or any(target.baseline for target in results.targets))
         new = "new " if baselined else ""
+        if results.profile != "default":
+            level += f" (profile {results.profile})"
         if gating:
             verdict = Text(f"{gating} {new}FAIL at {level}", style="bold red")
         else:

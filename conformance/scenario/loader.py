@@ -16,7 +16,15 @@ from typing import Any
 from conformance.errors import ConformanceError, ScenarioError
 from conformance.scenario import model
 from conformance.scenario.nodes import BadHex, Node, read_yaml
-from conformance.scenario.registry import BuildContext, build_step, check_keys, expect_type, text
+from conformance.scenario.registry import (
+    CAPABILITIES,
+    BuildContext,
+    build_step,
+    capability_of_template,
+    check_keys,
+    expect_type,
+    text,
+)
 from conformance.scenario.templates import TARGET_FIELDS, fill_params, names_in
 from conformance.verdicts.verdict import Requirement
 
@@ -32,6 +40,7 @@ CASE_FIELDS = {
     "params",
     "steps",
     "description",
+    "requires",
 }
 SLUG = re.compile(r"[a-z0-9][a-z0-9._-]*")
 SECTION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.-]*")
@@ -191,12 +200,29 @@ def _expand_case(
     for required in ("id", "title", "requirement", "steps"):
         if required not in fields:
             raise ctx.error(f"the case needs {required!r}", node)
+    requires = _requires(fields.get("requires"), ctx)
+    ctx = BuildContext(file=file, case_id=ctx.case_id, protocol=protocol, requires=frozenset(requires))
     combos = _param_combinations(fields.get("params"), ctx)
     cases = []
     for params in combos:
         substituted = {key: _fill(value, params, ctx) for key, value in fields.items() if key != "params"}
         cases.append(_build_case(substituted, node, params, protocol, rfc, section, prefix, file))
     return cases
+
+
+def _requires(node: Node | None, ctx: BuildContext) -> tuple[str, ...]:
+    """``requires: [echo]``: capabilities the target must offer, or the case is SKIPPED."""
+    if node is None:
+        return ()
+    if not node.is_sequence:
+        raise ctx.error(f"requires: a list of capabilities ({', '.join(CAPABILITIES)})", node)
+    names = []
+    for item in node.value:
+        name = text(item, ctx, "a capability")
+        if name not in CAPABILITIES:
+            raise ctx.error(f"requires: unknown capability {name!r} (known: {', '.join(CAPABILITIES)})", item)
+        names.append(name)
+    return tuple(dict.fromkeys(names))
 
 
 def _param_combinations(node: Node | None, ctx: BuildContext) -> list[dict[str, Any]]:
@@ -263,6 +289,11 @@ def _fill(node: Node, params: dict[str, Any], ctx: BuildContext) -> Node:
             f"unknown template {{{sorted(unknown)[0]}}} (known: {known}; write {{{{ for a literal brace)",
             node,
         )
+    for name in sorted(names_in(value) - set(params)):
+        capability = capability_of_template(name)
+        if capability is not None and capability.name not in ctx.requires:
+            needs = f"`requires: [{capability.name}]` ({capability.summary})"
+            raise ctx.error(f"{{{name}}} needs the case to declare {needs}", node)
     text_params = {k: _param_text(v) for k, v in params.items()}
     return Node(fill_params(value, text_params), node.location, node.tag)
 
@@ -286,7 +317,8 @@ def _build_case(
     bare = BuildContext(file=file, case_id="", protocol=protocol)
     slug = text(fields["id"], bare, "id")
     case_id = f"{prefix}/{slug}"
-    ctx = BuildContext(file=file, case_id=case_id, protocol=protocol)
+    requires = _requires(fields.get("requires"), bare)
+    ctx = BuildContext(file=file, case_id=case_id, protocol=protocol, requires=frozenset(requires))
     if not SLUG.fullmatch(slug):
         raise ctx.error(
             f"id {slug!r}: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
@@ -330,6 +362,7 @@ def _build_case(
         timeout=timeout,
         steps=tuple(steps),
         location=node.location,
+        requires=requires,
     )
 
 

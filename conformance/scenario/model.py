@@ -111,6 +111,11 @@ class Case:
     timeout: float | None = None  # per-step deadline override, seconds
     steps: tuple[Step, ...] = ()
     location: SourceLocation | None = field(default=None, compare=False)
+    # What the target must offer for the case to run (registry.CAPABILITIES), e.g. "echo";
+    # without it the case is SKIPPED.
+    requires: tuple[str, ...] = ()
+    # The case file's own level, when a run profile raised ``requirement`` (profiles.py).
+    declared_requirement: Requirement | None = None
 
     def matches(self, prefix: str) -> bool:
         """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix."""

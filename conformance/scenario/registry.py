@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from conformance.errors import ScenarioError
 from conformance.scenario import model, payloads
 from conformance.scenario.nodes import HEX_TAG, Node
+from conformance.verdicts import echo as echopat
 from conformance.verdicts import expectations as ex
 from conformance.verdicts import http1 as h1pat
 
@@ -25,6 +26,7 @@ class BuildContext:
     file: str
     case_id: str
     protocol: str
+    requires: frozenset[str] = frozenset()  # the capabilities the case declares
 
     def error(self, message: str, node: Node) -> ScenarioError:
         return ScenarioError(message, location=node.location, case_id=self.case_id)
@@ -38,6 +40,33 @@ class Kind(Generic[T]):
     build: Callable[[Node, BuildContext], T]
     protocols: tuple[str, ...] = model.PROTOCOLS
     options: tuple[str, ...] = field(default=())  # extra keys allowed beside the kind key
+    requires: str | None = None  # a capability a case must declare to use this kind
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Something optional a target may offer; a case that ``requires`` it is SKIPPED, with
+    ``skip_reason``, against a target that does not offer it."""
+
+    name: str
+    summary: str
+    skip_reason: str
+    template_fields: tuple[str, ...] = ()  # run-time templates only such cases may use
+
+
+CAPABILITIES: dict[str, Capability] = {
+    "echo": Capability(
+        name="echo",
+        summary="an endpoint that reflects the parsed request as JSON (--echo-path)",
+        skip_reason="needs --echo-path (the target's echo endpoint)",
+        template_fields=("echo_path",),
+    ),
+}
+
+
+def capability_of_template(name: str) -> Capability | None:
+    """The capability a run-time template field belongs to, if any."""
+    return next((c for c in CAPABILITIES.values() if name in c.template_fields), None)
 
 
 STEP_KINDS: dict[str, Kind[model.Step]] = {}
@@ -402,6 +431,12 @@ def build_expectation(node: Node, ctx: BuildContext) -> ex.Expectation:
             raise ctx.error("an empty list of expectations", node)
         return ex.Sequence_(items=tuple(build_expectation(child, ctx) for child in node.value))
     kind, value = one_kind(node, ctx, EXPECT_KINDS, "an expectation", common=_GRADE_KEYS)
+    if kind.requires is not None and kind.requires not in ctx.requires:
+        raise ctx.error(
+            f"{kind.name!r} needs the case to declare `requires: [{kind.requires}]` "
+            f"({CAPABILITIES[kind.requires].summary})",
+            node.value[kind.name],
+        )
     built = kind.build(value, ctx)
     grades: dict[str, bool] = {}
     for key in _GRADE_KEYS & set(node.value):
@@ -536,6 +571,71 @@ def _response(node: Node, ctx: BuildContext) -> ex.Expectation:
     return h1pat.ResponsePattern(**kwargs)
 
 
+_ECHO_FIELDS = ("method", "target", "version", "authority")
+
+
+def _echo_condition(node: Node, ctx: BuildContext, what: str) -> echopat.Condition:
+    """``true``/``false`` (present/absent), text (the combined value), ``{contains: token}``,
+    ``{matches: regex}``, ``{not: condition}``, or a list of conditions (any of them)."""
+    value = node.value
+    if value is True or value is False:
+        return echopat.Present(present=value)
+    if node.is_sequence:
+        if not value:
+            raise ctx.error(f"{what}: an empty list of conditions", node)
+        return echopat.AnyOf(options=tuple(_echo_condition(item, ctx, what) for item in value))
+    if node.is_mapping:
+        check_keys(node, ctx, {"equals", "contains", "matches", "not"}, f"the {what} condition")
+        if len(value) != 1:
+            raise ctx.error("a condition has one of equals, contains, matches, not", node)
+        ((key, child),) = value.items()
+        if key == "not":
+            return echopat.Not(inner=_echo_condition(child, ctx, what))
+        pattern = _expected_text(child, ctx)
+        if key == "matches":
+            import re
+
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ctx.error(f"bad regular expression: {exc}", child) from None
+            return echopat.Matches(pattern=pattern)
+        return echopat.Contains(token=pattern) if key == "contains" else echopat.Equals(text=pattern)
+    return echopat.Equals(text=_expected_text(node, ctx))
+
+
+def _expected_text(node: Node, ctx: BuildContext) -> str:
+    from conformance.scenario.templates import names_in
+
+    value = latin1_text(node, ctx).text
+    if names_in(value):
+        raise ctx.error("templates are not filled in expected values", node)
+    return value.replace("{{", "{").replace("}}", "}")
+
+
+def _echo(node: Node, ctx: BuildContext) -> ex.Expectation:
+    if node.value is None:
+        return echopat.EchoPattern()
+    if not node.is_mapping:
+        raise ctx.error("echo: a mapping (method, target, version, authority, headers, body)", node)
+    check_keys(node, ctx, {*_ECHO_FIELDS, "headers", "body"}, "echo")
+    fields = tuple(
+        (name, _echo_condition(node.value[name], ctx, name)) for name in _ECHO_FIELDS if name in node.value
+    )
+    headers: tuple[tuple[str, echopat.Condition], ...] = ()
+    if "headers" in node.value:
+        headers_node = node.value["headers"]
+        if not headers_node.is_mapping:
+            raise ctx.error("headers: a mapping of field name to condition", headers_node)
+        headers = tuple(
+            (name, _echo_condition(child, ctx, name)) for name, child in headers_node.value.items()
+        )
+    body = _body_spec(node.value["body"], ctx) if "body" in node.value else None
+    return echopat.EchoPattern(fields=fields, headers=headers, body=body)
+
+
+_ECHO_CONDITION: dict[str, Any] = {"$ref": "#/$defs/echo_condition"}
+
 for _kind in (
     Kind(
         "response",
@@ -558,6 +658,22 @@ for _kind in (
             ]
         },
         _closed,
+    ),
+    Kind(
+        "echo",
+        "a 2xx echo document (the target's echo endpoint) showing how the request was parsed",
+        {
+            "type": ["object", "null"],
+            "properties": {
+                **{name: _ECHO_CONDITION for name in _ECHO_FIELDS},
+                "headers": {"type": "object", "additionalProperties": _ECHO_CONDITION},
+                "body": {},
+            },
+            "additionalProperties": False,
+        },
+        _echo,
+        protocols=("h1",),
+        requires="echo",
     ),
     Kind("silence", "nothing arrives for milliseconds", {"type": "integer", "minimum": 0}, _silence),
     Kind(

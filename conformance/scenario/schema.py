@@ -10,7 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conformance.scenario.registry import EXPECT_KINDS, PAYLOAD_KINDS, STEP_KINDS, Kind, connect_schema
+from conformance.scenario.registry import (
+    CAPABILITIES,
+    EXPECT_KINDS,
+    PAYLOAD_KINDS,
+    STEP_KINDS,
+    Kind,
+    connect_schema,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "case.schema.json"
 
@@ -63,6 +70,12 @@ def build_schema() -> dict[str, Any]:
         "description": {"type": "string"},
         "aliases": {"type": "array", "items": {"type": "string"}},
         "tags": {"type": "array", "items": {"type": "string"}},
+        "requires": {
+            "type": "array",
+            "items": {"enum": list(CAPABILITIES)},
+            "description": "what the target must offer, or the case is SKIPPED: "
+            + "; ".join(f"{c.name}: {c.summary}" for c in CAPABILITIES.values()),
+        },
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
         "params": {
             "oneOf": [
@@ -120,6 +133,26 @@ def build_schema() -> dict[str, Any]:
                     {"type": "array", "items": {"$ref": "#/$defs/expectation"}},
                     *_one_key_objects(EXPECT_KINDS, grade),
                 ]
+            },
+            "echo_condition": {
+                "description": "true/false (present/absent), the combined value, {contains}, {matches}, "
+                "{equals}, {not: condition}, or a list of conditions (any of them)",
+                "oneOf": [
+                    {"type": ["string", "number", "boolean"]},
+                    {"type": "array", "items": {"$ref": "#/$defs/echo_condition"}, "minItems": 1},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "equals": {"type": "string"},
+                            "contains": {"type": "string"},
+                            "matches": {"type": "string"},
+                            "not": {"$ref": "#/$defs/echo_condition"},
+                        },
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                    },
+                ],
             },
             "response": {
                 "type": ["object", "null"],

@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-#: Filled from the target URL when a case runs.
-TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme"})
+#: Filled from the target URL (and the run's options) when a case runs.
+TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme", "echo_path"})
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -71,6 +71,7 @@ class TargetContext:
     authority: str
     path: str
     scheme: str
+    echo_path: str = ""  # the target's echo endpoint (--echo-path); cases using it require "echo"
 
     def fill(self, text: str) -> str:
         values = {
@@ -79,5 +80,6 @@ class TargetContext:
             "authority": self.authority,
             "path": self.path,
             "scheme": self.scheme,
+            "echo_path": self.echo_path,
         }
         return _substitute(text, values.get, unescape=True)

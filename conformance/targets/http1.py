@@ -109,6 +109,9 @@ class RequestHead:
     fields: tuple[tuple[bytes, bytes], ...]  # names as sent, values without OWS
     length: int = 0  # the body length when framed by Content-Length
     chunked: bool = False
+    # Whom the request is for: an absolute-form target's authority, which overrides Host
+    # (RFC 9112 §3.2.2), else the Host field's value.
+    authority: bytes = b""
 
     def values(self, name: bytes) -> list[bytes]:
         return [value for key, value in self.fields if key.lower() == name]
@@ -162,8 +165,16 @@ def parse_head(raw: bytes) -> RequestHead:
     fields = tuple(_field_lines(field_lines))
     _check_host(minor, [value for name, value in fields if name.lower() == b"host"], authority)
     length, chunked = _framing(minor, fields)
+    hosts = [value for name, value in fields if name.lower() == b"host"]
     return RequestHead(
-        method=method, target=target, minor=minor, path=path, fields=fields, length=length, chunked=chunked
+        method=method,
+        target=target,
+        minor=minor,
+        path=path,
+        fields=fields,
+        length=length,
+        chunked=chunked,
+        authority=authority if authority is not None else (hosts[0] if hosts else b""),
     )
 
 
@@ -631,6 +642,7 @@ class HTTP1Channel(protocol.Protocol):
             target=head.target.decode("ascii"),
             path=head.path,
             version=f"HTTP/1.{head.minor}",
+            authority=head.authority.decode("latin-1"),
             headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in head.fields),
             body=bytes(self.body),
         )

@@ -93,6 +93,15 @@ class BodySpec:
             return f'body "{printable(response.body, 40)}" ({response.body_length} bytes)'
         return None
 
+    def check_bytes(self, data: bytes) -> str | None:
+        """The same conditions on a body known whole (an echoed request body)."""
+        if self.length is not None and len(data) != self.length:
+            return f"a {len(data)}-byte body"
+        wrong = self.equals is not None and data != self.equals
+        if wrong or (self.contains is not None and self.contains not in data):
+            return f'body "{printable(data, 40)}" ({len(data)} bytes)' if data else "an empty body"
+        return None
+
 
 @dataclass(frozen=True, kw_only=True)
 class ResponsePattern(EventPattern):

@@ -80,6 +80,11 @@ def judge(
             observed = f"{observed} ({_summary(grades)})"
     if case.requirement is Requirement.INFO and verdict in (Verdict.PASS, Verdict.NON_STRICT, Verdict.FAIL):
         verdict = Verdict.INFORMATIONAL  # expected and observed stay, for the record
+    notes = _violation_notes(events)
+    if case.declared_requirement is not None:
+        from conformance.verdicts.profiles import STRICT_NOTE
+
+        notes = (STRICT_NOTE, *notes)
     return CaseResult(
         id=case.id,
         title=case.title,
@@ -94,10 +99,29 @@ def judge(
         observed=observed,
         step=step,
         step_text=step_text,
-        notes=_violation_notes(events),
+        notes=notes,
         duration_s=duration,
         transcript=transcript,
         truncated=truncated,
+        declared_requirement=case.declared_requirement,
+    )
+
+
+def skipped(case: model.Case, reason: str) -> CaseResult:
+    """A case that did not run: the target does not offer what it requires."""
+    return CaseResult(
+        id=case.id,
+        title=case.title,
+        protocol=case.protocol,
+        rfc=case.rfc,
+        section=case.section,
+        requirement=case.requirement,
+        reference=case.reference,
+        aliases=case.aliases,
+        verdict=Verdict.SKIPPED,
+        expected="; then ".join(s.expectation.describe() for s in case.steps if isinstance(s, model.Expect)),
+        observed=reason,
+        declared_requirement=case.declared_requirement,
     )
 
 

@@ -7,7 +7,8 @@ buffers. Each fault in :data:`FAULTS` switches exactly one behaviour wrong, so t
 show that the cases about that behaviour FAIL — and only they.
 
 The request parser is written by hand (not h11) so that each rule is one switchable line.
-Resources: ``/`` is a 200 text with ``ETag: "v1"``; everything else is 404.
+Resources: ``/`` is a 200 text with ``ETag: "v1"``; ``/echo`` reflects the parsed request as
+JSON (the echo contract of ``conformance.verdicts.echo``); everything else is 404.
 
 Run it in the foreground::
 
@@ -70,7 +71,13 @@ FAULTS: dict[str, str] = {
     "obs-fold-as-field": "parses an obs-fold continuation line as a field line of its own",
     "obs-text-rejected": "rejects a field value with bytes above 0x7F",
     "underscore-as-hyphen": "reads '_' in a field name as '-' (Content_Length is Content-Length)",
+    "hyphens-collapsed": "reads a run of '-' in a field name as one ('Content--Length' is Content-Length)",
+    "obs-fold-joined": "joins an obs-fold continuation to the previous value with nothing between",
+    "nul-kept-in-value": "keeps a NUL byte in a field value instead of rejecting the request",
+    "duplicate-fields-last-wins": "keeps only the last of several field lines with the same name",
+    "trailers-merged": "merges the trailer fields of a chunked request into its header fields",
     "limits-close-silently": "drops the connection without an answer when a size limit is exceeded",
+    "reject-by-closing": "drops the connection without an answer instead of sending 400",
     # Host (RFC 9112 §3.2, RFC 9110 §7.2)
     "no-host-check": "serves an HTTP/1.1 request without a Host field",
     "duplicate-host-ok": "serves a request with several Host lines (the first wins)",
@@ -505,6 +512,11 @@ class FaultyHTTP11(protocol.Protocol):
                     # the start-line and the first field: reject, or consume the line.
                     if "whitespace-line-as-field" not in self.faults:
                         raise Reject(400, "whitespace before the first field line")
+                elif "obs-fold-joined" in self.faults and request.fields:
+                    # The continuation glued to the previous value: "a" + " b" -> "ab".
+                    last_name, last_value = request.fields[-1]
+                    request.fields[-1] = (last_name, last_value + self._field_value(line.lstrip(OWS)))
+                    continue
                 elif "obs-fold-as-field" not in self.faults:
                     # https://www.rfc-editor.org/rfc/rfc9112#section-5.2: obs-fold in a request:
                     # reject with 400, or replace with SP.
@@ -523,12 +535,17 @@ class FaultyHTTP11(protocol.Protocol):
                 name = name.rstrip(OWS)
             if not TOKEN.fullmatch(name) and "lenient-field-names" not in self.faults:
                 raise Reject(400, "the field name is not a token")
-            request.fields.append((self._field_name(name), self._field_value(value)))
+            field_name = self._field_name(name)
+            if "duplicate-fields-last-wins" in self.faults:
+                request.fields = [(key, v) for key, v in request.fields if key != field_name]
+            request.fields.append((field_name, self._field_value(value)))
 
     def _field_name(self, name: bytes) -> str:
         text = name.decode("latin-1")
         if "underscore-as-hyphen" in self.faults:
             text = text.replace("_", "-")
+        if "hyphens-collapsed" in self.faults:
+            text = re.sub("-+", "-", text)
         if "case-sensitive-field-names" in self.faults and text.lower() in CANONICAL_NAMES:
             # Only the canonical spelling is recognised; "hOsT" becomes a field of its own.
             return text.lower() if text == CANONICAL_NAMES[text.lower()] else "x-unrecognised-" + text
@@ -550,6 +567,8 @@ class FaultyHTTP11(protocol.Protocol):
         # https://www.rfc-editor.org/rfc/rfc9110#section-5.5: CR, LF and NUL are invalid in
         # field values (reject or replace); other CTLs are invalid too.
         for byte in value:
+            if byte == 0 and "nul-kept-in-value" in self.faults:
+                continue
             if (byte < 0x20 and byte != 0x09) or byte == 0x7F:
                 raise Reject(400, "a control character in a field value")
             if byte >= 0x80 and "obs-text-rejected" in self.faults:
@@ -809,7 +828,10 @@ class FaultyHTTP11(protocol.Protocol):
         name, colon, value = line.partition(b":")
         if b"\r" in line or not colon or not TOKEN.fullmatch(name):
             raise Reject(400, "an invalid trailer field line")
-        self._field_value(value)
+        checked = self._field_value(value)
+        if "trailers-merged" in self.faults and self.request is not None:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-6.5.2 forbids this merge.
+            self.request.fields.append((self._field_name(name), checked))
         return True
 
     # ------------------------------------------------------------------ answering
@@ -836,6 +858,9 @@ class FaultyHTTP11(protocol.Protocol):
             # https://www.rfc-editor.org/rfc/rfc9110#section-7.4: a request for an authority
             # this server does not serve.
             self._respond(request, 421, body=b"misdirected\n")
+            return
+        if request.path == b"/echo":
+            self._echo(request, authority)
             return
         method = request.method
         if request.values("upgrade") and "upgrade-always-101" in self.faults:
@@ -896,6 +921,20 @@ class FaultyHTTP11(protocol.Protocol):
             self._respond(request, 304, headers=[("ETag", RESOURCE_ETAG)], body=b"")
             return
         self._respond(request, 200, headers=headers, body=RESOURCE_BODY)
+
+    def _echo(self, request: Request, authority: bytes) -> None:
+        """The echo contract: the request as this server parsed it, every string one
+        character per octet."""
+        document = {
+            "method": request.method,
+            "target": request.target.decode("latin-1"),
+            "version": "HTTP/{}.{}".format(*request.version),
+            "authority": authority.decode("latin-1"),
+            "headers": [[name, value.decode("latin-1")] for name, value in request.fields],
+            "body": bytes(request.body).decode("latin-1"),
+        }
+        body = json.dumps(document).encode("ascii")
+        self._respond(request, 200, headers=[("Content-Type", "application/json")], body=body)
 
     def _precondition_failed(self, request: Request) -> bool:
         """https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1: If-Match is false when no
@@ -989,6 +1028,10 @@ class FaultyHTTP11(protocol.Protocol):
         self.request = None
         close = reject.close
         if reject.status in (413, 414, 431) and "limits-close-silently" in self.faults:
+            self._close()
+            return
+        if reject.status == 400 and "reject-by-closing" in self.faults:
+            # What RFC 9112 §2.2's SHOULD tolerates (NON-STRICT), and the strict profile does not.
             self._close()
             return
         if "keep-alive-after-error" in self.faults:

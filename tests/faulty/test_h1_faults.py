@@ -29,7 +29,8 @@ from conformance.results import RunResults
 from conformance.scenario import bundled_cases_dir
 from conformance.scenario.loader import load_cases
 from conformance.target import Target
-from conformance.verdicts.verdict import Verdict
+from conformance.verdicts.profiles import GENERIC_400
+from conformance.verdicts.verdict import Requirement, Verdict
 
 MAP = Path(__file__).with_name("h1_fault_map.yaml")
 UPDATE = os.environ.get("CONFORMANCE_UPDATE_FAULT_MAP") == "1"
@@ -42,11 +43,10 @@ def h1_cases():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def matrix(reactor_thread, h1_cases) -> Iterator[RunResults]:  # type: ignore[no-untyped-def]
-    """One run of every case against the correct server and against each single fault.
-
-    The servers run in a process of their own: sharing the test's reactor, a server busy
-    with hundreds of connections could delay a FIN past a case's silence window."""
+def ports() -> Iterator[dict[str, int]]:
+    """The correct server and each single fault, listening in a process of their own: sharing
+    the test's reactor, a server busy with hundreds of connections could delay a FIN past a
+    case's silence window."""
     process = subprocess.Popen(
         [sys.executable, str(Path(h1_server.__file__)), "--matrix"],
         stdout=subprocess.PIPE,
@@ -55,13 +55,21 @@ def matrix(reactor_thread, h1_cases) -> Iterator[RunResults]:  # type: ignore[no
     )
     try:
         assert process.stdout is not None
-        ports = json.loads(process.stdout.readline())
-        assert set(ports) == {CORRECT, *h1_server.FAULTS}
-        targets = [Target.parse(f"{name}=http://127.0.0.1:{port}/") for name, port in ports.items()]
-        yield reactor_thread.run(h1_cases, targets, RunOptions(timeout=1.5, retry_budget=0), jobs=64)
+        listening = json.loads(process.stdout.readline())
+        assert set(listening) == {CORRECT, *h1_server.FAULTS}
+        yield listening
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def matrix(reactor_thread, h1_cases, ports) -> RunResults:  # type: ignore[no-untyped-def]
+    """One run of every case against the correct server and against each single fault."""
+    targets = [Target.parse(f"{name}=http://127.0.0.1:{port}/") for name, port in ports.items()]
+    # Every target serves the echo contract at /echo, so the echo cases run too.
+    options = RunOptions(timeout=1.5, retry_budget=0, echo_path="/echo")
+    return reactor_thread.run(h1_cases, targets, options, jobs=64)  # type: ignore[no-any-return]
 
 
 def verdicts(results: RunResults, target: str) -> dict[str, Verdict]:
@@ -121,3 +129,28 @@ def test_no_fault_makes_the_harness_error(matrix):  # type: ignore[no-untyped-de
         if case.verdict is Verdict.ERROR
     }
     assert errors == {}
+
+
+def test_the_strict_profile_fails_a_close_where_400_is_asked(reactor_thread, h1_cases, ports, matrix):  # type: ignore[no-untyped-def]
+    """A server that drops the connection instead of answering 400 is NON-STRICT on the
+    generic-400 cases under the default profile, and FAILs exactly those under strict; the
+    correct server still passes every case."""
+    generic = sorted(case.id for case in h1_cases if GENERIC_400 in case.tags)
+    assert generic
+    closing = verdicts(matrix, "reject-by-closing")
+    assert {case_id: closing[case_id] for case_id in generic} == dict.fromkeys(generic, Verdict.NON_STRICT)
+    targets = [
+        Target.parse(f"{name}=http://127.0.0.1:{ports[name]}/") for name in (CORRECT, "reject-by-closing")
+    ]
+    options = RunOptions(timeout=1.5, retry_budget=0, echo_path="/echo", profile="strict")
+    strict = reactor_thread.run(h1_cases, targets, options, jobs=64)
+    assert strict.profile == "strict"
+    assert {k: v for k, v in verdicts(strict, CORRECT).items() if v is not Verdict.PASS} == {}
+    under_strict = verdicts(strict, "reject-by-closing")
+    assert {case_id: under_strict[case_id] for case_id in generic} == dict.fromkeys(generic, Verdict.FAIL)
+    (target,) = [t for t in strict.targets if t.name == "reject-by-closing"]
+    raised = {c.id: (c.requirement, c.declared_requirement) for c in target.cases if c.id in generic}
+    assert set(raised.values()) == {(Requirement.MUST, Requirement.SHOULD)}
+    # Every other case keeps its default-profile verdict.
+    others = {case_id for case_id in closing if case_id not in generic}
+    assert {k: under_strict[k] for k in others} == {k: closing[k] for k in others}

@@ -6,14 +6,21 @@ application: ``/`` is a 200 page with ``ETag: "v1"``; other paths are 404; If-No
 evaluated (RFC 9110 §13.1.1, §13.1.2); OPTIONS lists the allowed methods; other known methods get 405
 and unknown ones 501 (RFC 9110 §9.1). Framing, persistence, HEAD bodies and Date are left to
 the server.
+
+``/echo`` (any method) is the echo contract (README, "The echo contract"): the request as the
+server handed it to the application, as JSON, so that the echo cases judge what the server
+parsed. The application adds nothing of its own: WSGI names come back from ``HTTP_*`` keys
+(which is how a WSGI application sees them), ASGI names as the server lists them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 BODY = b"<p>hello</p>\n"
+ECHO_PATH = "/echo"
 ETAG = '"v1"'
 ALLOW = "GET, HEAD, POST, OPTIONS"
 KNOWN = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
@@ -51,13 +58,50 @@ def answer(
     return 200, [("Content-Type", "text/html"), ("ETag", ETAG)], BODY
 
 
+def echo_document(
+    method: str, target: str, version: str, authority: str, headers: list[list[str]], body: bytes
+) -> bytes:
+    """The echo contract's JSON: every string one character per octet (latin-1)."""
+    document = {
+        "method": method,
+        "target": target,
+        "version": version,
+        "authority": authority,
+        "headers": headers,
+        "body": body.decode("latin-1"),
+    }
+    return json.dumps(document).encode("ascii")
+
+
+def wsgi_echo(environ: dict[str, Any], body: bytes) -> bytes:
+    """PEP 3333: header fields are ``HTTP_`` keys (``-`` read as ``_``), except Content-Type
+    and Content-Length; strings are latin-1 already."""
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append([key[5:].replace("_", "-").title(), value])
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append([key.replace("_", "-").title(), value])
+    query = environ.get("QUERY_STRING", "")
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not target:
+        target = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
+    authority = (
+        environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+    )
+    return echo_document(
+        environ["REQUEST_METHOD"], target, environ.get("SERVER_PROTOCOL", ""), authority, headers, body
+    )
+
+
 def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH")
-    if length and length.isdigit():
-        stream.read(int(length))
-    else:
-        stream.read()
+    content = stream.read(int(length)) if length and length.isdigit() else stream.read()
+    if environ.get("PATH_INFO") == ECHO_PATH:
+        echoed = wsgi_echo(environ, content)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(echoed)))])
+        return [echoed]
     status, headers, body = answer(
         environ["REQUEST_METHOD"],
         environ.get("PATH_INFO", "/"),
@@ -82,9 +126,14 @@ async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Cal
     if scope["type"] != "http":
         return
     more = True
+    content = b""
     while more:
         message = await receive()
+        content += message.get("body", b"")
         more = message.get("more_body", False)
+    if _asgi_target(scope)[1] == ECHO_PATH:
+        await asgi_echo(scope, content, send)
+        return
     fields = {name.lower(): value.decode("latin-1") for name, value in scope["headers"]}
     status, headers, body = answer(
         scope["method"], scope["path"], fields.get(b"if-none-match"), fields.get(b"if-match")
@@ -99,3 +148,42 @@ async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Cal
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _asgi_target(scope: dict[str, Any]) -> tuple[str | None, str]:
+    """(the authority of an absolute-form target or None, the path). The ASGI ``path`` is the
+    request-target without its query, so with the absolute-form it is the whole URI, and the
+    application finds the authority there (RFC 9112 §3.2.2)."""
+    path = scope["path"]
+    scheme, sep, rest = path.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        authority, slash, tail = rest.partition("/")
+        return authority, slash + tail or "/"
+    return None, path
+
+
+async def asgi_echo(scope: dict[str, Any], content: bytes, send: Callable[..., Any]) -> None:
+    """ASGI lists the header fields as the server parsed them; the authority is the
+    absolute-form target's, else the Host field's."""
+    headers = [[name.decode("latin-1"), value.decode("latin-1")] for name, value in scope["headers"]]
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    query = scope.get("query_string", b"")
+    target = (raw_path + (b"?" + query if query else b"")).decode("latin-1")
+    hosts = [value for name, value in headers if name.lower() == "host"]
+    authority = _asgi_target(scope)[0]
+    if authority is None:
+        authority = hosts[0] if hosts else ""
+    echoed = echo_document(
+        scope["method"], target, f"HTTP/{scope['http_version']}", authority, headers, content
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(echoed)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": echoed})

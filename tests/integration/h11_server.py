@@ -11,9 +11,10 @@ import email.utils
 import socket
 import sys
 import threading
+from urllib.parse import urlsplit
 
 import h11
-from apps import answer
+from apps import ECHO_PATH, answer, echo_document
 
 MAX_BODY = 1024 * 1024
 
@@ -46,10 +47,30 @@ def serve_connection(sock: socket.socket) -> None:
             if request is None:
                 return
             fields = {name.lower(): value.decode("latin-1") for name, value in request.headers}
-            path = request.target.decode("latin-1").split("?", 1)[0]
-            status, headers, content = answer(
-                request.method.decode("latin-1"), path, fields.get(b"if-none-match"), fields.get(b"if-match")
-            )
+            target = request.target.decode("latin-1")
+            absolute = urlsplit(target) if not target.startswith("/") else None
+            path = (absolute.path or "/") if absolute and absolute.netloc else target.split("?", 1)[0]
+            if path == ECHO_PATH:
+                # The echo contract: what h11 parsed (raw names, in order), the authority from
+                # an absolute-form target, else Host (RFC 9112 §3.2.2).
+                authority = absolute.netloc if absolute and absolute.netloc else fields.get(b"host", "")
+                status, headers = 200, [("Content-Type", "application/json")]
+                raw = [[n.decode("latin-1"), v.decode("latin-1")] for n, v in request.headers.raw_items()]
+                content = echo_document(
+                    request.method.decode("latin-1"),
+                    target,
+                    f"HTTP/{request.http_version.decode()}",
+                    authority,
+                    raw,
+                    body,
+                )
+            else:
+                status, headers, content = answer(
+                    request.method.decode("latin-1"),
+                    path,
+                    fields.get(b"if-none-match"),
+                    fields.get(b"if-match"),
+                )
             if status != 304:
                 headers.append(("Content-Length", str(len(content))))
             headers.append(("Date", email.utils.formatdate(usegmt=True)))

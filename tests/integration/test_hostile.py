@@ -43,6 +43,13 @@ cases:
       - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\nGET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
       - expect: {response: {status: 200}}
       - expect: {response: {status: 200}}
+  - id: echo
+    title: what the server parsed (whatever it sends back is read as an echo document)
+    requirement: MUST
+    requires: [echo]
+    steps:
+      - send: "POST {echo_path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 2\r\n\r\nhi"
+      - expect: {echo: {method: POST, body: hi}}
 """
 
 
@@ -58,7 +65,7 @@ def test_every_case_ends_in_time_with_fail_or_error(reactor_thread, cases, kind:
     port = reactor_thread.call(hostile.listen, reactor_thread.reactor, kind)
     try:
         target = Target.parse(f"http://127.0.0.1:{port.getHost().port}/")
-        options = RunOptions(timeout=1.0, case_timeout=4.0, byte_cap=4 * 2**20)
+        options = RunOptions(timeout=1.0, case_timeout=4.0, byte_cap=4 * 2**20, echo_path="/echo")
         tracemalloc.start()
         start = time.monotonic()
         results = reactor_thread.run(cases, [target], options)
@@ -84,7 +91,7 @@ def test_unreachable_target_is_an_error_with_the_reason(reactor_thread, cases) -
     from servers import free_port
 
     target = Target.parse(f"http://127.0.0.1:{free_port()}/")
-    results = reactor_thread.run(cases, [target], RunOptions(timeout=1.0))
+    results = reactor_thread.run(cases, [target], RunOptions(timeout=1.0, echo_path="/echo"))
     [target_results] = results.targets
     assert not target_results.reachable
     for case in target_results.cases:

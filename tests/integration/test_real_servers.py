@@ -18,7 +18,15 @@ from conformance.scenario import bundled_cases_dir
 from conformance.scenario.loader import load_cases
 from conformance.target import Target
 
-PASS, FAIL, NON_STRICT, UNIMPLEMENTED = "PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED"
+PASS, FAIL, NON_STRICT, UNIMPLEMENTED, SKIPPED = "PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED", "SKIPPED"
+
+#: Servers that run the application of apps.py (or h11_server.py), which has the echo
+#: endpoint: the echo cases run against them. The others (static file servers) have none,
+#: and the echo cases must be SKIPPED there, never FAILed.
+ECHO_PATHS: dict[str, str] = {
+    name: "/echo"
+    for name in ("gunicorn-sync", "gunicorn-gthread", "uvicorn-h11", "uvicorn-httptools", "hypercorn", "h11")
+}
 
 #: server -> case id -> verdict, each verified against the RFC.
 EXPECTED: dict[str, dict[str, str]] = {
@@ -74,6 +82,19 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9112/9.3/persistent-or-announces-close": PASS,
     },
     "gunicorn-sync": {
+        "h1/9112/6.1/echo-content-length-and-chunked-te-first": PASS,
+        # RFC 9112 §3.2.2: with an absolute-form target the Host field MUST be ignored; gunicorn
+        # hands the application the conflicting Host as HTTP_HOST (and nothing of the target's
+        # authority), so the application takes the request to be for other.example.
+        "h1/9112/3.2.2/echo-absolute-form-host-ignored": FAIL,
+        # RFC 9110 §6.5.2: gunicorn refuses framing/routing/auth fields in trailers (400),
+        # which is not merging them; Content-Type in a trailer is dropped.
+        "h1/9110/6.5.2/echo-trailer-host-not-merged": NON_STRICT,
+        "h1/9110/6.5.2/echo-trailer-content-type-not-merged": PASS,
+        # RFC 9110 §5.1: gunicorn drops field names with "_" (which would read as "-" in WSGI).
+        "h1/9110/5.1/echo-underscore-content-length": PASS,
+        "h1/9110/5.1/echo-underscore-name-kept-distinct": PASS,
+        "h1/9110/5.3/echo-repeated-field-lines-apart": PASS,
         "h1/9112/3.2/host-missing": FAIL,
         # RFC 9112 §3.2: "Host: 127.0.0.1 x" is no uri-host; MUST 400, gunicorn serves it.
         "h1/9112/3.2/host-invalid-inner-space": FAIL,
@@ -83,6 +104,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9112/9.6/connection-close-honoured": PASS,
     },
     "gunicorn-gthread": {
+        "h1/9112/3.2.2/echo-absolute-form-host-ignored": FAIL,
+        "h1/9110/9.3.1/echo-get-body-chunked": PASS,
         # RFC 9110 §7.6.1: connection options are a case-insensitive list; "keep-alive,
         # CLOSE" asks to close (RFC 9112 §9.6 MUST); gunicorn keeps the connection open.
         "h1/9112/9.6/connection-close-token-in-list": FAIL,
@@ -91,6 +114,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9110/13.1.1/if-match-no-match": PASS,
     },
     "uvicorn-h11": {
+        # RFC 9112 §6.1: a request with Content-Length and chunked is processed by the chunked
+        # coding (the echo shows "hello": right), and the connection MUST then close; h11 keeps it.
+        "h1/9112/6.1/echo-content-length-and-chunked-te-first": FAIL,
+        # RFC 9112 §3.2.2: the ASGI path is the whole absolute-form target, so the application
+        # can take the target's authority over Host.
+        "h1/9112/3.2.2/echo-absolute-form-host-ignored": PASS,
+        "h1/9110/6.5.2/echo-trailer-authorization-not-merged": PASS,
+        "h1/9112/5.2/echo-obs-fold-replaced-by-space": PASS,
         # RFC 9110 §5.6.1: a recipient MUST ignore empty list elements; h11 rejects ", chunked".
         "h1/9112/6.1/coding-name-empty-elements": FAIL,
         "h1/9112/6.1/coding-name-trailing-comma": FAIL,
@@ -101,6 +132,16 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9112/6.3/content-length-invalid-plus-sign": PASS,
     },
     "uvicorn-httptools": {
+        # RFC 9110 §6.5.2: a recipient MUST NOT merge trailer fields into the header section;
+        # uvicorn with httptools appends them to the ASGI headers.
+        "h1/9110/6.5.2/echo-trailer-host-not-merged": FAIL,
+        "h1/9110/6.5.2/echo-trailer-authorization-not-merged": FAIL,
+        "h1/9110/6.5.2/echo-trailer-content-type-not-merged": FAIL,
+        # RFC 9112 §3.2.2: with an absolute-form target the Host field MUST be ignored;
+        # uvicorn with httptools gives the application only the target's path, and the Host.
+        "h1/9112/3.2.2/echo-absolute-form-host-ignored": FAIL,
+        # RFC 9110 §5.1: it refuses "_" in field names (400): acceptable, not preferred.
+        "h1/9110/5.1/echo-underscore-content-length": NON_STRICT,
         "h1/9112/2.3/major-version-2": FAIL,
         # RFC 9112 §3.2: MUST 400 for two Host lines.
         "h1/9112/3.2/host-duplicate-different": FAIL,
@@ -113,6 +154,12 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9110/10.1.1/no-100-to-http10": FAIL,
     },
     "hypercorn": {
+        "h1/9112/6.1/echo-content-length-and-chunked-cl-first": FAIL,
+        # RFC 9110 §6.5.2: h11 refuses Transfer-Encoding in trailers with 501: not applied,
+        # acceptable, not preferred.
+        "h1/9110/6.5.2/echo-trailer-transfer-encoding-not-applied": NON_STRICT,
+        "h1/9110/6.5.2/echo-trailer-host-not-merged": PASS,
+        "h1/9112/3.2.2/echo-absolute-form-host-ignored": PASS,
         # RFC 9110 §9.1: methods are case-sensitive; hypercorn serves "get" as GET.
         "h1/9110/9.1/method-is-case-sensitive": FAIL,
         # RFC 9112 §7.1.1 and RFC 9110 §5.6.3: BWS around ";" MUST be accepted.
@@ -125,6 +172,10 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9112/3.2/host-ipv6-literal": PASS,
     },
     "h11": {
+        "h1/9112/6.1/echo-content-length-and-chunked-cl-first": FAIL,
+        "h1/9110/6.5.2/echo-trailer-transfer-encoding-not-applied": NON_STRICT,
+        "h1/9110/5.3/echo-repeated-field-lines-adjacent": PASS,
+        "h1/9110/5.5/echo-nul-in-value": PASS,
         # RFC 9112 §7.1.1 with RFC 9110 §5.6.3: BWS around ";" in a chunk extension MUST be
         # accepted; h11 rejects it.
         "h1/9112/7.1/chunk-extension-bws": FAIL,
@@ -156,7 +207,8 @@ def h1_cases():  # type: ignore[no-untyped-def]
 
 
 def run(reactor_thread, cases, name: str, url: str) -> TargetResults:  # type: ignore[no-untyped-def]
-    results = reactor_thread.run(cases, [Target.parse(f"{name}={url}")], RunOptions())
+    options = RunOptions(echo_path=ECHO_PATHS.get(name))
+    results = reactor_thread.run(cases, [Target.parse(f"{name}={url}")], options)
     return results.targets[0]
 
 
@@ -179,6 +231,14 @@ def test_suite_against_real_server(server, reactor_thread, h1_cases):  # type: i
     assert errors == {}
     expected = EXPECTED[server]
     assert {case_id: observed[case_id] for case_id in expected} == expected
+    echo_cases = {case.id for case in h1_cases if "echo" in case.requires}
+    assert echo_cases
+    if server not in ECHO_PATHS:  # no echo endpoint: SKIPPED with the reason, never FAILed
+        assert {observed[case_id] for case_id in echo_cases} == {SKIPPED}
+        reasons = {case.observed for case in first.cases if case.id in echo_cases}
+        assert reasons == {"needs --echo-path (the target's echo endpoint)"}
+    else:
+        assert SKIPPED not in {observed[case_id] for case_id in echo_cases}
     for again in runs[1:]:
         changed = {k: (v, verdicts(again)[k]) for k, v in observed.items() if verdicts(again)[k] != v}
         assert changed == {}

@@ -256,6 +256,8 @@ def test_json_file_is_ascii_utf8_with_a_final_newline_and_model_key_order(
         "duration_s",
         "shard",
         "baseline_unmatched",
+        "profile",
+        "echo_path",
         "targets",
     ]
     assert "\\u0000" in raw.decode() and "\\ud800" in raw.decode()

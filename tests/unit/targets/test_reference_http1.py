@@ -256,9 +256,17 @@ def test_echo_reflects_the_parsed_request(connect: Any) -> None:
         "method": "POST",
         "target": "/echo?q=1",
         "version": "HTTP/1.1",
+        "authority": "x",
         "headers": [["Host", "x"], ["X-Thing", "v"], ["X-Caf", "caf\xe9"], ["Transfer-Encoding", "chunked"]],
         "body": "ab\xff",
     }
+
+
+def test_echo_authority_is_the_absolute_form_targets(connect: Any) -> None:
+    # RFC 9112 §3.2.2: the target's authority, not the Host field, says whom the request is for.
+    response = connect().send(b"GET http://right.example:81/echo HTTP/1.1\r\nHost: wrong.example\r\n\r\n")
+    document = json.loads(response.response().body)
+    assert (document["authority"], document["target"]) == ("right.example:81", "http://right.example:81/echo")
 
 
 def test_echo_takes_any_method_and_http10(connect: Any) -> None:

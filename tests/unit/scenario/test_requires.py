@@ -1,0 +1,77 @@
+"""``requires:``: capabilities a case needs from the target, checked where they are used."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from conformance.scenario.loader import load_text
+
+CASE = """\
+protocol: h1
+rfc: 9110
+section: "5"
+cases:
+  - id: c
+    title: t
+    requirement: MUST
+{requires}    steps:
+      - send: "GET {send} HTTP/1.1\\r\\n\\r\\n"
+      - expect:
+          {expect}
+"""
+
+
+def errors_of(requires: str = "", send: str = "/", expect: str = "closed: true") -> list[str]:
+    source = CASE.replace("{requires}", requires).replace("{send}", send).replace("{expect}", expect)
+    _, errors = load_text(textwrap.dedent(source), "cases/x.yaml")
+    return [error.render() for error in errors]
+
+
+def test_a_case_that_declares_echo_may_use_it() -> None:
+    source = (
+        CASE.replace("{requires}", "    requires: [echo]\n")
+        .replace("{send}", "{echo_path}")
+        .replace("{expect}", "echo: {method: GET}")
+    )
+    cases, errors = load_text(source, "x.yaml")
+    assert errors == [] and cases[0].requires == ("echo",)
+
+
+def test_requires_in_defaults_is_inherited() -> None:
+    source = CASE.replace("cases:\n", "defaults:\n  requires: [echo]\ncases:\n").replace("{requires}", "")
+    source = source.replace("{send}", "{echo_path}").replace("{expect}", "closed: true")
+    cases, errors = load_text(source, "x.yaml")
+    assert errors == [] and cases[0].requires == ("echo",)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message", "line"),
+    [
+        ({"send": "{echo_path}"}, "{echo_path} needs the case to declare `requires: [echo]`", 9),
+        ({"expect": "echo: {method: GET}"}, "'echo' needs the case to declare `requires: [echo]`", 11),
+        ({"requires": "    requires: [telepathy]\n"}, "unknown capability 'telepathy' (known: echo)", 8),
+        ({"requires": "    requires: echo\n"}, "requires: a list of capabilities", 8),
+        (
+            {"requires": "    requires: [echo]\n", "expect": "echo: {headers: {Host: '{authority}'}}"},
+            "templates are not filled in expected values",
+            12,
+        ),
+        (
+            {"requires": "    requires: [echo]\n", "expect": "echo: {headers: {Host: {regex: x}}}"},
+            "unknown field 'regex' in the Host condition",
+            12,
+        ),
+        (
+            {"requires": "    requires: [echo]\n", "expect": "echo: {status: 200}"},
+            "unknown field 'status' in echo",
+            12,
+        ),
+    ],
+)
+def test_misuse_is_a_located_error(kwargs: dict[str, str], message: str, line: int) -> None:
+    [error] = errors_of(**kwargs)
+    assert message in error
+    assert f"cases/x.yaml:{line}:" in error
+    assert "(case h1/9110/5/c)" in error
