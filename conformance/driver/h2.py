@@ -18,7 +18,7 @@ from conformance.codecs import h2frames as fr
 from conformance.codecs.common import Event, Violation
 from conformance.driver.openers import Opener, OpeningContext, OpeningFailed, register_opener
 from conformance.driver.sessions import SESSIONS
-from conformance.scenario.h2payloads import H2ConnectOptions
+from conformance.scenario.h2payloads import H2ConnectOptions, H2Frame, H2Headers
 from conformance.scenario.payloads import Payload, chunks_of
 from conformance.scenario.templates import TargetContext
 
@@ -108,6 +108,7 @@ class H2Session:
         self._push_enabled = True
         self._opened: set[int] = set()
         self.server_settings: fr.SettingsFrame | None = None
+        self.peer_settings: dict[int, int] = {}  # the target's settings, as last sent
         self.first_frame: fr.Frame | None = None
         # An HTTP/1.1 response head comes first on an h2c upgrade.
         self._upgrade_head: bytearray | None = None
@@ -211,6 +212,8 @@ class H2Session:
         return payload.render(context)
 
     def render_chunks(self, payload: Payload, context: TargetContext) -> Iterator[bytes]:
+        if isinstance(payload, (H2Frame, H2Headers)):  # may size itself by the target's settings
+            return payload.chunks(context, self.peer_settings)
         return chunks_of(payload, context)
 
     # -- frames
@@ -229,6 +232,7 @@ class H2Session:
         if isinstance(frame, fr.SettingsFrame) and not frame.flags & fr.Flag.ACK:
             if self.server_settings is None:
                 self.server_settings = frame
+            self.peer_settings.update(frame.settings)
             if self.ack_settings:
                 self._reply += fr.encode_frame(fr.FrameType.SETTINGS, flags=fr.Flag.ACK)
         elif isinstance(frame, fr.DataFrame):

@@ -63,6 +63,7 @@ class FramePattern(Expectation):
     errors: frozenset[int] = frozenset()  # RST_STREAM / GOAWAY error codes accepted
     last_stream: int | None = None
     data: bytes | None = None  # PING opaque data, DATA body exactly
+    length: int | None = None  # the payload length the frame header declares
 
     def describe(self) -> str:
         name = fr.type_name(self.frame_type) if self.frame_type is not None else "a frame"
@@ -79,6 +80,8 @@ class FramePattern(Expectation):
         cleared = fr.flag_names(self.frame_type if self.frame_type is not None else -1, self.no_flags)
         if cleared:
             parts.append("without " + ", ".join(cleared))
+        if self.length is not None:
+            parts.append(f"of {self.length} octets")
         if self.data is not None:
             parts.append(f"data {self.data.hex() if len(self.data) <= 16 else printable(self.data, 30)}")
         return f"{name} " + " ".join(parts) if parts else name
@@ -95,6 +98,8 @@ class FramePattern(Expectation):
         if self.errors and getattr(event, "error_code", None) not in self.errors:
             return False
         if self.last_stream is not None and getattr(event, "last_stream_id", None) != self.last_stream:
+            return False
+        if self.length is not None and event.length != self.length:
             return False
         if self.data is not None:
             got = getattr(event, "opaque", getattr(event, "data", None))
@@ -322,4 +327,49 @@ class NoFrame(Expectation):
         found: Sequence[Event] = [e for e in obs.events if self.pattern.accepts(e)]
         if found:
             return Mismatch(observed=found[0].describe(), end=cursor.index)
+        return Matched(end=cursor.index)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Closed(Expectation):
+    """The target closes the connection; frames before the close are passed over (an HTTP/2
+    server may acknowledge SETTINGS or send GOAWAY first)."""
+
+    allow_reset: bool = True
+    require_reset: bool = False
+
+    def describe(self) -> str:
+        if self.require_reset:
+            return "the connection reset (RST)"
+        return "the connection closed" if self.allow_reset else "the connection closed cleanly (FIN)"
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            event = obs.events[index]
+            if isinstance(event, ConnectionClosed):
+                if (event.reset and not self.allow_reset) or (self.require_reset and not event.reset):
+                    return Mismatch(observed=event.describe(), end=index + 1)
+                return Matched(end=index + 1)
+        if obs.timed_out:
+            return Mismatch(
+                observed=summary(obs, cursor.index) + "; the connection still open", end=len(obs.events)
+            )
+        return Pending()
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoViolation(Expectation):
+    """None of the target's frames or header blocks so far broke these rules (violation
+    codes such as ``h2-data-beyond-window``)."""
+
+    codes: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "no frame from the target breaking " + ", ".join(self.codes)
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for event in obs.events:
+            for violation in getattr(event, "violations", ()) or ():
+                if violation.code in self.codes:
+                    return Mismatch(observed=f"{event.describe()}: {violation.describe()}", end=cursor.index)
         return Matched(end=cursor.index)
