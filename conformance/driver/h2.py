@@ -114,6 +114,7 @@ class H2Session:
         self._upgrade_head: bytearray | None = None
         self.upgrade_response: http1.Response | None = None
         self._http1_only = False  # the upgrade was refused: the rest is HTTP/1.1
+        self._seen_bytes = False
         self._responded: set[int] = set()  # streams with a final response (later HEADERS: trailers)
 
     # -- the h2c upgrade
@@ -182,6 +183,15 @@ class H2Session:
         events: list[Event] = []
         if self._http1_only:
             return []
+        if (
+            self._upgrade_head is None
+            and not self._seen_bytes
+            and data[:7] in (b"HTTP/1."[: len(data)], b"HTTP/1.")
+        ):
+            # An HTTP/1.x answer instead of frames (a server that took our bytes for HTTP/1.1):
+            # show the response, not garbage frames.
+            self._upgrade_head = bytearray()
+        self._seen_bytes = True
         if self._upgrade_head is not None:
             head_events, data = self._read_upgrade(data)
             events += head_events

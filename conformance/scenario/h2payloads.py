@@ -34,28 +34,39 @@ def h2_context(context: TargetContext) -> TargetContext:
 
 @dataclass(frozen=True, kw_only=True)
 class Fill:
-    """A size given absolutely or relative to the target's SETTINGS_MAX_FRAME_SIZE
-    (``max_frame_size+1``: the smallest frame the target must refuse)."""
+    """A size given absolutely or relative to one of the target's settings
+    (``max_frame_size+1``: the smallest frame the target must refuse;
+    ``max_header_list_size+1``: the smallest field section it may refuse)."""
 
     size: int = 0
-    relative: bool = False  # size is an offset from the target's SETTINGS_MAX_FRAME_SIZE
+    setting: int | None = None  # size is an offset from the target's value of this setting
 
     def resolve(self, peer: dict[int, int]) -> int:
-        if not self.relative:
+        if self.setting is None:
             return self.size
-        limit = peer.get(fr.Setting.MAX_FRAME_SIZE, fr.DEFAULT_MAX_FRAME_SIZE)
-        size = limit + self.size
-        if size > fr.MAX_FRAME_SIZE_LIMIT:
+        name = fr.setting_name(self.setting)
+        if self.setting == fr.Setting.MAX_FRAME_SIZE:
+            limit = peer.get(self.setting, fr.DEFAULT_MAX_FRAME_SIZE)
+            size = limit + self.size
+            if size > fr.MAX_FRAME_SIZE_LIMIT:
+                raise NotApplicable(
+                    f"the target allows frames of {limit} octets (SETTINGS_MAX_FRAME_SIZE): "
+                    f"no frame can be {size} octets long"
+                )
+            return max(0, size)
+        if self.setting not in peer:
+            raise NotApplicable(f"the target advertised no SETTINGS_{name}: it sets no limit to exceed")
+        size = peer[self.setting] + self.size
+        if size > 1 << 24:
             raise NotApplicable(
-                f"the target allows frames of {limit} octets (SETTINGS_MAX_FRAME_SIZE): "
-                f"no frame can be {size} octets long"
+                f"the target's SETTINGS_{name} of {peer[self.setting]} is too large to exceed here"
             )
         return max(0, size)
 
     def describe(self) -> str:
-        if not self.relative:
+        if self.setting is None:
             return f"{self.size} octets"
-        return "max_frame_size" + (f"{self.size:+d}" if self.size else "")
+        return fr.setting_name(self.setting).lower() + (f"{self.size:+d}" if self.size else "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -262,6 +273,7 @@ class H2Headers:
     count: int = 1  # this many requests, on streams stream, stream+2, ...
     count_over_limit: bool = False  # count is added to the target's SETTINGS_MAX_CONCURRENT_STREAMS
     reset: int | None = None  # follow each HEADERS with RST_STREAM of this error code
+    fill: Fill | None = None  # pad the block to this size, split over CONTINUATION frames
 
     def chunks(self, context: TargetContext, peer: dict[int, int] | None = None) -> Iterator[bytes]:
         """The requests in pieces of at most a few hundred frames."""
@@ -277,8 +289,12 @@ class H2Headers:
                 raise NotApplicable(f"the target advertised {shown}: it cannot be exceeded here")
             count += limit
         batch: list[bytes] = []
+        block = None
+        if self.fill is not None:
+            block = _filled_block(self.block.render(context), self.fill.resolve(peer or {}))
+        frame_limit = (peer or {}).get(fr.Setting.MAX_FRAME_SIZE, fr.DEFAULT_MAX_FRAME_SIZE)
         for number in range(count):
-            batch.append(self._one(context, self.stream + 2 * number))
+            batch.append(self._one(context, self.stream + 2 * number, block, frame_limit))
             if self.reset is not None:
                 batch.append(
                     fr.encode_frame(
@@ -296,14 +312,20 @@ class H2Headers:
     def render(self, context: TargetContext) -> bytes:
         return b"".join(self.chunks(context))
 
-    def _one(self, context: TargetContext, stream: int) -> bytes:
-        block = self.block.render(context)
-        if not self.continuations:
+    def _one(
+        self, context: TargetContext, stream: int, block: bytes | None = None, frame_limit: int = 0
+    ) -> bytes:
+        if block is None:
+            block = self.block.render(context)
+        continuations = self.continuations
+        if frame_limit and len(block) > frame_limit - 300:  # a filled block: frames the target accepts
+            continuations = max(continuations, -(-len(block) // (frame_limit - 300)))
+        if not continuations:
             flags = self.flags | (fr.Flag.PADDED if self.pad_length is not None else 0)
             flags |= fr.Flag.PRIORITY if self.priority is not None else 0
             body = fr.headers_payload(block, pad_length=self.pad_length, priority=self.priority)
             return fr.encode_frame(fr.FrameType.HEADERS, body, flags=flags, stream_id=stream)
-        pieces = self.continuations + 1
+        pieces = continuations + 1
         size = max(1, -(-len(block) // pieces))
         fragments = [block[i * size : (i + 1) * size] for i in range(pieces)]
         first_flags = (self.flags & ~fr.Flag.END_HEADERS) | (

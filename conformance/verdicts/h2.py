@@ -34,13 +34,17 @@ def _shown(event: Event) -> bool:
     return not isinstance(event, (fr.HeadersFrame, fr.ContinuationFrame, fr.PushPromiseFrame))
 
 
-def summary(obs: Observation, start: int, *, limit: int = 4) -> str:
-    """What arrived from ``start`` on, and how the wait ended, in a server author's words."""
-    events = [e for e in obs.events[start:] if _shown(e)]
+def summary(obs: Observation, start: int, *, limit: int = 4, end: int | None = None) -> str:
+    """What arrived from ``start`` on (up to ``end``, the event that decided), and how the
+    wait ended, in a server author's words."""
+    decided = end is not None
+    events = [e for e in obs.events[start:end] if _shown(e)]
+    if len(events) > limit:
+        events = events[: limit - 1] + [events[-1]] if decided else events
     parts = [event.describe() for event in events[:limit]]
     if len(events) > limit:
         parts.append(f"and {len(events) - limit} more")
-    if not events or not isinstance(events[-1], ConnectionClosed):
+    if not decided and (not events or not isinstance(events[-1], ConnectionClosed)):
         parts.append(
             f"nothing more within {obs.elapsed:.1f} s" if parts else f"nothing within {obs.elapsed:.1f} s"
         )
@@ -113,7 +117,7 @@ class FramePattern(Expectation):
             if self.accepts(event):
                 return Matched(end=index + 1)
             if isinstance(event, ConnectionClosed):
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if obs.timed_out:
             return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
         return Pending()
@@ -137,7 +141,7 @@ class ConnectionError_(Expectation):
             if isinstance(event, fr.GoAwayFrame):
                 if event.error_code in self.errors:
                     return Matched(end=index + 1)
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
         if obs.timed_out:
@@ -169,11 +173,11 @@ class StreamError(Expectation):
             ):
                 if event.error_code in self.errors:
                     return Matched(end=index + 1)
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, fr.GoAwayFrame):
                 if event.error_code in self.errors:
                     return Matched(end=index + 1)
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
         if obs.timed_out:
@@ -243,9 +247,9 @@ class ResponsePattern(Expectation):
             if isinstance(event, fr.RstStreamFrame) and (
                 self.stream is None or event.stream_id == self.stream
             ):
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if start is None:
             if obs.timed_out:
                 return Mismatch(observed=summary(obs, cursor.index), end=len(events))
@@ -373,3 +377,27 @@ class NoViolation(Expectation):
                 if violation.code in self.codes:
                     return Mismatch(observed=f"{event.describe()}: {violation.describe()}", end=cursor.index)
         return Matched(end=cursor.index)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequiresSetting(Expectation):
+    """The target's SETTINGS (its first) gave ``setting`` the ``value`` (0 also matches an
+    absent setting). Otherwise the case is about a feature the target does not offer (or a
+    situation that does not arise with it): the case ends UNIMPLEMENTED."""
+
+    setting: int
+    value: int
+
+    def describe(self) -> str:
+        return f"the target's SETTINGS_{fr.setting_name(self.setting)} to be {self.value}"
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for event in obs.events:
+            if isinstance(event, fr.SettingsFrame) and not event.flags & fr.Flag.ACK:
+                found = event.value(self.setting)
+                if (found or 0) == self.value:
+                    return Matched(end=cursor.index)
+                return Matched(end=cursor.index, grade=Grade.UNIMPLEMENTED)
+        if obs.timed_out:
+            return Mismatch(observed="no SETTINGS from the target", end=cursor.index)
+        return Pending()

@@ -38,6 +38,8 @@ from conformance.scenario.templates import TargetContext
 from conformance.verdicts import h2 as h2pat
 
 H2 = ("h2",)
+#: Fixed bytes (padding, expected data) are rendered without a target.
+_EMPTY = TargetContext(host="", port=0, authority="", path="", scheme="")
 
 # ---------------------------------------------------------------- names and numbers
 
@@ -271,25 +273,31 @@ _FRAME_KEYS = {
 }
 
 
+_FILL_BASES = {
+    "max_frame_size": fr.Setting.MAX_FRAME_SIZE,
+    "max_header_list_size": fr.Setting.MAX_HEADER_LIST_SIZE,
+}
+
+
 def _fill(node: Node, ctx: BuildContext) -> hp.Fill:
-    """``fill: 16384`` or ``fill: max_frame_size+1`` (the target's SETTINGS_MAX_FRAME_SIZE)."""
+    """``fill: 16384``, or relative to the target's setting: ``max_frame_size+1``,
+    ``max_header_list_size+1``."""
     value = node.value
     if isinstance(value, int) and not isinstance(value, bool):
         return hp.Fill(size=_int(node, ctx, "fill", bits=24))
     raw = text(node, ctx, "fill").replace(" ", "")
-    if raw.startswith("max_frame_size"):
-        rest = raw[len("max_frame_size") :]
-        try:
-            offset = int(rest) if rest else 0
-        except ValueError:
-            offset = None
-        if offset is not None:
-            return hp.Fill(size=offset, relative=True)
-    raise ctx.error("fill: a size in octets, or max_frame_size with an offset (max_frame_size+1)", node)
-
-
-#: Fixed bytes (padding, expected data) are rendered without a target.
-_EMPTY = TargetContext(host="", port=0, authority="", path="", scheme="")
+    for base, setting in _FILL_BASES.items():
+        if raw.startswith(base):
+            rest = raw[len(base) :]
+            try:
+                offset = int(rest) if rest else 0
+            except ValueError:
+                break
+            return hp.Fill(size=offset, setting=setting)
+    raise ctx.error(
+        "fill: a size in octets, or max_frame_size / max_header_list_size with an offset (max_frame_size+1)",
+        node,
+    )
 
 
 def _frame(node: Node, ctx: BuildContext) -> hp.H2Frame:
@@ -341,7 +349,17 @@ def _frame(node: Node, ctx: BuildContext) -> hp.H2Frame:
     return hp.H2Frame(**kwargs)
 
 
-_HEADERS_KEYS = {"stream", "flags", "padding", "priority", "continuations", "count", "reset", *_BLOCK_KEYS}
+_HEADERS_KEYS = {
+    "stream",
+    "flags",
+    "padding",
+    "priority",
+    "continuations",
+    "count",
+    "reset",
+    "fill",
+    *_BLOCK_KEYS,
+}
 
 
 def _headers(node: Node, ctx: BuildContext) -> hp.H2Headers:
@@ -378,6 +396,8 @@ def _headers(node: Node, ctx: BuildContext) -> hp.H2Headers:
             kwargs["count"] = _int(count, ctx, "count", bits=17)
     if "reset" in f:
         kwargs["reset"] = _named(f["reset"], ctx, fr.ErrorCode, "reset")
+    if "fill" in f:
+        kwargs["fill"] = _fill(f["fill"], ctx)
     return hp.H2Headers(**kwargs)
 
 
@@ -634,6 +654,14 @@ def register() -> None:
             protocols=H2,
         ),
         Kind(
+            "requires_setting",
+            "the target's SETTINGS gave a setting this value (0: or left it out); otherwise the "
+            "case ends UNIMPLEMENTED",
+            {"type": "object", "minProperties": 1, "maxProperties": 1},
+            _requires_setting,
+            protocols=H2,
+        ),
+        Kind(
             "no_violation",
             "no frame or header block from the target broke these rules (violation codes)",
             {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
@@ -651,6 +679,14 @@ def register() -> None:
         ),
     ):
         _register(EXPECT_KINDS, kind)
+
+
+def _requires_setting(node: Node, ctx: BuildContext) -> h2pat.RequiresSetting:
+    pairs = _settings(node, ctx)
+    if len(pairs) != 1 or not node.is_mapping:
+        raise ctx.error("requires_setting: one {SETTING: value}", node)
+    ((setting, value),) = pairs
+    return h2pat.RequiresSetting(setting=setting, value=value)
 
 
 def _ping_ack(node: Node, ctx: BuildContext) -> h2pat.FramePattern:
