@@ -41,6 +41,7 @@ class _Outbound:
         self._buffer = bytearray()
         self._skip = 0
         self._preface_checked = False
+        self.preface_sent = False  # our connection preface has gone out
         self.frames: list[fr.Frame] = []
 
     def feed(self, data: bytes) -> list[fr.Frame]:
@@ -49,6 +50,7 @@ class _Outbound:
                 return []
             data = data[data.index(fr.PREFACE) :]
             self.active = True
+            self.preface_sent = True
         frames: list[fr.Frame] = []
         view = memoryview(data)
         if self._skip:
@@ -62,6 +64,7 @@ class _Outbound:
             self._preface_checked = True
             if self._buffer.startswith(fr.PREFACE):
                 del self._buffer[: len(fr.PREFACE)]
+            self.preface_sent = True  # or the case sends no preface at all: frames from here
         while len(self._buffer) >= fr.FRAME_HEADER_SIZE:
             length = int.from_bytes(self._buffer[:3], "big")
             frame_type = self._buffer[3]
@@ -215,6 +218,10 @@ class H2Session:
         return []
 
     def outgoing(self) -> bytes:
+        """Automatic replies (SETTINGS ACKs), held until our connection preface has gone out:
+        nothing may precede it (RFC 9113 §3.4)."""
+        if not self.outbound.preface_sent:
+            return b""
         reply, self._reply = bytes(self._reply), bytearray()
         return reply
 
@@ -458,12 +465,17 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
     await _wait_for(ctx, lambda: session.upgrade_response is not None, "the upgrade response")
     response = session.upgrade_response
     if response is None:
-        observed = (
-            "the connection closed"
-            if ctx.connection.ended
-            else f"no response within {ctx.run.step_timeout:g} s"
+        if ctx.connection.ended:  # a prior-knowledge-only server takes the request for a bad preface
+            raise OpeningFailed(
+                expected="HTTP/1.1 101 Switching Protocols to h2c",
+                observed="the target closed the connection without an HTTP/1.1 response: "
+                "it does not offer h2c upgrades",
+                unimplemented=True,
+            )
+        raise OpeningFailed(
+            expected="HTTP/1.1 101 Switching Protocols to h2c",
+            observed=f"no response within {ctx.run.step_timeout:g} s",
         )
-        raise OpeningFailed(expected="HTTP/1.1 101 Switching Protocols to h2c", observed=observed)
     if response.status != 101:
         raise OpeningFailed(
             expected="HTTP/1.1 101 Switching Protocols to h2c",
@@ -479,9 +491,13 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
     ctx.connection.write(
         fr.PREFACE + fr.encode_frame(fr.FrameType.SETTINGS, fr.settings_payload(options.settings))
     )
+    held = session.outgoing()  # a SETTINGS ACK for a SETTINGS that came with the 101
+    if held:
+        ctx.connection.write(held)
     if options.wait_settings:
         return await _exchange_settings(ctx, session, options)
-    return None
+    # The steps see everything after the 101 (the server's preface among it).
+    return next((i + 1 for i, event in enumerate(ctx.connection.events) if event is response), None)
 
 
 register_opener("h2", Opener(open=_open_h2, alpn=("h2",)))
