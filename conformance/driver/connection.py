@@ -178,7 +178,8 @@ class WireProtocol(Protocol):
                     return False
             return True
         finally:
-            if self.transport is not None and getattr(self.transport, "producer", None) is pacer:
+            # Unregister whatever wraps the pacer (TLS puts a membrane around it).
+            if self.transport is not None:
                 self.transport.unregisterProducer()
 
     async def changed(self, timeout: float) -> None:
