@@ -9,8 +9,9 @@ ours: a server that never does fails only the cases about that (RFC 9113 §3.4, 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from conformance.codecs import h2fields, h2hpack, http1
@@ -93,6 +94,33 @@ class _Outbound:
         return frames
 
 
+@dataclass(frozen=True)
+class UpgradeHead:
+    """The status line and fields of the HTTP/1.1 answer to an upgrade request."""
+
+    status: int | None
+    text: str
+    fields: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, head: bytes) -> UpgradeHead:
+        lines = head.decode("latin-1").split("\r\n")
+        match = re.match(r"HTTP/1\.[01] (\d{3})", lines[0])
+        fields = tuple(
+            (name.strip(), value.strip())
+            for name, sep, value in (line.partition(":") for line in lines[1:])
+            if sep
+        )
+        return cls(status=int(match.group(1)) if match else None, text=lines[0][:80], fields=fields)
+
+    def header(self, name: str) -> str | None:
+        values = [value for key, value in self.fields if key.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+    def describe(self) -> str:
+        return self.text or "an empty response head"
+
+
 class H2Session:
     """HTTP/2 on one connection: the server's frames and header blocks become events."""
 
@@ -115,7 +143,8 @@ class H2Session:
         self.first_frame: fr.Frame | None = None
         # An HTTP/1.1 response head comes first on an h2c upgrade.
         self._upgrade_head: bytearray | None = None
-        self.upgrade_response: http1.Response | None = None
+        self.upgrade_head: UpgradeHead | None = None
+        self._http1: http1.ResponseParser | None = None
         self._http1_only = False  # the upgrade was refused: the rest is HTTP/1.1
         self._seen_bytes = False
         self._responded: set[int] = set()  # streams with a final response (later HEADERS: trailers)
@@ -137,17 +166,14 @@ class H2Session:
             return [], b""
         cut = end + 4 if end >= 0 else len(self._upgrade_head)
         head, rest = bytes(self._upgrade_head[:cut]), bytes(self._upgrade_head[cut:])
-        parser = http1.ResponseParser()
-        events: list[Event] = list(parser.feed(head))
-        responses = [e for e in events if isinstance(e, http1.Response)]
-        self.upgrade_response = responses[0] if responses else None
         self._upgrade_head = None
-        if self.upgrade_response is None or self.upgrade_response.status != 101:
-            # Not switching: what follows is HTTP/1.1, not frames.
-            events += list(parser.feed(rest))
+        self.upgrade_head = UpgradeHead.parse(head)
+        self._http1 = http1.ResponseParser()
+        if self.upgrade_head.status != 101:
+            # Not switching: what follows is HTTP/1.1 (its response events), not frames.
             self._http1_only = True
-            return events, b""
-        return events, rest
+            return list(self._http1.feed(head + rest)), b""
+        return list(self._http1.feed(head)), rest
 
     # -- Session
 
@@ -185,7 +211,7 @@ class H2Session:
     def receive(self, data: bytes) -> list[Event]:
         events: list[Event] = []
         if self._http1_only:
-            return []
+            return list(self._http1.feed(data)) if self._http1 is not None else []
         if (
             self._upgrade_head is None
             and not self._seen_bytes
@@ -205,6 +231,8 @@ class H2Session:
         return events
 
     def receive_eof(self) -> list[Event]:
+        if self._http1_only and self._http1 is not None:
+            return list(self._http1.feed_eof())
         if self._block is not None:
             frame, _, _ = self._block
             self._block = None
@@ -462,8 +490,8 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
         + b"\r\n\r\n"
     )
     ctx.connection.write(request)
-    await _wait_for(ctx, lambda: session.upgrade_response is not None, "the upgrade response")
-    response = session.upgrade_response
+    await _wait_for(ctx, lambda: session.upgrade_head is not None, "the upgrade response")
+    response = session.upgrade_head
     if response is None:
         if ctx.connection.ended:  # a prior-knowledge-only server takes the request for a bad preface
             raise OpeningFailed(
@@ -497,7 +525,9 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
     if options.wait_settings:
         return await _exchange_settings(ctx, session, options)
     # The steps see everything after the 101 (the server's preface among it).
-    return next((i + 1 for i, event in enumerate(ctx.connection.events) if event is response), None)
+    return next(
+        (i + 1 for i, event in enumerate(ctx.connection.events) if isinstance(event, http1.Response)), None
+    )
 
 
 register_opener("h2", Opener(open=_open_h2, alpn=("h2",)))
