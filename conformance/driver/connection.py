@@ -143,7 +143,10 @@ class WireProtocol(Protocol):
 
     def _emit(self, event: Any) -> None:
         self.events.append(event)
-        self.recorder.event(event.describe(), event.detail())
+        if self.recorder.accepting:  # describing 10 000 frames of a flood costs; the cap drops them
+            self.recorder.event(event.describe(), event.detail())
+        else:
+            self.recorder.truncated = True
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []

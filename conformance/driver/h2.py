@@ -66,31 +66,36 @@ class _Outbound:
             if self._buffer.startswith(fr.PREFACE):
                 del self._buffer[: len(fr.PREFACE)]
             self.preface_sent = True  # or the case sends no preface at all: frames from here
-        while len(self._buffer) >= fr.FRAME_HEADER_SIZE:
-            length = int.from_bytes(self._buffer[:3], "big")
-            frame_type = self._buffer[3]
-            if frame_type not in (fr.FrameType.SETTINGS, fr.FrameType.WINDOW_UPDATE, fr.FrameType.HEADERS):
-                available = len(self._buffer) - fr.FRAME_HEADER_SIZE
+        buffer = self._buffer
+        pos = 0  # consumed up to here; the buffer is cut once, at the end (floods are long)
+        learn = (fr.FrameType.SETTINGS, fr.FrameType.WINDOW_UPDATE, fr.FrameType.HEADERS)
+        while len(buffer) - pos >= fr.FRAME_HEADER_SIZE:
+            length = int.from_bytes(buffer[pos : pos + 3], "big")
+            frame_type = buffer[pos + 3]
+            available = len(buffer) - pos - fr.FRAME_HEADER_SIZE
+            if frame_type not in learn or length > 1 << 16:  # nothing to learn: skip the payload
                 if available >= length:
-                    del self._buffer[: fr.FRAME_HEADER_SIZE + length]
+                    pos += fr.FRAME_HEADER_SIZE + length
                     continue
                 self._skip = length - available
-                self._buffer.clear()
+                pos = len(buffer)
                 break
-            if length > 1 << 16:  # not a frame we can learn from: skip it
-                available = len(self._buffer) - fr.FRAME_HEADER_SIZE
-                self._skip = max(0, length - available)
-                del self._buffer[: fr.FRAME_HEADER_SIZE + min(length, available)]
-                continue
-            if len(self._buffer) < fr.FRAME_HEADER_SIZE + length:
+            if available < length:
                 break
-            head = bytes(self._buffer[: fr.FRAME_HEADER_SIZE])
-            payload = bytes(self._buffer[fr.FRAME_HEADER_SIZE : fr.FRAME_HEADER_SIZE + length])
-            del self._buffer[: fr.FRAME_HEADER_SIZE + length]
-            word = int.from_bytes(head[5:9], "big")
-            frames.append(
-                fr.parse_frame(frame_type, head[4], word & fr.STREAM_MASK, bool(word >> 31), length, payload)
-            )
+            flags = buffer[pos + 4]
+            word = int.from_bytes(buffer[pos + 5 : pos + 9], "big")
+            body = pos + fr.FRAME_HEADER_SIZE
+            if frame_type == fr.FrameType.SETTINGS and (flags & fr.Flag.ACK or not length):
+                pass  # an acknowledgement or an empty SETTINGS changes nothing
+            else:
+                payload = bytes(buffer[body : body + length])
+                frames.append(
+                    fr.parse_frame(
+                        frame_type, flags, word & fr.STREAM_MASK, bool(word >> 31), length, payload
+                    )
+                )
+            pos = body + length
+        del buffer[:pos]
         return frames
 
 
