@@ -149,21 +149,54 @@ class ConnectionError_(Expectation):
         return Pending()
 
 
+def _answered(events: Sequence[Event], start: int, end: int, stream: int) -> bool:
+    """Whether the server ended ``stream`` with a complete response between the indexes."""
+    for event in events[start:end]:
+        if isinstance(event, HeaderBlock) and event.stream_id == stream and event.end_stream:
+            return True
+        if isinstance(event, fr.DataFrame) and event.stream_id == stream and event.flags & fr.Flag.END_STREAM:
+            return True
+    return False
+
+
+def _final_status(events: Sequence[Event], start: int, end: int, stream: int) -> int | None:
+    for event in events[start:end]:
+        if isinstance(event, HeaderBlock) and event.stream_id == stream and event.frame == "HEADERS":
+            status = event.status
+            if status is not None and status >= 200:
+                return status
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class StreamError(Expectation):
     """§5.4.2: a stream error of one of ``errors``: RST_STREAM with that code (on ``stream``
     when given), or — an endpoint may treat a stream error as a connection error — a GOAWAY
-    with that code; a bare close is accepted as NON-STRICT."""
+    with that code; a bare close is accepted as NON-STRICT.
+
+    A server may answer a request before it has read all of it and then reset the stream
+    with NO_ERROR (§8.1); it then MUST ignore what arrives on the stream (§5.1, closed): the
+    frame under test came too late to be judged, which is NON-STRICT, not a failure.
+    With ``malformed`` (§8.1.1), a 4xx response that ends the stream is NON-STRICT too:
+    "a server MAY send an HTTP response prior to closing or resetting the stream".
+    """
 
     errors: frozenset[int]
     stream: int | None = None
+    malformed: bool = False
 
     def describe(self) -> str:
         where = f" on stream {self.stream}" if self.stream is not None else ""
         codes = _codes(self.errors)
-        return (
+        text = (
             f"a stream error {codes}{where} (RST_STREAM {codes}, or GOAWAY {codes}, or the connection closed)"
         )
+        if self.malformed:
+            text = (
+                f"the request treated as malformed{where}: RST_STREAM {codes} (or GOAWAY {codes});"
+                " a 4xx response or a close is acceptable"
+            )
+        return text
 
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
         for index in range(cursor.index, len(obs.events)):
@@ -173,6 +206,10 @@ class StreamError(Expectation):
             ):
                 if event.error_code in self.errors:
                     return Matched(end=index + 1)
+                if event.error_code == fr.ErrorCode.NO_ERROR and _answered(
+                    obs.events, cursor.index, index, event.stream_id
+                ):
+                    return Matched(end=index + 1, grade=Grade.NON_STRICT)
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, fr.GoAwayFrame):
                 if event.error_code in self.errors:
@@ -180,6 +217,15 @@ class StreamError(Expectation):
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
+            if self.malformed and isinstance(event, (HeaderBlock, fr.DataFrame)):
+                stream = event.stream_id
+                if (self.stream is None or stream == self.stream) and _answered(
+                    obs.events, index, index + 1, stream
+                ):
+                    status = _final_status(obs.events, cursor.index, index + 1, stream)
+                    if status is not None and 400 <= status < 500:
+                        return Matched(end=index + 1, grade=Grade.NON_STRICT)
+                    return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if obs.timed_out:
             return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
         return Pending()

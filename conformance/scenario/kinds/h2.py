@@ -471,6 +471,17 @@ def _stream_error(node: Node, ctx: BuildContext) -> h2pat.StreamError:
     return h2pat.StreamError(errors=_errors(node, ctx))
 
 
+def _malformed(node: Node, ctx: BuildContext) -> h2pat.StreamError:
+    stream = None
+    if node.is_mapping:
+        check_keys(node, ctx, {"stream"}, "malformed")
+        if "stream" in node.value:
+            stream = _int(node.value["stream"], ctx, "stream")
+    elif node.value is not True:
+        raise ctx.error("malformed: true, or {stream: N}", node)
+    return h2pat.StreamError(errors=frozenset({fr.ErrorCode.PROTOCOL_ERROR}), stream=stream, malformed=True)
+
+
 def _h2_response(node: Node, ctx: BuildContext) -> h2pat.ResponsePattern:
     if node.value is None:
         return h2pat.ResponsePattern()
@@ -628,6 +639,23 @@ def register() -> None:
             "a SETTINGS with ACK",
             {"const": True},
             lambda n, c: h2pat.FramePattern(frame_type=fr.FrameType.SETTINGS, flags=fr.Flag.ACK),
+            protocols=H2,
+        ),
+        Kind(
+            "malformed",
+            "a request treated as malformed (RFC 9113 §8.1.1): RST_STREAM PROTOCOL_ERROR (or GOAWAY); "
+            "a 4xx response or a close is NON-STRICT; true, or {stream: N}",
+            {
+                "oneOf": [
+                    {"const": True},
+                    {
+                        "type": "object",
+                        "properties": {"stream": {"type": "integer"}},
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+            _malformed,
             protocols=H2,
         ),
         Kind(
