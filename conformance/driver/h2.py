@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import hpack
+
 from conformance.codecs import h2fields, h2hpack, http1
 from conformance.codecs import h2frames as fr
 from conformance.codecs.common import Event, Violation
@@ -153,6 +155,18 @@ class H2Session:
         self._http1_only = False  # the upgrade was refused: the rest is HTTP/1.1
         self._seen_bytes = False
         self._responded: set[int] = set()  # streams with a final response (later HEADERS: trailers)
+        # RFC 7541 §4.2: after we lower SETTINGS_HEADER_TABLE_SIZE and the server acknowledges
+        # it, its next field block must start with a dynamic table size update.
+        self._sent_table_sizes: list[int] = []  # in the SETTINGS frame being scanned
+        self._unacked: list[int | None] = []  # per SETTINGS of ours not yet acknowledged
+        self._table_size = 4096
+        self._size_update_due: int | None = None
+        # RFC 9113 §8.1.1: a response's content-length must equal its DATA.
+        self._own_blocks = h2hpack.BlockDecoder()
+        self._methods: dict[int, bytes] = {}
+        self._content_length: dict[int, int | None] = {}
+        self._data_received: dict[int, int] = {}
+        self._no_content: set[int] = set()
 
     # -- the h2c upgrade
 
@@ -203,15 +217,22 @@ class H2Session:
                 elif key == fr.Setting.ENABLE_PUSH:
                     self._push_enabled = value != 0
                 elif key == fr.Setting.HEADER_TABLE_SIZE:
-                    self.blocks.set_max_table_size(max(value, 4096))
+                    self._sent_table_sizes.append(value)
         elif isinstance(frame, fr.WindowUpdateFrame):
             if frame.stream_id == 0:
                 self._connection_window += frame.increment
             elif frame.stream_id in self._stream_windows:
                 self._stream_windows[frame.stream_id] += frame.increment
+        if isinstance(frame, fr.SettingsFrame) and not frame.flags & fr.Flag.ACK:
+            self._unacked.append(self._sent_table_sizes[-1] if self._sent_table_sizes else None)
+            self._sent_table_sizes.clear()
         elif isinstance(frame, fr.HeadersFrame) and frame.stream_id not in self._opened:
             self._opened.add(frame.stream_id)
             self._stream_windows.setdefault(frame.stream_id, self._initial_window)
+            if frame.flags & fr.Flag.END_HEADERS:  # our own request's method (HEAD has no content)
+                fields, error = self._own_blocks.decode(frame.block)
+                if error is None:
+                    self._methods[frame.stream_id] = dict(fields).get(b":method", b"")
 
     def receive(self, data: bytes) -> list[Event]:
         events: list[Event] = []
@@ -279,6 +300,15 @@ class H2Session:
                     "was still open (§6.10: only CONTINUATION may follow)",
                 )
             )
+        if isinstance(frame, fr.SettingsFrame) and frame.flags & fr.Flag.ACK and self._unacked:
+            size = self._unacked.pop(0)
+            if size is not None:
+                if size < self._table_size:
+                    self._size_update_due = size
+                self._table_size = size
+                # Lowering is checked below (a missing size update stays a finding, and later
+                # blocks stay decodable); raising lets the server use the larger table.
+                self.blocks.set_max_table_size(max(size, 4096))
         if isinstance(frame, fr.SettingsFrame) and not frame.flags & fr.Flag.ACK:
             if self.server_settings is None:
                 self.server_settings = frame
@@ -287,6 +317,9 @@ class H2Session:
                 self._reply += fr.encode_frame(fr.FrameType.SETTINGS, flags=fr.Flag.ACK)
         elif isinstance(frame, fr.DataFrame):
             found += self._consume_window(frame)
+            found += self._count_content(
+                frame.stream_id, len(frame.data) + frame.truncated, frame.flags & fr.Flag.END_STREAM
+            )
             if frame.stream_id % 2 == 1 and frame.stream_id not in self._opened:
                 found.append(
                     _v("h2-frame-on-idle-stream", f"DATA on stream {frame.stream_id}, never opened (§5.1)")
@@ -364,7 +397,20 @@ class H2Session:
                     error=f"a {size}-byte header block, over the harness's cap",
                 )
             ]
-        fields, error = self.blocks.decode(b"".join(fragments))
+        block = b"".join(fragments)
+        early: list[Violation] = []
+        if self._size_update_due is not None:
+            due, self._size_update_due = self._size_update_due, None
+            update = _size_update(block)
+            if update is None or update > due:
+                early.append(
+                    _v(
+                        "hpack-missing-size-update",
+                        f"the first field block after our SETTINGS_HEADER_TABLE_SIZE={due} does not"
+                        " start with a dynamic table size update (RFC 7541 §4.2)",
+                    )
+                )
+        fields, error = self.blocks.decode(block)
         promised = first.promised_stream_id if isinstance(first, fr.PushPromiseFrame) else 0
         if isinstance(first, fr.PushPromiseFrame):
             violations = h2fields.request_violations(fields) if error is None else []
@@ -375,6 +421,9 @@ class H2Session:
                 status = next((v for n, v in fields if n == b":status"), b"")
                 if status[:1] != b"1":
                     self._responded.add(first.stream_id)
+                    self._expect_content(first.stream_id, status, fields)
+            if error is None and first.flags & fr.Flag.END_STREAM:
+                violations += self._count_content(first.stream_id, 0, True)
         if error is not None:
             violations = [
                 _v(
@@ -391,9 +440,59 @@ class H2Session:
                 end_stream=bool(first.flags & fr.Flag.END_STREAM) and isinstance(first, fr.HeadersFrame),
                 promised_stream_id=promised,
                 error=error,
-                violations=tuple(violations),
+                violations=tuple(early + violations),
             )
         ]
+
+    def _expect_content(self, stream: int, status: bytes, fields: tuple[tuple[bytes, bytes], ...]) -> None:
+        """Note the content-length a final response declares, when its DATA must match it."""
+        values = [value for name, value in fields if name == b"content-length"]
+        self._data_received[stream] = 0
+        if status in (b"204", b"304") or self._methods.get(stream) == b"HEAD":
+            self._no_content.add(stream)  # no content, whatever content-length says
+            self._content_length[stream] = 0
+        elif values and values[0].strip().isdigit():
+            self._content_length[stream] = int(values[0])
+        else:
+            self._content_length[stream] = None
+
+    def _count_content(self, stream: int, size: int, end: int | bool) -> list[Violation]:
+        if self._content_length.get(stream) is None:
+            return []
+        self._data_received[stream] = self._data_received.get(stream, 0) + size
+        if not end:
+            return []
+        declared = self._content_length.pop(stream)
+        got = self._data_received.pop(stream)
+        if declared is None or got == declared:
+            return []
+        if stream in self._no_content:
+            self._no_content.discard(stream)
+            return [
+                _v(
+                    "h2-content-in-no-content-response",
+                    f"the response on stream {stream} (to HEAD, or 204/304) carries {got} octets of"
+                    " DATA: it has no content (RFC 9110 §6.4.1, RFC 9113 §8.1.1)",
+                )
+            ]
+        return [
+            _v(
+                "h2-content-length-mismatch",
+                f"the response on stream {stream} declares content-length {declared} but carries"
+                f" {got} octets of DATA (RFC 9113 §8.1.1: malformed)",
+            )
+        ]
+
+
+def _size_update(block: bytes) -> int | None:
+    """The value of the dynamic table size update a field block starts with, if it does."""
+    if not block or block[0] & 0xE0 != 0x20:
+        return None
+    try:
+        value, _ = hpack.hpack.decode_integer(block, 5)
+    except Exception:  # an unreadable integer: no valid size update
+        return None
+    return int(value)
 
 
 SESSIONS["h2"] = H2Session

@@ -339,3 +339,37 @@ def test_a_tls_target_whose_alpn_does_not_select_h2_is_unimplemented(
     for result in results.targets[0].cases:
         assert result.verdict is Verdict.UNIMPLEMENTED, result.observed
         assert "does not offer HTTP/2 over TLS" in result.observed
+
+
+def test_content_length_and_table_size_updates_are_checked(reactor_thread: Any, tmp_path: Path) -> None:
+    server = H2Script(response_fields=((b":status", b"200"), (b"content-length", b"5")))  # DATA is "ok"
+    cases = """
+    - id: length
+      title: t
+      requirement: MUST
+      steps:
+        - send: {headers: {stream: 1}}
+        - expect: {response: {stream: 1, violations: none}}
+    - id: head
+      title: t
+      requirement: MUST
+      steps:
+        - send: {headers: {stream: 1, method: HEAD}}
+        - expect: {response: {stream: 1}}
+        - expect: {no_violation: h2-content-in-no-content-response}
+    - id: table
+      title: t
+      requirement: MUST
+      steps:
+        - connect: {mode: h2, settings: {HEADER_TABLE_SIZE: 0}}
+        - expect: {settings_ack: true}
+        - send: {headers: {stream: 1}}
+        - expect: {response: {stream: 1}}
+        - expect: {no_violation: hpack-missing-size-update}
+    """
+    results = run_h2(reactor_thread, tmp_path, cases, server)
+    assert results["length"].verdict is Verdict.FAIL
+    assert "h2-content-length-mismatch" in results["length"].observed
+    assert results["head"].verdict is Verdict.FAIL  # "ok" is content, which a HEAD response has none of
+    assert results["table"].verdict is Verdict.FAIL
+    assert "RFC 7541 §4.2" in results["table"].observed
