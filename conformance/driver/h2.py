@@ -280,7 +280,7 @@ class H2Session:
         return reply
 
     def render(self, payload: Payload, context: TargetContext) -> bytes:
-        return payload.render(context)
+        return b"".join(self.render_chunks(payload, context))
 
     def render_chunks(self, payload: Payload, context: TargetContext) -> Iterator[bytes]:
         if isinstance(payload, (H2Frame, H2Headers)):  # may size itself by the target's settings
