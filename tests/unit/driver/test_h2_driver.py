@@ -373,3 +373,25 @@ def test_content_length_and_table_size_updates_are_checked(reactor_thread: Any, 
     assert results["head"].verdict is Verdict.FAIL  # "ok" is content, which a HEAD response has none of
     assert results["table"].verdict is Verdict.FAIL
     assert "RFC 7541 §4.2" in results["table"].observed
+
+
+def test_a_missing_feature_ends_the_case_unimplemented(reactor_thread: Any, tmp_path: Path) -> None:
+    cases = """
+    - id: extended-connect
+      title: t
+      requirement: MUST
+      steps:
+        - expect: {requires_setting: {ENABLE_CONNECT_PROTOCOL: 1}}
+        - send: {frame: PING, data: !hex "0102030405060708"}
+        - expect: {goaway: {error: PROTOCOL_ERROR}}
+    - id: offered
+      title: t
+      requirement: MUST
+      steps:
+        - expect: {requires_setting: {ENABLE_CONNECT_PROTOCOL: 0}}
+        - send: {frame: PING, data: !hex "0102030405060708"}
+        - expect: {goaway: {error: PROTOCOL_ERROR}}
+    """
+    results = run_h2(reactor_thread, tmp_path, cases, H2Script())
+    assert results["extended-connect"].verdict is Verdict.UNIMPLEMENTED  # later steps not run
+    assert results["offered"].verdict is Verdict.FAIL  # the feature check passed: the rest ran
