@@ -580,6 +580,12 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
     does not offer h2c upgrades (UNIMPLEMENTED)."""
     options = _options(ctx)
     session = _session(ctx)
+    if ctx.run.target.tls:
+        raise OpeningFailed(
+            expected="an http:// (h2c://) target: the h2c upgrade is for cleartext connections",
+            observed="the target is reached over TLS, where HTTP/2 is chosen by ALPN instead",
+            unimplemented=True,
+        )
     session.ack_settings = options.ack_settings
     session.begin_upgrade()
     context = ctx.run.target.context()
@@ -635,4 +641,4 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
 
 
 register_opener("h2", Opener(open=_open_h2, alpn=("h2",)))
-register_opener("h2c-upgrade", Opener(open=_open_h2c_upgrade))
+register_opener("h2c-upgrade", Opener(open=_open_h2c_upgrade, alpn=("http/1.1",)))

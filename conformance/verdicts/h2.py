@@ -447,3 +447,28 @@ class RequiresSetting(Expectation):
         if obs.timed_out:
             return Mismatch(observed="no SETTINGS from the target", end=cursor.index)
         return Pending()
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoFrameFor(Expectation):
+    """No frame matching the pattern arrives for ``ms`` milliseconds (other frames may)."""
+
+    pattern: FramePattern
+    ms: int
+
+    def describe(self) -> str:
+        return f"no {self.pattern.describe()} for {self.ms} ms"
+
+    @property
+    def min_duration(self) -> float:
+        return self.ms / 1000
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            if self.pattern.accepts(obs.events[index]):
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+        if obs.elapsed >= self.ms / 1000:
+            return Matched(end=len(obs.events))
+        if obs.timed_out:
+            return Mismatch(observed="the wait was cut short", end=len(obs.events))
+        return Pending(wake_after=self.ms / 1000)

@@ -699,6 +699,13 @@ def register() -> None:
             protocols=H2,
         ),
         Kind(
+            "no_frame_for",
+            "no frame matching the pattern arrives for `ms` milliseconds (other frames may)",
+            {"type": "object"},
+            _no_frame_for,
+            protocols=H2,
+        ),
+        Kind(
             "no_frame",
             "no frame matching the pattern arrived on the connection so far",
             _FRAME_PATTERN_SCHEMA,
@@ -707,6 +714,14 @@ def register() -> None:
         ),
     ):
         _register(EXPECT_KINDS, kind)
+
+
+def _no_frame_for(node: Node, ctx: BuildContext) -> h2pat.NoFrameFor:
+    if not node.is_mapping or "ms" not in node.value:
+        raise ctx.error("no_frame_for: {ms: N, and a frame pattern (type, stream, ...)}", node)
+    ms = non_negative_int(node.value["ms"], ctx, "ms")
+    rest = Node({k: v for k, v in node.value.items() if k != "ms"}, node.location)
+    return h2pat.NoFrameFor(pattern=_frame_pattern(rest, ctx), ms=ms)
 
 
 def _requires_setting(node: Node, ctx: BuildContext) -> h2pat.RequiresSetting:
