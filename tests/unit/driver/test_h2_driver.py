@@ -433,3 +433,28 @@ def test_the_malformed_verifier(
     """
     result = run_h2(reactor_thread, tmp_path, cases, H2Script(on_frame=_answers(status, reset)))["upper"]
     assert result.verdict is verdict, result.observed
+
+
+def test_a_server_that_stops_reading_does_not_hang_a_streamed_send(
+    reactor_thread: Any, tmp_path: Path
+) -> None:
+    server = H2Script()
+
+    def on_data(p: Scripted, data: bytes) -> None:
+        server(p, data)
+        if p.__dict__.get("h2", {}).get("opened"):
+            p.transport.pauseProducing()  # read nothing more: our send buffer fills up
+
+    cases = """
+    - id: stalled
+      title: t
+      requirement: MUST
+      steps:
+        - send: {headers: {stream: 1, flags: [END_HEADERS], method: POST}}
+        - send: {frame: DATA, stream: 1, data: {repeat: "a", count: 16777215}}
+        - expect: {ping_ack: true}
+    """
+    result = run_h2(reactor_thread, tmp_path, cases, on_data)["stalled"]
+    assert result.verdict is Verdict.FAIL
+    assert any("sending stopped" in (entry.text or "") for entry in result.transcript)
+    assert result.duration_s < 5
