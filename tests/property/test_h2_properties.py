@@ -168,3 +168,21 @@ def test_the_h2_session_never_raises(chunks: list[bytes], upgrade: bool) -> None
         session.outgoing()
     for event in session.receive_eof():
         assert event.describe()
+
+
+@given(
+    st.lists(
+        st.one_of(st.binary(max_size=60), st.just(fr.PREFACE), frame_bytes),
+        max_size=15,
+    ),
+    st.booleans(),
+)
+def test_the_h2_session_reads_anything_we_send(chunks: list[bytes], upgrade: bool) -> None:
+    from conformance.driver.h2 import H2Session
+
+    session = H2Session()
+    if upgrade:
+        session.begin_upgrade()
+    for chunk in chunks:
+        session.sent(chunk)
+        session.outgoing()
