@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from twisted.internet import defer
 from twisted.internet.error import ConnectError, DNSLookupError
 
+# Protocol drivers register their sessions and openings when imported.
+import conformance.driver.h2  # noqa: E402, F401, I001
 from conformance.driver.connection import WireProtocol
 from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
-from conformance.driver.openers import OPENERS, OpeningContext, OpeningFailed
+from conformance.driver.openers import OPENERS, NotApplicable, OpeningContext, OpeningFailed
 from conformance.driver.recording import Recorder
 from conformance.driver.sessions import session_for
 from conformance.results import CaseResult
@@ -36,6 +38,10 @@ class RunOptions:
     def offers(self, capability: str) -> bool:
         """Whether the targets of the run offer a capability cases may require."""
         return capability == "echo" and self.echo_path is not None
+
+
+#: ALPN offered over TLS by transport-only connect modes, per protocol.
+DEFAULT_ALPN = {"h1": ("http/1.1",), "h2": ("h2",), "ws": ("http/1.1",)}
 
 
 class CaseError(Exception):
@@ -70,9 +76,15 @@ class CaseRun:
                 if not await self._connect(index, step):
                     return
             elif isinstance(step, model.Send):
-                await self._send(step)
+                if not await self._send(index, step):
+                    return
             elif isinstance(step, model.Expect):
                 if not await self._expect(index, step):
+                    return
+                if self.grades and self.grades[-1] is Grade.UNIMPLEMENTED:
+                    # The target lacks the optional feature the rest of the case is about:
+                    # the case ends here, UNIMPLEMENTED (later steps would test nothing).
+                    self.recorder.event(f"step {index}: the case ends (optional feature not offered)")
                     return
             elif isinstance(step, model.Wait):
                 await _sleep(self.reactor, step.ms / 1000)
@@ -99,7 +111,7 @@ class CaseRun:
         if opener is None and step.mode not in ("target", "tcp", "tls"):
             raise CaseError(f"connect mode {step.mode!r} has no opening in this version of the driver")
         tls = step.mode == "tls" or (step.mode != "tcp" and self.target.tls)
-        default_alpn = opener.alpn if opener is not None and opener.alpn else ("http/1.1",)
+        default_alpn = opener.alpn if opener is not None and opener.alpn else DEFAULT_ALPN[self.case.protocol]
         alpn = step.alpn or (default_alpn if tls else ())
         endpoint = endpoint_for(
             self.reactor,
@@ -131,7 +143,7 @@ class CaseRun:
         if opener is None:
             return True
         try:
-            await opener.open(OpeningContext(run=self, connection=protocol, step=step))
+            consumed = await opener.open(OpeningContext(run=self, connection=protocol, step=step))
         except OpeningFailed as exc:
             if exc.unimplemented:
                 self.grades.append(Grade.UNIMPLEMENTED)
@@ -143,7 +155,10 @@ class CaseRun:
                 )
                 self.recorder.event(f"step {index} did not match: {exc.observed}")
             return False
-        self.cursor = Cursor(index=len(protocol.events), received=protocol.received)
+        # The opening consumed the events it returned a count of (all, when it returned none):
+        # what came after its part (an HTTP/2 SETTINGS ACK) is for the case's steps.
+        index = consumed if isinstance(consumed, int) else len(protocol.events)
+        self.cursor = Cursor(index=min(index, len(protocol.events)), received=protocol.received)
         return True
 
     async def _handshake(self, protocol: WireProtocol) -> None:
@@ -163,17 +178,32 @@ class CaseRun:
             raise CaseError(f"TLS handshake with {where} failed: {_tls_reason(exc)}") from None
         self.recorder.event("TLS handshake done")
 
-    async def _send(self, step: model.Send) -> None:
+    async def _send(self, index: int, step: model.Send) -> bool:
+        """Write a payload; False when the target makes the payload impossible to build (the
+        case ends UNIMPLEMENTED)."""
         connection = self._require_connection()
-        data = connection.session.render(
-            step.payload, dataclasses.replace(self.target.context(), echo_path=self.options.echo_path or "")
-        )
+        context = dataclasses.replace(self.target.context(), echo_path=self.options.echo_path or "")
+        try:
+            render_chunks = getattr(connection.session, "render_chunks", None)
+            if render_chunks is not None and step.split is None:
+                # Written as produced: a large payload (a 16 MiB frame) never exists whole.
+                await connection.write_stream(
+                    render_chunks(step.payload, context), stall_timeout=self.step_timeout
+                )
+                return True
+            data = connection.session.render(step.payload, context)
+        except NotApplicable as exc:
+            self.grades.append(Grade.UNIMPLEMENTED)
+            self.observed.append(str(exc))
+            self.recorder.event(f"step {index}: not applicable to this target: {exc}")
+            return False
         pieces = step.pieces(data)
         for number, piece in enumerate(pieces):
             if number:
                 await _sleep(self.reactor, step.delay_ms / 1000)
             if not connection.write(piece):
-                return
+                return True
+        return True
 
     async def _expect(self, index: int, step: model.Expect) -> bool:
         connection = self._require_connection()

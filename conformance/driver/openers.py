@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from conformance.errors import NotApplicable
 
 if TYPE_CHECKING:
     from conformance.driver.connection import WireProtocol
@@ -40,9 +42,13 @@ class OpeningContext:
 
 @dataclass(frozen=True)
 class Opener:
-    open: Callable[[OpeningContext], Awaitable[Any]]
+    # Returns how many of the connection's events the opening consumed (the steps see the
+    # rest), or None for all of them.
+    open: Callable[[OpeningContext], Awaitable[int | None]]
     alpn: tuple[str, ...] = ()  # ALPN offered over TLS unless the step names its own
 
+
+__all__ = ["OPENERS", "NotApplicable", "Opener", "OpeningContext", "OpeningFailed", "register_opener"]
 
 #: connect mode -> its opening. Modes without an entry open only the transport.
 OPENERS: dict[str, Opener] = {}
