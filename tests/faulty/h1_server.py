@@ -401,11 +401,7 @@ class FaultyHTTP11(protocol.Protocol):
                     Request(method="GET", target=b"/", version=(1, 1)), 200, body=RESOURCE_BODY, early=True
                 )
             if first is None and len(self.buf) > self._request_line_cap():
-                if TOKEN.fullmatch(self.buf[: self._request_line_cap()]):
-                    # https://www.rfc-editor.org/rfc/rfc9112#section-3: 501 for a method
-                    # longer than any the server implements.
-                    raise Reject(501, "a method longer than any implemented", limit=True)
-                raise Reject(414, "the request line is too long")
+                self._request_line_too_long(bytes(self.buf))
             if len(self.buf) > HEAD_CAP:
                 raise Reject(431, "the header section is too large")
             return False
@@ -416,6 +412,13 @@ class FaultyHTTP11(protocol.Protocol):
             return True  # answered as HTTP/0.9 and closing
         self._start_body(request)
         return True
+
+    def _request_line_too_long(self, line: bytes) -> None:
+        if TOKEN.fullmatch(line[: self._request_line_cap()]):
+            # https://www.rfc-editor.org/rfc/rfc9112#section-3: 501 for a method longer
+            # than any the server implements.
+            raise Reject(501, "a method longer than any implemented", limit=True)
+        raise Reject(414, "the request line is too long")
 
     def _request_line_cap(self) -> int:
         return 4 * 1024 if "short-request-line-limit" in self.faults else REQUEST_LINE_CAP
@@ -440,7 +443,7 @@ class FaultyHTTP11(protocol.Protocol):
                 raise Reject(400, "a bare CR in the head")
         request_line = lines[0]
         if len(request_line) > self._request_line_cap():
-            raise Reject(414, "the request line is too long")
+            self._request_line_too_long(request_line)
         if len(head) > HEAD_CAP:
             raise Reject(431, "the header section is too large")
         request = self._parse_request_line(request_line)
