@@ -64,9 +64,10 @@ _TCHARS = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 TOKEN = re.compile(_TCHARS)
 # https://www.rfc-editor.org/rfc/rfc9112#section-2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT
 VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
-# https://www.rfc-editor.org/rfc/rfc9112#section-3.2: a request-target is visible ASCII
-# (RFC 3986 has no controls, spaces or DEL), and carries no fragment.
-TARGET = re.compile(rb"[\x21\x22\x24-\x7e]+")
+# https://www.rfc-editor.org/rfc/rfc9112#section-3.2: a request-target is made of the
+# characters RFC 3986 §2 allows in a URI (no controls, spaces, DEL, nor " < > \ ^ ` { | }),
+# and carries no fragment.
+TARGET = re.compile(rb"[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%]+")
 ABSOLUTE = re.compile(rb"(?i)https?://([^/?#]*)([^#]*)")
 # https://www.rfc-editor.org/rfc/rfc9110#section-5.5: field-value bytes are VCHAR, obs-text,
 # SP and HTAB; CR, LF, NUL and the other controls are not field content.
@@ -340,6 +341,7 @@ class EndOfRequest:
 ReaderEvent = RequestHead | BodyData | EndOfRequest
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+_BARE_CR = re.compile(rb"\r[^\n]")
 
 
 class RequestReader:
@@ -390,12 +392,20 @@ class RequestReader:
         request_line = first_line_end if first_line_end >= 0 else len(self._buffer)
         if request_line > REQUEST_LINE_CAP:
             if b" " not in self._buffer[: REQUEST_LINE_CAP + 1]:
+                if TOKEN.fullmatch(self._buffer[:REQUEST_LINE_CAP]):
+                    # https://www.rfc-editor.org/rfc/rfc9112#section-3: a method longer than
+                    # any the server implements SHOULD get 501.
+                    raise Rejection(501, "a method longer than any implemented")
                 raise Rejection(400, "no request-target within the request line limit")
             # https://www.rfc-editor.org/rfc/rfc9112#section-3: a request-target longer than
             # the server wishes to parse MUST get 414.
             raise Rejection(414, "the request line is too long")
         end = _HEAD_END.search(self._buffer, max(0, self._scanned - 3))
         if end is None:
+            if _BARE_CR.search(self._buffer, max(0, self._scanned - 1)):
+                # https://www.rfc-editor.org/rfc/rfc9112#section-2.2: a bare CR makes the
+                # head invalid whatever follows; no need to wait for its end.
+                raise Rejection(400, "a bare CR in the head")
             self._scanned = len(self._buffer)
             if len(self._buffer) > HEAD_CAP:
                 # https://www.rfc-editor.org/rfc/rfc9110#section-5.4: 4xx, preferably 431.

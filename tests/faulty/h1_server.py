@@ -23,6 +23,7 @@ import json
 import re
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,8 @@ FAULTS: dict[str, str] = {
     "whitespace-line-as-field": "a whitespace-led line after the request line is parsed as a field",
     "answer-early": "answers as soon as the request line is in, before the header section ends",
     "no-reassembly": "parses every read on its own, as if a request always came in one piece",
+    "crlf-cr-ends-head": "takes CRLF CR and any byte as the end of the header section",
+    "idle-connection-answered": "sends a 200 response on a connection that has sent nothing for 200 ms",
     # request line (RFC 9112 §3, RFC 9110 §9.1)
     "lenient-request-line": "splits the request line at its first and last space, accepting any gaps",
     "garbage-skipped": "skips a request line that is not one, silently, and waits for a valid one",
@@ -54,10 +57,14 @@ FAULTS: dict[str, str] = {
     "connect-tunnels": "answers CONNECT with 200, as if it were a proxy opening a tunnel",
     "absolute-form-uses-host": "routes an absolute-form request by its Host field, not by the target",
     "http09-answered": "answers a request line without a version with a bare HTTP/0.9 body",
+    "percent-decoded-target": "percent-decodes the path (cut at a NUL) and reflects it in Content-Location",
+    "short-request-line-limit": "answers 414 to request lines longer than 4 KiB",
+    "absolute-form-userinfo-accepted": "accepts user information in an absolute-form target",
     # versions (RFC 9112 §2.3, RFC 9110 §2.5)
-    "lenient-version": "reads the version loosely: any case, missing minor, leading zeros, junk after",
+    "lenient-version": "reads the version loosely: any case, spaces, missing numbers, leading zeros, junk around",
     "ignore-major-version": "serves any major version as HTTP/1.1 instead of answering 505",
     "reject-higher-minor": "answers 505 to HTTP/1.2 instead of serving it as HTTP/1.1",
+    "h2-preface-silence": "takes the HTTP/2 preface as a switch to HTTP/2 that never comes: no answer",
     "echo-request-version": "answers an HTTP/1.0 request with HTTP/1.0 as the response version",
     "http10-responses": "answers every request with HTTP/1.0 as the response version",
     # field lines (RFC 9112 §5, RFC 9110 §5)
@@ -78,12 +85,18 @@ FAULTS: dict[str, str] = {
     "trailers-merged": "merges the trailer fields of a chunked request into its header fields",
     "limits-close-silently": "drops the connection without an answer when a size limit is exceeded",
     "reject-by-closing": "drops the connection without an answer instead of sending 400",
+    "value-ctl-removed": "removes control bytes (0x00-0x1F but HTAB, 0x7F) from field values",
+    "value-unicode-strip": "trims field values like str.strip() on Latin-1 text (VT, FF, 0x1C-0x1F, 0x85, 0xA0)",
+    "field-name-junk-stripped": "drops bytes that are not token characters from field names",
+    "obs-fold-dropped": "ignores obs-fold continuation lines instead of rejecting or unfolding them",
+    "small-header-limits": "answers 431 to field lines over 1 KiB or more than 30 of them",
     # Host (RFC 9112 §3.2, RFC 9110 §7.2)
     "no-host-check": "serves an HTTP/1.1 request without a Host field",
     "duplicate-host-ok": "serves a request with several Host lines (the first wins)",
     "no-host-syntax-check": "accepts any Host field value",
     "naive-host-parse": "splits Host at its first colon, so an IPv6 literal is invalid",
     "host-required-http10": "rejects an HTTP/1.0 request without Host",
+    "host-lookup-crashes": "answers 500 to a valid Host it does not serve, or an empty one",
     # framing (RFC 9112 §6, §7)
     "lenient-content-length": "parses Content-Length like strtol: sign, junk and 64-bit wrap accepted",
     "cl-leading-zero-octal": "reads a Content-Length with a leading zero as an octal number",
@@ -104,6 +117,9 @@ FAULTS: dict[str, str] = {
     "chunk-ext-rejected": "rejects chunk extensions",
     "chunk-data-crlf-unchecked": "skips the two bytes after chunk data, whatever they are",
     "trailers-not-consumed": "ends a chunked body at the last chunk; trailer lines become the next request",
+    "no-length-body-until-close": "reads the body of a request with neither Content-Length nor Transfer-Encoding until the connection closes",
+    "trailers-unchecked": "discards trailer lines without checking their syntax",
+    "chunk-ext-unbounded": "puts no limit on the length of a chunk-size line and its extensions",
     # connections (RFC 9112 §9)
     "close-after-response": "closes the connection after every response, without saying so",
     "pipeline-drop-second": "answers the first request of a read and drops the rest",
@@ -159,6 +175,7 @@ REASONS = {
     421: "Misdirected Request",
     431: "Request Header Fields Too Large",
     501: "Not Implemented",
+    500: "Internal Server Error",
     505: "HTTP Version Not Supported",
     204: "No Content",
 }
@@ -167,11 +184,13 @@ REASONS = {
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # https://www.rfc-editor.org/rfc/rfc9112#section-2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT
 VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
-LENIENT_VERSION = re.compile(rb"(?i)http/0*([0-9]+)(?:\.([0-9]+))?")
+LENIENT_VERSION = re.compile(rb"(?i)http\s*(?:/\s*0*([0-9]+)\s*(?:[.,]\s*([0-9]+))?)?")
 # https://www.rfc-editor.org/rfc/rfc9110#section-7.2: Host = uri-host [ ":" port ]
 HOST = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::([0-9]*))?")
 # https://www.rfc-editor.org/rfc/rfc9112#section-3.2: request-target; visible ASCII only
 TARGET_BYTES = re.compile(rb"[\x21-\x7e]+")
+# https://www.rfc-editor.org/rfc/rfc3986#section-2: visible ASCII that no URI component allows
+NOT_URI_BYTES = re.compile(rb'["<>\\^`{|}]')
 ABSOLUTE = re.compile(rb"(?i)(https?)://([^/?#]*)([^#]*)")
 # https://www.rfc-editor.org/rfc/rfc9112#section-7.1.1: chunk-ext after the chunk-size
 CHUNK_EXT = re.compile(
@@ -189,10 +208,11 @@ CANONICAL_NAMES = {
 class Reject(Exception):
     """The request is refused with ``status``; ``close`` when its framing cannot be trusted."""
 
-    def __init__(self, status: int, why: str, *, close: bool = True) -> None:
+    def __init__(self, status: int, why: str, *, close: bool = True, limit: bool = False) -> None:
         super().__init__(why)
         self.status = status
         self.close = close
+        self.limit = limit or status in (413, 414, 431)  # a size limit was exceeded
 
 
 @dataclass
@@ -255,10 +275,21 @@ class FaultyHTTP11(protocol.Protocol):
         self.closing = False
         self.linger: Any = None
         self.reactor: Any = None
+        self.received = False  # any byte at all on this connection
 
     # ------------------------------------------------------------------ Twisted callbacks
 
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
+        if "idle-connection-answered" in self.faults and self.reactor is not None:
+            self.reactor.callLater(0.2, self._answer_idle)
+
+    def _answer_idle(self) -> None:
+        """The ``idle-connection-answered`` fault: a response nobody asked for."""
+        if not self.received and not self.closing:
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
+        self.received = True
         if self.closing:
             return  # lingering close: read and discard
         if "no-reassembly" in self.faults:
@@ -361,16 +392,23 @@ class FaultyHTTP11(protocol.Protocol):
         if "bare-cr-accepted" in self.faults:
             # A bare CR taken as a line ending: CR not followed by LF becomes CRLF.
             self.buf = bytearray(re.sub(rb"\r(?=[^\n])", b"\r\n", bytes(self.buf)))
+        if "crlf-cr-ends-head" in self.faults:
+            # CRLF CR and any byte read as the empty line that ends the head.
+            self.buf = bytearray(re.sub(rb"\r\n\r[^\n]", b"\r\n\r\n", bytes(self.buf), count=1))
         end = self._head_end()
         if end is None:
+            if re.search(rb"\r[^\n]", self.buf):
+                # https://www.rfc-editor.org/rfc/rfc9112#section-2.2: a bare CR makes the
+                # head invalid however it goes on; no need to wait for its end.
+                raise Reject(400, "a bare CR in the head")
             first = self._line_end()
             if "answer-early" in self.faults and first is not None and not self.answered_early:
                 self.answered_early = True
                 self._respond(
                     Request(method="GET", target=b"/", version=(1, 1)), 200, body=RESOURCE_BODY, early=True
                 )
-            if first is None and len(self.buf) > REQUEST_LINE_CAP:
-                raise Reject(414, "the request line is too long")
+            if first is None and len(self.buf) > self._request_line_cap():
+                self._request_line_too_long(bytes(self.buf))
             if len(self.buf) > HEAD_CAP:
                 raise Reject(431, "the header section is too large")
             return False
@@ -381,6 +419,16 @@ class FaultyHTTP11(protocol.Protocol):
             return True  # answered as HTTP/0.9 and closing
         self._start_body(request)
         return True
+
+    def _request_line_too_long(self, line: bytes) -> None:
+        if TOKEN.fullmatch(line[: self._request_line_cap()]):
+            # https://www.rfc-editor.org/rfc/rfc9112#section-3: 501 for a method longer
+            # than any the server implements.
+            raise Reject(501, "a method longer than any implemented", limit=True)
+        raise Reject(414, "the request line is too long")
+
+    def _request_line_cap(self) -> int:
+        return 4 * 1024 if "short-request-line-limit" in self.faults else REQUEST_LINE_CAP
 
     def _split_lines(self, head: bytes) -> list[bytes]:
         if "bare-lf-hangs" in self.faults:
@@ -401,8 +449,8 @@ class FaultyHTTP11(protocol.Protocol):
                 # MUST consider that element to be invalid or replace each bare CR with SP.
                 raise Reject(400, "a bare CR in the head")
         request_line = lines[0]
-        if len(request_line) > REQUEST_LINE_CAP:
-            raise Reject(414, "the request line is too long")
+        if len(request_line) > self._request_line_cap():
+            self._request_line_too_long(request_line)
         if len(head) > HEAD_CAP:
             raise Reject(431, "the header section is too large")
         request = self._parse_request_line(request_line)
@@ -420,7 +468,11 @@ class FaultyHTTP11(protocol.Protocol):
             if not rest:
                 raise Reject(400, "no request-target")
         else:
-            parts = line.split(b" ")
+            if line == b"PRI * HTTP/2.0" and "h2-preface-silence" in self.faults:
+                self.closing = True  # "switching" to HTTP/2: reads on, and never answers
+                return None
+            # A loose version reader takes everything after the target as the version.
+            parts = line.split(b" ", 2) if "lenient-version" in self.faults else line.split(b" ")
             if len(parts) == 2 and "http09-answered" in self.faults and parts[0] == b"GET":
                 # HTTP/0.9: the body alone, then close.
                 self.transport.write(RESOURCE_BODY)
@@ -445,10 +497,10 @@ class FaultyHTTP11(protocol.Protocol):
 
     def _parse_version(self, version: bytes) -> tuple[int, int]:
         if "lenient-version" in self.faults:
-            match = LENIENT_VERSION.match(version)
+            match = LENIENT_VERSION.search(version)
             if not match:
                 raise Reject(400, "no HTTP-version")
-            major, minor = int(match.group(1)), int(match.group(2) or 0)
+            major, minor = int(match.group(1) or 1), int(match.group(2) or 0)
         else:
             match = VERSION.fullmatch(version)
             if not match:
@@ -475,6 +527,8 @@ class FaultyHTTP11(protocol.Protocol):
             raise Reject(400, "the request-target has bytes that are not visible ASCII")
         if not lenient and b"#" in target:
             raise Reject(400, "a fragment in the request-target")
+        if not lenient and NOT_URI_BYTES.search(target):
+            raise Reject(400, "a byte no URI allows in the request-target")
         if target.startswith(b"/"):
             request.path = target.split(b"?", 1)[0]
             return
@@ -484,7 +538,11 @@ class FaultyHTTP11(protocol.Protocol):
             # absolute-form in requests.
             if "no-absolute-form" in self.faults:
                 raise Reject(400, "absolute-form is not accepted")
-            request.absolute_authority = absolute.group(2)
+            if b"@" in absolute.group(2) and "absolute-form-userinfo-accepted" not in self.faults:
+                # https://www.rfc-editor.org/rfc/rfc9110#section-4.2.4: userinfo in an http
+                # URI is an error.
+                raise Reject(400, "user information in the target")
+            request.absolute_authority = absolute.group(2).rpartition(b"@")[2]
             request.path = absolute.group(3).split(b"?", 1)[0] or b"/"
             return
         if request.method == "CONNECT" and "connect-tunnels" in self.faults:
@@ -501,12 +559,15 @@ class FaultyHTTP11(protocol.Protocol):
         raise Reject(400, "the request-target is in no form this method allows")
 
     def _parse_fields(self, request: Request, lines: list[bytes]) -> None:
-        if len(lines) > FIELD_COUNT_CAP:
+        small = "small-header-limits" in self.faults
+        if len(lines) > (30 if small else FIELD_COUNT_CAP):
             raise Reject(431, "too many field lines")
         for number, line in enumerate(lines):
-            if len(line) > FIELD_LINE_CAP:
+            if len(line) > (1024 if small else FIELD_LINE_CAP):
                 raise Reject(431, "a field line is too long")
             if line[:1] in (b" ", b"\t"):
+                if number > 0 and "obs-fold-dropped" in self.faults:
+                    continue
                 if number == 0:
                     # https://www.rfc-editor.org/rfc/rfc9112#section-2.2: whitespace between
                     # the start-line and the first field: reject, or consume the line.
@@ -533,6 +594,8 @@ class FaultyHTTP11(protocol.Protocol):
                 if "accept-space-before-colon" not in self.faults:
                     raise Reject(400, "whitespace between a field name and its colon")
                 name = name.rstrip(OWS)
+            if "field-name-junk-stripped" in self.faults:
+                name = bytes(byte for byte in name if TOKEN.fullmatch(bytes([byte])))
             if not TOKEN.fullmatch(name) and "lenient-field-names" not in self.faults:
                 raise Reject(400, "the field name is not a token")
             field_name = self._field_name(name)
@@ -556,6 +619,10 @@ class FaultyHTTP11(protocol.Protocol):
             raise Reject(400, "no space after the colon")
         if "nul-truncates-value" in self.faults:
             value = value.split(b"\x00", 1)[0]
+        if "value-ctl-removed" in self.faults:
+            value = bytes(byte for byte in value if byte >= 0x20 and byte != 0x7F or byte == 0x09)
+        if "value-unicode-strip" in self.faults:
+            value = value.decode("latin-1").strip().encode("latin-1")
         if "ows-not-stripped" in self.faults:
             value = value[1:] if value.startswith(b" ") else value
         elif "value-strip-all-whitespace" in self.faults:
@@ -608,6 +675,10 @@ class FaultyHTTP11(protocol.Protocol):
             # transfer coding it does not understand with 501.
             raise Reject(501, "a transfer coding this server does not implement")
         self._continue(request)
+        if not cl_lines and "no-length-body-until-close" in self.faults and request.method == "POST":
+            self.remaining = 1 << 62  # a body that ends only when the connection does
+            self.state = "body"
+            return
         if cl_lines:
             length = self._content_length(cl_lines)
             if "cl-body-ignored" in self.faults:
@@ -723,7 +794,7 @@ class FaultyHTTP11(protocol.Protocol):
             self.buf = bytearray(re.sub(rb"\r(?=[^\n])", b"\r\n", bytes(self.buf)))
         found = self._line_end()
         if found is None:
-            if len(self.buf) > CHUNK_LINE_CAP:
+            if len(self.buf) > CHUNK_LINE_CAP and "chunk-ext-unbounded" not in self.faults:
                 raise Reject(400, "a chunk-size line is too long")
             return False
         content_end, next_start = found
@@ -823,6 +894,8 @@ class FaultyHTTP11(protocol.Protocol):
         self.trailer_lines += 1
         if self.trailer_lines > FIELD_COUNT_CAP:
             raise Reject(431, "too many trailer lines")
+        if "trailers-unchecked" in self.faults:
+            return True
         # https://www.rfc-editor.org/rfc/rfc9112#section-7.1.2: trailer fields are field lines;
         # this server checks and discards them.
         name, colon, value = line.partition(b":")
@@ -854,6 +927,11 @@ class FaultyHTTP11(protocol.Protocol):
             hosts = request.values("host")
             authority = hosts[0] if hosts else b""
         hostname = HOST.fullmatch(authority)
+        if "host-lookup-crashes" in self.faults and (
+            request.values("host") == [b""] or (hostname and hostname.group(1).lower().endswith(b".invalid"))
+        ):
+            self._respond(request, 500, body=b"no such virtual host\n")
+            return
         if hostname and hostname.group(1).lower().endswith(b".invalid"):
             # https://www.rfc-editor.org/rfc/rfc9110#section-7.4: a request for an authority
             # this server does not serve.
@@ -891,8 +969,12 @@ class FaultyHTTP11(protocol.Protocol):
                 # Content-Length: 0 when there is no content.
                 self._respond(request, 200, headers=[("Allow", ALLOW)], body=b"")
             return
-        if request.path != b"/":
-            self._respond(request, 404, body=b"not found\n")
+        path = request.path
+        if "percent-decoded-target" in self.faults:
+            path = urllib.parse.unquote_to_bytes(path).split(b"\x00", 1)[0]
+        if path != b"/":
+            reflected = [("Content-Location", path.decode("latin-1"))] if path != request.path else []
+            self._respond(request, 404, headers=reflected, body=b"not found\n")
             return
         if method not in SUPPORTED_METHODS:
             allow = [] if "405-without-allow" in self.faults else [("Allow", ALLOW)]
@@ -1027,7 +1109,7 @@ class FaultyHTTP11(protocol.Protocol):
         request = self.request or Request(method="GET", target=b"/", version=(1, 1))
         self.request = None
         close = reject.close
-        if reject.status in (413, 414, 431) and "limits-close-silently" in self.faults:
+        if reject.limit and "limits-close-silently" in self.faults:
             self._close()
             return
         if reject.status == 400 and "reject-by-closing" in self.faults:

@@ -31,6 +31,19 @@ ECHO_PATHS: dict[str, str] = {
 #: server -> case id -> verdict, each verified against the RFC.
 EXPECTED: dict[str, dict[str, str]] = {
     "nginx": {
+        # RFC 9112 §3.2 and §2.2: a LF cannot be in the request-target; nginx ends the line
+        # there and answers "GET /?a" as HTTP/0.9, a bare body (SHOULD 400).
+        "h1/9112/3/target-lf-injects-field": FAIL,
+        # RFC 9110 §5.6.3: OWS is SP or HTAB; nginx rejects "Host:<HTAB>value".
+        "h1/9112/5.1/ows-htab-only": FAIL,
+        # RFC 9110 §8.6 and §5.5: "5<SOH>" is no Content-Length; 400 and close.
+        "h1/9112/6.3/content-length-invalid-soh-suffix": PASS,
+        # RFC 9112 §3.2: "host:port:80" is not Host = uri-host [":" port]; MUST 400.
+        "h1/9112/3.2/host-invalid-double-port": FAIL,
+        # RFC 9112 §5.2: obs-fold rejected with 400, so the folded Content-Length frames nothing.
+        "h1/9112/5.2/obs-fold-hides-content-length": PASS,
+        # RFC 9112 §3: a method longer than any implemented SHOULD get 501; 414 is acceptable.
+        "h1/9112/3/method-too-long": NON_STRICT,
         # RFC 9112 §3.2: MUST 400 for an invalid Host value; nginx serves "user@host".
         "h1/9112/3.2/host-invalid-userinfo": FAIL,
         # RFC 9112 §2.3: HTTP-version has one digit each side; nginx takes HTTP/1.10.
@@ -65,6 +78,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9110/9.1/unknown-method": NON_STRICT,
     },
     "http.server": {
+        # RFC 9112 §5.1: "Host :" MUST get 400; http.server reads it as Host and serves.
+        "h1/9112/5.1/whitespace-before-colon-only-host": FAIL,
         # RFC 9112 §3.2: MUST 400 without Host; http.server serves it.
         "h1/9112/3.2/host-missing": FAIL,
         # RFC 9110 §6.2: SHOULD answer with the highest version it conforms to; it says 1.0.
@@ -95,6 +110,11 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9110/5.1/echo-underscore-content-length": PASS,
         "h1/9110/5.1/echo-underscore-name-kept-distinct": PASS,
         "h1/9110/5.3/echo-repeated-field-lines-apart": PASS,
+        # RFC 9112 §3: request lines of 8000 octets are RECOMMENDED; gunicorn's limit is 4094.
+        "h1/9112/3/target-8000-octets": FAIL,
+        # RFC 9112 §6.1: "gzip, chunked" (two lines, RFC 9110 §5.3) names a coding gunicorn
+        # does not implement (SHOULD 501); it decodes the chunks and serves them as content.
+        "h1/9112/6.1/two-lines-gzip-then-chunked": FAIL,
         "h1/9112/3.2/host-missing": FAIL,
         # RFC 9112 §3.2: "Host: 127.0.0.1 x" is no uri-host; MUST 400, gunicorn serves it.
         "h1/9112/3.2/host-invalid-inner-space": FAIL,
@@ -106,6 +126,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "gunicorn-gthread": {
         "h1/9112/3.2.2/echo-absolute-form-host-ignored": FAIL,
         "h1/9110/9.3.1/echo-get-body-chunked": PASS,
+        # RFC 9112 §3.2: a HTAB inside the Host value makes it invalid; MUST 400, it serves.
+        "h1/9112/3.2/host-invalid-inner-htab": FAIL,
         # RFC 9110 §7.6.1: connection options are a case-insensitive list; "keep-alive,
         # CLOSE" asks to close (RFC 9112 §9.6 MUST); gunicorn keeps the connection open.
         "h1/9112/9.6/connection-close-token-in-list": FAIL,
@@ -122,6 +144,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9112/3.2.2/echo-absolute-form-host-ignored": PASS,
         "h1/9110/6.5.2/echo-trailer-authorization-not-merged": PASS,
         "h1/9112/5.2/echo-obs-fold-replaced-by-space": PASS,
+        # RFC 9110 §5.6.1: empty list elements MUST be ignored; h11 rejects ", , ,chunked, ,".
+        "h1/9112/6.1/coding-name-many-empty-elements": FAIL,
         # RFC 9110 §5.6.1: a recipient MUST ignore empty list elements; h11 rejects ", chunked".
         "h1/9112/6.1/coding-name-empty-elements": FAIL,
         "h1/9112/6.1/coding-name-trailing-comma": FAIL,
@@ -142,6 +166,10 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9112/3.2.2/echo-absolute-form-host-ignored": FAIL,
         # RFC 9110 §5.1: it refuses "_" in field names (400): acceptable, not preferred.
         "h1/9110/5.1/echo-underscore-content-length": NON_STRICT,
+        # RFC 9110 §5.5: trailing HTAB is OWS, so "chunked<HTAB>" is chunked; httptools 400s.
+        "h1/9112/6.1/coding-name-trailing-htab": FAIL,
+        # RFC 9112 §7.1.1: a server ought to limit chunk extensions (4xx); 64 KiB is served.
+        "h1/9112/7.1/chunk-extension-64k": FAIL,
         "h1/9112/2.3/major-version-2": FAIL,
         # RFC 9112 §3.2: MUST 400 for two Host lines.
         "h1/9112/3.2/host-duplicate-different": FAIL,
@@ -160,6 +188,10 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9110/6.5.2/echo-trailer-transfer-encoding-not-applied": NON_STRICT,
         "h1/9110/6.5.2/echo-trailer-host-not-merged": PASS,
         "h1/9112/3.2.2/echo-absolute-form-host-ignored": PASS,
+        # RFC 9112 §2.2: a bare CR in a chunk extension MUST make it invalid; hypercorn serves.
+        "h1/9112/7.1/bare-cr-in-extension": FAIL,
+        # RFC 9110 §9.1: "Get" is not GET either.
+        "h1/9110/9.1/method-case-get-capitalised": FAIL,
         # RFC 9110 §9.1: methods are case-sensitive; hypercorn serves "get" as GET.
         "h1/9110/9.1/method-is-case-sensitive": FAIL,
         # RFC 9112 §7.1.1 and RFC 9110 §5.6.3: BWS around ";" MUST be accepted.
@@ -176,6 +208,11 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9110/6.5.2/echo-trailer-transfer-encoding-not-applied": NON_STRICT,
         "h1/9110/5.3/echo-repeated-field-lines-adjacent": PASS,
         "h1/9110/5.5/echo-nul-in-value": PASS,
+        # RFC 9110 §15.6.6: HTTP/9.0 is a major version h11 does not speak; it serves it.
+        "h1/9112/2.3/major-version-9": FAIL,
+        # RFC 9112 §5.2: obs-fold unfolded (allowed), so the folded Content-Length frames
+        # nothing and the body bytes are answered as a request of their own.
+        "h1/9112/5.2/obs-fold-hides-content-length": PASS,
         # RFC 9112 §7.1.1 with RFC 9110 §5.6.3: BWS around ";" in a chunk extension MUST be
         # accepted; h11 rejects it.
         "h1/9112/7.1/chunk-extension-bws": FAIL,
@@ -186,6 +223,12 @@ EXPECTED: dict[str, dict[str, str]] = {
         "h1/9110/10.1.1/expect-100-continue-lowercase": PASS,
     },
     "twisted.web": {
+        # RFC 9112 §7.1.1: a quoted-string extension value with escapes is valid and MUST be
+        # ignored; twisted answers 400.
+        "h1/9112/7.1/chunk-extension-quoted-escapes": FAIL,
+        # RFC 9110 §4.1: %00 stays data; twisted answers 500, an error but no injection.
+        "h1/9112/3/percent-encoded-nul": NON_STRICT,
+        "h1/9112/3/method-too-long": PASS,
         # RFC 9112 §3.2.3: authority-form is only for CONNECT; SHOULD 400, twisted serves it.
         "h1/9112/3.2.3/authority-form-with-get": FAIL,
         # RFC 9112 §5.2: obs-fold MUST be rejected (or replaced by SP) by a server; twisted
