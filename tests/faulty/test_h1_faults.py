@@ -180,20 +180,23 @@ def test_no_fault_makes_the_harness_error(matrix):  # type: ignore[no-untyped-de
 
 def test_the_strict_profile_fails_a_close_where_400_is_asked(reactor_thread, h1_cases, ports, matrix):  # type: ignore[no-untyped-def]
     """A server that drops the connection instead of answering 400 is NON-STRICT on the
-    generic-400 cases under the default profile, and FAILs exactly those under strict; the
-    correct server still passes them. (That strict leaves every other case as it is, the unit
-    tests of the profiles show.)"""
+    generic-400 cases under the default profile, and FAILs exactly those under strict (the
+    few it answers otherwise, e.g. by decoding a bare LF as the RFC allows, keep their
+    verdict); the correct server still passes them. That strict leaves every other case as
+    it is, the unit tests of the profiles show."""
     generic = [case for case in h1_cases if GENERIC_400 in case.tags]
     ids = sorted(case.id for case in generic)
-    assert ids
-    closing = verdicts(matrix, "reject-by-closing")
-    assert {case_id: closing[case_id] for case_id in ids} == dict.fromkeys(ids, Verdict.NON_STRICT)
+    closing = {case_id: verdicts(matrix, "reject-by-closing")[case_id] for case_id in ids}
+    assert set(closing.values()) <= {Verdict.NON_STRICT, Verdict.PASS}
+    closed = {case_id for case_id, verdict in closing.items() if verdict is Verdict.NON_STRICT}
+    assert len(closed) > 0.9 * len(ids), "the fault closes where almost every generic-400 case asks 400"
     options = RunOptions(timeout=1.5, retry_budget=0, echo_path="/echo", profile="strict")
     pair = {name: ports[name] for name in (CORRECT, "reject-by-closing")}
-    strict = run_confirmed(reactor_thread, generic, pair, options, {"reject-by-closing": set(ids)})
+    strict = run_confirmed(reactor_thread, generic, pair, options, {"reject-by-closing": closed})
     assert strict.results.profile == "strict"
     assert {k: v for k, v in verdicts(strict, CORRECT).items() if v is not Verdict.PASS} == {}
-    assert verdicts(strict, "reject-by-closing") == dict.fromkeys(ids, Verdict.FAIL)
+    expected = {case_id: Verdict.FAIL if case_id in closed else Verdict.PASS for case_id in ids}
+    assert verdicts(strict, "reject-by-closing") == expected
     (target,) = [t for t in strict.results.targets if t.name == "reject-by-closing"]
     raised = {(c.requirement, c.declared_requirement) for c in target.cases}
     assert raised == {(Requirement.MUST, Requirement.SHOULD)}
