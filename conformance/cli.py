@@ -22,7 +22,7 @@ import click
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
-from conformance.shards import in_shard, parse_shard
+from conformance.shards import case_sort_key, in_shard, parse_shard
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 SUITES = ("h1", "h2", "ws")
@@ -286,6 +286,9 @@ def run(
         raise click.UsageError("no case matches the selection")
     if shard_spec:
         cases = [case for case in cases if in_shard(case.id, shard_spec)]
+    # The canonical order `conformance report` merges into: the results (and so every report)
+    # of one run are then the same as those of its shards merged, case for case.
+    cases = sorted(cases, key=lambda case: case_sort_key(case.id))
     options = RunOptions(
         timeout=timeout,
         case_timeout=case_timeout,
