@@ -251,7 +251,7 @@ def baseline_data(results: RunResults) -> dict[str, Any]:
                 "name": target.name,
                 "entries": len(target.baseline),
                 "known": len(target.known_failures()),
-                "stale": [_stale_data(stale) for stale in target.stale_baseline],
+                "stale": [_stale_data(stale) for stale in results.stale_baseline_of(target)],
             }
             for target in results.targets
         ],
