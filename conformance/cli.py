@@ -23,7 +23,7 @@ import click
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
-from conformance.shards import in_shard, parse_shard
+from conformance.shards import case_sort_key, in_shard, parse_shard
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 SUITES = ("h1", "h2", "ws")
@@ -312,6 +312,9 @@ def run(
         from conformance.targets.resources import ECHO_PATH
 
         echo_path = ECHO_PATH  # the reference target has one
+    # The canonical order `conformance report` merges into: the results (and so every report)
+    # of one run are then the same as those of its shards merged, case for case.
+    cases = sorted(cases, key=lambda case: case_sort_key(case.id))
     options = RunOptions(
         timeout=timeout,
         case_timeout=case_timeout,

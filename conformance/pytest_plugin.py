@@ -171,6 +171,61 @@ def describe_failure(result: CaseResult) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a protocol conformance case (added by the plugin)")
+    # The process that reports (not an xdist worker) keeps each case's verdict, to list the
+    # baseline entries that no longer FAIL once the run is over.
+    if config.getoption("conformance_baseline", None) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(StaleBaselineReport(config), "conformance-stale-baseline")
+
+
+class StaleBaselineReport:
+    """Lists, after the run, the ``--conformance-baseline`` entries none of whose cases FAILed
+    (judged on the cases this run ran), so the baseline can shrink. Works under xdist: the
+    verdicts come from the test reports, which the workers send to the controller."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.verdicts: dict[tuple[str, str], str] = {}  # (target name, case id) -> verdict
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        verdict = dict(report.user_properties).get(VERDICT_PROPERTY)
+        collector, sep, case_id = report.nodeid.rpartition("::")
+        name = collector.rsplit("/", 1)[-1]
+        if verdict is None or not sep or not name.startswith("conformance-"):
+            return
+        self.verdicts[(name.removeprefix("conformance-"), case_id)] = str(verdict)
+
+    def stale(self) -> list[tuple[str, Any]]:
+        from conformance.baseline import BaselineError, load_baseline
+        from conformance.results import StaleEntry
+        from conformance.verdicts.verdict import Verdict
+
+        try:
+            baseline = load_baseline(Path(self.config.getoption("conformance_baseline")))
+        except BaselineError:
+            return []  # reported as a usage error at collection
+        targets = list(dict.fromkeys(name for name, _ in self.verdicts))
+        stale = []
+        for name in targets:
+            for entry in baseline.entries_for(name):
+                matched = tuple(
+                    (case_id, Verdict(verdict))
+                    for (target, case_id), verdict in self.verdicts.items()
+                    if target == name and entry.matches(case_id)
+                )
+                if matched and all(verdict is not Verdict.FAIL for _, verdict in matched):
+                    stale.append((name, StaleEntry(entry=entry, cases=matched)))
+        return stale
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from conformance.reporters._text import visible
+
+        stale = self.stale()
+        if not stale:
+            return
+        terminalreporter.section("conformance baseline: entries that no longer FAIL (remove them)")
+        for name, entry in stale:
+            where = f"  ({entry.entry.source})" if entry.entry.source else ""
+            terminalreporter.line(visible(f"{name}: {entry.describe()}{where}"))
 
 
 def _load_session(config: pytest.Config) -> tuple[list[Any], list[Any]]:

@@ -350,9 +350,24 @@ class RunResults:
     profile: str = "default"  # how strictly the run read the RFC's SHOULDs (--profile)
     echo_path: str | None = None  # the targets' echo endpoint, when the run had one
 
+    def stale_baseline_of(self, target: TargetResults) -> tuple[StaleEntry, ...]:
+        """``target.stale_baseline`` as far as this run can judge it.
+
+        A shard ran only some of the cases: an entry that matched none of them, or an id
+        prefix whose other cases may have FAILed in another shard, cannot be judged from it.
+        A sharded run reports only exact ids whose case it ran; the report merged from all
+        the shards judges every entry."""
+        stale = target.stale_baseline
+        if not self.shard:
+            return stale
+        return tuple(s for s in stale if s.cases and not s.entry.pattern.endswith("*"))
+
     @property
     def unmatched_baseline(self) -> tuple[BaselineEntry, ...]:
-        """Entries of the baseline's ``*`` section that match no case of any target."""
+        """Entries of the baseline's ``*`` section that match no case of any target (none for
+        a shard: their cases may have run in another shard)."""
+        if self.shard:
+            return ()
         unmatched: dict[BaselineEntry, None] = {}
         for target in self.targets:
             for entry in target.baseline:
@@ -375,8 +390,14 @@ class RunResults:
             "baseline_unmatched": [entry.to_json() for entry in self.unmatched_baseline],  # derived
             "profile": self.profile,
             "echo_path": self.echo_path,
-            "targets": [target.to_json() for target in self.targets],
+            "targets": [self._target_json(target) for target in self.targets],
         }
+
+    def _target_json(self, target: TargetResults) -> dict[str, Any]:
+        out = target.to_json()
+        if self.shard:
+            out["baseline_stale"] = [stale.to_json() for stale in self.stale_baseline_of(target)]
+        return out
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> RunResults:

@@ -72,7 +72,7 @@ def workflow_commands(results: RunResults, fail_on: Requirement = Requirement.MU
             which = cases[0].id if len(cases) == 1 else f"{len(cases)} cases"
             title = f"{target.name}: {which}"
             errors.append(command("error", f"ERROR: {reason}", title=title))
-        for stale in target.stale_baseline:
+        for stale in results.stale_baseline_of(target):
             message = f"baseline entry no longer FAILs, remove it: {stale.describe()}"
             if stale.entry.source:
                 message += f" ({stale.entry.source})"

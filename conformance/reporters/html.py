@@ -40,6 +40,7 @@ from conformance.reporters.html_data import (
     summary_data,
 )
 from conformance.results import RunResults
+from conformance.verdicts.verdict import Verdict
 
 # Characters that must not appear raw inside a <script> block (or that old JavaScript
 # parsers read as line terminators inside strings). In JSON they only occur inside strings,
@@ -113,23 +114,31 @@ def _verdict_css(verdict: str) -> str:
     return "v-" + verdict.lower()
 
 
-# The segments of a section's bar, left to right: what needs fixing first.
+# The segments of a section's bar, left to right: what needs fixing first. A FAIL the
+# baseline expects has its own segment (v-fail-known), after the new FAILs and ERRORs.
 BAR_GROUPS = (
     ("v-fail", ("FAIL",)),
     ("v-error", ("ERROR",)),
+    ("v-fail-known", ()),
     ("v-non-strict", ("NON-STRICT",)),
     ("v-other", ("UNIMPLEMENTED", "INFORMATIONAL", "SKIPPED")),
     ("v-pass", ("PASS",)),
 )
+KNOWN_LABEL = "FAIL (known)"
 
 
-def bar_segments(counts: dict[str, int]) -> list[dict[str, Any]]:
-    """Rectangles of a 100-wide stacked bar: one per non-empty group of :data:`BAR_GROUPS`."""
+def bar_segments(counts: dict[str, int], known: int = 0) -> list[dict[str, Any]]:
+    """Rectangles of a 100-wide stacked bar: one per non-empty group of :data:`BAR_GROUPS`;
+    ``known`` of the FAILs are the baseline's and go to their own segment."""
     total = sum(counts.values())
     segments: list[dict[str, Any]] = []
     x = 0.0
     for css, verdicts in BAR_GROUPS:
         n = sum(counts.get(verdict, 0) for verdict in verdicts)
+        if css == "v-fail":
+            n -= known
+        elif css == "v-fail-known":
+            n = known
         if n and total:
             width = 100.0 * n / total
             segments.append({"css": css, "x": f"{x:.2f}", "width": f"{width:.2f}", "n": n})
@@ -137,9 +146,18 @@ def bar_segments(counts: dict[str, int]) -> list[dict[str, Any]]:
     return segments
 
 
-def bar_label(counts: dict[str, int]) -> str:
-    """``"2 FAIL, 1 PASS of 3"``: the bar in words (its title and aria-label)."""
-    parts = [f"{counts[v.value]} {v.value}" for v in VERDICT_ORDER if counts.get(v.value)]
+def bar_label(counts: dict[str, int], known: int = 0) -> str:
+    """``"2 FAIL, 1 PASS of 3"``: the bar in words (its title and aria-label); with known
+    failures, ``"1 FAIL (new), 1 FAIL (known), 1 PASS of 3"``."""
+    parts = []
+    for verdict in VERDICT_ORDER:
+        n = counts.get(verdict.value, 0)
+        if verdict is Verdict.FAIL and known:
+            if n - known:
+                parts.append(f"{n - known} FAIL (new)")
+            parts.append(f"{known} {KNOWN_LABEL}")
+        elif n:
+            parts.append(f"{n} {verdict.value}")
     return f"{', '.join(parts)} of {sum(counts.values())}"
 
 

@@ -4,7 +4,9 @@ Two JSON documents are embedded in the page (see :mod:`conformance.reporters.htm
 
 - the **summary** (:func:`summary_data`), parsed when the page opens: the run, the targets
   with their counts, every case once (id, title, requirement, section, RFC link) with its
-  verdict per target, and the per-section tallies. Small: a few hundred bytes per case.
+  verdict per target (and, for a FAIL the baseline expects, the baseline's reason), the
+  per-section tallies, and the baseline: its stale and unmatched entries. Small: a few
+  hundred bytes per case.
 - the **details** (:func:`details_data`), parsed only when a case is first opened: per case
   and target the expected and observed text, the step where they diverged, notes, and the
   transcript. Wire bytes are base64 (the page decodes, escapes and hex-dumps them on
@@ -25,7 +27,17 @@ from collections import Counter
 from typing import Any
 
 from conformance.reporters._text import rfc_url, visible
-from conformance.results import ELIDED, CaseResult, Direction, RunResults, TranscriptEntry, cap_detail
+from conformance.results import (
+    ELIDED,
+    BaselineEntry,
+    CaseResult,
+    Direction,
+    RunResults,
+    StaleEntry,
+    TargetResults,
+    TranscriptEntry,
+    cap_detail,
+)
 from conformance.verdicts.verdict import Requirement, Verdict
 
 ENTRY_LIMIT = 4096  # bytes of one transcript entry shown as text and hex
@@ -46,8 +58,22 @@ VERDICT_ORDER = (
 REQUIREMENT_ORDER = (Requirement.MUST, Requirement.SHOULD, Requirement.MAY, Requirement.INFO)
 
 
-def _severity(verdict: Verdict) -> int:
-    return VERDICT_ORDER.index(verdict)
+def _severity(case: CaseResult) -> float:
+    """Where a result sorts, worst first: a new FAIL, then ERROR, then a FAIL the baseline
+    expects (accepted, but still a failure), then the other verdicts in :data:`VERDICT_ORDER`."""
+    if case.known_failure is not None and case.verdict is Verdict.FAIL:
+        return VERDICT_ORDER.index(Verdict.ERROR) + 0.5
+    return VERDICT_ORDER.index(case.verdict)
+
+
+def is_known(case: CaseResult | None) -> bool:
+    """A FAIL the baseline expects (a known failure, not a regression)."""
+    return case is not None and case.verdict is Verdict.FAIL and case.known_failure is not None
+
+
+def has_baseline(results: RunResults) -> bool:
+    """Whether the run was judged against a baseline (any entry applied, or a FAIL expected)."""
+    return any(target.baseline or target.known_failures() for target in results.targets)
 
 
 def _clean(value: Any) -> Any:
@@ -96,11 +122,12 @@ def _case_rows(results: RunResults) -> list[tuple[str, list[CaseResult | None]]]
     return [(case_id, [cases.get(case_id) for cases in by_target]) for case_id in ids]
 
 
-def _row_sort_key(item: tuple[int, tuple[str, list[CaseResult | None]]]) -> tuple[int, int, int]:
-    """Worst verdict over the targets first, then stricter requirements, then run order."""
+def _row_sort_key(item: tuple[int, tuple[str, list[CaseResult | None]]]) -> tuple[float, int, int]:
+    """Worst verdict over the targets first (new FAILs before known ones), then stricter
+    requirements, then run order."""
     position, (_, results) = item
     present = [case for case in results if case is not None]
-    worst = min(_severity(case.verdict) for case in present)
+    worst = min(_severity(case) for case in present)
     return worst, -present[0].requirement.rank, position
 
 
@@ -121,6 +148,8 @@ def summary_data(results: RunResults) -> dict[str, Any]:
                 "requirement": first.requirement.value,
                 "aliases": list(first.aliases),
                 "verdicts": [case.verdict.value if case else None for case in per_target],
+                # Per target: the baseline's reason for a FAIL it expects, else None.
+                "known": [case.known_failure if case and is_known(case) else None for case in per_target],
             }
         )
     sections: dict[str, list[list[CaseResult | None]]] = {}
@@ -136,26 +165,30 @@ def summary_data(results: RunResults) -> dict[str, Any]:
         out = []
         for key, columns in groups.items():
             counts = [_counts(column) for column in columns]
-            bad = sum(count.get("FAIL", 0) + count.get("ERROR", 0) for count in counts)
-            entry: dict[str, Any] = {"key": key, "counts": counts, "bad": bad}
+            known = [sum(1 for case in column if is_known(case)) for column in columns]
+            # New FAILs and ERRORs rank a group; known FAILs only after them.
+            bad = sum(count.get("FAIL", 0) + count.get("ERROR", 0) for count in counts) - sum(known)
+            entry: dict[str, Any] = {"key": key, "counts": counts, "known": known, "bad": bad}
             first = next(case for column in columns for case in column if case is not None)
             is_section = groups is sections and first.rfc
             entry["label"] = _label(first) if is_section else ""
             entry["url"] = rfc_url(first.rfc, first.section) if is_section else ""
             out.append(entry)
         # Failures first (most FAIL and ERROR at the top), then natural order.
-        out.sort(key=lambda entry: (-entry["bad"], section_sort_key(entry["key"])))
+        out.sort(key=lambda entry: (-entry["bad"], -sum(entry["known"]), section_sort_key(entry["key"])))
         return out
 
     targets = []
     for target in results.targets:
         by_requirement: dict[str, dict[str, int]] = {}
+        known_by_requirement: dict[str, int] = {}
         for requirement in REQUIREMENT_ORDER:
             of_level: list[CaseResult | None] = [
                 case for case in target.cases if case.requirement is requirement
             ]
             if of_level:
                 by_requirement[requirement.value] = _counts(of_level)
+                known_by_requirement[requirement.value] = sum(1 for case in of_level if is_known(case))
         targets.append(
             {
                 "name": target.name,
@@ -163,7 +196,9 @@ def summary_data(results: RunResults) -> dict[str, Any]:
                 "reachable": target.reachable,
                 "total": len(target.cases),
                 "counts": _counts(list(target.cases)),
+                "known": sum(1 for case in target.cases if is_known(case)),
                 "by_requirement": by_requirement,
+                "known_by_requirement": known_by_requirement,
             }
         )
     summary: dict[str, Any] = _clean(
@@ -180,9 +215,59 @@ def summary_data(results: RunResults) -> dict[str, Any]:
             "cases": cases,
             "protocols": groups_data(protocols),
             "sections": groups_data(sections),
+            "baseline": baseline_data(results),
         }
     )
     return summary
+
+
+def _entry_data(entry: BaselineEntry) -> dict[str, Any]:
+    return {
+        "pattern": entry.pattern,
+        "reason": entry.reason,
+        "source": entry.source,
+        "section": entry.section,
+    }
+
+
+def _stale_data(stale: StaleEntry) -> dict[str, Any]:
+    return {
+        **_entry_data(stale.entry),
+        # "now PASS", "now 2 PASS, 1 ERROR", or "matched no case of this run"
+        "now": stale.describe().removeprefix(stale.entry.pattern + ": "),
+        # A stale entry naming one case links to it (the page opens it).
+        "case": stale.cases[0][0] if len(stale.cases) == 1 and not stale.entry.pattern.endswith("*") else "",
+    }
+
+
+def baseline_data(results: RunResults) -> dict[str, Any]:
+    """The baseline as the overview shows it: per target how many entries applied and how
+    many FAILs they expect, the entries that no longer FAIL (stale: the baseline can shrink),
+    and the ``*`` entries that match no case of the run. ``{"present": False}`` without one."""
+    if not has_baseline(results):
+        return {"present": False, "targets": [], "unmatched": []}
+    return {
+        "present": True,
+        "targets": [
+            {
+                "name": target.name,
+                "entries": len(target.baseline),
+                "known": len(target.known_failures()),
+                "stale": [_stale_data(stale) for stale in results.stale_baseline_of(target)],
+            }
+            for target in results.targets
+        ],
+        "unmatched": [_entry_data(entry) for entry in results.unmatched_baseline],
+    }
+
+
+def _baseline_entry_of(target: TargetResults, case: CaseResult) -> BaselineEntry | None:
+    """The entry of ``target``'s baseline that made ``case`` a known failure (the first one
+    that matches it with the same reason), if the results still have it."""
+    for entry in target.baseline:
+        if entry.matches(case.id) and entry.reason == case.known_failure:
+            return entry
+    return None
 
 
 def _ms(seconds: float) -> float:
@@ -216,7 +301,8 @@ def entry_data(entry: TranscriptEntry, budget: int) -> tuple[dict[str, Any], int
     return out, len(shown)
 
 
-def case_details(case: CaseResult) -> dict[str, Any]:
+def case_details(case: CaseResult, target: TargetResults | None = None) -> dict[str, Any]:
+    """What the page shows of ``case`` (a result of ``target``, whose baseline it looks in)."""
     budget = CASE_LIMIT
     entries = []
     for entry in case.transcript[:ENTRIES_LIMIT]:
@@ -236,6 +322,13 @@ def case_details(case: CaseResult) -> dict[str, Any]:
         "entries": len(case.transcript),
         "truncated": case.truncated,
     }
+    if is_known(case):
+        entry = _baseline_entry_of(target, case) if target is not None else None
+        out["known"] = {
+            "reason": case.known_failure,
+            "pattern": entry.pattern if entry else "",
+            "source": entry.source if entry else "",
+        }
     return out
 
 
@@ -243,7 +336,13 @@ def details_data(results: RunResults) -> list[list[dict[str, Any] | None]]:
     """Per case (in the summary's order) and target: the details, or None where it did not run."""
     rows = [row for _, row in sorted(enumerate(_case_rows(results)), key=_row_sort_key)]
     details: list[list[dict[str, Any] | None]] = _clean(
-        [[case_details(case) if case else None for case in per_target] for _, per_target in rows]
+        [
+            [
+                case_details(case, target) if case else None
+                for case, target in zip(per_target, results.targets, strict=True)
+            ]
+            for _, per_target in rows
+        ]
     )
     return details
 
@@ -255,9 +354,12 @@ __all__ = [
     "ENTRIES_LIMIT",
     "ENTRY_LIMIT",
     "VERDICT_ORDER",
+    "baseline_data",
     "case_details",
     "details_data",
     "entry_data",
+    "has_baseline",
+    "is_known",
     "section_key",
     "section_sort_key",
     "summary_data",

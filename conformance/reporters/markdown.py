@@ -89,7 +89,7 @@ def _limited(items: list[CaseResult], render: Callable[[CaseResult], list[str]],
     return lines
 
 
-def _target_section(target: TargetResults, fail_on: Requirement) -> list[str]:
+def _target_section(results: RunResults, target: TargetResults, fail_on: Requirement) -> list[str]:
     lines = ["", f"## {md_text(target.name)}", "", md_text(target.url)]
     if not target.reachable:
         lines += ["", "**Unreachable:** not one connection could be made."]
@@ -121,7 +121,7 @@ def _target_section(target: TargetResults, fail_on: Requirement) -> list[str]:
             lambda c: [f"- {md_id(c.id)}: {md_text(c.known_failure or '')}"],
             "known failures",
         )
-    stale = target.stale_baseline
+    stale = results.stale_baseline_of(target)
     if stale:
         lines += ["", f"### Baseline entries that no longer FAIL ({len(stale)}): remove them", ""]
         for entry in stale[:LIST_LIMIT]:
@@ -177,7 +177,7 @@ def render_markdown(results: RunResults, fail_on: Requirement = Requirement.MUST
     lines += [verdict, ""]
     lines += _counts_table(results)
     for target in results.targets:
-        lines += _target_section(target, fail_on)
+        lines += _target_section(results, target, fail_on)
     unmatched = results.unmatched_baseline
     if unmatched:
         lines += [

@@ -176,7 +176,7 @@ class TerminalReporter:
             fails = sorted((c for c in target.cases if c.is_new_failure), key=lambda c: -c.requirement.rank)
             known = target.known_failures()
             errors = [c for c in target.cases if c.verdict is Verdict.ERROR]
-            stale = target.stale_baseline
+            stale = results.stale_baseline_of(target)
             if not fails and not errors and not known and not stale:
                 continue
             self.console.print()
@@ -216,7 +216,9 @@ class TerminalReporter:
             self.console.print(summary_line(target), soft_wrap=True)
         gating = sum(len(target.new_failures(fail_on)) for target in results.targets)
         known_count = sum(len(target.known_failures()) for target in results.targets)
-        stale_count = sum(len(target.stale_baseline) for target in results.targets) + len(unmatched)
+        stale_count = sum(len(results.stale_baseline_of(target)) for target in results.targets) + len(
+            unmatched
+        )
         level = fail_on.value if fail_on is Requirement.MUST else f"{fail_on.value} or stricter"
         baselined = bool(known_count or any(target.baseline for target in results.targets))
         new = "new " if baselined else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,38 @@ def test_star_entries_matching_nothing_anywhere_are_reported_once_for_the_run() 
     assert [s.describe() for s in applied.targets[0].stale_baseline] == []
     assert [s.describe() for s in applied.targets[1].stale_baseline] == ["ws/6455/1/*: now PASS"]
     assert [e.pattern for e in applied.unmatched_baseline] == ["h9/1/1/x"]
+
+
+def test_a_shard_reports_as_stale_only_the_exact_ids_whose_case_it_ran() -> None:
+    """A shard ran some cases: an entry matching none of them, or a prefix whose other cases
+    ran elsewhere, is not judged there (the merged report judges it)."""
+    from conformance.reporters.github import workflow_commands
+    from conformance.reporters.html_data import summary_data
+    from conformance.reporters.markdown import render_markdown
+
+    baseline = parse_baseline(
+        "targets:\n  srv:\n    h1/9112/2.2/passes: a\n    h1/9112/2.2/elsewhere: b\n"
+        '    h1/9112/3/*: c\n  "*":\n    h9/1/1/x: d\n',
+        "b.yaml",
+    )
+    cases = (result("h1/9112/2.2/passes", Verdict.PASS), result("h1/9112/3/one", Verdict.PASS))
+    whole = apply_baseline(run(TargetResults(name="srv", url="u", cases=cases)), baseline)
+    shard = dataclasses.replace(whole, shard="2/4")
+    [target] = whole.targets
+    everything = ["h1/9112/2.2/passes: now PASS", "h1/9112/2.2/elsewhere: matched no case of this run",
+                  "h1/9112/3/*: now PASS"]  # fmt: skip
+    assert [s.describe() for s in whole.stale_baseline_of(target)] == everything
+    assert [e.pattern for e in whole.unmatched_baseline] == ["h9/1/1/x"]
+    assert [s.describe() for s in shard.stale_baseline_of(target)] == ["h1/9112/2.2/passes: now PASS"]
+    assert shard.unmatched_baseline == ()
+    # Every output of the shard says the same.
+    [target_json] = shard.to_json()["targets"]
+    assert [s["pattern"] for s in target_json["baseline_stale"]] == ["h1/9112/2.2/passes"]
+    assert shard.to_json()["baseline_unmatched"] == []
+    assert [s["pattern"] for s in summary_data(shard)["baseline"]["targets"][0]["stale"]] == [
+        "h1/9112/2.2/passes"
+    ]
+    notices = [line for line in workflow_commands(shard, Requirement.MUST) if line.startswith("::notice")]
+    assert len(notices) == 1 and "h1/9112/2.2/passes" in notices[0]
+    markdown = render_markdown(shard)
+    assert "no longer FAIL (1)" in markdown and "elsewhere" not in markdown and "h9/1/1/x" not in markdown

@@ -259,6 +259,9 @@ def test_the_report_merged_from_shards_equals_the_report_of_one_run(
     fails = [c["id"] for c in single_json["targets"][0]["cases"] if c["verdict"] == "FAIL"]
     assert "h1/9112/2.2/bare-cr-field-line" in fails and "h1/9112/2.2/leading-empty-line" in fails
     assert _without_timings(merged_json) == _without_timings(single_json)
+    # The run's own results.json already has the merged report's cases, in the same order.
+    whole_own = json.loads((tmp_path / "whole" / "results.json").read_text())
+    assert _without_timings(whole_own) == _without_timings(merged_json)
     for name in ("summary.md", "junit.xml"):
         strip = re.compile(r'(time|timestamp)="[^"]*"|started [^·]*·')
         assert strip.sub("", (tmp_path / "merged" / name).read_text()) == strip.sub(

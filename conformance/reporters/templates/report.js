@@ -3,8 +3,10 @@
 
    Everything shown comes from the two JSON blocks; whatever a target sent is data and is
    only ever inserted as text (textContent, append of strings), never parsed as HTML.
-   The filters and the open case live in the URL fragment (#v=FAIL&r=MUST&p=h1&s=...&q=...
-   &case=ID&t=N): a link reproduces the view, and loading it restores the view. */
+   The filters and the open case live in the URL fragment (#v=FAIL&r=MUST&b=new&p=h1&s=...
+   &q=...&case=ID&t=N): a link reproduces the view, and loading it restores the view.
+   A FAIL the baseline expects is a "known" FAIL: shown as "FAIL (known)" with its own style,
+   and b=new / b=known keeps only the cases with a new / known FAIL on some target. */
 (function () {
   "use strict";
 
@@ -45,6 +47,25 @@
 
   function verdictClass(verdict) {
     return "v-" + String(verdict).toLowerCase();
+  }
+
+  // The baseline's reason when the case's FAIL on target t is expected, else null.
+  function knownReason(item, t) {
+    const known = Array.isArray(item.known) ? item.known[t] : null;
+    return item.verdicts[t] === "FAIL" && typeof known === "string" ? known : null;
+  }
+
+  function isNewFail(item, t) {
+    return item.verdicts[t] === "FAIL" && knownReason(item, t) === null;
+  }
+
+  // What a cell says and how it looks: a known FAIL is labelled so, not only coloured.
+  function verdictLabel(item, t) {
+    return knownReason(item, t) === null ? item.verdicts[t] : "FAIL (known)";
+  }
+
+  function cellClass(item, t) {
+    return knownReason(item, t) === null ? verdictClass(item.verdicts[t]) : "v-fail-known";
   }
 
   function rfcLink(url, label) {
@@ -265,7 +286,7 @@
       tabs.setAttribute("aria-label", "target");
       targets.forEach((target, n) => {
         const verdict = item.verdicts[n];
-        const button = el("button", "", target.name, verdict ? el("span", "key " + verdictClass(verdict), verdict) : " \u2013");
+        const button = el("button", "", target.name, verdict ? el("span", "key " + cellClass(item, n), verdictLabel(item, n)) : " \u2013");
         button.type = "button";
         button.dataset.t = String(n);
         button.setAttribute("aria-pressed", String(n === t));
@@ -280,7 +301,18 @@
     }
     const dl = el("dl", "facts");
     fact(dl, "Target", targets[t].name + " (" + targets[t].url + ")");
-    fact(dl, "Verdict", el("span", "key " + verdictClass(info.verdict), info.verdict));
+    const known = info.known && typeof info.known === "object" ? info.known : null;
+    fact(dl, "Verdict", known
+      ? el("span", "key v-fail-known", "FAIL (known)")
+      : el("span", "key " + verdictClass(info.verdict), info.verdict));
+    if (known) {
+      // The reason is text someone wrote in the baseline file: data, shown as text.
+      const where = [known.pattern, known.source].filter((part) => part).join(" at ");
+      fact(dl, "Baseline", el("span", "", el("span", "baseline-reason", String(known.reason)),
+        where ? el("span", "muted", " (" + where + ")") : null));
+    } else if (info.verdict === "FAIL" && summary.baseline && summary.baseline.present) {
+      fact(dl, "Baseline", "not listed: a new FAIL");
+    }
     fact(dl, "Requirement", item.requirement);
     fact(dl, "RFC", rfcLink(item.url, item.label));
     fact(dl, "Reference", info.reference);
@@ -340,10 +372,11 @@
           row.append(cellDiv("none", "cell", "\u2013"));
           return;
         }
-        const cell = cellDiv("v " + verdictClass(verdict), "cell", verdict);
+        const reason = knownReason(item, t);
+        const cell = cellDiv("v " + cellClass(item, t), "cell", verdictLabel(item, t));
         cell.dataset.t = String(t);
         cell.tabIndex = 0;
-        cell.title = targets[t].name + ": " + verdict;
+        cell.title = targets[t].name + ": " + verdictLabel(item, t) + (reason === null ? "" : " \u2014 " + reason);
         row.append(cell);
       });
       rows.push(row);
@@ -431,17 +464,20 @@
   const controls = {
     v: Array.from(filters.querySelectorAll('input[name="v"]')),
     r: Array.from(filters.querySelectorAll('input[name="r"]')),
+    b: filters.querySelector('select[name="b"]'),
     p: filters.querySelector('select[name="p"]'),
     s: filters.querySelector('select[name="s"]'),
     q: filters.querySelector('input[name="q"]'),
   };
   const shown = document.getElementById("shown");
-  let state = { v: [], r: [], p: "", s: "", q: "", case: "", t: 0 };
+  let state = { v: [], r: [], b: "", p: "", s: "", q: "", case: "", t: 0 };
+  const FAILURE_FILTERS = ["new", "known"];
 
   function fragment(view) {
     const params = new URLSearchParams();
     if (view.v.length) params.set("v", view.v.join(","));
     if (view.r.length) params.set("r", view.r.join(","));
+    if (view.b) params.set("b", view.b);
     if (view.p) params.set("p", view.p);
     if (view.s) params.set("s", view.s);
     if (view.q) params.set("q", view.q);
@@ -459,6 +495,7 @@
     return {
       v: list("v").filter((verdict) => summary.verdicts.includes(verdict)),
       r: list("r").filter((level) => summary.requirements.includes(level)),
+      b: FAILURE_FILTERS.includes(params.get("b")) ? params.get("b") : "",
       p: params.get("p") || "",
       s: params.get("s") || "",
       q: params.get("q") || "",
@@ -470,6 +507,7 @@
   function setControls(view) {
     for (const box of controls.v) box.checked = view.v.includes(box.value);
     for (const box of controls.r) box.checked = view.r.includes(box.value);
+    controls.b.value = view.b;
     for (const [name, select] of [["p", controls.p], ["s", controls.s]]) {
       select.value = view[name];
       if (select.value !== view[name]) {
@@ -486,6 +524,7 @@
   function readControls() {
     state.v = controls.v.filter((box) => box.checked).map((box) => box.value);
     state.r = controls.r.filter((box) => box.checked).map((box) => box.value);
+    state.b = FAILURE_FILTERS.includes(controls.b.value) ? controls.b.value : "";
     state.p = controls.p.value;
     state.s = controls.s.value;
     state.q = controls.q.value;
@@ -495,6 +534,8 @@
     const item = cases[index];
     if (state.v.length && !item.verdicts.some((verdict) => verdict !== null && state.v.includes(verdict))) return false;
     if (state.r.length && !state.r.includes(item.requirement)) return false;
+    if (state.b === "new" && !item.verdicts.some((_, t) => isNewFail(item, t))) return false;
+    if (state.b === "known" && !item.verdicts.some((_, t) => knownReason(item, t) !== null)) return false;
     if (state.p && item.protocol !== state.p) return false;
     if (state.s && item.section !== state.s) return false;
     if (state.q) {
@@ -554,7 +595,7 @@
   filters.addEventListener("change", onFilterChange);
   controls.q.addEventListener("input", onFilterChange);
   document.getElementById("clear").addEventListener("click", () => {
-    state = { v: [], r: [], p: "", s: "", q: "", case: state.case, t: state.t };
+    state = { v: [], r: [], b: "", p: "", s: "", q: "", case: state.case, t: state.t };
     setControls(state);
     applyFilters();
     commit();

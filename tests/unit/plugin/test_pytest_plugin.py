@@ -196,6 +196,39 @@ def test_a_baseline_turns_known_failures_into_xfail(project: pytest.Pytester, ok
     result = run(project, *target_args(ok_server), "--conformance-baseline", "baseline.yaml", "-rx")
     assert result.parseoutcomes() == {"passed": 1, "nonstrict": 1, "skipped": 1, "xfailed": 2}
     assert "known failure (baseline): this server answers 200" in result.stdout.str()
+    assert "no longer FAIL" not in result.stdout.str()  # both its cases FAILed: not stale
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_baseline_entries_that_no_longer_fail_are_listed(
+    project: pytest.Pytester, ok_server: str, workers: list[str]
+) -> None:
+    if workers and os.environ.get("CI") != "true":
+        pytest.importorskip("xdist")
+    project.makefile(
+        ".yaml",
+        baseline=(
+            "version: 1\ntargets:\n  srv:\n"
+            '    h1/9112/1/should-4*: "this server answers 200"\n'
+            '    h1/9112/1/must-200: "failed once"\n'
+            '    h1/9112/1/gone: "deselected or removed: not judged"\n'
+            '  "*":\n    h1/9112/1/lenient: "was a FAIL"\n'
+        ),
+    )
+    result = run(project, *target_args(ok_server), "--conformance-baseline=baseline.yaml", *workers)
+    assert result.parseoutcomes()["xfailed"] == 2
+    out = result.stdout.str()
+    assert "conformance baseline: entries that no longer FAIL (remove them)" in out
+    listed = [line for line in result.outlines if line.startswith("srv: ")]
+    assert listed == [
+        "srv: h1/9112/1/must-200: now PASS  (baseline.yaml:5)",
+        "srv: h1/9112/1/lenient: now NON-STRICT  (baseline.yaml:8)",
+    ]
+    # Judged on the cases that ran: deselect must-200 and its entry is not listed.
+    selected = run(project, *target_args(ok_server), "--conformance-baseline=baseline.yaml", "-k", "not must")
+    assert [line for line in selected.outlines if line.startswith("srv: ")] == [
+        "srv: h1/9112/1/lenient: now NON-STRICT  (baseline.yaml:8)"
+    ]
 
 
 def test_usage_errors_are_reported_without_a_traceback(project: pytest.Pytester) -> None:

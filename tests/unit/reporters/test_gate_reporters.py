@@ -22,6 +22,7 @@ from test_reporters import GOLDEN, HOSTILE, IMG, SCRIPT, UPDATE, case, full_resu
 from conformance.baseline import apply_baseline, parse_baseline
 from conformance.reporters import REPORT_FILES, write_reports
 from conformance.reporters.github import command, escape_data, escape_property, workflow_commands
+from conformance.reporters.html import render_html
 from conformance.reporters.json_report import dumps_json, loads_json
 from conformance.reporters.junit import render_junit
 from conformance.reporters.markdown import md_text, render_markdown
@@ -55,6 +56,7 @@ GATE_GOLDEN: list[tuple[str, Callable[[], RunResults], Callable[[RunResults], st
     ("results-baseline.json", gated_results, dumps_json),
     ("junit-baseline.xml", gated_full_results, render_junit),
     ("summary.md", small_results, render_markdown),
+    ("index-baseline.html", gated_results, render_html),
     ("summary-baseline.md", gated_results, lambda r: render_markdown(r, Requirement.SHOULD)),
     ("annotations.txt", gated_results, lambda r: "\n".join(workflow_commands(r, Requirement.SHOULD)) + "\n"),
 ]

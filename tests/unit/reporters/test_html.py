@@ -335,7 +335,9 @@ def test_summary_counts_per_target_and_requirement() -> None:
         "reachable": False,
         "total": 2,
         "counts": {"ERROR": 2},
+        "known": 0,
         "by_requirement": {"MUST": {"ERROR": 2}},
+        "known_by_requirement": {"MUST": 0},
     }
     protocols = {row["key"]: row for row in data["protocols"]}
     assert protocols["h2"]["counts"] == [{"NON-STRICT": 1, "FAIL": 2}, {}]
@@ -549,3 +551,153 @@ def test_an_empty_run_still_makes_a_page(targets: tuple[TargetResults, ...]) -> 
     summary, details, _ = blocks(page)
     assert summary["cases"] == [] and details == []
     assert [target["total"] for target in summary["targets"]] == [0] * len(targets)
+
+
+# ---------------------------------------------------------------------------- the baseline
+
+
+def _gated() -> RunResults:
+    from test_gate_reporters import gated_results
+
+    return gated_results()
+
+
+def test_known_failures_are_marked_per_target_and_sort_after_new_failures_and_errors() -> None:
+    data = summary_data(_gated())
+    rows = {item["id"]: item for item in data["cases"]}
+    assert rows["h2/9113/6.9/window-overflow"]["known"] == ["flow control is tracked in #7", None]
+    assert rows["ws/6455/5.5.1/close-reason"]["known"] == ["close reasons are not checked yet", None]
+    # A new FAIL has no reason; nor has a case the baseline names that did not FAIL.
+    assert rows["h2/9113/6.5.2/max-frame-size"]["known"] == [None, None]
+    assert rows["h1/9112/2.2/bare-cr"]["known"] == [None, None]
+    ids = [item["id"] for item in data["cases"]]
+    # The new FAIL, then the ERRORs, then the known FAILs (SHOULD before MAY), then the rest.
+    assert ids[0] == "h2/9113/6.5.2/max-frame-size"
+    assert set(ids[1:4]) == {"h1/9112/2.2/bare-cr", "h1/9112/6.1/chunked-ext", "ws/6455/1.3/handshake"}
+    assert ids[4:7] == [
+        "h2/9113/6.9/window-overflow",
+        "ws/6455/5.5.1/close-reason",
+        "h2/9113/6.5/ack-with-payload",
+    ]
+    # Without a baseline the same FAILs are all new, and first.
+    plain = [item["id"] for item in summary_data(small_results())["cases"]]
+    assert plain[1:3] == ["h2/9113/6.9/window-overflow", "ws/6455/5.5.1/close-reason"]
+
+
+def test_known_failures_are_counted_per_target_level_and_section() -> None:
+    data = summary_data(_gated())
+    nginx, evil = data["targets"]
+    assert nginx["counts"]["FAIL"] == 3 and nginx["known"] == 2
+    assert nginx["known_by_requirement"] == {"MUST": 0, "SHOULD": 1, "MAY": 1, "INFO": 0}
+    assert evil["known"] == 0
+    sections = {row["key"]: row for row in data["sections"]}
+    assert sections["h2/9113/6.9"]["known"] == [1, 0] and sections["h2/9113/6.9"]["bad"] == 0
+    assert sections["h2/9113/6.5.2"]["known"] == [0, 0] and sections["h2/9113/6.5.2"]["bad"] == 1
+    keys = [row["key"] for row in data["sections"]]
+    # New FAILs and ERRORs first, then the sections with only known FAILs, then the rest.
+    assert keys.index("h2/9113/6.5.2") < keys.index("h2/9113/6.9") < keys.index("h2/9113/6.5")
+    assert keys.index("ws/6455/1.3") < keys.index("ws/6455/5.5.1") < keys.index("h1/9110/9.3.2")
+    protocols = {row["key"]: row for row in data["protocols"]}
+    assert protocols["h2"]["known"] == [1, 0] and protocols["ws"]["known"] == [1, 0]
+
+
+def test_the_baseline_lists_stale_and_unmatched_entries() -> None:
+    baseline = summary_data(_gated())["baseline"]
+    assert baseline["present"] is True
+    nginx, evil = baseline["targets"]
+    assert (nginx["entries"], nginx["known"], evil["entries"], evil["known"]) == (6, 2, 3, 0)
+    assert [(s["pattern"], s["now"], s["case"], s["source"]) for s in nginx["stale"]] == [
+        ("h9/9999/1/gone", "matched no case of this run", "", "baseline.yaml:10"),
+        ("h1/9112/2.2/bare-cr", "now PASS", "h1/9112/2.2/bare-cr", "baseline.yaml:4"),
+        ("h1/9112/6.1/chunked-ext", "now ERROR", "h1/9112/6.1/chunked-ext", "baseline.yaml:5"),
+    ]
+    assert [(s["pattern"], s["now"], s["section"]) for s in evil["stale"]] == [
+        ("h1/9112/2.2/bare-cr", "now ERROR", "*")
+    ]
+    assert baseline["unmatched"] == [
+        {
+            "pattern": "h9/9999/2/*",
+            "reason": "matches nothing on any target",
+            "source": "baseline.yaml:6",
+            "section": "*",
+        }
+    ]
+    assert summary_data(small_results())["baseline"] == {"present": False, "targets": [], "unmatched": []}
+
+
+def test_a_known_failures_details_hold_the_reason_and_the_entry_that_gave_it() -> None:
+    results = _gated()
+    summary, details = summary_data(results), details_data(results)
+    by_id = {item["id"]: index for index, item in enumerate(summary["cases"])}
+    close = details[by_id["ws/6455/5.5.1/close-reason"]][0]
+    assert close["known"] == {
+        "reason": "close reasons are not checked yet",
+        "pattern": "ws/6455/5.5.1/*",
+        "source": "baseline.yaml:8",
+    }
+    assert "known" not in details[by_id["h2/9113/6.5.2/max-frame-size"]][0]
+    assert "known" not in details[by_id["h1/9112/2.2/bare-cr"]][0]
+
+
+def test_bars_split_new_and_known_failures() -> None:
+    counts = {"FAIL": 3, "PASS": 1}
+    assert bar_segments(counts, 2) == [
+        {"css": "v-fail", "x": "0.00", "width": "25.00", "n": 1},
+        {"css": "v-fail-known", "x": "25.00", "width": "50.00", "n": 2},
+        {"css": "v-pass", "x": "75.00", "width": "25.00", "n": 1},
+    ]
+    assert bar_label(counts, 2) == "1 FAIL (new), 2 FAIL (known), 1 PASS of 4"
+    assert bar_label({"FAIL": 2}, 2) == "2 FAIL (known) of 2"
+    assert [s["css"] for s in bar_segments({"FAIL": 2}, 2)] == ["v-fail-known"]
+    assert bar_label(counts) == "3 FAIL, 1 PASS of 4"
+
+
+def test_page_with_a_baseline_splits_fail_counts_and_lists_what_can_go() -> None:
+    page_text = render_html(_gated())
+    page = parse(page_text)
+    verdicts = page_text[: page_text.index("<h2>By requirement level</h2>")]
+    assert '<th class="v-fail">FAIL (new)</th><th class="v-fail-known">FAIL (known)</th>' in verdicts
+    nginx = re.search(r"<tr><th>nginx</th>.*?</tr>", verdicts)
+    assert nginx is not None
+    assert (
+        '<td class="n"><a href="#b=new">1</a></td><td class="n"><a href="#b=known">2</a></td>'
+        in nginx.group()
+    )
+    assert '<a href="#b=known&amp;r=SHOULD">1</a>' in page_text
+    assert 'aria-label="1 FAIL (new), 1 FAIL (known), 1 NON-STRICT of 3"' in page_text
+    text = " ".join("".join(page.text).split())
+    assert "Entries that no longer FAIL: remove them" in text
+    assert (
+        "<tr><th>nginx</th><td><code>h9/9999/1/gone</code></td><td>matched no case of this run</td>"
+        '<td class="reason">a case that no longer exists</td><td><code>baseline.yaml:10</code></td></tr>'
+    ) in page_text
+    assert 'Entries for every target ("*") that match no case' in text
+    assert '<a href="#case=h1/9112/2.2/bare-cr&amp;t=1">' in page_text  # the second target's view
+    # Without a baseline: one FAIL column, no baseline section.
+    plain = render_html(small_results())
+    assert "FAIL (known)</th>" not in plain and 'id="baseline"' not in plain
+    assert '<th class="v-fail">FAIL</th>' in plain
+
+
+def test_baseline_reasons_are_data_wherever_they_appear() -> None:
+    from conformance.baseline import apply_baseline, parse_baseline
+
+    hostile = json.dumps(f"{SCRIPT} {IMG} \u202e </style>")  # a YAML double-quoted scalar
+    text = (
+        "version: 1\ntargets:\n  nginx:\n"
+        f"    h2/9113/6.9/window-overflow: {hostile}\n"
+        f"    h1/9112/2.2/bare-cr: {hostile}\n"
+        f"    h9/9999/1/*: {hostile}\n"
+    )
+    results = apply_baseline(small_results(), parse_baseline(text, "b.yaml"))
+    page_text = render_html(results)
+    page = parse(page_text)  # well nested: nothing in a reason made an element
+    assert page_text.lower().count("<script") == 3 and "<img" not in page_text.lower()
+    assert "\u202e" not in page_text and "</style>" not in page_text.replace("</style>\n</head>", "")
+    summary, details, _ = blocks(page)
+    reason = visible(f"{SCRIPT} {IMG} \u202e </style>")
+    assert {item["known"][0] for item in summary["cases"]} == {None, reason}
+    assert [s["reason"] for s in summary["baseline"]["targets"][0]["stale"]] == [reason, reason]
+    assert reason in "".join(page.text)  # the stale entries in the overview, as text
+    window = [i for i, item in enumerate(summary["cases"]) if item["id"] == "h2/9113/6.9/window-overflow"][0]
+    assert details[window][0]["known"]["reason"] == reason
