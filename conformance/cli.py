@@ -520,12 +520,20 @@ def baseline_command(results_path: str, out: str | None) -> None:
 )
 @_FAIL_ON
 @click.option("--summary-md", type=click.Path(dir_okay=False), help="Also write the Markdown summary here.")
+@click.option(
+    "--matrix-md",
+    type=click.Path(dir_okay=False),
+    help="Also write every case against every target as a Markdown table (for documentation).",
+)
+@click.option("--title", default="Verdict matrix", show_default=True, help="The --matrix-md page's title.")
 def report_command(
     results_paths: Sequence[str],
     out: str,
     baseline_path: str | None,
     fail_on: str,
     summary_md: str | None,
+    matrix_md: str | None,
+    title: str,
 ) -> None:
     """Merge the results of several runs, targets or CI shards into one report directory.
 
@@ -549,6 +557,10 @@ def report_command(
         merged = apply_baseline(merged, baseline)
     gate = Gate(fail_on=Requirement(fail_on.upper()), summary_md=Path(summary_md) if summary_md else None)
     _write_outputs(merged, Path(out), gate)
+    if matrix_md:
+        from conformance.reporters.markdown import render_verdict_matrix
+
+        Path(matrix_md).write_text(render_verdict_matrix(merged, title), encoding="utf-8", newline="\n")
     console = Console(highlight=False)
     plural = "s" if len(runs) != 1 else ""
     console.print(f"Merged {len(runs)} result file{plural}", highlight=False)
