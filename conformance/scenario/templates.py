@@ -71,9 +71,11 @@ class TargetContext:
     authority: str
     path: str
     scheme: str
+    captured: tuple[tuple[str, str], ...] = ()  # values a ``capture`` step took from a response
 
     def fill(self, text: str) -> str:
         values = {
+            **dict(self.captured),
             "host": self.host,
             "port": str(self.port),
             "authority": self.authority,

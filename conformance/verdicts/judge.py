@@ -15,8 +15,9 @@ from conformance.verdicts.verdict import Requirement, Verdict
 @dataclass(frozen=True, kw_only=True)
 class StepFailure:
     index: int  # 1-based, counting the implicit connect
-    step: model.Expect
+    step: model.Expect | model.Step
     observed: str
+    expected: str | None = None  # what the step needed, when it is no expect step
 
 
 def _violation_notes(events: Sequence[Event]) -> tuple[str, ...]:
@@ -55,7 +56,10 @@ def judge(
         expected = "the case to run to its end"
     elif failure is not None:
         verdict = Verdict.FAIL
-        expected = failure.step.expectation.describe()
+        if failure.expected is not None or not isinstance(failure.step, model.Expect):
+            expected = failure.expected or failure.step.describe()
+        else:
+            expected = failure.step.expectation.describe()
         observed = failure.observed
         step = failure.index
         step_text = failure.step.describe()
