@@ -69,6 +69,8 @@ class CaseRun:
             elif isinstance(step, model.Expect):
                 if not await self._expect(index, step):
                     return
+                if self._feature_absent_and_closed(index):
+                    return
             elif isinstance(step, model.Capture):
                 if not self._capture(index, step):
                     return
@@ -137,6 +139,20 @@ class CaseRun:
         except Exception as exc:  # the connection was lost during the handshake
             raise CaseError(f"TLS handshake with {where} failed: {_tls_reason(exc)}") from None
         self.recorder.event("TLS handshake done")
+
+    def _feature_absent_and_closed(self, index: int) -> bool:
+        """After an ``unimplemented`` alternative matched and the target closed the
+        connection (an HTTP/1.0 server that does not keep connections, say), the steps that
+        follow on that connection have nothing to talk to: the case ends UNIMPLEMENTED,
+        unless the next step opens a new connection."""
+        connection = self.connection
+        if Grade.UNIMPLEMENTED not in self.grades or connection is None or not connection.ended:
+            return False
+        following = self.case.steps[index : index + 1]
+        if following and isinstance(following[0], model.Connect):
+            return False
+        self.recorder.event(f"step {index}: the feature is not offered and the connection is closed: done")
+        return True
 
     def _capture(self, index: int, step: model.Capture) -> bool:
         """Take values from the last final response the case matched so far. The case ends

@@ -281,7 +281,7 @@ def _fill(
             node,
         )
     text_params = {k: _param_text(v) for k, v in params.items()}
-    return Node(fill_params(value, text_params), node.location, node.tag)
+    return Node(fill_params(value, text_params, run_time=captured), node.location, node.tag)
 
 
 def _param_text(value: Any) -> str:

@@ -111,7 +111,7 @@ FAULTS: dict[str, str] = {
     "error-close-unannounced": "closes after an error response without Connection: close in it",
     "http10-keep-alive-unannounced": "keeps an HTTP/1.0 keep-alive connection without saying keep-alive",
     "timeouts-reset": "resets (RST) a connection idle, or with an unfinished head, for over 1.5 s",
-    "half-close-drops": "drops the connection, unanswered, when the client half-closes it",
+    "half-close-drops": "takes a client's half-close for an abort: what is not yet answered is dropped",
     # responses (RFC 9110)
     "bad-status-line": "sends a status line without the space before the (empty) reason phrase",
     "no-date": "sends no Date field",
@@ -161,6 +161,8 @@ FAULTS: dict[str, str] = {
     "101-without-upgrade": "answers any Upgrade with 101 (Switching Protocols) and no Upgrade field",
     "426-without-upgrade": "sends 426 (Upgrade Required) without an Upgrade field",
     "websocket-any-version": "switches to WebSocket whatever Sec-WebSocket-Version says",
+    "if-match-star-literal": "compares If-Match: * as an entity tag, so it never matches",
+    "ius-invalid-412": "answers 412 to an If-Unmodified-Since that is no valid date",
 }
 
 REQUEST_LINE_CAP = 8 * 1024  # longer request lines get 414
@@ -335,6 +337,7 @@ class FaultyHTTP11(protocol.Protocol):
         self.reactor: Any = None
         self.held: list[bytes] = []  # responses the pipeline-reorder fault holds back
         self.timeout: Any = None  # the timeouts-reset fault's timer
+        self.pending: Any = None  # the half-close-drops fault's delayed processing
 
     # ------------------------------------------------------------------ Twisted callbacks
 
@@ -345,6 +348,8 @@ class FaultyHTTP11(protocol.Protocol):
         """The client half-closed: every complete request has been answered (answers are
         written as requests complete), so close our side too once they are out."""
         if "half-close-drops" in self.faults:
+            if self.pending is not None and self.pending.active():
+                self.pending.cancel()
             self.transport.abortConnection()
             return
         if self.closing:
@@ -381,11 +386,16 @@ class FaultyHTTP11(protocol.Protocol):
             self._one_read_as_request()
             return
         self.buf += data
+        if "half-close-drops" in self.faults and self.reactor is not None:
+            # This server thinks for a moment before answering, and takes a FIN meanwhile
+            # for the client going away.
+            self.pending = self.reactor.callLater(0.1, self._process)
+            return
         self._process()
 
     def connectionLost(self, reason: Any = None) -> None:  # noqa: N802
         self.state = "closed"
-        for timer in (self.linger, self.timeout):
+        for timer in (self.linger, self.timeout, self.pending):
             if timer is not None and timer.active():
                 timer.cancel()
 
@@ -1126,10 +1136,15 @@ class FaultyHTTP11(protocol.Protocol):
             tags = {element.strip(OWS) for value in values for element in value.split(b",")}
             if "if-match-weak" in self.faults:
                 tags = {tag.removeprefix(b"W/") for tag in tags}
-            # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1: "*", or the current
-            # strong tag.
-            return None if b"*" in tags or RESOURCE_ETAG.encode() in tags else 412
+            if b"*" in tags and "if-match-star-literal" not in self.faults:
+                # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1: "*" is true when the
+                # resource has a current representation.
+                return None if request.path == b"/" else 412
+            # The current strong tag.
+            return None if RESOURCE_ETAG.encode() in tags else 412
         since = self._date(request, "if-unmodified-since")
+        if since is None and request.values("if-unmodified-since") and "ius-invalid-412" in self.faults:
+            return 412
         if since is not None and "ius-ignored" not in self.faults:
             # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.4: modified after the date.
             assert LAST_MODIFIED_SECONDS is not None
@@ -1138,6 +1153,9 @@ class FaultyHTTP11(protocol.Protocol):
 
     def _if_none_match(self, request: Request, method: str) -> int | None:
         """Steps 3 and 4: If-None-Match (weak comparison), else If-Modified-Since."""
+        imss = request.values("if-modified-since")
+        if imss and "ims-always-304" in self.faults:
+            return 304
         values = request.values("if-none-match")
         if values and "inm-ignored" not in self.faults:
             if self._none_match_false(values):
@@ -1145,9 +1163,6 @@ class FaultyHTTP11(protocol.Protocol):
                 # 412 for other methods.
                 return 304 if method in ("GET", "HEAD") else 412
             return None
-        imss = request.values("if-modified-since")
-        if imss and "ims-always-304" in self.faults:
-            return 304
         if method not in ("GET", "HEAD") or not imss:
             return None
         since = self._date(request, "if-modified-since")
@@ -1388,7 +1403,9 @@ def listen(
 ) -> IListeningPort:
     """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
     chosen = check_faults(faults)
-    return reactor.listenTCP(port, FaultyFactory(chosen, reactor), interface=host)
+    # A deep accept queue: the fault matrix opens dozens of connections to one port at once,
+    # and a dropped SYN costs a client a one-second retransmission, not the server's fault.
+    return reactor.listenTCP(port, FaultyFactory(chosen, reactor), backlog=1024, interface=host)
 
 
 def main(argv: list[str] | None = None) -> int:

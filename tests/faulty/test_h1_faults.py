@@ -13,6 +13,7 @@ run, so the whole matrix takes seconds, not minutes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -58,10 +59,60 @@ def matrix(reactor_thread, h1_cases) -> Iterator[RunResults]:  # type: ignore[no
         ports = json.loads(process.stdout.readline())
         assert set(ports) == {CORRECT, *h1_server.FAULTS}
         targets = [Target.parse(f"{name}=http://127.0.0.1:{port}/") for name, port in ports.items()]
-        yield reactor_thread.run(h1_cases, targets, RunOptions(timeout=1.5, retry_budget=0), jobs=64)
+        options = RunOptions(timeout=1.5, retry_budget=0)
+        results = reactor_thread.run(h1_cases, targets, options, jobs=64)
+        yield second_opinion(reactor_thread, results, h1_cases, targets, options)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def second_opinion(  # type: ignore[no-untyped-def]
+    reactor_thread, results: RunResults, cases, targets: list[Target], options: RunOptions
+) -> RunResults:
+    """Run again, a few at a time, every case whose verdict disagrees with the map, ended in
+    ERROR, or is not PASS against the correct server, and keep the second verdict.
+
+    Thousands of connections at once on a shared 2-core machine can delay a response or a
+    FIN past a 1.5 s deadline through no fault of the server. A fault that really breaks a
+    case breaks it on the quiet second run too, so this loosens nothing; it only keeps the
+    map from recording (or the test from reporting) the load of the moment."""
+    expected = yaml.safe_load(MAP.read_text(encoding="utf-8")) or {}
+    by_id = {case.id: case for case in cases}
+    again: dict[str, list[str]] = {}
+    for target in results.targets:
+        mapped = set(expected.get(target.name) or [])
+        for case in target.cases:
+            if target.name == CORRECT:
+                odd = case.verdict is not Verdict.PASS
+            else:
+                odd = (case.verdict is Verdict.FAIL) != (case.id in mapped) or case.verdict is Verdict.ERROR
+            if odd:
+                again.setdefault(target.name, []).append(case.id)
+    if not again:
+        return results
+    chosen = [target for target in targets if target.name in again]
+    retried = {
+        target.name: {
+            case.id: case
+            for case in reactor_thread.run(
+                [by_id[case_id] for case_id in again[target.name]], [target], options, jobs=4
+            )
+            .targets[0]
+            .cases
+        }
+        for target in chosen
+    }
+    return dataclasses.replace(
+        results,
+        targets=tuple(
+            dataclasses.replace(
+                target,
+                cases=tuple(retried.get(target.name, {}).get(case.id, case) for case in target.cases),
+            )
+            for target in results.targets
+        ),
+    )
 
 
 def verdicts(results: RunResults, target: str) -> dict[str, Verdict]:
