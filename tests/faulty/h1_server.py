@@ -163,6 +163,8 @@ FAULTS: dict[str, str] = {
     "websocket-any-version": "switches to WebSocket whatever Sec-WebSocket-Version says",
     "if-match-star-literal": "compares If-Match: * as an entity tag, so it never matches",
     "ius-invalid-412": "answers 412 to an If-Unmodified-Since that is no valid date",
+    "if-match-never-current": "takes the current entity tag in If-Match for a stale one (412)",
+    "ius-equal-fails": "answers 412 when If-Unmodified-Since equals the last modification date",
 }
 
 REQUEST_LINE_CAP = 8 * 1024  # longer request lines get 414
@@ -389,7 +391,7 @@ class FaultyHTTP11(protocol.Protocol):
         if "half-close-drops" in self.faults and self.reactor is not None:
             # This server thinks for a moment before answering, and takes a FIN meanwhile
             # for the client going away.
-            self.pending = self.reactor.callLater(0.1, self._process)
+            self.pending = self.reactor.callLater(0.5, self._process)
             return
         self._process()
 
@@ -1021,6 +1023,9 @@ class FaultyHTTP11(protocol.Protocol):
             self._respond(request, 200, headers=[("Content-Type", "message/http")], body=echo + b"\r\n")
             return
         if method == "OPTIONS":
+            if request.values("if-modified-since") and "ims-always-304" in self.faults:
+                self._respond(request, 304, headers=self._validators())
+                return
             self._options(request)
             return
         if "preconditions-before-404" in self.faults and self._preconditions(request, method):
@@ -1141,13 +1146,16 @@ class FaultyHTTP11(protocol.Protocol):
                 # resource has a current representation.
                 return None if request.path == b"/" else 412
             # The current strong tag.
-            return None if RESOURCE_ETAG.encode() in tags else 412
+            current = RESOURCE_ETAG.encode() in tags and "if-match-never-current" not in self.faults
+            return None if current else 412
         since = self._date(request, "if-unmodified-since")
         if since is None and request.values("if-unmodified-since") and "ius-invalid-412" in self.faults:
             return 412
         if since is not None and "ius-ignored" not in self.faults:
             # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.4: modified after the date.
             assert LAST_MODIFIED_SECONDS is not None
+            if "ius-equal-fails" in self.faults:
+                return 412 if since <= LAST_MODIFIED_SECONDS else None
             return 412 if since < LAST_MODIFIED_SECONDS else None
         return None
 
