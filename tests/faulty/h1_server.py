@@ -139,7 +139,7 @@ FAULTS: dict[str, str] = {
     "te-on-204": "answers OPTIONS with 204 and Transfer-Encoding: chunked",
     "204-with-body": "answers OPTIONS with 204 and the allowed methods as content",
     "options-no-length": "answers OPTIONS with 200 and no Content-Length, closing to end it",
-    "error-length-wrong": "sends a Content-Length one more than the content in 4xx and 5xx responses",
+    "error-length-wrong": "sends a Content-Length one more than the content in 404 responses",
     "trace-echoes-credentials": "answers TRACE with the whole request as message/http, credentials included",
     "head-fields-differ": "answers HEAD without Content-Type and with Content-Length: 0",
     "304-without-etag": "sends 304 without the ETag the 200 has",
@@ -1322,7 +1322,7 @@ class FaultyHTTP11(protocol.Protocol):
         elif (not no_content and length is not False) or length:
             # https://www.rfc-editor.org/rfc/rfc9110#section-8.6: a HEAD response may carry
             # the Content-Length a GET would have had.
-            wrong = 1 if status >= 400 and "error-length-wrong" in self.faults else 0
+            wrong = 1 if status == 404 and "error-length-wrong" in self.faults else 0
             lines.append(f"Content-Length: {len(body) + wrong}")
         if request.method == "HEAD" and "head-sends-body" not in self.faults:
             send_body = b""
