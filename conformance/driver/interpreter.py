@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import datetime
+import re
+from dataclasses import dataclass, field, replace
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectError, DNSLookupError
 
 # Protocol drivers register their sessions and openings when imported.
-import conformance.driver.h2  # noqa: E402, F401, I001
+import conformance.driver.h2  # noqa: F401, I001
+from conformance.codecs.http1 import Response
 from conformance.driver.connection import WireProtocol
 from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
 from conformance.driver.openers import OPENERS, NotApplicable, OpeningContext, OpeningFailed
@@ -64,6 +67,7 @@ class CaseRun:
         self.past_events: list[object] = []  # events of connections already replaced
         self.waited_out = False  # the verdict rests on a deadline running out
         self.received = 0  # bytes received on every connection of the case
+        self.captured: dict[str, str] = {}  # template name -> value, from ``capture`` steps
 
     @property
     def step_timeout(self) -> float:
@@ -81,10 +85,10 @@ class CaseRun:
             elif isinstance(step, model.Expect):
                 if not await self._expect(index, step):
                     return
-                if self.grades and self.grades[-1] is Grade.UNIMPLEMENTED:
-                    # The target lacks the optional feature the rest of the case is about:
-                    # the case ends here, UNIMPLEMENTED (later steps would test nothing).
-                    self.recorder.event(f"step {index}: the case ends (optional feature not offered)")
+                if self._feature_absent_and_closed(index):
+                    return
+            elif isinstance(step, model.Capture):
+                if not self._capture(index, step):
                     return
             elif isinstance(step, model.Wait):
                 await _sleep(self.reactor, step.ms / 1000)
@@ -178,11 +182,58 @@ class CaseRun:
             raise CaseError(f"TLS handshake with {where} failed: {_tls_reason(exc)}") from None
         self.recorder.event("TLS handshake done")
 
+    def _feature_absent_and_closed(self, index: int) -> bool:
+        """Whether the case ends, UNIMPLEMENTED, after an expect step: when the step just
+        matched an ``unimplemented`` alternative (the target lacks the optional feature the
+        rest of the case is about: later steps would test nothing), or an earlier one did and
+        the target has since closed the connection (an HTTP/1.0 server that does not keep
+        connections, say) — unless the next step opens a new connection."""
+        connection = self.connection
+        if Grade.UNIMPLEMENTED not in self.grades:
+            return False
+        following = self.case.steps[index : index + 1]
+        if following and isinstance(following[0], model.Connect):
+            return False
+        if self.grades[-1] is not Grade.UNIMPLEMENTED and connection is not None and not connection.ended:
+            return False
+        self.recorder.event(f"step {index}: the case ends (optional feature not offered)")
+        return True
+
+    def _capture(self, index: int, step: model.Capture) -> bool:
+        """Take values from the last final response the case matched so far. The case ends
+        here when an earlier step matched an unimplemented alternative (UNIMPLEMENTED: the
+        resource has no such validator, say), or when a value is missing (FAIL)."""
+        if Grade.UNIMPLEMENTED in self.grades:
+            self.recorder.event(f"step {index}: nothing to capture from: the feature is not offered")
+            return False
+        connection = self._require_connection()
+        final = [
+            e for e in connection.events[: self.cursor.index] if isinstance(e, Response) and not e.is_interim
+        ]
+        response = final[-1] if final else None
+        for wanted in step.fields:
+            value = captured_value(response, wanted)
+            if value is None:
+                where = response.describe() if response is not None else "no response"
+                observed = f"no {wanted.describe()} in {where}"
+                self.recorder.event(f"step {index}: {observed}")
+                self.failure = StepFailure(
+                    index=index, step=step, observed=observed, expected=f"a value for {wanted.describe()}"
+                )
+                return False
+            self.captured[wanted.name] = value
+        self.recorder.event(
+            f"step {index}: captured " + ", ".join(f"{f.name}={self.captured[f.name]!r}" for f in step.fields)
+        )
+        return True
+
     async def _send(self, index: int, step: model.Send) -> bool:
         """Write a payload; False when the target makes the payload impossible to build (the
         case ends UNIMPLEMENTED)."""
         connection = self._require_connection()
         context = dataclasses.replace(self.target.context(), echo_path=self.options.echo_path or "")
+        if self.captured:
+            context = replace(context, captured=tuple(self.captured.items()))
         try:
             render_chunks = getattr(connection.session, "render_chunks", None)
             if render_chunks is not None and step.split is None:
@@ -254,6 +305,49 @@ class CaseRun:
             # the I/O of the same reactor iteration, so bytes or a close that had arrived by
             # then are read first, even when the reactor is slow (many cases in flight).
             await _sleep(self.reactor, 0)
+
+
+def captured_value(response: Response | None, field: model.Captured) -> str | None:
+    """The value ``field`` takes from ``response``, or None when it has none."""
+    if response is None:
+        return None
+    value = response.header(field.header)
+    if value is None:
+        return None
+    if field.pattern is not None:
+        match = re.search(field.pattern, value)
+        if match is None or match.group(1) is None:
+            return None
+        value = match.group(1)
+    if field.date_form is not None:
+        return reformat_http_date(value, field.date_form)
+    return value
+
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def reformat_http_date(value: str, form: str) -> str | None:
+    """An IMF-fixdate rewritten as ``form`` (https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7),
+    or None when ``value`` is no IMF-fixdate."""
+    match = re.fullmatch(
+        r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) (" + "|".join(_MONTHS) + r") ([0-9]{4}) "
+        r"([0-9]{2}:[0-9]{2}:[0-9]{2}) GMT",
+        value.strip(),
+    )
+    if match is None:
+        return None
+    day, month, year, clock = match.groups()
+    try:
+        weekday = datetime.date(int(year), _MONTHS.index(month) + 1, int(day)).weekday()
+    except ValueError:
+        return None
+    if form == "rfc850-date":
+        return f"{_DAYS[weekday]}, {day}-{month}-{year[2:]} {clock} GMT"
+    if form == "asctime-date":
+        return f"{_DAYS[weekday][:3]} {month} {int(day):2d} {clock} {year}"
+    return value.strip()
 
 
 async def _sleep(reactor: object, seconds: float) -> None:

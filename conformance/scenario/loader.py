@@ -203,9 +203,12 @@ def _expand_case(
     requires = _requires(fields.get("requires"), ctx)
     ctx = BuildContext(file=file, case_id=ctx.case_id, protocol=protocol, requires=frozenset(requires))
     combos = _param_combinations(fields.get("params"), ctx)
+    captured = _captured_names(fields["steps"])
     cases = []
     for params in combos:
-        substituted = {key: _fill(value, params, ctx) for key, value in fields.items() if key != "params"}
+        substituted = {
+            key: _fill(value, params, ctx, captured) for key, value in fields.items() if key != "params"
+        }
         cases.append(_build_case(substituted, node, params, protocol, rfc, section, prefix, file))
     return cases
 
@@ -267,12 +270,26 @@ def _param_value(node: Node, ctx: BuildContext) -> Any:
     return node.value
 
 
-def _fill(node: Node, params: dict[str, Any], ctx: BuildContext) -> Node:
+def _captured_names(steps: Node) -> frozenset[str]:
+    """The names the case's ``capture`` steps define: filled at run time, like target fields."""
+    names: set[str] = set()
+    if steps.is_sequence:
+        for step in steps.value:
+            if step.is_mapping and "capture" in step.value and step.value["capture"].is_mapping:
+                names.update(str(name) for name in step.value["capture"].value)
+    return frozenset(names)
+
+
+def _fill(
+    node: Node, params: dict[str, Any], ctx: BuildContext, captured: frozenset[str] = frozenset()
+) -> Node:
     """Fill parameters into every text below ``node``; refuse unknown template names."""
     if isinstance(node.value, dict):
-        return Node({k: _fill(v, params, ctx) for k, v in node.value.items()}, node.location, node.tag)
+        return Node(
+            {k: _fill(v, params, ctx, captured) for k, v in node.value.items()}, node.location, node.tag
+        )
     if isinstance(node.value, list):
-        return Node([_fill(v, params, ctx) for v in node.value], node.location, node.tag)
+        return Node([_fill(v, params, ctx, captured) for v in node.value], node.location, node.tag)
     if isinstance(node.value, BadHex):
         raise ctx.error(node.value.message, node)
     if not isinstance(node.value, str):
@@ -282,9 +299,9 @@ def _fill(node: Node, params: dict[str, Any], ctx: BuildContext) -> Node:
     if match and match.group(1) in params and not isinstance(params[match.group(1)], str):
         whole = params[match.group(1)]  # a lone "{n}" takes the parameter's own type
         return Node(whole, node.location, "!hex" if isinstance(whole, bytes) else "")
-    unknown = names_in(value) - set(params) - TARGET_FIELDS
+    unknown = names_in(value) - set(params) - TARGET_FIELDS - captured
     if unknown:
-        known = ", ".join(sorted(set(params) | TARGET_FIELDS))
+        known = ", ".join(sorted(set(params) | TARGET_FIELDS | captured))
         raise ctx.error(
             f"unknown template {{{sorted(unknown)[0]}}} (known: {known}; write {{{{ for a literal brace)",
             node,
@@ -295,7 +312,7 @@ def _fill(node: Node, params: dict[str, Any], ctx: BuildContext) -> Node:
             needs = f"`requires: [{capability.name}]` ({capability.summary})"
             raise ctx.error(f"{{{name}}} needs the case to declare {needs}", node)
     text_params = {k: _param_text(v) for k, v in params.items()}
-    return Node(fill_params(value, text_params), node.location, node.tag)
+    return Node(fill_params(value, text_params, run_time=captured), node.location, node.tag)
 
 
 def _param_text(value: Any) -> str:

@@ -74,6 +74,37 @@ class Expect(Step):
         return f"expect {self.expectation.describe()}"
 
 
+DATE_FORMS = ("imf-fixdate", "rfc850-date", "asctime-date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Captured:
+    """One value a ``capture`` step takes: a header field of the response, optionally the
+    first group of a regular expression on it, or an HTTP-date rewritten in another of the
+    three HTTP-date forms (RFC 9110 §5.6.7)."""
+
+    name: str  # the template name later steps use, {name}
+    header: str
+    pattern: str | None = None  # a regular expression with one group
+    date_form: str | None = None  # one of DATE_FORMS
+
+    def describe(self) -> str:
+        how = f" =~ /{self.pattern}/" if self.pattern else ""
+        how += f" as {self.date_form}" if self.date_form else ""
+        return f"{{{self.name}}} = {self.header}{how}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capture(Step):
+    """Remember fields of the last response an ``expect`` matched, for ``{name}`` templates
+    in the steps after it (a validator such as ETag, to send back in a condition)."""
+
+    fields: tuple[Captured, ...]
+
+    def describe(self) -> str:
+        return "capture " + ", ".join(field.describe() for field in self.fields)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Wait(Step):
     ms: int

@@ -7,6 +7,7 @@ shipped schema file). Builders are pure: they read nodes and return frozen objec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -380,6 +381,47 @@ def _wait(node: Node, ctx: BuildContext) -> model.Step:
     return model.Wait(ms=non_negative_int(node, ctx, "milliseconds"), location=node.location)
 
 
+_CAPTURE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _capture(node: Node, ctx: BuildContext) -> model.Step:
+    from conformance.scenario.templates import TARGET_FIELDS
+
+    if not node.is_mapping or not node.value:
+        raise ctx.error("capture: a mapping of template name to a field name or {field, pattern, as}", node)
+    fields = []
+    for name, child in node.value.items():
+        if not isinstance(name, str) or not _CAPTURE_NAME.fullmatch(name) or name in TARGET_FIELDS:
+            raise ctx.error(
+                f"capture: {name!r} is not a template name (letters, digits, _; not a target field)", child
+            )
+        pattern = form = None
+        if child.is_mapping:
+            check_keys(child, ctx, {"field", "pattern", "as"}, f"capture {name}")
+            if "field" not in child.value:
+                raise ctx.error(f"capture {name}: the field to take it from is missing", child)
+            header = text(child.value["field"], ctx, "field")
+            if "pattern" in child.value:
+                pattern = text(child.value["pattern"], ctx, "pattern")
+                try:
+                    groups = re.compile(pattern).groups
+                except re.error as exc:
+                    raise ctx.error(f"bad regular expression: {exc}", child.value["pattern"]) from None
+                if groups != 1:
+                    raise ctx.error("capture pattern: a regular expression with exactly one group", child)
+            if "as" in child.value:
+                form = text(child.value["as"], ctx, "as")
+                if form not in model.DATE_FORMS:
+                    raise ctx.error(f"capture as: one of {', '.join(model.DATE_FORMS)}, not {form!r}", child)
+        else:
+            header = text(child, ctx, f"the field {name} captures")
+        if not _FIELD_NAME.fullmatch(header):
+            raise ctx.error(f"capture: {header!r} is not a field name", child)
+        fields.append(model.Captured(name=name, header=header, pattern=pattern, date_form=form))
+    return model.Capture(fields=tuple(fields), location=node.location)
+
+
 def _flag_step(cls: type[model.Step], name: str) -> Callable[[Node, BuildContext], model.Step]:
     def build(node: Node, ctx: BuildContext) -> model.Step:
         if node.value is not True:
@@ -411,6 +453,31 @@ for _kind in (
         _flag_step(model.Shutdown, "shutdown"),
     ),
     Kind("abort", "reset the connection (RST)", {"const": True}, _flag_step(model.Abort, "abort")),
+    Kind(
+        "capture",
+        "remember fields of the last response matched, as {name} templates for later steps",
+        {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+            "additionalProperties": {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "field": {"type": "string"},
+                            "pattern": {"type": "string"},
+                            "as": {"enum": list(model.DATE_FORMS)},
+                        },
+                        "required": ["field"],
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+        },
+        _capture,
+    ),
 ):
     _register(STEP_KINDS, _kind)
 
@@ -517,9 +584,11 @@ def _header_spec(name: str, node: Node, ctx: BuildContext) -> h1pat.HeaderSpec:
 
 
 def _body_spec(node: Node, ctx: BuildContext) -> h1pat.BodySpec:
-    if node.is_mapping and set(node.value) <= {"contains", "length"} and node.value:
+    if node.is_mapping and set(node.value) <= {"contains", "length", "excludes"} and node.value:
         if "length" in node.value:
             return h1pat.BodySpec(length=non_negative_int(node.value["length"], ctx, "length"))
+        if "excludes" in node.value:
+            return h1pat.BodySpec(excludes=_static_bytes(node.value["excludes"], ctx))
         return h1pat.BodySpec(contains=_static_bytes(node.value["contains"], ctx))
     return h1pat.BodySpec(equals=_static_bytes(node, ctx))
 

@@ -33,13 +33,14 @@ def _substitute(text: str, lookup: Callable[[str], str | None], *, unescape: boo
     return _TOKEN.sub(replace, text)
 
 
-_TARGET_FIELD = re.compile(r"\{(" + "|".join(sorted(TARGET_FIELDS)) + r")\}")
-
-
-def _escape_all_but_target_fields(value: str) -> str:
+def _escape_all_but(value: str, kept: frozenset[str]) -> str:
+    """Escape every brace of ``value`` except those of the ``{name}`` templates in ``kept``."""
+    if not kept:
+        return value.replace("{", "{{").replace("}", "}}")
+    field = re.compile(r"\{(" + "|".join(sorted(map(re.escape, kept))) + r")\}")
     pieces = []
     last = 0
-    for match in _TARGET_FIELD.finditer(value):
+    for match in field.finditer(value):
         pieces.append(value[last : match.start()].replace("{", "{{").replace("}", "}}"))
         pieces.append(match.group(0))
         last = match.end()
@@ -47,16 +48,18 @@ def _escape_all_but_target_fields(value: str) -> str:
     return "".join(pieces)
 
 
-def fill_params(text: str, params: Mapping[str, str]) -> str:
+def fill_params(text: str, params: Mapping[str, str], *, run_time: frozenset[str] = frozenset()) -> str:
     """Fill parameters, keeping target fields and escaped braces for run time.
 
     A parameter's value keeps its target fields (``"user@{authority}"`` is filled when the
-    case runs); any other brace in it is escaped, so it stays literal.
+    case runs), and the names in ``run_time`` (values a ``capture`` step takes); any other
+    brace in it is escaped, so it stays literal.
     """
+    kept = TARGET_FIELDS | run_time
 
     def lookup(name: str) -> str | None:
         if name in params:
-            return _escape_all_but_target_fields(params[name])
+            return _escape_all_but(params[name], kept)
         return None
 
     return _substitute(text, lookup, unescape=False)
@@ -72,9 +75,11 @@ class TargetContext:
     path: str
     scheme: str
     echo_path: str = ""  # the target's echo endpoint (--echo-path); cases using it require "echo"
+    captured: tuple[tuple[str, str], ...] = ()  # values a ``capture`` step took from a response
 
     def fill(self, text: str) -> str:
         values = {
+            **dict(self.captured),
             "host": self.host,
             "port": str(self.port),
             "authority": self.authority,

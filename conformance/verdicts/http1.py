@@ -71,6 +71,7 @@ class HeaderSpec:
 class BodySpec:
     equals: bytes | None = None
     contains: bytes | None = None
+    excludes: bytes | None = None  # the body must not contain these bytes
     length: int | None = None
 
     def describe(self) -> str:
@@ -78,6 +79,8 @@ class BodySpec:
             return "an empty body" if not self.equals else f'body "{printable(self.equals, 40)}"'
         if self.contains is not None:
             return f'a body containing "{printable(self.contains, 40)}"'
+        if self.excludes is not None:
+            return f'a body without "{printable(self.excludes, 40)}"'
         return f"a {self.length}-byte body"
 
     def check(self, response: Response) -> str | None:
@@ -91,6 +94,10 @@ class BodySpec:
             return f'body "{printable(response.body, 40)}" ({response.body_length} bytes)'
         if self.contains is not None and self.contains not in response.body:
             return f'body "{printable(response.body, 40)}" ({response.body_length} bytes)'
+        if self.excludes is not None and self.excludes in response.body:
+            start = max(0, response.body.find(self.excludes) - 20)
+            context = printable(response.body[start:], 60)
+            return f'a body containing "{printable(self.excludes, 40)}" (…{context})'
         return None
 
     def check_bytes(self, data: bytes) -> str | None:

@@ -18,7 +18,10 @@ Run it in the foreground::
 from __future__ import annotations
 
 import argparse
+import base64
+import calendar
 import email.utils
+import hashlib
 import json
 import re
 import sys
@@ -29,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet import protocol
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IHalfCloseableProtocol, IListeningPort
+from zope.interface import implementer
 
 RFC9110 = "https://www.rfc-editor.org/rfc/rfc9110"
 RFC9112 = "https://www.rfc-editor.org/rfc/rfc9112"
@@ -126,6 +130,11 @@ FAULTS: dict[str, str] = {
     "ignore-connection-close": "keeps the connection open when the request says Connection: close",
     "no-connection-close-header": "closes on Connection: close without saying so in the response",
     "http10-keep-alive-default": "keeps HTTP/1.0 connections open without Connection: keep-alive",
+    "pipeline-reorder": "sends a 200 after the responses to requests pipelined behind it",
+    "error-close-unannounced": "closes after an error response without Connection: close in it",
+    "http10-keep-alive-unannounced": "keeps an HTTP/1.0 keep-alive connection without saying keep-alive",
+    "timeouts-reset": "resets (RST) a connection idle, or with an unfinished head, for over 1.5 s",
+    "half-close-drops": "takes a client's half-close for an abort: what is not yet answered is dropped",
     # responses (RFC 9110)
     "bad-status-line": "sends a status line without the space before the (empty) reason phrase",
     "no-date": "sends no Date field",
@@ -145,6 +154,40 @@ FAULTS: dict[str, str] = {
     "range-any-unit": "answers 206 to any Range field, whatever its unit or the method",
     "inm-always-304": "answers 304 to any If-None-Match, matching or not",
     "inm-ignored": "ignores If-None-Match",
+    "chunked-to-http10": "sends every response body chunked, to HTTP/1.0 clients too",
+    "expect-early-final-keeps-body": "answers Expect: 100-continue at once, then reads the body as a request",
+    "expect-unknown-417-body-unread": "answers an unknown expectation with 417 and leaves the body unread",
+    "expect-no-body-hangs": "waits for a body on Expect: 100-continue even when none is announced",
+    "cl-on-100": "sends Content-Length: 0 in 100 (Continue)",
+    "te-on-204": "answers OPTIONS with 204 and Transfer-Encoding: chunked",
+    "204-with-body": "answers OPTIONS with 204 and the allowed methods as content",
+    "options-no-length": "answers OPTIONS with 200 and no Content-Length, closing to end it",
+    "error-length-wrong": "sends a Content-Length one more than the content in 404 responses",
+    "trace-echoes-credentials": "answers TRACE with the whole request as message/http, credentials included",
+    "head-fields-differ": "answers HEAD without Content-Type and with Content-Length: 0",
+    "304-without-etag": "sends 304 without the ETag the 200 has",
+    "unsatisfiable-accept-400": "answers 400 to an Accept field no representation satisfies",
+    "unknown-content-type-500": "answers 500 to a POST with a Content-Type it does not know",
+    "range-no-content-range": "sends 206 without Content-Range",
+    "416-without-content-range": "sends 416 without Content-Range",
+    "range-multipart-amplify": "answers many ranges with a multipart 206 holding every one of them",
+    "if-range-ignored": "serves the Range whatever If-Range says",
+    "ius-ignored": "ignores If-Unmodified-Since",
+    "ims-future-400": "answers 400 to an If-Modified-Since later than its clock",
+    "ims-lenient-date": "reads the date at the start of If-Modified-Since and ignores the rest",
+    "ims-imf-only": "understands If-Modified-Since in the IMF-fixdate format only",
+    "preconditions-before-404": "evaluates preconditions before finding that the resource does not exist",
+    "precondition-order-reversed": "evaluates If-None-Match before If-Match and If-Unmodified-Since",
+    "if-match-weak": "compares If-Match tags weakly (W/ ignored)",
+    "inm-strong-comparison": "compares If-None-Match tags strongly (a W/ tag never matches)",
+    "inm-unquoted-match": "compares If-None-Match tags without their quotes",
+    "101-without-upgrade": "answers any Upgrade with 101 (Switching Protocols) and no Upgrade field",
+    "426-without-upgrade": "sends 426 (Upgrade Required) without an Upgrade field",
+    "websocket-any-version": "switches to WebSocket whatever Sec-WebSocket-Version says",
+    "if-match-star-literal": "compares If-Match: * as an entity tag, so it never matches",
+    "ius-invalid-412": "answers 412 to an If-Unmodified-Since that is no valid date",
+    "if-match-never-current": "takes the current entity tag in If-Match for a stale one (412)",
+    "ius-equal-fails": "answers 412 when If-Unmodified-Since equals the last modification date",
 }
 
 REQUEST_LINE_CAP = 8 * 1024  # longer request lines get 414
@@ -158,12 +201,23 @@ LINGER_SECONDS = 2.0  # how long to keep reading (and discarding) after closing 
 
 RESOURCE_BODY = b"hello, world\n"
 RESOURCE_ETAG = '"v1"'
-ALLOW = "GET, HEAD, POST, OPTIONS"
+RESOURCE_LAST_MODIFIED = "Sun, 06 Nov 1994 08:49:37 GMT"
+RESOURCE_TYPE = "text/plain"
+ALLOW = "GET, HEAD, POST, PUT, OPTIONS"
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
-SUPPORTED_METHODS = {"GET", "HEAD", "POST", "OPTIONS"}
+SUPPORTED_METHODS = {"GET", "HEAD", "POST", "PUT", "OPTIONS"}
+TIMEOUT_SECONDS = 1.5  # the timeouts-reset fault: how long an idle connection or a head may take
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 
 REASONS = {
+    100: "Continue",
+    101: "Switching Protocols",
     200: "OK",
+    408: "Request Timeout",
+    416: "Range Not Satisfiable",
+    417: "Expectation Failed",
+    426: "Upgrade Required",
+    500: "Internal Server Error",
     304: "Not Modified",
     400: "Bad Request",
     404: "Not Found",
@@ -175,7 +229,6 @@ REASONS = {
     421: "Misdirected Request",
     431: "Request Header Fields Too Large",
     501: "Not Implemented",
-    500: "Internal Server Error",
     505: "HTTP Version Not Supported",
     204: "No Content",
 }
@@ -259,6 +312,41 @@ def strtol(text: bytes, base: int = 10) -> int:
     return sign * value
 
 
+# https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7: the three HTTP-date formats
+_MONTHS = {name: number for number, name in enumerate(calendar.month_abbr) if name}
+_MONTH = "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = "([0-9]{2}):([0-9]{2}):([0-9]{2})"
+IMF_FIXDATE = re.compile(rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{{2}}) {_MONTH} ([0-9]{{4}}) {_TIME} GMT")
+RFC850_DATE = re.compile(
+    rf"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), ([0-9]{{2}})-{_MONTH}-([0-9]{{2}}) {_TIME} GMT"
+)
+ASCTIME_DATE = re.compile(rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) {_MONTH} ([0-9 ][0-9]) {_TIME} ([0-9]{{4}})")
+
+
+def http_date(text: str, *, imf_only: bool = False, lenient: bool = False) -> int | None:
+    """Seconds since the epoch of an HTTP-date, or None. ``lenient`` (a fault) reads a date at
+    the start of the text and ignores what follows."""
+    match = (IMF_FIXDATE.match if lenient else IMF_FIXDATE.fullmatch)(text)
+    if match:
+        day, month, year, hour, minute, second = match.groups()
+    elif imf_only:
+        return None
+    elif match := RFC850_DATE.fullmatch(text):
+        day, month, short_year, hour, minute, second = match.groups()
+        year = str((1900 if int(short_year) >= 70 else 2000) + int(short_year))
+    elif match := ASCTIME_DATE.fullmatch(text):
+        month, day, hour, minute, second, year = match.groups()
+    else:
+        return None
+    return calendar.timegm(
+        (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), 0, 0, 0)
+    )
+
+
+LAST_MODIFIED_SECONDS = http_date(RESOURCE_LAST_MODIFIED)
+
+
+@implementer(IHalfCloseableProtocol)
 class FaultyHTTP11(protocol.Protocol):
     """One server connection. Bytes are buffered and parsed incrementally; requests are
     answered one at a time, in order, as soon as each is complete."""
@@ -276,10 +364,14 @@ class FaultyHTTP11(protocol.Protocol):
         self.linger: Any = None
         self.reactor: Any = None
         self.received = False  # any byte at all on this connection
+        self.held: list[bytes] = []  # responses the pipeline-reorder fault holds back
+        self.timeout: Any = None  # the timeouts-reset fault's timer
+        self.pending: Any = None  # the half-close-drops fault's delayed processing
 
     # ------------------------------------------------------------------ Twisted callbacks
 
     def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
+        self._restart_timeout()
         if "idle-connection-answered" in self.faults and self.reactor is not None:
             self.reactor.callLater(0.2, self._answer_idle)
 
@@ -287,6 +379,37 @@ class FaultyHTTP11(protocol.Protocol):
         """The ``idle-connection-answered`` fault: a response nobody asked for."""
         if not self.received and not self.closing:
             self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    def readConnectionLost(self) -> None:  # noqa: N802
+        """The client half-closed: every complete request has been answered (answers are
+        written as requests complete), so close our side too once they are out."""
+        if "half-close-drops" in self.faults:
+            if self.pending is not None and self.pending.active():
+                self.pending.cancel()
+            self.transport.abortConnection()
+            return
+        if self.closing:
+            self.transport.loseConnection()  # nothing more to read and discard
+            return
+        self._close()
+
+    def writeConnectionLost(self) -> None:  # noqa: N802
+        pass
+
+    def _restart_timeout(self) -> None:
+        """The timeouts-reset fault: a connection whose head is not complete within
+        TIMEOUT_SECONDS of its start or of the last answer is reset, not closed gracefully."""
+        if "timeouts-reset" not in self.faults or self.reactor is None:
+            return
+        if self.timeout is not None and self.timeout.active():
+            self.timeout.cancel()
+        self.timeout = self.reactor.callLater(TIMEOUT_SECONDS, self._time_out)
+
+    def _time_out(self) -> None:
+        if self.state == "head" and not self.closing:
+            self.transport.abortConnection()
+        elif not self.closing:
+            self._restart_timeout()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
         self.received = True
@@ -300,12 +423,18 @@ class FaultyHTTP11(protocol.Protocol):
             self._one_read_as_request()
             return
         self.buf += data
+        if "half-close-drops" in self.faults and self.reactor is not None:
+            # This server thinks for a moment before answering, and takes a FIN meanwhile
+            # for the client going away.
+            self.pending = self.reactor.callLater(0.5, self._process)
+            return
         self._process()
 
     def connectionLost(self, reason: Any = None) -> None:  # noqa: N802
         self.state = "closed"
-        if self.linger is not None and self.linger.active():
-            self.linger.cancel()
+        for timer in (self.linger, self.timeout, self.pending):
+            if timer is not None and timer.active():
+                timer.cancel()
 
     # ------------------------------------------------------------------ the parse loop
 
@@ -327,6 +456,7 @@ class FaultyHTTP11(protocol.Protocol):
                 pass
         except Reject as reject:
             self._reject(reject)
+        self._flush_held()
 
     def _one_read_as_request(self) -> None:
         """The ``no-reassembly`` fault: whatever one read holds is parsed as a whole request."""
@@ -666,6 +796,8 @@ class FaultyHTTP11(protocol.Protocol):
                 if "chunked-not-decoded" in self.faults:
                     self._complete()
                     return
+                if self._continue(request):
+                    return
                 self.state = "chunk-size"
                 return
             if "unknown-te-ignored" in self.faults or "te-exact-match" in self.faults:
@@ -674,7 +806,8 @@ class FaultyHTTP11(protocol.Protocol):
             # https://www.rfc-editor.org/rfc/rfc9112#section-6.1: a server SHOULD answer a
             # transfer coding it does not understand with 501.
             raise Reject(501, "a transfer coding this server does not implement")
-        self._continue(request)
+        if self._continue(request):
+            return
         if not cl_lines and "no-length-body-until-close" in self.faults and request.method == "POST":
             self.remaining = 1 << 62  # a body that ends only when the connection does
             self.state = "body"
@@ -718,13 +851,22 @@ class FaultyHTTP11(protocol.Protocol):
             return False
         raise Reject(501, "a transfer coding this server does not implement")
 
-    def _continue(self, request: Request) -> None:
+    def _continue(self, request: Request) -> bool:
         """https://www.rfc-editor.org/rfc/rfc9110#section-10.1.1: answer 100 (Continue) when
-        a 1.1 client waits for it before sending the body (never to an HTTP/1.0 client)."""
+        a 1.1 client waits for it before sending the body (never to an HTTP/1.0 client); an
+        expectation this server does not know is ignored. True when a fault has already dealt
+        with the request (answered it early, or is waiting for a body that will not come)."""
+        unknown = request.tokens("expect") - {"100-continue"}
+        if unknown and "expect-unknown-417-body-unread" in self.faults:
+            # 417 at once, and the body left on the connection to be read as a request.
+            self.request = None
+            self.state = "head"
+            self._respond(request, 417, body=b"expectation failed\n", close=False)
+            return True
         if "expect-ignored" in self.faults or self.buf:
-            return
+            return False
         if request.version < (1, 1) and "100-continue-to-http10" not in self.faults:
-            return
+            return False
         if "expect-case-sensitive" in self.faults:
             waiting = b"100-continue" in [v.strip(OWS) for v in request.values("expect")]
         else:
@@ -732,8 +874,17 @@ class FaultyHTTP11(protocol.Protocol):
         announced = request.values("transfer-encoding") or any(
             v.strip(OWS) not in (b"", b"0") for v in request.values("content-length")
         )
+        if waiting and not announced and "expect-no-body-hangs" in self.faults:
+            self.state, self.remaining = "body", 1 << 62  # waits for a body never announced
+            return True
         if waiting and announced:
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if "expect-early-final-keeps-body" in self.faults:
+                self.remaining = 0
+                self._complete()  # answered now; the body that follows is read as a request
+                return True
+            extra = b"Content-Length: 0\r\n" if "cl-on-100" in self.faults else b""
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n" + extra + b"\r\n")
+        return False
 
     def _content_length(self, lines: list[bytes]) -> int:
         # https://www.rfc-editor.org/rfc/rfc9110#section-8.6: Content-Length = 1*DIGIT;
@@ -918,6 +1069,7 @@ class FaultyHTTP11(protocol.Protocol):
             self.answered_early = False
             return
         self._answer(request)
+        self._restart_timeout()
         if "pipeline-drop-second" in self.faults:
             self.buf.clear()
 
@@ -941,12 +1093,17 @@ class FaultyHTTP11(protocol.Protocol):
             self._echo(request, authority)
             return
         method = request.method
-        if request.values("upgrade") and "upgrade-always-101" in self.faults:
+        if request.values("upgrade") and (
+            "upgrade-always-101" in self.faults or "101-without-upgrade" in self.faults
+        ):
             upgrade = request.values("upgrade")[0].decode("latin-1")
+            named = "" if "101-without-upgrade" in self.faults else f"Upgrade: {upgrade}\r\n"
             self.transport.write(
-                f"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: {upgrade}\r\n\r\n".encode()
+                f"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n{named}\r\n".encode()
             )
             self._close()
+            return
+        if self._websocket(request):
             return
         if method not in KNOWN_METHODS:
             if "unknown-method-as-get" in self.faults:
@@ -959,15 +1116,19 @@ class FaultyHTTP11(protocol.Protocol):
         if method == "CONNECT" and "connect-tunnels" in self.faults:
             self._respond(request, 200, body=b"")
             return
+        if method == "TRACE" and "trace-echoes-credentials" in self.faults:
+            echo = f"TRACE {request.target.decode('latin-1')} HTTP/1.1\r\n".encode("latin-1") + b"".join(
+                name.encode("latin-1") + b": " + value + b"\r\n" for name, value in request.fields
+            )
+            self._respond(request, 200, headers=[("Content-Type", "message/http")], body=echo + b"\r\n")
+            return
         if method == "OPTIONS":
-            if "cl-on-204" in self.faults:
-                self._respond(request, 204, headers=[("Allow", ALLOW)], body=b"", length=True)
-            elif "options-without-allow" in self.faults:
-                self._respond(request, 200, body=b"")
-            else:
-                # https://www.rfc-editor.org/rfc/rfc9110#section-9.3.7: Allow, and
-                # Content-Length: 0 when there is no content.
-                self._respond(request, 200, headers=[("Allow", ALLOW)], body=b"")
+            if request.values("if-modified-since") and "ims-always-304" in self.faults:
+                self._respond(request, 304, headers=self._validators())
+                return
+            self._options(request)
+            return
+        if "preconditions-before-404" in self.faults and self._preconditions(request, method):
             return
         path = request.path
         if "percent-decoded-target" in self.faults:
@@ -980,27 +1141,27 @@ class FaultyHTTP11(protocol.Protocol):
             allow = [] if "405-without-allow" in self.faults else [("Allow", ALLOW)]
             self._respond(request, 405, headers=allow, body=b"method not allowed\n")
             return
-        headers = [("ETag", RESOURCE_ETAG)]
-        if "no-content-type" not in self.faults:
-            headers.insert(0, ("Content-Type", "text/plain"))
-        failed = self._precondition_failed(request)
-        if failed:
-            self._respond(request, 412, body=b"precondition failed\n")
+        if "unsatisfiable-accept-400" in self.faults and not self._acceptable(request):
+            self._respond(request, 400, body=b"nothing acceptable\n")
             return
-        if request.values("if-modified-since") and "ims-always-304" in self.faults:
-            self._respond(request, 304, headers=[("ETag", RESOURCE_ETAG)], body=b"")
+        content_type = b"".join(request.values("content-type")).split(b";")[0].strip(OWS).lower()
+        known_type = content_type in (b"", b"text/plain", b"application/octet-stream")
+        if not known_type and "unknown-content-type-500" in self.faults:
+            self._respond(request, 500, body=b"internal error\n")
+            return
+        if "preconditions-before-404" not in self.faults and self._preconditions(request, method):
             return
         if request.values("range") and "range-any-unit" in self.faults:
-            part = RESOURCE_BODY[:1]
-            headers.append(("Content-Range", f"bytes 0-0/{len(RESOURCE_BODY)}"))
-            self._respond(request, 206, headers=headers, body=part)
+            headers = [("Content-Type", RESOURCE_TYPE), ("Content-Range", f"bytes 0-0/{len(RESOURCE_BODY)}")]
+            self._respond(request, 206, headers=headers, body=RESOURCE_BODY[:1])
             return
-        if self._not_modified(request):
-            if method not in ("GET", "HEAD"):
-                # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2: 412 for other methods.
-                self._respond(request, 412, body=b"precondition failed\n")
-                return
-            self._respond(request, 304, headers=[("ETag", RESOURCE_ETAG)], body=b"")
+        headers = self._validators()
+        if "no-content-type" not in self.faults:
+            headers.insert(0, ("Content-Type", RESOURCE_TYPE))
+        if method == "GET" and self._range(request, headers):
+            return
+        if method == "HEAD" and "head-fields-differ" in self.faults:
+            self._respond(request, 200, headers=self._validators(), body=b"", length=True)
             return
         self._respond(request, 200, headers=headers, body=RESOURCE_BODY)
 
@@ -1018,29 +1179,209 @@ class FaultyHTTP11(protocol.Protocol):
         body = json.dumps(document).encode("ascii")
         self._respond(request, 200, headers=[("Content-Type", "application/json")], body=body)
 
-    def _precondition_failed(self, request: Request) -> bool:
-        """https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1: If-Match is false when no
-        listed entity tag matches the current one (strong comparison) and it is not "*"."""
-        values = request.values("if-match")
-        if not values or "if-match-ignored" in self.faults:
-            return False
-        tags = {element.strip(OWS) for value in values for element in value.split(b",")}
-        return not (b"*" in tags or RESOURCE_ETAG.encode() in tags)
+    def _validators(self) -> list[tuple[str, str]]:
+        return [("ETag", RESOURCE_ETAG), ("Last-Modified", RESOURCE_LAST_MODIFIED)]
 
-    def _not_modified(self, request: Request) -> bool:
-        """https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2: If-None-Match is false when
-        it is "*" or lists the current entity tag (weak comparison)."""
-        values = request.values("if-none-match")
-        if not values or "inm-ignored" in self.faults:
+    def _options(self, request: Request) -> None:
+        allow = [("Allow", ALLOW)]
+        if "cl-on-204" in self.faults:
+            self._respond(request, 204, headers=allow, body=b"", length=True)
+        elif "te-on-204" in self.faults:
+            self._respond(request, 204, headers=[*allow, ("Transfer-Encoding", "chunked")], body=b"")
+        elif "204-with-body" in self.faults:
+            self._respond(request, 204, headers=allow, body=ALLOW.encode() + b"\n")
+        elif "options-no-length" in self.faults:
+            self._respond(request, 200, headers=allow, body=b"", length=False, close=True)
+        elif "options-without-allow" in self.faults:
+            self._respond(request, 200, body=b"")
+        else:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-9.3.7: Allow, and
+            # Content-Length: 0 when there is no content.
+            self._respond(request, 200, headers=allow, body=b"")
+
+    def _acceptable(self, request: Request) -> bool:
+        """Whether Accept (https://www.rfc-editor.org/rfc/rfc9110#section-12.5.1) allows
+        text/plain; only the unsatisfiable-accept-400 fault refuses what it does not."""
+        ranges = {element.split(";")[0].strip() for element in request.tokens("accept")}
+        return not ranges or bool(ranges & {"*/*", "text/*", RESOURCE_TYPE})
+
+    def _websocket(self, request: Request) -> bool:
+        """A WebSocket opening handshake (RFC 6455 §4.2): 426 with the supported version for
+        another version, else 101 (after which this server, which speaks no WebSocket, just
+        closes). Anything short of a valid handshake is served as plain HTTP."""
+        if not (
+            request.method == "GET"
+            and request.version == (1, 1)
+            and "websocket" in request.tokens("upgrade")
+            and "upgrade" in request.tokens("connection")
+            and request.values("sec-websocket-key")
+        ):
             return False
+        key = request.values("sec-websocket-key")[0].strip(OWS)
+        if request.values("sec-websocket-version") != [b"13"] and "websocket-any-version" not in self.faults:
+            # https://www.rfc-editor.org/rfc/rfc6455#section-4.4 and
+            # https://www.rfc-editor.org/rfc/rfc9110#section-15.5.22: 426 names the protocol.
+            headers = [("Sec-WebSocket-Version", "13")]
+            if "426-without-upgrade" not in self.faults:
+                headers += [("Upgrade", "websocket"), ("Connection", "upgrade")]
+            self._respond(request, 426, headers=headers, body=b"upgrade required\n")
+            return True
+        accept = base64.b64encode(hashlib.sha1(key + WEBSOCKET_GUID.encode()).digest()).decode()
+        self.transport.write(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+        )
+        self._close()
+        return True
+
+    # -- conditional requests and ranges
+
+    def _preconditions(self, request: Request, method: str) -> bool:
+        """https://www.rfc-editor.org/rfc/rfc9110#section-13.2.2: the preconditions in their
+        order; True when a 412 or 304 answered the request."""
+        steps = [self._if_match, self._if_none_match]
+        if "precondition-order-reversed" in self.faults:
+            steps.reverse()
+        for step in steps:
+            status = step(request, method)
+            if status is not None:
+                headers = self._validators() if status == 304 else []
+                if status == 304 and "304-without-etag" in self.faults:
+                    headers = []
+                self._respond(request, status, headers=headers, body=b"precondition failed\n")
+                return True
+        return False
+
+    def _if_match(self, request: Request, method: str) -> int | None:
+        """Steps 1 and 2: If-Match (strong comparison), else If-Unmodified-Since."""
+        values = request.values("if-match")
+        if values and "if-match-ignored" not in self.faults:
+            tags = {element.strip(OWS) for value in values for element in value.split(b",")}
+            if "if-match-weak" in self.faults:
+                tags = {tag.removeprefix(b"W/") for tag in tags}
+            if b"*" in tags and "if-match-star-literal" not in self.faults:
+                # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1: "*" is true when the
+                # resource has a current representation.
+                return None if request.path == b"/" else 412
+            # The current strong tag.
+            current = RESOURCE_ETAG.encode() in tags and "if-match-never-current" not in self.faults
+            return None if current else 412
+        since = self._date(request, "if-unmodified-since")
+        if since is None and request.values("if-unmodified-since") and "ius-invalid-412" in self.faults:
+            return 412
+        if since is not None and "ius-ignored" not in self.faults:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.4: modified after the date.
+            assert LAST_MODIFIED_SECONDS is not None
+            if "ius-equal-fails" in self.faults:
+                return 412 if since <= LAST_MODIFIED_SECONDS else None
+            return 412 if since < LAST_MODIFIED_SECONDS else None
+        return None
+
+    def _if_none_match(self, request: Request, method: str) -> int | None:
+        """Steps 3 and 4: If-None-Match (weak comparison), else If-Modified-Since."""
+        imss = request.values("if-modified-since")
+        if imss and "ims-always-304" in self.faults:
+            return 304
+        values = request.values("if-none-match")
+        if values and "inm-ignored" not in self.faults:
+            if self._none_match_false(values):
+                # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2: 304 for GET and HEAD,
+                # 412 for other methods.
+                return 304 if method in ("GET", "HEAD") else 412
+            return None
+        if method not in ("GET", "HEAD") or not imss:
+            return None
+        since = self._date(request, "if-modified-since")
+        if since is None:
+            return None
+        if since > self.clock() and "ims-future-400" in self.faults:
+            return 400
+        assert LAST_MODIFIED_SECONDS is not None
+        # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.3: not modified since the date.
+        return 304 if since >= LAST_MODIFIED_SECONDS else None
+
+    def _none_match_false(self, values: list[bytes]) -> bool:
         if "inm-always-304" in self.faults:
             return True
+        current = RESOURCE_ETAG.encode()
         for value in values:
             for element in value.split(b","):
                 tag = element.strip(OWS)
-                if tag == b"*" or tag.removeprefix(b"W/") == RESOURCE_ETAG.encode():
+                if "inm-unquoted-match" in self.faults:
+                    tag = tag.replace(b'"', b"")
+                    current = current.replace(b'"', b"")
+                if "inm-strong-comparison" not in self.faults:
+                    # https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3.2: weak comparison
+                    tag = tag.removeprefix(b"W/")
+                if tag == b"*" or tag == current:
                     return True
         return False
+
+    def _date(self, request: Request, name: str) -> int | None:
+        """The one HTTP-date of a date precondition, or None when the field is to be ignored
+        (absent, more than one member, not a valid HTTP-date)."""
+        values = request.values(name)
+        if len(values) != 1:
+            return None
+        text = values[0].decode("latin-1")
+        lenient = "ims-lenient-date" in self.faults and name == "if-modified-since"
+        if not lenient and text.count(",") > 1:
+            return None  # more than one member
+        imf_only = "ims-imf-only" in self.faults and name == "if-modified-since"
+        return http_date(text, imf_only=imf_only, lenient=lenient)
+
+    def _range(self, request: Request, headers: list[tuple[str, str]]) -> bool:
+        """https://www.rfc-editor.org/rfc/rfc9110#section-14.2: one byte range of the resource
+        as 206, an unsatisfiable one as 416; anything else (another unit, an invalid or a
+        multiple range set, a stale If-Range) is ignored. True when it answered."""
+        values = request.values("range")
+        if len(values) != 1:
+            return False
+        if_range = request.values("if-range")
+        validators = (RESOURCE_ETAG.encode(), RESOURCE_LAST_MODIFIED.encode())
+        if if_range and "if-range-ignored" not in self.faults and if_range[0].strip(OWS) not in validators:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5: a stale validator (not the
+            # strong tag, nor the exact date): the whole representation.
+            return False
+        unit, equals, spec = values[0].decode("latin-1").partition("=")
+        if not equals or unit.strip().lower() != "bytes":
+            return False
+        size = len(RESOURCE_BODY)
+        parts: list[tuple[int, int]] = []
+        for element in spec.split(","):
+            match = re.fullmatch(r"[ \t]*([0-9]*)-([0-9]*)[ \t]*", element)
+            if not match or not (match.group(1) or match.group(2)):
+                return False  # an invalid ranges-specifier is ignored
+            first, last = match.groups()
+            if first:
+                start, end = int(first), min(int(last), size - 1) if last else size - 1
+                if last and int(last) < int(first):
+                    return False
+            else:
+                start, end = max(0, size - int(last)), size - 1
+            parts.append((start, end))
+        if len(parts) > 1:
+            if "range-multipart-amplify" not in self.faults:
+                return False  # several ranges: this server sends the whole representation
+            body = b"".join(
+                b"--conformance\r\nContent-Range: bytes %d-%d/%d\r\n\r\n%s\r\n"
+                % (start, end, size, RESOURCE_BODY[start : end + 1])
+                for start, end in parts
+            )
+            mixed = [("Content-Type", "multipart/byteranges; boundary=conformance")]
+            self._respond(request, 206, headers=mixed, body=body + b"--conformance--\r\n")
+            return True
+        ((start, end),) = parts
+        if start >= size:
+            unsatisfiable = (
+                [] if "416-without-content-range" in self.faults else [("Content-Range", f"bytes */{size}")]
+            )
+            self._respond(request, 416, headers=unsatisfiable, body=b"range not satisfiable\n")
+            return True
+        if "range-no-content-range" not in self.faults:
+            headers = [*headers, ("Content-Range", f"bytes {start}-{end}/{size}")]
+        self._respond(request, 206, headers=headers, body=RESOURCE_BODY[start : end + 1])
+        return True
 
     def _keep_alive(self, request: Request) -> bool:
         tokens = request.tokens("connection")
@@ -1080,30 +1421,53 @@ class FaultyHTTP11(protocol.Protocol):
                 date = email.utils.formatdate(self.clock(), usegmt=True)
             lines.append(f"Date: {date}")
         lines.append("Server: faulty-h1")
-        lines.extend(f"{name}: {value}" for name, value in headers or [])
+        headers = list(headers or [])
+        named = {name.lower() for name, _ in headers}
+        if body and status != 304 and "content-type" not in named and "no-content-type" not in self.faults:
+            # https://www.rfc-editor.org/rfc/rfc9110#section-8.3: content says its type.
+            headers.insert(0, ("Content-Type", "text/plain"))
+        lines.extend(f"{name}: {value}" for name, value in headers)
         no_content = status == 204 or status == 304 or (100 <= status < 200)
         send_body = body
+        chunked = False
         if status == 304:
             send_body = RESOURCE_BODY if "304-with-body" in self.faults else b""
             if send_body:
                 lines.append(f"Content-Length: {len(send_body)}")
+        elif "chunked-to-http10" in self.faults and not no_content and length is not False:
+            lines.append("Transfer-Encoding: chunked")
+            chunked = True
         elif (not no_content and length is not False) or length:
             # https://www.rfc-editor.org/rfc/rfc9110#section-8.6: a HEAD response may carry
             # the Content-Length a GET would have had.
-            lines.append(f"Content-Length: {len(body)}")
+            wrong = 1 if status == 404 and "error-length-wrong" in self.faults else 0
+            lines.append(f"Content-Length: {len(body) + wrong}")
         if request.method == "HEAD" and "head-sends-body" not in self.faults:
             send_body = b""
+        elif chunked:
+            send_body = (b"%x\r\n%s\r\n" % (len(send_body), send_body) if send_body else b"") + b"0\r\n\r\n"
         if not keep_alive:
-            silent = "close-after-response" in self.faults or (
-                "no-connection-close-header" in self.faults and "close" in request.tokens("connection")
+            silent = (
+                "close-after-response" in self.faults
+                or ("no-connection-close-header" in self.faults and "close" in request.tokens("connection"))
+                or (status >= 400 and "error-close-unannounced" in self.faults)
             )
             if not silent:
                 lines.append("Connection: close")
-        elif request.version == (1, 0):
+        elif request.version == (1, 0) and "http10-keep-alive-unannounced" not in self.faults:
             lines.append("Connection: keep-alive")
-        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + send_body)
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + send_body
+        if "pipeline-reorder" in self.faults and status == 200 and self.buf and keep_alive:
+            self.held.append(data)  # sent after the responses to the requests behind it
+        else:
+            self.transport.write(data)
         if not keep_alive and not early:
             self._close()
+
+    def _flush_held(self) -> None:
+        held, self.held = self.held, []
+        for data in held:
+            self.transport.write(data)
 
     def _reject(self, reject: Reject) -> None:
         request = self.request or Request(method="GET", target=b"/", version=(1, 1))
@@ -1131,6 +1495,7 @@ class FaultyHTTP11(protocol.Protocol):
         client has read the response (https://www.rfc-editor.org/rfc/rfc9112#section-9.6)."""
         if self.closing:
             return
+        self._flush_held()
         self.closing = True
         self.state = "closed"
         self.buf.clear()
@@ -1168,7 +1533,9 @@ def listen(
 ) -> IListeningPort:
     """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
     chosen = check_faults(faults)
-    return reactor.listenTCP(port, FaultyFactory(chosen, reactor), interface=host)
+    # A deep accept queue: the fault matrix opens dozens of connections to one port at once,
+    # and a dropped SYN costs a client a one-second retransmission, not the server's fault.
+    return reactor.listenTCP(port, FaultyFactory(chosen, reactor), backlog=1024, interface=host)
 
 
 def main(argv: list[str] | None = None) -> int:

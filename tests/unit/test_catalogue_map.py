@@ -25,7 +25,7 @@ ROW_COUNT = 276
 ROW_ID = re.compile(r"[A-Z][0-9]+")
 
 #: Rows, or whole categories (one letter), still being filled; empty them as they land.
-PENDING = frozenset({"H", "J", "K", "L", "M", "N", "O"})
+PENDING: frozenset[str] = frozenset()
 
 
 def load_map() -> dict[str, dict[str, object]]:

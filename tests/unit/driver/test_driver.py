@@ -319,3 +319,104 @@ def test_a_single_worker_server_is_not_failed_for_our_scheduling(
     assert verdicts["quick-0"] is Verdict.PASS
     quick_verdicts = {v for k, v in verdicts.items() if k.startswith("quick")}
     assert (quick_verdicts == {Verdict.PASS}) is all_pass, [c.observed for c in results.targets[0].cases]
+
+
+def test_capture_sends_a_response_field_back_and_stops_when_it_is_missing(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A captured ETag is sent back in the next request; a value the response lacks ends the
+    case as FAIL, or as UNIMPLEMENTED when an earlier step already said the feature is absent."""
+    sent: list[bytes] = []
+
+    def conditional(p: Scripted, data: bytes) -> None:
+        head = b"".join(p.reads)
+        if head.count(b"\r\n\r\n") == 1 and not sent:
+            sent.append(head)
+            p.transport.write(
+                b'HTTP/1.1 200 OK\r\nETag: W/"abc"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n'
+                b"Content-Length: 2\r\n\r\nok"
+            )
+        elif head.count(b"\r\n\r\n") == 2:
+            sent.append(head)
+            status = b"304 Not Modified" if b'If-None-Match: W/"abc"' in head else b"200 OK"
+            p.transport.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\n\r\n")
+
+    results, _ = run(
+        reactor_thread,
+        tmp_path,
+        """\
+        - id: etag
+          title: t
+          requirement: MUST
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+            - expect: {response: {status: 200}}
+            - capture:
+                etag: ETag
+                opaque: {field: ETag, pattern: '"(.*)"'}
+                day: {field: Last-Modified, as: asctime-date}
+            - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\nIf-None-Match: {etag}\\r\\nX-Opaque: {opaque}\\r\\nX-Day: {day}\\r\\n\\r\\n"
+            - expect: {response: {status: 304}}
+        """,
+        conditional,
+    )
+    assert results["etag"].verdict is Verdict.PASS
+    assert b"X-Opaque: abc\r\nX-Day: Sun Nov  6 08:49:37 1994\r\n" in sent[-1]
+
+    results, _ = run(
+        reactor_thread,
+        tmp_path,
+        """\
+        - id: missing
+          title: t
+          requirement: MUST
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+            - expect: {response: {status: 200}}
+            - capture: {modified: Last-Modified}
+        - id: unimplemented
+          title: t
+          requirement: MUST
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+            - expect:
+                one_of:
+                  - response: {status: 200, headers: {Last-Modified: true}}
+                  - {response: {status: 200}, unimplemented: true}
+            - capture: {modified: Last-Modified}
+            - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\nIf-Modified-Since: {modified}\\r\\n\\r\\n"
+            - expect: {response: {status: 304}}
+        """,
+        answer_ok,
+    )
+    assert results["missing"].verdict is Verdict.FAIL
+    assert "no {modified} = Last-Modified" in results["missing"].observed
+    assert results["unimplemented"].verdict is Verdict.UNIMPLEMENTED
+
+
+def test_a_feature_not_offered_on_a_closed_connection_ends_the_case(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An unimplemented alternative that consumed the close ends the case UNIMPLEMENTED: the
+    steps after it have no connection to talk to."""
+
+    def answer_and_close(p: Scripted, data: bytes) -> None:
+        if b"\r\n\r\n" in b"".join(p.reads):
+            p.transport.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+            p.transport.loseConnection()
+
+    results, _ = run(
+        reactor_thread,
+        tmp_path,
+        """\
+        - id: persistence
+          title: t
+          requirement: SHOULD
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+            - expect:
+                one_of:
+                  - response: {status: 200, headers: {Connection: false}}
+                  - [{response: {status: 200}, unimplemented: true}, {closed: true}]
+            - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+            - expect: {response: {status: 200}}
+        """,
+        answer_and_close,
+    )
+    assert results["persistence"].verdict is Verdict.UNIMPLEMENTED

@@ -323,3 +323,66 @@ def test_bundled_cases_load_cleanly() -> None:
     assert result.errors == [], "\n".join(e.render() for e in result.errors)
     assert all(isinstance(c.steps[0], model.Connect) for c in result.cases)
     assert isinstance(payloads.Raw(data=b"").render(CTX), bytes)
+
+
+def test_capture_names_are_run_time_templates_and_checked() -> None:
+    cases, errors = load_one(
+        """\
+        protocol: h1
+        rfc: 9110
+        section: "13.1.2"
+        cases:
+          - id: inm-{name}
+            title: t
+            requirement: MUST
+            params:
+              - {name: a, value: "{etag}, {x}"}
+            steps:
+              - send: "GET / HTTP/1.1\\r\\n\\r\\n"
+              - expect: {response: {status: 200}}
+              - capture: {etag: ETag, day: {field: Date, as: rfc850-date}}
+              - send: "GET / HTTP/1.1\\r\\nIf-None-Match: {value}\\r\\n\\r\\n"
+              - expect: {response: {status: 304}}
+        """
+    )
+    assert errors == []
+    (case,) = cases
+    capture = case.steps[3]  # after the implicit connect
+    assert isinstance(capture, model.Capture)
+    assert [(f.name, f.header, f.date_form) for f in capture.fields] == [
+        ("etag", "ETag", None),
+        ("day", "Date", "rfc850-date"),
+    ]
+    send = case.steps[4]
+    assert isinstance(send, model.Send)
+    context = TargetContext(
+        host="h", port=1, authority="h:1", path="/", scheme="http", captured=(("etag", '"v1"'),)
+    )
+    assert send.payload.render(context) == b'GET / HTTP/1.1\r\nIf-None-Match: "v1", {x}\r\n\r\n'
+
+
+@pytest.mark.parametrize(
+    ("capture", "message"),
+    [
+        ("{host: ETag}", "not a template name"),
+        ("{etag: 'Bad Name'}", "not a field name"),
+        ("{etag: {field: ETag, pattern: 'no group'}}", "exactly one group"),
+        ("{etag: {field: Date, as: iso}}", "capture as: one of"),
+        ("{etag: {pattern: x}}", "the field to take it from is missing"),
+    ],
+)
+def test_capture_errors(capture: str, message: str) -> None:
+    _, errors = load_one(
+        f"""\
+        protocol: h1
+        rfc: 9110
+        section: "13"
+        cases:
+          - id: c
+            title: t
+            requirement: MUST
+            steps:
+              - capture: {capture}
+        """
+    )
+    assert len(errors) == 1 and message in errors[0]
