@@ -90,8 +90,18 @@ class CaseResult:
     notes: tuple[str, ...] = ()  # findings that did not decide the verdict
     transcript: tuple[TranscriptEntry, ...] = ()
     truncated: bool = False  # the transcript hit its cap
+    # WebSocket cases: the closing-handshake verdict beside the behaviour verdict, as in
+    # Autobahn: {"verdict": "OK" | "WRONG CODE" | "UNCLEAN" | "OPEN", "text": ..., "clean":
+    # bool, "closed_by": "target" | "harness" | "nobody", "target_code", "harness_code"}.
+    closing: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        out = self._json()
+        if self.closing is not None:
+            out["closing"] = self.closing
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
@@ -132,6 +142,7 @@ class CaseResult:
             duration_s=raw.get("duration_s", 0.0),
             transcript=tuple(TranscriptEntry.from_json(e) for e in raw.get("transcript", ())),
             truncated=raw.get("truncated", False),
+            closing=raw.get("closing"),
         )
 
 

@@ -1,0 +1,218 @@
+"""The reference target's WebSocket echo server: wsproto over Twisted, strict per RFC 6455
+and RFC 7692.
+
+The opening handshake is read and checked here first (RFC 6455 §4.2.1: GET, HTTP/1.1 or
+higher, Host, ``Upgrade: websocket``, ``Connection: Upgrade``, a key of 16 base64-encoded
+bytes, version 13 — else 426 with ``Sec-WebSocket-Version``), then handed to wsproto, which
+negotiates permessage-deflate and a subprotocol and reads the frames: masking, reserved
+bits and opcodes, control frames, close codes and UTF-8 (failing fast, frame by frame).
+Every message is echoed whole, with its type; pings are answered; a close is answered and
+the TCP connection then closed by the server (RFC 6455 §7.1.1).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from twisted.internet import defer, protocol
+from twisted.python.failure import Failure
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
+from wsproto.extensions import PerMessageDeflate
+from wsproto.frame_protocol import CloseReason
+from wsproto.utilities import RemoteProtocolError
+
+HEAD_CAP = 16 * 1024
+MESSAGE_CAP = 64 * 1024 * 1024  # a larger message is refused with 1009
+SUBPROTOCOLS = ("chat", "superchat", "echo")
+
+
+def _tokens(headers: dict[str, list[str]], name: str) -> list[str]:
+    return [t.strip().lower() for v in headers.get(name, []) for t in v.split(",") if t.strip()]
+
+
+def check_handshake(head: bytes) -> tuple[int, str, list[tuple[str, str]]] | None:
+    """What is wrong with an opening handshake (RFC 6455 §4.2.1): a status, a reason and
+    headers for the refusal, or None when wsproto may take it from here."""
+    try:
+        text = head.decode("latin-1")
+    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes anything
+        return 400, "Bad Request", []
+    lines = text.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3:
+        return 400, "Bad Request", []
+    method, _target, version = parts
+    headers: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            return 400, "Bad Request", []
+        headers.setdefault(name.lower(), []).append(value.strip())
+    # §4.2.1 item 1: an HTTP/1.1 or higher GET request.
+    if method != "GET":
+        return 405, "Method Not Allowed", [("Allow", "GET")]
+    if version not in ("HTTP/1.1",):
+        return 400, "Bad Request", []
+    # items 2-4: Host, Upgrade: websocket, Connection: Upgrade (case-insensitive tokens).
+    if len(headers.get("host", [])) != 1:
+        return 400, "Bad Request", []
+    if "websocket" not in _tokens(headers, "upgrade"):
+        return 426, "Upgrade Required", [("Upgrade", "websocket"), ("Connection", "Upgrade")]
+    if "upgrade" not in _tokens(headers, "connection"):
+        return 400, "Bad Request", []
+    # item 5: a key of 16 bytes, base64-encoded.
+    keys = headers.get("sec-websocket-key", [])
+    if len(keys) != 1:
+        return 400, "Bad Request", []
+    try:
+        decoded = base64.b64decode(keys[0], validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) != 16:
+        return 400, "Bad Request", []
+    # item 6: version 13; §4.4: else 426 with the versions understood.
+    versions = headers.get("sec-websocket-version", [])
+    if versions != ["13"]:
+        return 426, "Upgrade Required", [("Sec-WebSocket-Version", "13")]
+    return None
+
+
+class WsEchoChannel(protocol.Protocol):
+    """One WebSocket connection of the reference target."""
+
+    def __init__(self) -> None:
+        self.ws = WSConnection(ConnectionType.SERVER)
+        self.head = bytearray()
+        self.open = False
+        self.parts: list[Any] = []
+        self.size = 0
+        self.closing = False
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
+        if self.closing:
+            return
+        if not self.open:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.head) > HEAD_CAP:
+                    self._refuse(431, "Request Header Fields Too Large", [])
+                return
+            refusal = check_handshake(bytes(self.head[:end]))
+            if refusal is not None:
+                self._refuse(*refusal)
+                return
+            self.open = True
+            data, self.head = bytes(self.head), bytearray()
+        try:
+            self.ws.receive_data(data)
+        except RemoteProtocolError as exc:
+            hint = exc.event_hint
+            if isinstance(hint, RejectConnection):
+                self._refuse(
+                    hint.status_code, "Bad Request", [(n.decode(), v.decode()) for n, v in hint.headers]
+                )
+            else:
+                self._refuse(400, "Bad Request", [])
+            return
+        for event in self.ws.events():
+            if self.closing:
+                return
+            self._handle(event)
+
+    def _handle(self, event: Any) -> None:
+        if isinstance(event, Request):
+            chosen = next((p for p in event.subprotocols if p in SUBPROTOCOLS), None)
+            self._send(AcceptConnection(subprotocol=chosen, extensions=[PerMessageDeflate()]))
+        elif isinstance(event, TextMessage | BytesMessage):
+            self.parts.append(event.data)
+            self.size += len(event.data)
+            if self.size > MESSAGE_CAP:
+                self._close(CloseReason.MESSAGE_TOO_BIG)
+                return
+            if event.message_finished:
+                whole = "".join(self.parts) if isinstance(event, TextMessage) else b"".join(self.parts)
+                self.parts, self.size = [], 0
+                if isinstance(event, TextMessage):
+                    self._send(TextMessage(data=whole))
+                else:
+                    self._send(BytesMessage(data=whole))
+        elif isinstance(event, Ping):
+            self._send(event.response())
+        elif isinstance(event, CloseConnection):
+            if self.ws.state is ConnectionState.REMOTE_CLOSING:
+                self._send(event.response())
+                self._drop()
+            else:  # wsproto found a protocol error: fail the connection with its code
+                self._close(event.code)
+
+    def _send(self, event: Any) -> None:
+        self.transport.write(self.ws.send(event))
+
+    def _close(self, code: int) -> None:
+        if self.ws.state is ConnectionState.OPEN:
+            self._send(CloseConnection(code=code))
+        self._drop()
+
+    def _drop(self) -> None:
+        self.closing = True
+        self.transport.loseConnection()
+
+    def _refuse(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
+        lines = [f"HTTP/1.1 {status} {reason}", *(f"{n}: {v}" for n, v in headers)]
+        lines += ["Content-Length: 0", "Connection: close"]
+        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self._drop()
+
+
+class WsEchoFactory(protocol.Factory):
+    """Builds channels and keeps the open ones, so that the target can close them all."""
+
+    noisy = False
+
+    def __init__(self) -> None:
+        self.channels: set[WsEchoChannel] = set()
+
+    def buildProtocol(self, addr: Any) -> WsEchoChannel:  # noqa: N802
+        channel = _Tracked(self.channels)
+        channel.factory = self
+        return channel
+
+    def close_all(self) -> defer.Deferred[None]:
+        gone: list[defer.Deferred[None]] = []
+        for channel in list(self.channels):
+            done: defer.Deferred[None] = defer.Deferred()
+            channel.on_lost.append(done)
+            channel.transport.abortConnection()
+            gone.append(done)
+        return defer.gatherResults(gone, consumeErrors=True).addCallback(lambda _: None)
+
+
+class _Tracked(WsEchoChannel):
+    def __init__(self, registry: set[WsEchoChannel]) -> None:
+        super().__init__()
+        self.registry = registry
+        self.on_lost: list[defer.Deferred[None]] = []
+
+    def connectionMade(self) -> None:  # noqa: N802
+        self.registry.add(self)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
+        self.registry.discard(self)
+        waiters, self.on_lost = self.on_lost, []
+        for waiter in waiters:
+            waiter.callback(None)
