@@ -23,7 +23,7 @@ from conformance.codecs.ws.messages import Message, MessageAssembler
 from conformance.driver.openers import Opener, OpeningContext, OpeningFailed, register_opener
 from conformance.driver.sessions import SESSIONS
 from conformance.scenario.kinds.ws import HandshakeOptions
-from conformance.scenario.payloads import Concat, Payload
+from conformance.scenario.payloads import Concat, Payload, Repeat
 from conformance.scenario.templates import TargetContext
 from conformance.verdicts.ws import ClosingFacts, HandshakeResponse
 
@@ -64,6 +64,9 @@ class WsSession:
     def render(self, payload: Payload, context: TargetContext) -> bytes:
         if isinstance(payload, Concat):
             return b"".join(self.render(part, context) for part in payload.parts)
+        if isinstance(payload, Repeat) and _stateful(payload.payload):
+            # Each repetition through the session: messages compressed one after another.
+            return b"".join(self.render(payload.payload, context) for _ in range(payload.count))
         render_ws = getattr(payload, "render_ws", None)
         if render_ws is not None:
             data: bytes = render_ws(context, self)
@@ -223,6 +226,14 @@ class WsSession:
 
     def closing_facts(self) -> ClosingFacts:
         return self.facts
+
+
+def _stateful(payload: Payload) -> bool:
+    if isinstance(payload, Concat):
+        return any(_stateful(part) for part in payload.parts)
+    if isinstance(payload, Repeat):
+        return _stateful(payload.payload)
+    return hasattr(payload, "render_ws")
 
 
 SESSIONS["ws"] = WsSession

@@ -143,11 +143,12 @@ class MessagePattern(EventPattern):
     digest: str | None = None
     length: int | None = None
     echo: bool = False
+    count: int = 1  # with echo: this many messages in a row, each the echo of ours
     shown: str = ""  # how the expected payload reads
 
     def describe(self) -> str:
         if self.echo:
-            return "the message we sent, echoed"
+            return "the message we sent, echoed" if self.count == 1 else f"our {self.count} messages, echoed"
         what = f"a {self.kind} message" if self.kind else "a message"
         if self.shown:
             what += f" {self.shown}"
@@ -157,6 +158,26 @@ class MessagePattern(EventPattern):
 
     def skips(self, event: Event) -> bool:
         return _data_frame(event) or isinstance(event, ProtocolError)
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        seen = 0
+        for index in range(cursor.index, len(obs.events)):
+            event = obs.events[index]
+            if self.skips(event):
+                continue
+            problem = self.check(event)
+            if problem is not None:
+                prefix = f"after {seen} echoed messages: " if seen else ""
+                return Mismatch(observed=prefix + problem, end=index + 1)
+            seen += 1
+            if seen == self.count:
+                return Matched(end=index + 1)
+        if obs.timed_out:
+            observed = observed_after(obs, cursor.index)
+            if seen:
+                observed = f"only {seen} of {self.count} messages echoed within {obs.elapsed:.1f} s"
+            return Mismatch(observed=observed, end=len(obs.events))
+        return Pending()
 
     def check(self, event: Event) -> str | None:
         if not isinstance(event, Message):
@@ -178,18 +199,22 @@ class MessagePattern(EventPattern):
 
 @dataclass(frozen=True, kw_only=True)
 class ClosePattern(Expectation):
-    """The target's close frame, then (waited for, up to the deadline) the TCP close.
+    """The target's close frame, then (waited for, up to the deadline) the TCP close, with
+    nothing in between (RFC 6455 §5.5.1: no data after a Close frame).
 
     ``codes``: the close codes accepted (empty: any; ``no_code``: a close frame without a
     code is accepted too). ``clean``: the TCP connection must then close too. With
     ``failing`` (the ``fail`` kind: the target must _Fail the WebSocket Connection_, RFC 6455
     §7.1.7), a close frame with another code, or a TCP close with no close frame at all, is
-    acceptable but not preferred (the close frame and its code are SHOULDs)."""
+    acceptable but not preferred (the close frame and its code are SHOULDs). ``earlier``:
+    a close that came before this step counts too (for "fail fast" cases, whose later steps
+    run whether or not the target already failed the connection)."""
 
     codes: tuple[int, ...] = ()
     no_code: bool = False
     clean: bool = False
     failing: bool = False
+    earlier: bool = False
 
     def describe(self) -> str:
         if self.codes:
@@ -198,8 +223,10 @@ class ClosePattern(Expectation):
         else:
             frame = "a close frame"
         if self.failing:
-            return f"the connection failed: {frame}, then the TCP connection closed"
-        return frame + (", then the TCP connection closed" if self.clean else "")
+            text = f"the connection failed: {frame}, then the TCP connection closed"
+        else:
+            text = frame + (", then the TCP connection closed" if self.clean else "")
+        return text + (" (now or already)" if self.earlier else "")
 
     def _code_ok(self, frame: Frame) -> bool:
         code = frame.close_code
@@ -208,8 +235,21 @@ class ClosePattern(Expectation):
         return not self.codes or code in self.codes
 
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        start = cursor.index
+        if self.earlier:
+            for index in range(cursor.index):
+                event = obs.events[index]
+                if isinstance(event, Frame) and event.opcode == Opcode.CLOSE:
+                    start = index
+                    break
+                if isinstance(event, ConnectionClosed):
+                    start = index
+                    break
+        return self._from(obs, start)
+
+    def _from(self, obs: Observation, start: int) -> Outcome:
         events = obs.events
-        for index in range(cursor.index, len(events)):
+        for index in range(start, len(events)):
             event = events[index]
             if isinstance(event, ProtocolError):
                 continue
@@ -219,15 +259,20 @@ class ClosePattern(Expectation):
                 return Mismatch(observed=f"{event.describe()} without a close frame", end=index + 1)
             if not (isinstance(event, Frame) and event.opcode == Opcode.CLOSE):
                 return Mismatch(observed=event.describe(), end=index + 1)
-            grade: Grade | None = None
+            grade = Grade.PASS
             if not self._code_ok(event):
                 if not self.failing:
                     return Mismatch(observed=event.describe(), end=index + 1)
                 grade = Grade.NON_STRICT
             # Wait for the TCP close, to know how the closing handshake ended.
             for after in range(index + 1, len(events)):
-                if isinstance(events[after], ConnectionClosed):
-                    return Matched(end=after + 1, grade=grade or Grade.PASS)
+                follow = events[after]
+                if isinstance(follow, ConnectionClosed):
+                    return Matched(end=after + 1, grade=grade)
+                if isinstance(follow, Frame | Message):
+                    return Mismatch(
+                        observed=f"{event.describe()}; then, after it, {follow.describe()}", end=after + 1
+                    )
             if not obs.timed_out:
                 return Pending()
             if self.clean:
@@ -235,9 +280,9 @@ class ClosePattern(Expectation):
                     observed=f"{event.describe()}, then the connection still open after {obs.elapsed:.1f} s",
                     end=len(events),
                 )
-            return Matched(end=len(events), grade=grade or Grade.PASS)
+            return Matched(end=len(events), grade=grade)
         if obs.timed_out:
-            return Mismatch(observed=observed_after(obs, cursor.index), end=len(events))
+            return Mismatch(observed=observed_after(obs, start), end=len(events))
         return Pending()
 
 

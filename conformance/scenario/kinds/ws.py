@@ -555,14 +555,17 @@ def _close(node: Node, ctx: BuildContext, *, failing: bool) -> wspat.ClosePatter
         return wspat.ClosePattern(failing=failing)
     if not node.is_mapping:
         raise ctx.error(f"{what}: true, or {{code: [..], clean: true}}", node)
-    check_keys(node, ctx, {"code", "clean"}, what)
+    check_keys(node, ctx, {"code", "clean", "earlier"}, what)
     codes, no_code = _codes(node.value["code"], ctx) if "code" in node.value else ((), False)
+    earlier = False
+    if "earlier" in node.value:
+        earlier = expect_type(node.value["earlier"], ctx, bool, "earlier: true or false")
     clean = (
         expect_type(node.value["clean"], ctx, bool, "clean: true or false")
         if "clean" in node.value
         else False
     )
-    return wspat.ClosePattern(codes=codes, no_code=no_code, clean=clean, failing=failing)
+    return wspat.ClosePattern(codes=codes, no_code=no_code, clean=clean, failing=failing, earlier=earlier)
 
 
 def _frame_pattern(node: Node, ctx: BuildContext) -> wspat.FramePattern:
@@ -590,9 +593,11 @@ def _message_pattern(node: Node, ctx: BuildContext) -> wspat.MessagePattern:
     check_keys(node, ctx, {"echo", "text", "binary", "length"}, "message")
     fields = node.value
     if "echo" in fields:
-        if fields["echo"].value is not True or len(fields) != 1:
-            raise ctx.error("echo: true, alone", fields["echo"])
-        return wspat.MessagePattern(echo=True)
+        echo = fields["echo"].value
+        if len(fields) != 1 or not (echo is True or (isinstance(echo, int) and not isinstance(echo, bool))):
+            raise ctx.error("echo: true (the next message), or a count of messages, alone", fields["echo"])
+        count = 1 if echo is True else non_negative_int(fields["echo"], ctx, "a count of messages")
+        return wspat.MessagePattern(echo=True, count=max(1, count))
     kwargs: dict[str, Any] = {}
     kinds = [k for k in ("text", "binary") if k in fields]
     if len(kinds) > 1:
@@ -635,7 +640,11 @@ _CLOSE_SCHEMA: dict[str, Any] = {
         {"const": True},
         {
             "type": "object",
-            "properties": {"code": _CODES_SCHEMA, "clean": {"type": "boolean"}},
+            "properties": {
+                "code": _CODES_SCHEMA,
+                "clean": {"type": "boolean"},
+                "earlier": {"type": "boolean"},
+            },
             "additionalProperties": False,
         },
     ]
