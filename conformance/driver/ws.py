@@ -17,7 +17,7 @@ from conformance.codecs import http1
 from conformance.codecs.common import Event
 from conformance.codecs.ws import close as wsclose
 from conformance.codecs.ws.deflate import MessageCompressor
-from conformance.codecs.ws.frames import Frame, FrameDecoder, Garbled, Opcode, encode_frame
+from conformance.codecs.ws.frames import Frame, FrameDecoder, Garbled, Opcode, close_code_of, encode_frame
 from conformance.codecs.ws.handshake import HandshakeOutcome, HandshakeRequest, check_response
 from conformance.codecs.ws.messages import Message, MessageAssembler
 from conformance.driver.openers import Opener, OpeningContext, OpeningFailed, register_opener
@@ -215,6 +215,7 @@ class WsSession:
                 )
             )
             self._outgoing += encode_frame(Opcode.CLOSE, payload)
+            self.facts = replace(self.facts, harness_closed=True, harness_code=close_code_of(payload)[0])
 
     def receive_eof(self) -> list[Event]:
         self.facts = replace(self.facts, eof=True)
