@@ -467,13 +467,23 @@ def _message_payload(node: Node, ctx: BuildContext) -> payloads.Payload:
 def _message(node: Node, ctx: BuildContext) -> payloads.Payload:
     if not node.is_mapping:
         raise ctx.error("message: a mapping with text or binary (and fragments, fragment_size)", node)
-    check_keys(node, ctx, {"text", "binary", "fragments", "fragment_size", "compress", "mask"}, "message")
+    allowed = {"text", "binary", "type", "data", "fragments", "fragment_size", "compress", "mask"}
+    check_keys(node, ctx, allowed, "message")
     fields = node.value
-    kinds = [k for k in ("text", "binary") if k in fields]
+    kinds = [k for k in ("text", "binary", "data") if k in fields]
     if len(kinds) != 1:
-        raise ctx.error("message: exactly one of text, binary", node)
-    kind = kinds[0]
-    kwargs: dict[str, Any] = {"kind": kind, "payload": _message_payload(fields[kind], ctx)}
+        raise ctx.error("message: exactly one of text, binary, or data with type", node)
+    if kinds[0] == "data":
+        kind = text(fields["type"], ctx, "type (text or binary)") if "type" in fields else ""
+        if kind not in ("text", "binary"):
+            raise ctx.error("message data needs type: text or binary", node)
+        payload = _message_payload(fields["data"], ctx)
+    else:
+        if "type" in fields:
+            raise ctx.error("type goes with data, not with text or binary", fields["type"])
+        kind = kinds[0]
+        payload = _message_payload(fields[kind], ctx)
+    kwargs: dict[str, Any] = {"kind": kind, "payload": payload}
     if "fragments" in fields:
         frag = fields["fragments"]
         if frag.is_sequence:
