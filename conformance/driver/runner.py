@@ -24,6 +24,11 @@ def default_jobs() -> int:
     return max(8, min(32, 8 * (os.cpu_count() or 1)))
 
 
+#: Cases tagged ``heavy`` (messages of many MiB) in flight at once, whatever ``jobs`` says:
+#: what bounds the harness's memory, not its speed.
+HEAVY_JOBS = 1
+
+
 def plan(cases: Sequence[Case], targets: Sequence[Target]) -> list[tuple[Target, list[Case]]]:
     """Which cases run against which target: those of the suites its URL can serve."""
     return [(target, [case for case in cases if case.protocol in target.suites]) for target in targets]
@@ -51,6 +56,7 @@ async def run_suite(
     started_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     wall_start = time.monotonic()
     semaphore = defer.DeferredSemaphore(jobs or default_jobs())
+    heavy = defer.DeferredSemaphore(HEAVY_JOBS)
     work = plan(cases, targets)
 
     def report(target: Target, outcome: CaseOutcome) -> CaseOutcome:
@@ -59,11 +65,16 @@ async def run_suite(
         return outcome
 
     async def one(target: Target, case: Case) -> CaseOutcome:
+        is_heavy = "heavy" in case.tags
+        if is_heavy:
+            await heavy.acquire()
         await semaphore.acquire()
         try:
             outcome = await run_case(reactor, case, target, options)
         finally:
             semaphore.release()
+            if is_heavy:
+                heavy.release()
         return outcome if outcome.waited_out else report(target, outcome)
 
     async def all_of(target: Target, target_cases: list[Case]) -> list[CaseOutcome]:

@@ -9,6 +9,7 @@ are answered only when a case sends the pong (cases say what to expect, as in Au
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import deque
 from dataclasses import replace
@@ -19,7 +20,7 @@ from conformance.codecs.ws import close as wsclose
 from conformance.codecs.ws.deflate import MessageCompressor
 from conformance.codecs.ws.frames import Frame, FrameDecoder, Garbled, Opcode, close_code_of, encode_frame
 from conformance.codecs.ws.handshake import HandshakeOutcome, HandshakeRequest, check_response
-from conformance.codecs.ws.messages import Message, MessageAssembler
+from conformance.codecs.ws.messages import KEEP, Message, MessageAssembler
 from conformance.driver.openers import Opener, OpeningContext, OpeningFailed, register_opener
 from conformance.driver.sessions import SESSIONS
 from conformance.scenario.kinds.ws import HandshakeOptions
@@ -31,7 +32,7 @@ from conformance.verdicts.ws import ClosingFacts, HandshakeResponse
 HEAD_CAP = 64 * 1024
 #: Frame events kept per connection for data frames; past it, only messages are reported
 #: (a 16 MiB message in 64-byte fragments is 262 144 frames).
-DATA_FRAME_EVENTS = 1000
+DATA_FRAME_EVENTS = 200
 _STATUS_101 = re.compile(rb"HTTP/\d\.\d 101[ \r\n]")
 
 
@@ -54,6 +55,8 @@ class WsSession:
         self._sent: deque[Message] = deque()
         self._outgoing = bytearray()
         self._data_frames = 0
+        self._noting = False  # rendering whole messages, noted as they are made
+        self._skip = 0  # bytes of noted messages still to be sent
         self.facts = ClosingFacts()
 
     # -- what we send
@@ -62,20 +65,49 @@ class WsSession:
         self.request = request
 
     def render(self, payload: Payload, context: TargetContext) -> bytes:
+        # Whole messages rendered here are noted as they are made (their digest), and their
+        # bytes need not be decoded again when they are sent: a 16 MiB message is not
+        # copied and unmasked twice. Anything else is followed by decoding what is sent.
+        known = self.upgraded and self._ours.pending() == 0 and not self._our_messages.in_message
+        if known and _only_messages(payload):
+            self._noting = True
+            try:
+                data = self._render(payload, context)
+            finally:
+                self._noting = False
+            self._skip += len(data)
+            return data
+        return self._render(payload, context)
+
+    def _render(self, payload: Payload, context: TargetContext) -> bytes:
         if isinstance(payload, Concat):
-            return b"".join(self.render(part, context) for part in payload.parts)
+            return b"".join(self._render(part, context) for part in payload.parts)
         if isinstance(payload, Repeat) and _stateful(payload.payload):
             # Each repetition through the session: messages compressed one after another.
-            return b"".join(self.render(payload.payload, context) for _ in range(payload.count))
+            return b"".join(self._render(payload.payload, context) for _ in range(payload.count))
         render_ws = getattr(payload, "render_ws", None)
         if render_ws is not None:
             data: bytes = render_ws(context, self)
             return data
         return payload.render(context)
 
+    def message_rendered(self, opcode: int, payload: bytes) -> None:
+        """A whole message is about to be sent (called by the ``message`` payload)."""
+        if self._noting and len(self._sent) < 10000:
+            digest = hashlib.sha256(payload).hexdigest()
+            self._sent.append(
+                Message(opcode=opcode, payload=payload[:KEEP], length=len(payload), digest=digest)
+            )
+
     def sent(self, data: bytes) -> None:
         if not self.upgraded:
             return
+        if self._skip:
+            taken = min(self._skip, len(data))
+            self._skip -= taken
+            data = data[taken:]
+            if not data:
+                return
         for frame in self._ours.feed(data):
             if not isinstance(frame, Frame):
                 return
@@ -169,6 +201,8 @@ class WsSession:
             if found:
                 frame = replace(frame, violations=frame.violations + tuple(found))
             if frame.opcode in (Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY):
+                if frame.length > KEEP:  # the message keeps its digest; events keep a head
+                    frame = replace(frame, payload=frame.payload[:KEEP])
                 self._data_frames += 1
                 if self._data_frames <= DATA_FRAME_EVENTS or frame.violations:
                     events.append(frame)
@@ -235,6 +269,16 @@ def _stateful(payload: Payload) -> bool:
     if isinstance(payload, Repeat):
         return _stateful(payload.payload)
     return hasattr(payload, "render_ws")
+
+
+def _only_messages(payload: Payload) -> bool:
+    from conformance.scenario.kinds.ws import WsMessage
+
+    if isinstance(payload, Concat):
+        return all(_only_messages(part) for part in payload.parts)
+    if isinstance(payload, Repeat):
+        return _only_messages(payload.payload)
+    return isinstance(payload, WsMessage)
 
 
 SESSIONS["ws"] = WsSession

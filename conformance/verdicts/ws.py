@@ -295,7 +295,6 @@ class CloseVerdict(enum.Enum):
     OK = "OK"  # close frames both ways, then the target closed TCP (RFC 6455 §7.1.1)
     WRONG_CODE = "WRONG CODE"  # the target's close code is not one the case accepts
     UNCLEAN = "UNCLEAN"  # TCP closed (or reset) without a complete closing handshake
-    OPEN = "OPEN"  # the case expected a close; the connection was still open at its end
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -332,13 +331,10 @@ def _close_expectations(expectations: Sequence[Expectation]) -> list[ClosePatter
 def closing_verdict(
     facts: ClosingFacts | None, events: Sequence[Event], expectations: Sequence[Expectation]
 ) -> Closing | None:
-    """The closing-handshake verdict of a case: None when the case neither expected a close
-    nor saw one."""
+    """The closing-handshake verdict of a case: None when no side began to close."""
     patterns = _close_expectations(expectations)
-    if facts is None or (
-        not patterns and not facts.target_closed and not facts.harness_closed and not facts.eof
-    ):
-        return None
+    if facts is None or not (facts.target_closed or facts.harness_closed or facts.eof):
+        return None  # nothing closed: the case was about something else
     reset = any(isinstance(e, ConnectionClosed) and e.reset for e in events)
     detail: dict[str, Any] = {
         "target_code": facts.target_code,
@@ -358,12 +354,9 @@ def closing_verdict(
         text = f"TCP {'reset' if reset else 'closed'} by the target with {missing}"
         if facts.target_closed and facts.harness_closed:
             text = "TCP reset by the target after the closing handshake"
-    elif facts.target_closed or facts.harness_closed:
+    else:
         verdict = CloseVerdict.UNCLEAN
         text = f"close frames exchanged ({who}) but the target left the TCP connection open"
-    else:
-        verdict = CloseVerdict.OPEN
-        text = "the connection was still open at the end of the case"
     codes = {c for p in patterns for c in p.codes}
     if (
         verdict is CloseVerdict.OK

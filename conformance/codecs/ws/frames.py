@@ -55,22 +55,25 @@ def is_reserved(opcode: int) -> bool:
     return opcode not in Opcode._value2member_map_
 
 
-def mask(data: bytes, key: bytes) -> bytes:
+def mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
     """XOR ``data`` with the 4-byte ``key`` repeated (RFC 6455 §5.3); masking and unmasking
     are the same operation. No per-byte Python loop: each slice is one big-integer XOR."""
+    return b"".join(_masked_slices(data, key))
+
+
+def _masked_slices(data: bytes | bytearray | memoryview, key: bytes) -> list[bytes]:
     if len(key) != 4:
         raise ValueError("a masking key is 4 bytes")
     size = len(data)
-    if size == 0:
-        return b""
-    out = bytearray()
+    view = memoryview(data)
     block = key * (min(size, MASK_SLICE) // 4 + 1)
+    out: list[bytes] = []
     for start in range(0, size, MASK_SLICE):
-        piece = data[start : start + MASK_SLICE]
+        piece = view[start : start + MASK_SLICE]
         n = len(piece)
         value = int.from_bytes(piece, "big") ^ int.from_bytes(block[:n], "big")
-        out += value.to_bytes(n, "big")
-    return bytes(out)
+        out.append(value.to_bytes(n, "big"))
+    return out
 
 
 LengthEncoding = Literal[7, 16, 64]
@@ -139,7 +142,10 @@ def encode_frame(
         mask_key=key,
         encoding=encoding,
     )
-    return header + (mask(payload, key) if key is not None else payload)
+    if key is None:
+        return header + payload
+    # One allocation for the whole frame: the header and the masked slices joined once.
+    return b"".join([header, *_masked_slices(payload, key)])
 
 
 def close_code_of(payload: bytes) -> tuple[int | None, bytes]:
@@ -321,9 +327,9 @@ class FrameDecoder:
             at += 4
         if len(buf) - at < length:
             return None
-        payload = bytes(buf[at : at + length])
-        if key is not None:
-            payload = mask(payload, key)
+        view = memoryview(buf)[at : at + length]
+        payload = mask(view, key) if key is not None else bytes(view)
+        view.release()
         opcode = first & 0x0F
         fin = bool(first & 0x80)
         violations = self._check(opcode, fin, length, encoding, masked)

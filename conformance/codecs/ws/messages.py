@@ -22,7 +22,7 @@ from conformance.codecs.ws.utf8 import Utf8Validator
 
 RFC7692 = "https://www.rfc-editor.org/rfc/rfc7692"
 #: Bytes of each message kept for descriptions and exact comparisons.
-KEEP = 64 * 1024
+KEEP = 1024
 
 
 def _violation(code: str, message: str, section: str, rfc: str = RFC6455) -> Violation:

@@ -48,6 +48,8 @@ class SendState(Protocol):
 
     def handshake_sent(self, request: HandshakeRequest) -> None: ...
 
+    def message_rendered(self, opcode: int, payload: bytes) -> None: ...
+
 
 # ---------------------------------------------------------------- the opening handshake
 
@@ -361,7 +363,9 @@ class WsMessage:
         compressor = state.compressor if self.compress in (None, True) else None
         if self.compress and compressor is None:
             compressor = MessageCompressor()
-        return self._frames(self.payload.render(context), compressor)
+        data = self.payload.render(context)
+        state.message_rendered(self.opcode, data)
+        return self._frames(data, compressor)
 
     def _frames(self, data: bytes, compressor: MessageCompressor | None) -> bytes:
         size = len(data) if compressor is None else None
