@@ -24,8 +24,8 @@ def default_jobs() -> int:
     return max(8, min(32, 8 * (os.cpu_count() or 1)))
 
 
-#: Cases tagged ``heavy`` (messages of many MiB) in flight at once, whatever ``jobs`` says:
-#: what bounds the harness's memory, not its speed.
+#: Cases tagged ``heavy`` (messages of many MiB) in flight at once per target, whatever
+#: ``jobs`` says: what bounds the harness's memory, not its speed.
 HEAVY_JOBS = 1
 
 
@@ -56,7 +56,7 @@ async def run_suite(
     started_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     wall_start = time.monotonic()
     semaphore = defer.DeferredSemaphore(jobs or default_jobs())
-    heavy = defer.DeferredSemaphore(HEAVY_JOBS)
+    heavy = {target.name: defer.DeferredSemaphore(HEAVY_JOBS) for target in targets}
     work = plan(cases, targets)
 
     def report(target: Target, outcome: CaseOutcome) -> CaseOutcome:
@@ -67,14 +67,14 @@ async def run_suite(
     async def one(target: Target, case: Case) -> CaseOutcome:
         is_heavy = "heavy" in case.tags
         if is_heavy:
-            await heavy.acquire()
+            await heavy[target.name].acquire()
         await semaphore.acquire()
         try:
             outcome = await run_case(reactor, case, target, options)
         finally:
             semaphore.release()
             if is_heavy:
-                heavy.release()
+                heavy[target.name].release()
         return outcome if outcome.waited_out else report(target, outcome)
 
     async def all_of(target: Target, target_cases: list[Case]) -> list[CaseOutcome]:

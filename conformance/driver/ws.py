@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import replace
 
 from conformance.codecs import http1
-from conformance.codecs.common import Event
+from conformance.codecs.common import Event, Violation
 from conformance.codecs.ws import close as wsclose
 from conformance.codecs.ws.deflate import MessageCompressor
 from conformance.codecs.ws.frames import Frame, FrameDecoder, Garbled, Opcode, close_code_of, encode_frame
@@ -55,6 +55,7 @@ class WsSession:
         self._sent: deque[Message] = deque()
         self._outgoing = bytearray()
         self._data_frames = 0
+        self._frame_violations: list[Violation] = []  # of the frames of the message being read
         self._noting = False  # rendering whole messages, noted as they are made
         self._skip = 0  # bytes of noted messages still to be sent
         self.facts = ClosingFacts()
@@ -162,7 +163,7 @@ class WsSession:
 
     def _upgrade(self, response: http1.Response) -> HandshakeResponse:
         request = self.request
-        offered_deflate = request.offered_deflate() if request is not None else None
+        offered_deflate = request.offered_deflates() if request is not None else None
         outcome = check_response(
             response,
             key=request.sent_key if request is not None else None,
@@ -201,6 +202,7 @@ class WsSession:
             if found:
                 frame = replace(frame, violations=frame.violations + tuple(found))
             if frame.opcode in (Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY):
+                self._frame_violations += [v for v in frame.violations if v not in self._frame_violations]
                 if frame.length > KEEP:  # the message keeps its digest; events keep a head
                     frame = replace(frame, payload=frame.payload[:KEEP])
                 self._data_frames += 1
@@ -211,7 +213,9 @@ class WsSession:
             if frame.opcode == Opcode.CLOSE:
                 self._target_closed(frame)
             if message is not None:
-                events.append(self._echoed(message))
+                extra = tuple(v for v in self._frame_violations if v not in message.violations)
+                self._frame_violations = []
+                events.append(self._echoed(replace(message, violations=message.violations + extra)))
         return events
 
     def _echoed(self, message: Message) -> Message:

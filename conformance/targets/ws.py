@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 from twisted.internet import defer, protocol
@@ -32,6 +33,8 @@ from wsproto.events import (
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import RemoteProtocolError
+
+from conformance.codecs.ws.deflate import ExtensionOffer, parse_extensions
 
 HEAD_CAP = 16 * 1024
 MESSAGE_CAP = 64 * 1024 * 1024  # a larger message is refused with 1009
@@ -91,6 +94,46 @@ def check_handshake(head: bytes) -> tuple[int, str, list[tuple[str, str]]] | Non
     return None
 
 
+_WINDOW = re.compile(r"[0-9]{1,2}")
+
+
+def _valid_offer(offer: ExtensionOffer) -> bool:
+    """RFC 7692 §7.1: a server MUST decline an offer with an unknown parameter, an invalid
+    value or a parameter given twice."""
+    names = [name for name, _ in offer.params]
+    if len(names) != len(set(names)):
+        return False
+    for name, value in offer.params:
+        if name in ("server_no_context_takeover", "client_no_context_takeover"):
+            if value is not None:
+                return False
+        elif name in ("server_max_window_bits", "client_max_window_bits"):
+            if value is None and name == "client_max_window_bits":
+                continue
+            if value is None or not _WINDOW.fullmatch(value) or not 8 <= int(value) <= 15:
+                return False
+        else:
+            return False
+    return True
+
+
+def only_acceptable_offer(head: bytes) -> bytes:
+    """The handshake head with its Sec-WebSocket-Extensions reduced to the first valid
+    permessage-deflate offer (wsproto would accept offers RFC 7692 §7.1 says to decline)."""
+    lines = head.split(b"\r\n")
+    values = [
+        line.split(b":", 1)[1].decode("latin-1")
+        for line in lines[1:]
+        if line.split(b":", 1)[0].strip().lower() == b"sec-websocket-extensions"
+    ]
+    kept = [line for line in lines if line.split(b":", 1)[0].strip().lower() != b"sec-websocket-extensions"]
+    offers, _problems = parse_extensions(", ".join(values))
+    chosen = next((o for o in offers if o.name == "permessage-deflate" and _valid_offer(o)), None)
+    if chosen is not None:
+        kept.append(b"Sec-WebSocket-Extensions: " + chosen.render().encode("latin-1"))
+    return b"\r\n".join(kept)
+
+
 class WsEchoChannel(protocol.Protocol):
     """One WebSocket connection of the reference target."""
 
@@ -117,7 +160,8 @@ class WsEchoChannel(protocol.Protocol):
                 self._refuse(*refusal)
                 return
             self.open = True
-            data, self.head = bytes(self.head), bytearray()
+            data = only_acceptable_offer(bytes(self.head[:end])) + bytes(self.head[end:])
+            self.head = bytearray()
         try:
             self.ws.receive_data(data)
         except RemoteProtocolError as exc:

@@ -59,6 +59,12 @@ def _data_frame(event: Event) -> bool:
     return isinstance(event, Frame) and event.opcode in (Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY)
 
 
+def _broken(event: Frame | Message) -> str:
+    """What the target got wrong in a frame or message it sent (RFC 6455 §5: a server's
+    frames are unmasked, minimally encoded, ...)."""
+    return f"{event.describe()}, which breaks the rules: " + "; ".join(v.describe() for v in event.violations)
+
+
 @dataclass(frozen=True, kw_only=True)
 class HandshakePattern(EventPattern):
     """A 101 answer that passes every check of RFC 6455 §4.1, with the negotiated
@@ -120,6 +126,8 @@ class FramePattern(EventPattern):
     def check(self, event: Event) -> str | None:
         if not isinstance(event, Frame):
             return event.describe()
+        if event.violations:
+            return _broken(event)
         if self.opcode is not None and event.opcode != self.opcode:
             return event.describe()
         if self.payload is not None and (event.payload != self.payload or event.length != len(self.payload)):
@@ -182,6 +190,8 @@ class MessagePattern(EventPattern):
     def check(self, event: Event) -> str | None:
         if not isinstance(event, Message):
             return event.describe()
+        if event.violations:
+            return _broken(event)
         if self.echo:
             if event.echo:
                 return None
@@ -259,6 +269,8 @@ class ClosePattern(Expectation):
                 return Mismatch(observed=f"{event.describe()} without a close frame", end=index + 1)
             if not (isinstance(event, Frame) and event.opcode == Opcode.CLOSE):
                 return Mismatch(observed=event.describe(), end=index + 1)
+            if event.violations and not self.failing:
+                return Mismatch(observed=_broken(event), end=index + 1)
             grade = Grade.PASS
             if not self._code_ok(event):
                 if not self.failing:

@@ -8,8 +8,11 @@ Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -74,8 +77,68 @@ def main() -> int:
     return suites(args.repeat)
 
 
+def _suite_in_process(url: str) -> tuple[float, int]:
+    """Run the WebSocket suite against ``url`` in a new process: (seconds, peak RSS in MiB
+    of that process — the harness alone, the server runs elsewhere)."""
+    code = f"""
+import resource, sys, time
+from conformance.driver.interpreter import RunOptions
+from conformance.driver.threaded import reactor_thread
+from conformance.scenario.loader import load_cases
+from conformance.target import Target
+cases = [c for c in load_cases() if c.protocol == "ws"]
+rt = reactor_thread()
+start = time.perf_counter()
+results = rt.run(cases, [Target.parse({url!r})], RunOptions())
+took = time.perf_counter() - start
+print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, len(cases))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    took, peak, _count = out.stdout.split()
+    return float(took), int(peak)
+
+
 def suites(repeat: int) -> int:
+    from conformance.scenario.loader import load_cases
+
+    count = len([c for c in load_cases() if c.protocol == "ws"])
+    import servers_ws
+
+    for name, server in servers_ws.WS_SERVERS.items():
+        try:
+            with server() as url:
+                runs = [_suite_in_process(url) for _ in range(repeat)]
+        except BaseException as exc:  # a missing server: say so and go on
+            print(f"{'WebSocket suite vs ' + name:<52} skipped: {exc}")
+            continue
+        times = [t for t, _ in runs]
+        peak = max(p for _, p in runs)
+        row(
+            f"WebSocket suite ({count} cases) vs {name}",
+            statistics.median(times),
+            min(times),
+            f"harness peak RSS {peak} MiB",
+        )
+    kosoku = shutil.which("kosoku")
+    if kosoku is None:
+        print(f"{'kosoku (Autobahn cases) vs websockets':<52} skipped: kosoku is not installed")
+        return 0
+    with servers_ws.websockets_server() as url, tempfile.TemporaryDirectory() as out:
+        address = url.removeprefix("ws://").rstrip("/")
+        start = time.perf_counter()
+        try:
+            subprocess.run([kosoku, address, "-o", out], check=False, capture_output=True, timeout=KOSOKU_CAP)
+            took = time.perf_counter() - start
+            note = ""
+        except subprocess.TimeoutExpired:
+            took = KOSOKU_CAP
+            note = f"stopped at the {KOSOKU_CAP} s cap: it takes longer"
+        row("kosoku (517 Autobahn cases) vs websockets", took, took, note)
     return 0
+
+
+#: kosoku runs the whole Autobahn suite; past this many seconds the benchmark stops it.
+KOSOKU_CAP = 900
 
 
 if __name__ == "__main__":

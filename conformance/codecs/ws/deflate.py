@@ -132,6 +132,8 @@ def check_response(
             problems.append(f"unknown parameter {key} (RFC 7692 §7.1: the client must fail the connection)")
     if offered.server_no_context_takeover and not kwargs.get("server_no_context_takeover"):
         problems.append("server_no_context_takeover was offered but not accepted (RFC 7692 §7.1.1.1)")
+    if offered.server_max_window_bits is not None and kwargs.get("server_max_window_bits") is None:
+        problems.append("server_max_window_bits was offered but is not in the response (RFC 7692 §7.1.2.1)")
     if problems:
         return None, problems
     return DeflateParams(**kwargs), []  # type: ignore[arg-type]

@@ -93,20 +93,28 @@ class HandshakeRequest:
 
     def offered_deflate(self) -> DeflateParams | None:
         """The first permessage-deflate offer (the one a server should pick), if any."""
+        offers = self.offered_deflates()
+        return offers[0] if offers else None
+
+    def offered_deflates(self) -> list[DeflateParams]:
+        """Every permessage-deflate offer, in order (a server accepts at most one)."""
+        found = []
         for offer in self.offered_extensions():
             if offer.name == EXTENSION:
                 params = dict(offer.params)
                 cmwb = params.get("client_max_window_bits", "x")
                 smwb = params.get("server_max_window_bits")
-                return DeflateParams(
-                    server_no_context_takeover="server_no_context_takeover" in params,
-                    client_no_context_takeover="client_no_context_takeover" in params,
-                    server_max_window_bits=int(smwb) if smwb and smwb.isdigit() else None,
-                    client_max_window_bits=None
-                    if cmwb == "x"
-                    else (int(cmwb) if cmwb and cmwb.isdigit() else 0),
+                found.append(
+                    DeflateParams(
+                        server_no_context_takeover="server_no_context_takeover" in params,
+                        client_no_context_takeover="client_no_context_takeover" in params,
+                        server_max_window_bits=int(smwb) if smwb and smwb.isdigit() else None,
+                        client_max_window_bits=None
+                        if cmwb == "x"
+                        else (int(cmwb) if cmwb and cmwb.isdigit() else 0),
+                    )
                 )
-        return None
+        return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +140,7 @@ def check_response(
     *,
     key: str | None,
     subprotocols: Sequence[str] = (),
-    offered_deflate: DeflateParams | None = None,
+    offered_deflate: DeflateParams | Sequence[DeflateParams] | None = None,
     offered_names: Sequence[str] = (),
 ) -> HandshakeOutcome:
     """Everything RFC 6455 §4.1 (the client's checks, items 1–6 after "the client MUST
@@ -183,12 +191,22 @@ def check_response(
     for ext in extensions:
         if ext.name not in offered_lower:
             problems.append(f"extension {ext.name!r} in use, which was not offered (§4.1, item 5)")
-        elif ext.name == EXTENSION and offered_deflate is not None:
+        elif ext.name == EXTENSION and offered_deflate:
             if names.count(EXTENSION) > 1:
                 problems.append("permessage-deflate accepted twice (RFC 7692 §5)")
                 continue
-            deflate, bad = check_deflate(ext, offered_deflate)
-            problems += [f"permessage-deflate: {problem}" for problem in bad]
+            # The server may have accepted any of the offers: the response must fit one.
+            offers = (
+                [offered_deflate] if isinstance(offered_deflate, DeflateParams) else list(offered_deflate)
+            )
+            first_problems: list[str] = []
+            for offer in offers:
+                deflate, bad = check_deflate(ext, offer)
+                if not bad:
+                    break
+                first_problems = first_problems or bad
+            else:
+                problems += [f"permessage-deflate: {problem}" for problem in first_problems]
     return HandshakeOutcome(
         problems=tuple(problems), subprotocol=chosen, extensions=tuple(extensions), deflate=deflate
     )
