@@ -10,8 +10,8 @@ from conformance.verdicts.expectations import Cursor, Grade, Matched, Mismatch, 
 from conformance.verdicts.verdict import Requirement, Verdict
 from conformance.verdicts.ws import (
     ClosePattern,
-    ClosingFacts,
     CloseVerdict,
+    ClosingFacts,
     FramePattern,
     MessagePattern,
     closing_verdict,
