@@ -77,7 +77,6 @@ FAULTS: dict[str, str] = {
     "pong-to-pong": "answers a pong with a pong",
     # the close (RFC 6455 §5.5.1, §7)
     "no-close-reply": "closes TCP at a close frame without answering it",
-    "close-reply-1000": "answers every close frame with 1000",
     "no-close-code-check": "accepts any close code and echoes it",
     "no-close-length-check": "accepts a close frame with a 1-byte payload",
     "no-tcp-close": "leaves the TCP connection open after the closing handshake",
@@ -454,8 +453,6 @@ class FaultyWebSocket(protocol.Protocol):
         if self.closed:
             return
         reply = payload[:2] if code is not None else b""
-        if "close-reply-1000" in faults:
-            reply = (1000).to_bytes(2, "big")
         self.send(8, reply)
         self.closed = True
         if "no-tcp-close" not in faults and "data-after-close" not in faults:
