@@ -20,7 +20,7 @@ from conformance.codecs.ws import messages as wsmessages
 from conformance.codecs.ws.deflate import DeflateParams, MessageCompressor
 from conformance.codecs.ws.handshake import HandshakeRequest, new_key
 from conformance.scenario import payloads
-from conformance.scenario.nodes import Node
+from conformance.scenario.nodes import HEX_TAG, Node
 from conformance.scenario.registry import (
     EXPECT_KINDS,
     PAYLOAD_KINDS,
@@ -213,28 +213,26 @@ class Handshake:
         return "a WebSocket opening handshake" + (f" ({shown})" if shown else "")
 
 
+#: The JSON Schema of each handshake option (the ``handshake`` payload, the connect mode).
+_HANDSHAKE_OPTIONS: dict[str, Any] = {
+    "path": {"type": "string"},
+    "method": {"type": "string"},
+    "http_version": {"type": "string"},
+    "version": {"type": ["string", "integer", "null"]},
+    "key": {"type": ["string", "null"]},
+    "subprotocols": {"type": ["array", "string"]},
+    "extensions": {"type": ["array", "string"]},
+    "deflate": {"type": ["boolean", "object"]},
+    "origin": {"type": "string"},
+    "headers": {"type": ["object", "array"]},
+    "omit": {"type": ["array", "string"]},
+    "require": {"type": ["array", "string"]},
+}
 _HANDSHAKE_SCHEMA: dict[str, Any] = {
     "oneOf": [
         {"const": True},
         {"type": "null"},
-        {
-            "type": "object",
-            "properties": {
-                "path": {"type": "string"},
-                "method": {"type": "string"},
-                "http_version": {"type": "string"},
-                "version": {"type": ["string", "integer", "null"]},
-                "key": {"type": ["string", "null"]},
-                "subprotocols": {"type": ["array", "string"]},
-                "extensions": {"type": ["array", "string"]},
-                "deflate": {"type": ["boolean", "object"]},
-                "origin": {"type": "string"},
-                "headers": {"type": ["object", "array"]},
-                "omit": {"type": ["array", "string"]},
-                "require": {"type": ["array", "string"]},
-            },
-            "additionalProperties": False,
-        },
+        {"type": "object", "properties": _HANDSHAKE_OPTIONS, "additionalProperties": False},
     ]
 }
 
@@ -463,7 +461,7 @@ def _frame(node: Node, ctx: BuildContext) -> payloads.Payload:
 
 def _message_payload(node: Node, ctx: BuildContext) -> payloads.Payload:
     """A frame or message payload: a string is UTF-8 text here (WebSocket text is UTF-8)."""
-    if isinstance(node.value, str) and node.tag != "!hex":
+    if isinstance(node.value, str) and node.tag != HEX_TAG:
         return payloads.Text(text=node.value, encoding="utf-8")
     return build_payload(node, ctx)
 
@@ -506,23 +504,16 @@ def _message(node: Node, ctx: BuildContext) -> payloads.Payload:
     return WsMessage(**kwargs)
 
 
-_ANY_PAYLOAD: dict[str, Any] = {"$ref": "#/$defs/payload"}
+def _handshake(node: Node, ctx: BuildContext) -> payloads.Payload:
+    return Handshake(options=handshake_options(node, ctx))
+
 
 for _kind in (
-    Kind("handshake", "a WebSocket opening handshake request", _HANDSHAKE_SCHEMA, handshake_options, ("ws",)),
+    Kind("handshake", "a WebSocket opening handshake request", _HANDSHAKE_SCHEMA, _handshake, ("ws",)),
     Kind("ws_frame", "one WebSocket frame, every field as told", {"type": "object"}, _frame, ("ws",)),
     Kind("message", "a WebSocket message, optionally fragmented", {"type": "object"}, _message, ("ws",)),
 ):
-    built = _kind
-    if built.name == "handshake":
-        built = Kind(
-            "handshake",
-            built.summary,
-            built.schema,
-            lambda n, c: Handshake(options=handshake_options(n, c)),
-            ("ws",),
-        )
-    _register(PAYLOAD_KINDS, built)
+    _register(PAYLOAD_KINDS, _kind)
 
 
 # ---------------------------------------------------------------- the connect mode
@@ -538,7 +529,7 @@ register_connect_mode(
         "the WebSocket opening handshake (RFC 6455 §4); a wrong 101 FAILs the step",
         protocols=("ws",),
         options=_connect_options,
-        option_schema=dict(_HANDSHAKE_SCHEMA["oneOf"][2]["properties"]),
+        option_schema=dict(_HANDSHAKE_OPTIONS),
     )
 )
 
