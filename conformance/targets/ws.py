@@ -39,6 +39,7 @@ from conformance.codecs.ws.deflate import ExtensionOffer, parse_extensions
 HEAD_CAP = 16 * 1024
 MESSAGE_CAP = 64 * 1024 * 1024  # a larger message is refused with 1009
 SUBPROTOCOLS = ("chat", "superchat", "echo")
+LINGER_SECONDS = 2.0  # after shutting our side, how long to read and discard
 
 
 def _tokens(headers: dict[str, list[str]], name: str) -> list[str]:
@@ -144,6 +145,7 @@ class WsEchoChannel(protocol.Protocol):
         self.parts: list[Any] = []
         self.size = 0
         self.closing = False
+        self.linger: Any = None  # the delayed full close after our side is shut
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
         if self.closing:
@@ -213,8 +215,18 @@ class WsEchoChannel(protocol.Protocol):
         self._drop()
 
     def _drop(self) -> None:
+        """Close TCP, the server first (RFC 6455 §7.1.1), reading on for a while: closing a
+        socket with unread data in it resets the connection, and a reset can destroy the
+        close frame before the client has read it."""
+        from twisted.internet import reactor
+
         self.closing = True
-        self.transport.loseConnection()
+        self.transport.loseWriteConnection()
+        self.linger = reactor.callLater(LINGER_SECONDS, self.transport.loseConnection)  # type: ignore[attr-defined]
+
+    def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
+        if self.linger is not None and self.linger.active():
+            self.linger.cancel()
 
     def _refuse(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
         lines = [f"HTTP/1.1 {status} {reason}", *(f"{n}: {v}" for n, v in headers)]
@@ -256,6 +268,7 @@ class _Tracked(WsEchoChannel):
         self.registry.add(self)
 
     def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
+        super().connectionLost(reason)
         self.registry.discard(self)
         waiters, self.on_lost = self.on_lost, []
         for waiter in waiters:
