@@ -70,11 +70,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--codec", action="store_true", help="only the codec benchmarks")
+    parser.add_argument("--skip-kosoku", action="store_true", help="do not run kosoku (it takes minutes)")
     args = parser.parse_args()
     codec(args.repeat)
     if args.codec:
         return 0
-    return suites(args.repeat)
+    return suites(args.repeat, kosoku=not args.skip_kosoku)
 
 
 def _suite_in_process(url: str) -> tuple[float, int]:
@@ -98,7 +99,7 @@ print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, len(case
     return float(took), int(peak)
 
 
-def suites(repeat: int) -> int:
+def suites(repeat: int, *, kosoku: bool = True) -> int:
     from conformance.scenario.loader import load_cases
 
     count = len([c for c in load_cases() if c.protocol == "ws"])
@@ -119,15 +120,19 @@ def suites(repeat: int) -> int:
             min(times),
             f"harness peak RSS {peak} MiB",
         )
-    kosoku = shutil.which("kosoku")
-    if kosoku is None:
+    program = shutil.which("kosoku")
+    if not kosoku:
+        return 0
+    if program is None:
         print(f"{'kosoku (Autobahn cases) vs websockets':<52} skipped: kosoku is not installed")
         return 0
     with servers_ws.websockets_server() as url, tempfile.TemporaryDirectory() as out:
         address = url.removeprefix("ws://").rstrip("/")
         start = time.perf_counter()
         try:
-            subprocess.run([kosoku, address, "-o", out], check=False, capture_output=True, timeout=KOSOKU_CAP)
+            subprocess.run(
+                [program, address, "-o", out], check=False, capture_output=True, timeout=KOSOKU_CAP
+            )
             took = time.perf_counter() - start
             note = ""
         except subprocess.TimeoutExpired:
