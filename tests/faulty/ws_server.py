@@ -84,6 +84,7 @@ FAULTS: dict[str, str] = {
     # permessage-deflate (RFC 7692)
     "deflate-rsv1-uncompressed": "sets RSV1 on messages it sends uncompressed",
     "deflate-context-kept": "keeps its compression context despite server_no_context_takeover",
+    "deflate-rsv1-on-control": "sets RSV1 on the control frames it sends when deflate is in use",
 }
 
 
@@ -244,6 +245,8 @@ class FaultyWebSocket(protocol.Protocol):
         if not (upgrade_ok and connection_ok) and "no-upgrade-check" not in faults:
             return self.refuse("426 Upgrade Required", ("Upgrade: websocket", "Connection: Upgrade"))
         keys = headers.get("sec-websocket-key", [])
+        if "no-key-check" in faults:
+            keys = keys[-1:]
         try:
             key_ok = len(keys) == 1 and len(base64.b64decode(keys[0], validate=True)) == 16
         except (binascii.Error, ValueError):
@@ -460,6 +463,8 @@ class FaultyWebSocket(protocol.Protocol):
 
     def send(self, opcode: int, payload: bytes) -> None:
         rsv1 = 0
+        if opcode >= 8 and self.deflate is not None and "deflate-rsv1-on-control" in self.faults:
+            rsv1 = 0x40
         if opcode in (1, 2) and self.deflate is not None:
             if "deflate-rsv1-uncompressed" in self.faults:
                 rsv1 = 0x40
