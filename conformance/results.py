@@ -151,10 +151,17 @@ class CaseResult:
     # The case file's level when the run's profile raised ``requirement`` (the effective one).
     declared_requirement: Requirement | None = None
 
+    # WebSocket cases: the closing-handshake verdict beside the behaviour verdict, as in
+    # Autobahn: {"verdict": "OK" | "WRONG CODE" | "UNCLEAN" | "OPEN", "text": ..., "clean":
+    # bool, "closed_by": "target" | "harness" | "nobody", "target_code", "harness_code"}.
+    closing: dict[str, Any] | None = None
+
     def to_json(self) -> dict[str, Any]:
         out = self._fields()
         if self.declared_requirement is not None:
             out["declared_requirement"] = self.declared_requirement.value
+        if self.closing is not None:
+            out["closing"] = self.closing
         return out
 
     def _fields(self) -> dict[str, Any]:
@@ -203,6 +210,7 @@ class CaseResult:
             declared_requirement=(
                 Requirement(raw["declared_requirement"]) if raw.get("declared_requirement") else None
             ),
+            closing=raw.get("closing"),
         )
 
 

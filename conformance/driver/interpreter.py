@@ -431,8 +431,15 @@ async def run_case(reactor: object, case: model.Case, target: Target, options: R
         duration=reactor.seconds() - start,
         transcript=tuple(run.recorder.entries),
         truncated=run.recorder.truncated,
+        closing=run.connection.session.closing_facts()
+        if run.connection is not None and hasattr(run.connection.session, "closing_facts")
+        else None,
     )
     received = run.received + (run.connection.received if run.connection else 0)
     return CaseOutcome(
         result=result, connected=run.connected_once, answered=received > 0, waited_out=run.waited_out
     )
+
+
+# Protocol sessions and openings register themselves when imported.
+import conformance.driver.ws  # noqa: E402, F401

@@ -26,6 +26,11 @@ def default_jobs() -> int:
     return max(8, min(32, 8 * (os.cpu_count() or 1)))
 
 
+#: Cases tagged ``heavy`` (messages of many MiB) in flight at once per target, whatever
+#: ``jobs`` says: what bounds the harness's memory, not its speed.
+HEAVY_JOBS = 1
+
+
 def plan(cases: Sequence[Case], targets: Sequence[Target]) -> list[tuple[Target, list[Case]]]:
     """Which cases run against which target: those of the suites its URL can serve."""
     return [(target, [case for case in cases if case.protocol in target.suites]) for target in targets]
@@ -54,6 +59,7 @@ async def run_suite(
     wall_start = time.monotonic()
     semaphore = defer.DeferredSemaphore(jobs or default_jobs())
     cases = [apply_profile(case, options.profile) for case in cases]
+    heavy = {target.name: defer.DeferredSemaphore(HEAVY_JOBS) for target in targets}
     work = plan(cases, targets)
 
     def report(target: Target, outcome: CaseOutcome) -> CaseOutcome:
@@ -62,11 +68,16 @@ async def run_suite(
         return outcome
 
     async def one(target: Target, case: Case) -> CaseOutcome:
+        is_heavy = "heavy" in case.tags
+        if is_heavy:
+            await heavy[target.name].acquire()
         await semaphore.acquire()
         try:
             outcome = await run_case(reactor, case, target, options)
         finally:
             semaphore.release()
+            if is_heavy:
+                heavy[target.name].release()
         return outcome if outcome.waited_out else report(target, outcome)
 
     async def all_of(target: Target, target_cases: list[Case]) -> list[CaseOutcome]:

@@ -322,6 +322,12 @@ def case_details(case: CaseResult, target: TargetResults | None = None) -> dict[
         "entries": len(case.transcript),
         "truncated": case.truncated,
     }
+    if case.closing:
+        # WebSocket cases: the closing-handshake verdict beside the behaviour verdict.
+        out["closing"] = {
+            "verdict": str(case.closing.get("verdict", "")),
+            "text": str(case.closing.get("text", "")),
+        }
     if is_known(case):
         entry = _baseline_entry_of(target, case) if target is not None else None
         out["known"] = {

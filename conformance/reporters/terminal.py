@@ -61,6 +61,11 @@ def summary_line(target: TargetResults) -> Text:
             part.append(" (" + ", ".join(f"{levels[r]} {r.value}" for r in REQUIREMENTS if levels[r]) + ")")
         parts.append(part)
     line.append_text(Text(", ").join(parts) if parts else Text("no cases"))
+    # WebSocket cases: the closing-handshake verdicts, Autobahn's second dimension.
+    closings = Counter(case.closing["verdict"] for case in target.cases if case.closing)
+    if closings:
+        line.append("; closing handshake: ")
+        line.append(", ".join(f"{n} {name}" for name, n in sorted(closings.items())))
     return line
 
 
@@ -135,6 +140,8 @@ class TerminalReporter:
                 step = f"step {case.step}" if case.step is not None else ""
                 sep = ": " if step and case.step_text else ""
                 fields.append(("at", f"{step}{sep}{case.step_text}"))
+            if case.closing:
+                fields.append(("closing", f"{case.closing['verdict']}: {case.closing.get('text', '')}"))
         fields += [("note", note) for note in case.notes]
         lines = []
         for label, value in fields:

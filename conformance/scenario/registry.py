@@ -711,7 +711,7 @@ for _kind in (
         "an HTTP/1.1 response matching a pattern",
         {"$ref": "#/$defs/response"},
         _response,
-        protocols=("h1",),
+        protocols=("h1", "ws"),
     ),
     Kind(
         "closed",

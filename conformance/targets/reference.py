@@ -13,12 +13,15 @@ from typing import Any
 from twisted.internet import defer
 
 from conformance.targets.http1 import HTTP1Factory
+from conformance.targets.ws import WsEchoFactory
 
 
 class ReferenceTarget:
     """A running reference target: its URLs by suite (``{"h1": "http://127.0.0.1:PORT/"}``)."""
 
-    def __init__(self, *, urls: dict[str, str], ports: list[Any], factories: list[HTTP1Factory]) -> None:
+    def __init__(
+        self, *, urls: dict[str, str], ports: list[Any], factories: list[HTTP1Factory | WsEchoFactory]
+    ) -> None:
         self.urls = urls
         self._ports = ports
         self._factories = factories
@@ -42,4 +45,8 @@ def start_reference_target(reactor: Any, host: str = "127.0.0.1", port: int = 0)
     address = listening.getHost()
     shown = f"[{address.host}]" if ":" in address.host else address.host
     urls = {"h1": f"http://{shown}:{address.port}/"}
-    return ReferenceTarget(urls=urls, ports=[listening], factories=[factory])
+    # The WebSocket echo endpoint listens on a port of its own (the next free one).
+    ws_factory = WsEchoFactory()
+    ws_listening = reactor.listenTCP(0, ws_factory, interface=host)
+    urls["ws"] = f"ws://{shown}:{ws_listening.getHost().port}/"
+    return ReferenceTarget(urls=urls, ports=[listening, ws_listening], factories=[factory, ws_factory])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from conformance.codecs.common import Event
 from conformance.results import CaseResult, TranscriptEntry
@@ -53,6 +54,7 @@ def judge(
     duration: float = 0.0,
     transcript: tuple[TranscriptEntry, ...] = (),
     truncated: bool = False,
+    closing: Any = None,
 ) -> CaseResult:
     expected = observed = step_text = ""
     step: int | None = None
@@ -85,7 +87,16 @@ def judge(
         from conformance.verdicts.profiles import STRICT_NOTE
 
         notes = (STRICT_NOTE, *notes)
+    close_dimension = None
+    if case.protocol == "ws":
+        from conformance.verdicts.ws import closing_verdict
+
+        expectations = [s.expectation for s in case.steps if isinstance(s, model.Expect)]
+        found = closing_verdict(closing, events, expectations)
+        if found is not None:
+            close_dimension = {"verdict": found.verdict.value, **found.detail}
     return CaseResult(
+        closing=close_dimension,
         id=case.id,
         title=case.title,
         protocol=case.protocol,

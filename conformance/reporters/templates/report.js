@@ -325,6 +325,10 @@
       if (info.step_text) where.append(el("code", "", info.step_text));
       fact(dl, "Diverged at", where);
     }
+    if (info.closing) {
+      fact(dl, "Closing handshake", el("span", "", el("strong", "", String(info.closing.verdict)),
+        ": " + String(info.closing.text)));
+    }
     if (info.notes.length) {
       const list = el("ul");
       for (const note of info.notes) list.append(el("li", "", note));

@@ -7,4 +7,4 @@ so that the schema, the docs and the error messages see every kind.
 
 from __future__ import annotations
 
-from conformance.scenario.kinds import h2  # noqa: E402, F401
+from conformance.scenario.kinds import h2, ws  # noqa: F401

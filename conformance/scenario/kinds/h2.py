@@ -603,7 +603,7 @@ def register() -> None:
         "violations; HTTP/2: stream, status, headers, body, violations)",
         {"anyOf": [h1_response.schema, {"type": ["object", "null"]}]},
         _any_response,
-        protocols=("h1", "h2"),
+        protocols=(*h1_response.protocols, "h2"),
     )
     for kind in (
         Kind(
