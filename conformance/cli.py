@@ -189,7 +189,7 @@ def serve(host: str, port: int) -> None:
     "-j",
     "--jobs",
     type=click.IntRange(1, 1024),
-    help="Cases in flight at once (default: 8 per core, 8 to 32).",
+    help="Cases in flight at once (default: 32).",
 )
 @click.option(
     "--timeout",
