@@ -96,15 +96,8 @@ def judge(
         if found is not None:
             close_dimension = {"verdict": found.verdict.value, **found.detail}
     return CaseResult(
+        **_about(case),
         closing=close_dimension,
-        id=case.id,
-        title=case.title,
-        protocol=case.protocol,
-        rfc=case.rfc,
-        section=case.section,
-        requirement=case.requirement,
-        reference=case.reference,
-        aliases=case.aliases,
         verdict=verdict,
         expected=expected,
         observed=observed,
@@ -114,26 +107,32 @@ def judge(
         duration_s=duration,
         transcript=transcript,
         truncated=truncated,
-        declared_requirement=case.declared_requirement,
     )
 
 
 def skipped(case: model.Case, reason: str) -> CaseResult:
     """A case that did not run: the target does not offer what it requires."""
     return CaseResult(
-        id=case.id,
-        title=case.title,
-        protocol=case.protocol,
-        rfc=case.rfc,
-        section=case.section,
-        requirement=case.requirement,
-        reference=case.reference,
-        aliases=case.aliases,
+        **_about(case),
         verdict=Verdict.SKIPPED,
         expected="; then ".join(s.expectation.describe() for s in case.steps if isinstance(s, model.Expect)),
         observed=reason,
-        declared_requirement=case.declared_requirement,
     )
+
+
+def _about(case: model.Case) -> dict[str, Any]:
+    """What a result repeats of its case."""
+    return {
+        "id": case.id,
+        "title": case.title,
+        "protocol": case.protocol,
+        "rfc": case.rfc,
+        "section": case.section,
+        "requirement": case.requirement,
+        "reference": case.reference,
+        "aliases": case.aliases,
+        "declared_requirement": case.declared_requirement,
+    }
 
 
 def _summary(grades: Sequence[Grade]) -> str:
