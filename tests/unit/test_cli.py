@@ -143,10 +143,11 @@ def test_run_with_no_target_tests_the_reference_target(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "reference target" in result.stdout
     data = json.loads((tmp_path / "r" / "results.json").read_text())
-    [target] = data["targets"]
-    assert target["name"] == "reference-h1"
-    assert target["summary"]["FAIL"] == 0 and target["summary"]["ERROR"] == 0
-    assert target["summary"]["PASS"] >= 60
+    targets = {target["name"]: target for target in data["targets"]}
+    assert set(targets) == {"reference-h1", "reference-h2"}
+    for target in targets.values():
+        assert target["summary"]["FAIL"] == 0 and target["summary"]["ERROR"] == 0
+    assert targets["reference-h1"]["summary"]["PASS"] >= 60
 
 
 def test_serve_runs_the_reference_target_in_the_foreground() -> None:
@@ -166,6 +167,13 @@ def test_serve_runs_the_reference_target_in_the_foreground() -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+        second, third = process.stdout.readline(), process.stdout.readline()
+        assert second.startswith("h2: h2c://127.0.0.1:"), second
+        assert third.startswith("h2 over TLS: https://127.0.0.1:"), third
+        h2_port = int(second.rsplit(":", 1)[1].strip().strip("/"))
+        with socket.create_connection(("127.0.0.1", h2_port), timeout=5) as sock:
+            sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+            assert sock.recv(9)[3] == 0x4  # the server's SETTINGS
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -1,0 +1,533 @@
+"""The reference target's HTTP/2 server: the ``h2`` library over Twisted, made strict.
+
+h2 keeps the connection's state (stream states, flow-control windows, HPACK, SETTINGS) and
+already rejects most of what RFC 9113 forbids, answering with the right GOAWAY or
+RST_STREAM. Where it is more lenient than the RFC, or harsher than it needs to be, this
+module adds the check or softens the answer:
+
+- a new stream beyond ``SETTINGS_MAX_CONCURRENT_STREAMS`` is refused with a stream error
+  (RST_STREAM REFUSED_STREAM, §5.1.2), not a connection error: the header block is still
+  decoded so the HPACK context stays in step;
+- ``:protocol`` without our ``SETTINGS_ENABLE_CONNECT_PROTOCOL`` is malformed (RFC 8441 §3);
+- a PUSH_PROMISE from a client is a connection error (§8.4: only servers push);
+- resource-exhaustion defences (§10.5): too many streams reset by the client, too many
+  SETTINGS or PING frames, too many empty frames end the connection with ENHANCE_YOUR_CALM.
+
+The answers come from :mod:`conformance.targets.resources`, shared with HTTP/1.1. Plain
+prior-knowledge connections (h2c) and TLS with ALPN ``h2`` use the same protocol;
+:func:`self_signed_tls_options` makes the certificate the TLS port serves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import email.utils
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import h2.settings
+import hpack
+from h2.errors import ErrorCodes
+from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, PingFrame, PushPromiseFrame, SettingsFrame
+from twisted.internet import defer, protocol
+from twisted.python.failure import Failure
+
+from conformance.targets import resources
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+MAX_CONCURRENT_STREAMS = 100
+INITIAL_WINDOW_SIZE = 65_535
+MAX_HEADER_LIST_SIZE = 64 * 1024  # the decoded header section we accept (HPACK bomb cap)
+BODY_CAP = 16 * 1024 * 1024  # a larger request body is answered 413
+# https://www.rfc-editor.org/rfc/rfc9113#section-10.5: flood limits per connection
+RESET_CAP = 200  # streams the client opens then resets (rapid reset, CVE-2023-44487)
+CONTROL_FRAME_CAP = 1000  # SETTINGS and PING frames, each of which makes us answer
+EMPTY_FRAME_CAP = 100  # DATA without content or END_STREAM, CONTINUATION without a fragment
+LINGER_SECONDS = 1.0  # after a GOAWAY for an error, how long to wait before closing
+
+
+class _Connection(h2.connection.H2Connection):
+    """h2's connection with the few rules it leaves out, and counters for flood defences."""
+
+    def __init__(self, config: h2.config.H2Configuration) -> None:
+        super().__init__(config=config)
+        self.refused: set[int] = set()
+        self._refusing = False
+        self.control_frames = 0
+        self.empty_frames = 0
+
+    @property  # type: ignore[override]
+    def open_inbound_streams(self) -> int:
+        # While a stream over the limit is being let in (to be refused), h2's own check
+        # (a connection error) must not fire.
+        return 0 if self._refusing else super().open_inbound_streams
+
+    def _receive_frame(self, frame: Frame) -> list[h2.events.Event]:
+        if isinstance(frame, PushPromiseFrame):
+            # https://www.rfc-editor.org/rfc/rfc9113#section-8.4: a client cannot push; a
+            # PUSH_PROMISE it sends is a connection error of type PROTOCOL_ERROR.
+            raise h2.exceptions.ProtocolError("a client sent PUSH_PROMISE")
+        if isinstance(frame, SettingsFrame | PingFrame) and "ACK" not in frame.flags:
+            self.control_frames += 1
+            if self.control_frames > CONTROL_FRAME_CAP:
+                raise h2.exceptions.DenialOfServiceError("SETTINGS/PING flood")
+        return super()._receive_frame(frame)
+
+    def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[Frame], list[h2.events.Event]]:
+        try:
+            return self._receive_headers_or_refuse(frame)
+        except h2.exceptions.ProtocolError as error:
+            # https://www.rfc-editor.org/rfc/rfc9113#section-4.3: a field block that cannot
+            # be decoded is a connection error of type COMPRESSION_ERROR (h2 says
+            # PROTOCOL_ERROR). Oversized blocks (DenialOfServiceError) keep their code.
+            if isinstance(error.__cause__, hpack.HPACKError) and not isinstance(
+                error, h2.exceptions.DenialOfServiceError
+            ):
+                raise CompressionError(str(error)) from error
+            raise
+
+    def _receive_headers_or_refuse(self, frame: HeadersFrame) -> tuple[list[Frame], list[h2.events.Event]]:
+        new = frame.stream_id not in self.streams and frame.stream_id > self.highest_inbound_stream_id
+        over = new and frame.stream_id % 2 == 1 and super().open_inbound_streams >= MAX_CONCURRENT_STREAMS
+        if not over:
+            return super()._receive_headers_frame(frame)
+        # https://www.rfc-editor.org/rfc/rfc9113#section-5.1.2: a HEADERS frame that would
+        # exceed our advertised limit is a stream error of type PROTOCOL_ERROR or
+        # REFUSED_STREAM (REFUSED_STREAM tells the client it may retry). The stream is let
+        # in first so that its header block is decoded (§4.3) and its id counts as used.
+        self._refusing = True
+        try:
+            frames, events = super()._receive_headers_frame(frame)
+        finally:
+            self._refusing = False
+        self.refused.add(frame.stream_id)
+        self._prepare_for_sending(frames)
+        self.reset_stream(frame.stream_id, ErrorCodes.REFUSED_STREAM)
+        return [], [e for e in events if getattr(e, "stream_id", None) != frame.stream_id]
+
+
+class CompressionError(h2.exceptions.ProtocolError):
+    """A header block that HPACK cannot decode (RFC 9113 §4.3)."""
+
+    error_code = ErrorCodes.COMPRESSION_ERROR
+
+
+class FrameSizeError(h2.exceptions.ProtocolError):
+    error_code = ErrorCodes.FRAME_SIZE_ERROR
+
+
+# frame types the prefilter looks at (RFC 9113 §6, RFC 9218 §7.1)
+_SETTINGS, _PRIORITY_UPDATE = 0x4, 0x10
+
+
+def check_frame(frame_type: int, flags: int, stream_id: int, payload: bytes) -> None:
+    """Rules h2 leaves out or answers with another code; raises the ProtocolError to send."""
+    if frame_type == _SETTINGS and flags & 0x1 and payload:
+        # https://www.rfc-editor.org/rfc/rfc9113#section-6.5: a SETTINGS ACK with a
+        # payload is a connection error of type FRAME_SIZE_ERROR (h2 says PROTOCOL_ERROR).
+        raise FrameSizeError("SETTINGS ACK with a payload")
+    if frame_type == _PRIORITY_UPDATE:
+        # https://www.rfc-editor.org/rfc/rfc9218#section-7.1: PRIORITY_UPDATE is sent on
+        # stream 0, about a stream other than 0; either mistake is a PROTOCOL_ERROR. (This
+        # server parses the frame and keeps no priorities, which RFC 9218 allows.)
+        if stream_id != 0:
+            raise h2.exceptions.ProtocolError("PRIORITY_UPDATE on a stream")
+        if len(payload) < 4:
+            raise FrameSizeError("PRIORITY_UPDATE too short")
+        if int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF == 0:
+            raise h2.exceptions.ProtocolError("PRIORITY_UPDATE about stream 0")
+
+
+@dataclass
+class _Stream:
+    """A request being received, then its response being sent."""
+
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytearray = field(default_factory=bytearray)
+    pending: bytes = b""  # response content not yet sent (flow control)
+    answered: bool = False  # our response has started
+    head_only: bool = False
+
+
+class H2Channel(protocol.Protocol):
+    """One HTTP/2 connection (h2c by prior knowledge, or TLS after ALPN chose h2)."""
+
+    def __init__(self, factory: H2Factory) -> None:
+        self.factory = factory
+        config = h2.config.H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            validate_inbound_headers=True,
+            normalize_inbound_headers=False,
+            validate_outbound_headers=True,
+        )
+        self.conn = _Connection(config)
+        self.conn.decoder.max_header_list_size = MAX_HEADER_LIST_SIZE
+        self.streams: dict[int, _Stream] = {}
+        self.resets = 0
+        self.preface: bytearray | None = bytearray()  # until the client's preface is checked
+        self.pending = bytearray()  # received octets short of a complete frame
+        self.closing = False
+        self.linger: Any = None
+
+    # -- Twisted
+
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
+        self.factory.connections.add(self)
+        self.conn.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: INITIAL_WINDOW_SIZE,
+                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST_SIZE,
+                h2.settings.SettingCodes.ENABLE_PUSH: 0,
+            },
+        )
+        self.conn.initiate_connection()
+        self._flush()
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        if self.closing:
+            return
+        if self.preface is not None:
+            # https://www.rfc-editor.org/rfc/rfc9113#section-3.4: an invalid connection
+            # preface is a connection error of type PROTOCOL_ERROR. h2 raises on it without
+            # queueing the GOAWAY, so it is checked here, as soon as the octets differ.
+            self.preface += data
+            if not (PREFACE.startswith(self.preface) or self.preface.startswith(PREFACE)):
+                frame = GoAwayFrame(0, last_stream_id=0, error_code=ErrorCodes.PROTOCOL_ERROR)
+                self.transport.write(frame.serialize())
+                self._close_after_goaway()
+                return
+            if len(self.preface) < len(PREFACE):
+                return
+            data, self.preface = bytes(self.preface), None
+            self.conn.receive_data(data[: len(PREFACE)])  # h2 checks it again, quietly
+            data = data[len(PREFACE) :]
+        self.pending += data
+        complete, refused = self._complete_frames()
+        try:
+            events = self.conn.receive_data(complete) if complete else []
+        except h2.exceptions.ProtocolError:
+            # h2 has queued the GOAWAY with the error's code (§5.4.1).
+            self._flush()
+            self._close_after_goaway()
+            return
+        for event in events:
+            self._handle(event)
+            if self.closing:
+                return
+        if refused is not None:
+            self._connection_error(refused.error_code)
+            return
+        self._flush()
+
+    def _complete_frames(self) -> tuple[bytes, h2.exceptions.ProtocolError | None]:
+        """The complete frames at the start of what was received, for h2, and the error of
+        the first frame :func:`check_frame` refuses (nothing after it is read). A frame
+        larger than our maximum goes to h2 at once, header only, for its FRAME_SIZE_ERROR."""
+        ready = 0
+        buffer = self.pending
+        while len(buffer) - ready >= 9:
+            length = int.from_bytes(buffer[ready : ready + 3], "big")
+            if length > self.conn.max_inbound_frame_size:
+                ready = len(buffer)
+                break
+            end = ready + 9 + length
+            if len(buffer) < end:
+                break
+            stream_id = int.from_bytes(buffer[ready + 5 : ready + 9], "big") & 0x7FFF_FFFF
+            try:
+                check_frame(buffer[ready + 3], buffer[ready + 4], stream_id, bytes(buffer[ready + 9 : end]))
+            except h2.exceptions.ProtocolError as error:
+                complete = bytes(buffer[:ready])
+                buffer.clear()
+                return complete, error
+            ready = end
+        complete = bytes(buffer[:ready])
+        del buffer[:ready]
+        return complete, None
+
+    def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
+        self.closing = True
+        if self.linger is not None and self.linger.active():
+            self.linger.cancel()
+        self.factory.connections.discard(self)
+        self.factory.lost(self)
+
+    # -- events
+
+    def _handle(self, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.RequestReceived):
+            self._request(event)
+        elif isinstance(event, h2.events.DataReceived):
+            self._data(event)
+        elif isinstance(event, h2.events.TrailersReceived):
+            pass  # trailers carry nothing the resources use
+        elif isinstance(event, h2.events.StreamEnded):
+            self._complete(event.stream_id)
+        elif isinstance(event, h2.events.StreamReset):
+            self._reset_by_client(event)
+        elif isinstance(event, h2.events.WindowUpdated):
+            self._send_pending(event.stream_id)
+        elif isinstance(event, h2.events.RemoteSettingsChanged):
+            # A larger initial window may unblock every stream (§6.9.2).
+            self._send_pending(0)
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            # The client's GOAWAY: finish nothing new; close once we have nothing to send.
+            self._flush()
+            self._close_after_goaway()
+
+    def _request(self, event: h2.events.RequestReceived) -> None:
+        headers = [(bytes(name), bytes(value)) for name, value in event.headers]
+        pseudo = dict(h for h in headers if h[0].startswith(b":"))
+        if b":protocol" in pseudo:
+            # https://www.rfc-editor.org/rfc/rfc8441#section-3: :protocol only after the
+            # server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, which this server does not:
+            # the request is malformed (RFC 9113 §8.1.1, a stream error PROTOCOL_ERROR).
+            self._stream_error(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
+            return
+        self.streams[event.stream_id] = _Stream(headers=headers)
+
+    def _data(self, event: h2.events.DataReceived) -> None:
+        # Return the window at once: this server buffers up to BODY_CAP and answers 413 past it.
+        if event.flow_controlled_length:
+            with contextlib.suppress(h2.exceptions.StreamClosedError):
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        if not event.data and event.stream_ended is None:
+            self.conn.empty_frames += 1
+            if self.conn.empty_frames > EMPTY_FRAME_CAP:
+                self._connection_error(ErrorCodes.ENHANCE_YOUR_CALM)
+                return
+        stream = self.streams.get(event.stream_id)
+        if stream is None or stream.answered:
+            return
+        stream.body += event.data
+        if len(stream.body) > BODY_CAP:
+            # https://www.rfc-editor.org/rfc/rfc9113#section-8.1: a complete response
+            # before the request is complete, then RST_STREAM NO_ERROR.
+            self._respond(event.stream_id, resources._text(413, "content too large\n"))
+            self.conn.reset_stream(event.stream_id, ErrorCodes.NO_ERROR)
+
+    def _complete(self, stream_id: int) -> None:
+        stream = self.streams.get(stream_id)
+        if stream is None or stream.answered:
+            return
+        request = self._parse(stream)
+        self._respond(stream_id, resources.respond(request), head=request.method == "HEAD")
+
+    def _reset_by_client(self, event: h2.events.StreamReset) -> None:
+        self.streams.pop(event.stream_id, None)
+        if event.remote_reset:
+            self.resets += 1
+            if self.resets > RESET_CAP:
+                # https://www.rfc-editor.org/rfc/rfc9113#section-10.5: streams opened and
+                # reset at once cost the server work the client does not pay for.
+                self._connection_error(ErrorCodes.ENHANCE_YOUR_CALM)
+
+    # -- requests and responses
+
+    def _parse(self, stream: _Stream) -> resources.Request:
+        method = target = b""
+        fields: list[tuple[str, str]] = []
+        for name, value in stream.headers:
+            if name == b":method":
+                method = value
+            elif name == b":path":
+                target = value
+            elif not name.startswith(b":"):
+                fields.append((name.decode("latin-1"), value.decode("latin-1")))
+        text = target.decode("latin-1")
+        path = text if text == "*" else text.split("?", 1)[0]
+        return resources.Request(
+            method=method.decode("latin-1"),
+            target=text,
+            path=path,
+            version="HTTP/2",
+            headers=tuple(fields),
+            body=bytes(stream.body),
+        )
+
+    def _respond(self, stream_id: int, response: resources.Response, *, head: bool = False) -> None:
+        stream = self.streams.setdefault(stream_id, _Stream())
+        stream.answered = True
+        stream.head_only = head
+        headers = [
+            (b":status", str(response.status).encode()),
+            (b"date", email.utils.formatdate(usegmt=True).encode()),
+            (b"server", resources.SERVER.encode()),
+        ]
+        headers += [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
+        has_content = response.status not in (204, 304) and not 100 <= response.status < 200
+        if has_content:
+            headers.append((b"content-length", str(len(response.body)).encode()))
+        body = response.body if has_content and not head else b""
+        try:
+            self.conn.send_headers(stream_id, headers, end_stream=not body)
+        except h2.exceptions.StreamClosedError:
+            return
+        stream.pending = body
+        if body:
+            self._send_pending(stream_id)
+
+    def _send_pending(self, stream_id: int) -> None:
+        """Send what flow control allows of every waiting response (of one, or of all for 0)."""
+        ids = [stream_id] if stream_id else list(self.streams)
+        for sid in ids:
+            stream = self.streams.get(sid)
+            if stream is None or not stream.pending:
+                continue
+            try:
+                window = self.conn.local_flow_control_window(sid)
+                size = min(window, len(stream.pending), self.conn.max_outbound_frame_size)
+                while size > 0:
+                    chunk, stream.pending = stream.pending[:size], stream.pending[size:]
+                    self.conn.send_data(sid, chunk, end_stream=not stream.pending)
+                    window -= size
+                    size = min(window, len(stream.pending), self.conn.max_outbound_frame_size)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.NoSuchStreamError):
+                stream.pending = b""
+            if not stream.pending and sid in self.streams:
+                del self.streams[sid]
+        self._flush()
+
+    def _stream_error(self, stream_id: int, code: ErrorCodes) -> None:
+        self.streams.pop(stream_id, None)
+        with contextlib.suppress(h2.exceptions.StreamClosedError):
+            self.conn.reset_stream(stream_id, code)
+
+    def _connection_error(self, code: ErrorCodes) -> None:
+        self.conn.close_connection(error_code=code)
+        self._flush()
+        self._close_after_goaway()
+
+    # -- output and closing
+
+    def shut_down(self) -> None:
+        """The server is stopping: GOAWAY (NO_ERROR, §6.8), then close; abort after a
+        moment if the client does not read."""
+        if self.transport is None:
+            return
+        if not self.closing:
+            with contextlib.suppress(h2.exceptions.ProtocolError):
+                self.conn.close_connection(error_code=ErrorCodes.NO_ERROR)
+            self._flush()
+            self.closing = True
+        self.transport.loseConnection()
+        self.linger = self.factory.reactor.callLater(LINGER_SECONDS, self.transport.abortConnection)
+
+    def _flush(self) -> None:
+        data = self.conn.data_to_send()
+        if data and self.transport is not None:
+            self.transport.write(data)
+
+    def _close_after_goaway(self) -> None:
+        """Stop reading, let the GOAWAY reach the client, then close (§6.8: the sender of a
+        GOAWAY for an error closes the connection)."""
+        if self.closing:
+            return
+        self.closing = True
+        self.linger = self.factory.reactor.callLater(LINGER_SECONDS, self.transport.loseConnection)
+        lose_write = getattr(self.transport, "loseWriteConnection", None)
+        if lose_write is not None:
+            lose_write()
+
+
+class H2Factory(protocol.Factory):
+    """Makes an :class:`H2Channel` per connection and can close them all."""
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+        self.connections: set[H2Channel] = set()
+        self._waiting: list[defer.Deferred[None]] = []
+
+    def buildProtocol(self, addr: Any) -> H2Channel:  # noqa: N802
+        channel = H2Channel(self)
+        return channel
+
+    def lost(self, channel: H2Channel) -> None:
+        if not self.connections:
+            waiting, self._waiting = self._waiting, []
+            for waiter in waiting:
+                waiter.callback(None)
+
+    def close_all(self) -> defer.Deferred[None]:
+        """Close every open connection; fires when all are gone."""
+        if not self.connections:
+            return defer.succeed(None)
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._waiting.append(waiter)
+        for channel in list(self.connections):
+            channel.shut_down()
+        return waiter
+
+
+# -- TLS
+
+
+@dataclass(frozen=True)
+class SelfSigned:
+    """A certificate for 127.0.0.1, ::1 and localhost, and its key, both PEM."""
+
+    certificate_pem: bytes
+    key_pem: bytes
+
+
+def make_self_signed(hostnames: Iterator[str] | None = None) -> SelfSigned:
+    """A fresh self-signed certificate (EC P-256, one day) for the loopback names."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "conformance reference target")])
+    now = datetime.datetime.now(datetime.UTC)
+    names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
+    names += [x509.DNSName(h) for h in hostnames or ()]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return SelfSigned(
+        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
+def self_signed_tls_options(pair: SelfSigned) -> Any:
+    """Twisted server TLS options offering only ALPN ``h2`` (RFC 9113 §3.2)."""
+    from OpenSSL import crypto
+    from twisted.internet import ssl
+
+    return ssl.CertificateOptions(
+        privateKey=crypto.load_privatekey(crypto.FILETYPE_PEM, pair.key_pem),
+        certificate=crypto.load_certificate(crypto.FILETYPE_PEM, pair.certificate_pem),
+        acceptableProtocols=[b"h2"],
+        # https://www.rfc-editor.org/rfc/rfc9113#section-9.2: TLS 1.2 or later.
+        raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
+    )
