@@ -119,7 +119,10 @@ def bench_h2_servers(rt: object, h2_cases: list[object], repeat: int) -> None:
             with servers_h2.SERVERS_H2[name]() as server:
                 target = Target.parse(server.url, suites=("h2",))
                 options = RunOptions(tls=TLSSettings(ca_file=server.ca_file))
-                median, best = timed(lambda: rt.run(h2_cases, [target], options), repeat)  # type: ignore[attr-defined]
+                median, best = timed(
+                    lambda t=target, o=options: rt.run(h2_cases, [t], o),  # type: ignore[attr-defined,misc]
+                    repeat,
+                )
                 row(label, median, best)
         except BaseException as exc:  # missing server: say so and go on
             print(f"{label:<52} skipped: {exc}")
