@@ -12,7 +12,7 @@ from conformance.scenario.templates import TargetContext
 #: scheme -> (default port, TLS?, the suites it can run)
 SCHEMES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
     "http": (80, False, ("h1",)),
-    "https": (443, True, ("h1",)),
+    "https": (443, True, ("h1", "h2")),  # HTTP/1.1 and HTTP/2 by ALPN
     "h2c": (80, False, ("h2",)),
     "ws": (80, False, ("ws",)),
     "wss": (443, True, ("ws",)),

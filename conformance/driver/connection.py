@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from twisted.internet import defer, error
-from twisted.internet.interfaces import IHandshakeListener, IReactorTime
+from twisted.internet.interfaces import IHandshakeListener, IPushProducer, IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -15,6 +16,45 @@ from conformance.driver.recording import Recorder
 from conformance.driver.sessions import Session
 from conformance.results import Direction
 from conformance.verdicts.expectations import Overflow
+
+
+@implementer(IPushProducer)
+class _Pacer:
+    """Told by the transport when its write buffer is full (pause) and drained (resume)."""
+
+    def __init__(self) -> None:
+        self.paused = False
+        self.stopped = False
+        self._waiter: defer.Deferred[None] | None = None
+
+    def pauseProducing(self) -> None:  # noqa: N802 - Twisted's name
+        self.paused = True
+
+    def resumeProducing(self) -> None:  # noqa: N802
+        self.paused = False
+        self._fire()
+
+    def stopProducing(self) -> None:  # noqa: N802
+        self.stopped = True
+        self._fire()
+
+    def _fire(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.called:
+            waiter.callback(None)
+
+    async def resumed(self, reactor: IReactorTime, timeout: float) -> bool:
+        """Wait until resumed (True), or stopped or ``timeout`` passed (False)."""
+        if not self.paused:
+            return not self.stopped
+        self._waiter = defer.Deferred()
+        timer = reactor.callLater(timeout, self._fire)
+        try:
+            await self._waiter
+        finally:
+            if timer.active():
+                timer.cancel()
+        return not self.paused and not self.stopped
 
 
 @implementer(IHandshakeListener)
@@ -120,6 +160,26 @@ class WireProtocol(Protocol):
         self.session.sent(data)
         self.transport.write(data)
         return True
+
+    async def write_stream(self, chunks: Iterable[bytes], *, stall_timeout: float) -> bool:
+        """Write pieces as they are produced, waiting while the transport's buffer is full, so
+        a 16 MiB frame never sits in memory whole. False when the connection went away or the
+        target stopped reading for ``stall_timeout`` seconds (recorded, not an error)."""
+        if self.transport is None:
+            return False
+        pacer = _Pacer()
+        self.transport.registerProducer(pacer, True)
+        try:
+            for chunk in chunks:
+                if not self.write(chunk):
+                    return False
+                if pacer.paused and not await pacer.resumed(self.reactor, stall_timeout):
+                    self.recorder.event(f"sending stopped: the target read nothing for {stall_timeout:g} s")
+                    return False
+            return True
+        finally:
+            if self.transport is not None and getattr(self.transport, "producer", None) is pacer:
+                self.transport.unregisterProducer()
 
     async def changed(self, timeout: float) -> None:
         """Wait until something arrives, the connection ends, or ``timeout`` seconds pass."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from twisted.internet import defer
 from twisted.internet.error import ConnectError, DNSLookupError
 
+# Protocol drivers register their sessions and openings when imported.
+import conformance.driver.h2  # noqa: E402, F401, I001
 from conformance.driver.connection import WireProtocol
 from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
 from conformance.driver.openers import OPENERS, OpeningContext, OpeningFailed
@@ -29,6 +31,10 @@ class RunOptions:
     # at a time, for at most this many seconds per target (see runner.run_suite).
     retry_budget: float = 30.0
     tls: TLSSettings = field(default_factory=TLSSettings)
+
+
+#: ALPN offered over TLS by transport-only connect modes, per protocol.
+DEFAULT_ALPN = {"h1": ("http/1.1",), "h2": ("h2",), "ws": ("http/1.1",)}
 
 
 class CaseError(Exception):
@@ -92,7 +98,7 @@ class CaseRun:
         if opener is None and step.mode not in ("target", "tcp", "tls"):
             raise CaseError(f"connect mode {step.mode!r} has no opening in this version of the driver")
         tls = step.mode == "tls" or (step.mode != "tcp" and self.target.tls)
-        default_alpn = opener.alpn if opener is not None and opener.alpn else ("http/1.1",)
+        default_alpn = opener.alpn if opener is not None and opener.alpn else DEFAULT_ALPN[self.case.protocol]
         alpn = step.alpn or (default_alpn if tls else ())
         endpoint = endpoint_for(
             self.reactor,
@@ -124,7 +130,7 @@ class CaseRun:
         if opener is None:
             return True
         try:
-            await opener.open(OpeningContext(run=self, connection=protocol, step=step))
+            consumed = await opener.open(OpeningContext(run=self, connection=protocol, step=step))
         except OpeningFailed as exc:
             if exc.unimplemented:
                 self.grades.append(Grade.UNIMPLEMENTED)
@@ -136,7 +142,10 @@ class CaseRun:
                 )
                 self.recorder.event(f"step {index} did not match: {exc.observed}")
             return False
-        self.cursor = Cursor(index=len(protocol.events), received=protocol.received)
+        # The opening consumed the events it returned a count of (all, when it returned none):
+        # what came after its part (an HTTP/2 SETTINGS ACK) is for the case's steps.
+        index = consumed if isinstance(consumed, int) else len(protocol.events)
+        self.cursor = Cursor(index=min(index, len(protocol.events)), received=protocol.received)
         return True
 
     async def _handshake(self, protocol: WireProtocol) -> None:
@@ -158,6 +167,13 @@ class CaseRun:
 
     async def _send(self, step: model.Send) -> None:
         connection = self._require_connection()
+        render_chunks = getattr(connection.session, "render_chunks", None)
+        if render_chunks is not None and step.split is None:
+            # Written as produced: a large payload (a 16 MiB frame) never exists whole.
+            await connection.write_stream(
+                render_chunks(step.payload, self.target.context()), stall_timeout=self.step_timeout
+            )
+            return
         data = connection.session.render(step.payload, self.target.context())
         pieces = step.pieces(data)
         for number, piece in enumerate(pieces):

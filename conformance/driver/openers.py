@@ -40,7 +40,9 @@ class OpeningContext:
 
 @dataclass(frozen=True)
 class Opener:
-    open: Callable[[OpeningContext], Awaitable[Any]]
+    # Returns how many of the connection's events the opening consumed (the steps see the
+    # rest), or None for all of them.
+    open: Callable[[OpeningContext], Awaitable[int | None]]
     alpn: tuple[str, ...] = ()  # ALPN offered over TLS unless the step names its own
 
 

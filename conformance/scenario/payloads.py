@@ -7,6 +7,7 @@ Each payload renders to bytes given the target's template context, so that
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -18,6 +19,20 @@ class Payload(Protocol):
     def render(self, context: TargetContext) -> bytes: ...
 
     def describe(self) -> str: ...
+
+
+#: The size of the pieces large payloads are produced in (see :func:`chunks_of`).
+CHUNK = 64 * 1024
+
+
+def chunks_of(payload: Payload, context: TargetContext) -> Iterator[bytes]:
+    """The payload's bytes in pieces, produced as they are written: a payload with a
+    ``chunks`` method (a repeat, a concatenation, an HTTP/2 frame) never exists whole."""
+    chunks = getattr(payload, "chunks", None)
+    if chunks is not None:
+        yield from chunks(context)
+    else:
+        yield payload.render(context)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +68,17 @@ class Repeat:
     def render(self, context: TargetContext) -> bytes:
         return self.payload.render(context) * self.count
 
+    def chunks(self, context: TargetContext) -> Iterator[bytes]:
+        unit = self.payload.render(context)
+        if not unit or not self.count:
+            return
+        per_chunk = max(1, CHUNK // len(unit))
+        left = self.count
+        while left:
+            n = min(per_chunk, left)
+            yield unit * n
+            left -= n
+
     def describe(self) -> str:
         return f"{self.payload.describe()} × {self.count}"
 
@@ -77,6 +103,10 @@ class Concat:
 
     def render(self, context: TargetContext) -> bytes:
         return b"".join(part.render(context) for part in self.parts)
+
+    def chunks(self, context: TargetContext) -> Iterator[bytes]:
+        for part in self.parts:
+            yield from chunks_of(part, context)
 
     def describe(self) -> str:
         return " + ".join(part.describe() for part in self.parts)

@@ -6,3 +6,5 @@ so that the schema, the docs and the error messages see every kind.
 """
 
 from __future__ import annotations
+
+from conformance.scenario.kinds import h2  # noqa: E402, F401

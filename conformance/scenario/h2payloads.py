@@ -1,0 +1,259 @@
+"""HTTP/2 payloads of ``send`` steps: frames with every field under the case's control, header
+blocks with full HPACK control, and the options of the ``h2`` connect modes.
+
+A frame whose payload is large (a 16 MiB DATA frame) is written in pieces: :meth:`chunks`
+yields the frame header and then the payload as its generator produces it, so the harness
+never holds the whole frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from conformance.codecs import h2frames as fr
+from conformance.codecs import h2hpack as hp
+from conformance.scenario.payloads import Payload, Raw, chunks_of
+from conformance.scenario.templates import TargetContext
+
+#: The request a ``headers`` step sends when it lists no fields: GET of the target's path.
+DEFAULT_REQUEST: tuple[tuple[str, str], ...] = (
+    (":method", "GET"),
+    (":scheme", "{scheme}"),
+    (":path", "{path}"),
+    (":authority", "{authority}"),
+)
+
+
+def h2_context(context: TargetContext) -> TargetContext:
+    """``{scheme}`` is the request's scheme: ``http`` for an ``h2c://`` target."""
+    scheme = "http" if context.scheme in ("h2c", "http") else "https"
+    return replace(context, scheme=scheme)
+
+
+@dataclass(frozen=True, kw_only=True)
+class H2ConnectOptions:
+    """Options of the ``h2`` and ``h2c-upgrade`` connect modes."""
+
+    settings: tuple[tuple[int, int], ...] = ()  # our SETTINGS, in order
+    preface: bool = True  # False: open the transport (ALPN h2 over TLS) and send nothing
+    ack_settings: bool = True  # acknowledge every SETTINGS frame of the server on our own
+    wait_settings: bool = True  # wait for the server's SETTINGS before the next step
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepresentationSpec:
+    """One HPACK representation as a case writes it (names and values are templates)."""
+
+    kind: str  # indexed | literal | size_update | raw
+    index: int = 0
+    name: str = ""
+    value: str = ""
+    name_index: int | None = None
+    indexing: str = "without"
+    huffman: bool = True
+    huffman_variant: str | None = None
+    value_length: int | None = None
+    extra_continuations: int = 0
+    raw: bytes = b""
+
+    def build(self, context: TargetContext) -> hp.Representation:
+        if self.kind == "indexed":
+            return hp.Indexed(index=self.index, extra_continuations=self.extra_continuations)
+        if self.kind == "size_update":
+            return hp.SizeUpdate(size=self.index)
+        if self.kind == "raw":
+            return hp.RawBlock(data=self.raw)
+        return hp.Literal(
+            name=context.fill(self.name).encode("latin-1"),
+            value=context.fill(self.value).encode("latin-1"),
+            name_index=self.name_index,
+            indexing=self.indexing,
+            huffman=self.huffman,
+            huffman_variant=self.huffman_variant,
+            value_length=self.value_length,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeaderBlockSpec:
+    """A header block: fields (default representations), explicit representations, or bytes."""
+
+    fields: tuple[tuple[str, str], ...] = DEFAULT_REQUEST
+    representations: tuple[RepresentationSpec, ...] | None = None
+    raw: Payload | None = None
+    huffman: bool = True
+
+    def render(self, context: TargetContext) -> bytes:
+        context = h2_context(context)
+        if self.raw is not None:
+            return self.raw.render(context)
+        if self.representations is not None:
+            return hp.encode_block(rep.build(context) for rep in self.representations)
+        fields = [
+            (context.fill(n).encode("latin-1"), context.fill(v).encode("latin-1")) for n, v in self.fields
+        ]
+        return hp.encode_fields(fields, use_huffman=self.huffman)
+
+    def describe(self) -> str:
+        if self.raw is not None:
+            return f"block {self.raw.describe()}"
+        if self.representations is not None:
+            return f"{len(self.representations)} HPACK representations"
+        return ", ".join(f"{n}: {v}" for n, v in self.fields[:4]) + (" …" if len(self.fields) > 4 else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class H2Frame:
+    """One frame; structured fields build the payload unless ``payload`` gives it whole.
+    ``length`` overrides the declared length; ``flags`` are written as given."""
+
+    type: int
+    flags: int = 0
+    stream: int = 0
+    reserved: bool = False
+    length: int | None = None
+    payload: Payload | None = None
+    data: Payload | None = None  # DATA body, PING opaque data
+    pad_length: int | None = None
+    padding: Payload | None = None
+    priority: fr.Priority | None = None
+    error: int | None = None
+    last_stream: int = 0
+    debug: Payload | None = None
+    increment: int | None = None
+    increment_reserved: bool = False
+    settings: tuple[tuple[int, int], ...] = ()
+    promised_stream: int = 0
+    block: HeaderBlockSpec | None = None
+
+    def _body(self, context: TargetContext) -> bytes:
+        """The payload of every frame type but a DATA frame with a generated body."""
+        t = self.type
+        padding = self.padding.render(context) if self.padding is not None else None
+        if t == fr.FrameType.DATA:
+            data = self.data.render(context) if self.data is not None else b""
+            return fr.data_payload(data, pad_length=self.pad_length, padding=padding)
+        if t == fr.FrameType.HEADERS:
+            block = (self.block or HeaderBlockSpec()).render(context)
+            return fr.headers_payload(
+                block, pad_length=self.pad_length, padding=padding, priority=self.priority
+            )
+        if t == fr.FrameType.PRIORITY:
+            p = self.priority or fr.Priority()
+            return fr.priority_fields(depends_on=p.depends_on, weight=p.weight, exclusive=p.exclusive)
+        if t == fr.FrameType.RST_STREAM:
+            return fr.rst_stream_payload(self.error or 0)
+        if t == fr.FrameType.SETTINGS:
+            return fr.settings_payload(self.settings)
+        if t == fr.FrameType.PUSH_PROMISE:
+            block = (self.block or HeaderBlockSpec()).render(context)
+            return fr.push_promise_payload(self.promised_stream, block, pad_length=self.pad_length)
+        if t == fr.FrameType.PING:
+            return self.data.render(context) if self.data is not None else bytes(8)
+        if t == fr.FrameType.GOAWAY:
+            debug = self.debug.render(context) if self.debug is not None else b""
+            return fr.goaway_payload(self.last_stream, self.error or 0, debug)
+        if t == fr.FrameType.WINDOW_UPDATE:
+            return fr.window_update_payload(
+                self.increment if self.increment is not None else 1, reserved=self.increment_reserved
+            )
+        if t == fr.FrameType.CONTINUATION:
+            return (self.block or HeaderBlockSpec()).render(context)
+        return b""
+
+    def _streamed(self) -> Payload | None:
+        """The generated payload written in pieces, when there is one."""
+        if self.payload is not None:
+            return self.payload
+        if self.type == fr.FrameType.DATA and self.data is not None and self.pad_length is None:
+            return self.data
+        return None
+
+    def chunks(self, context: TargetContext) -> Iterator[bytes]:
+        streamed = self._streamed()
+        if streamed is None:
+            body = self._body(context)
+            yield self._header(len(body)) + body
+            return
+        size = sum(len(piece) for piece in chunks_of(streamed, context))
+        yield self._header(size)
+        yield from chunks_of(streamed, context)
+
+    def _header(self, size: int) -> bytes:
+        return fr.frame_header(
+            length=size if self.length is None else self.length,
+            frame_type=self.type,
+            flags=self.flags,
+            stream_id=self.stream,
+            reserved=self.reserved,
+        )
+
+    def render(self, context: TargetContext) -> bytes:
+        return b"".join(self.chunks(context))
+
+    def describe(self) -> str:
+        flags = fr.flag_names(self.type, self.flags)
+        text = f"{fr.type_name(self.type)} frame"
+        if self.stream:
+            text += f" on stream {self.stream}"
+        extras = list(flags)
+        if self.error is not None:
+            extras.append(f"error {fr.error_name(self.error)}")
+        if self.length is not None:
+            extras.append(f"declared length {self.length}")
+        if self.reserved:
+            extras.append("reserved bit set")
+        return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class H2Headers:
+    """A HEADERS frame (and CONTINUATION frames when ``continuations`` > 0) carrying a request."""
+
+    stream: int = 1
+    flags: int = fr.Flag.END_STREAM | fr.Flag.END_HEADERS
+    block: HeaderBlockSpec = field(default_factory=HeaderBlockSpec)
+    pad_length: int | None = None
+    priority: fr.Priority | None = None
+    continuations: int = 0  # split the block over this many CONTINUATION frames
+
+    def render(self, context: TargetContext) -> bytes:
+        block = self.block.render(context)
+        if not self.continuations:
+            flags = self.flags | (fr.Flag.PADDED if self.pad_length is not None else 0)
+            flags |= fr.Flag.PRIORITY if self.priority is not None else 0
+            body = fr.headers_payload(block, pad_length=self.pad_length, priority=self.priority)
+            return fr.encode_frame(fr.FrameType.HEADERS, body, flags=flags, stream_id=self.stream)
+        pieces = self.continuations + 1
+        size = max(1, -(-len(block) // pieces))
+        fragments = [block[i * size : (i + 1) * size] for i in range(pieces)]
+        first_flags = (self.flags & ~fr.Flag.END_HEADERS) | (
+            fr.Flag.PADDED if self.pad_length is not None else 0
+        )
+        first_flags |= fr.Flag.PRIORITY if self.priority is not None else 0
+        out = [
+            fr.encode_frame(
+                fr.FrameType.HEADERS,
+                fr.headers_payload(fragments[0], pad_length=self.pad_length, priority=self.priority),
+                flags=first_flags,
+                stream_id=self.stream,
+            )
+        ]
+        for number, fragment in enumerate(fragments[1:], start=1):
+            last = number == len(fragments) - 1
+            flags = fr.Flag.END_HEADERS if last and self.flags & fr.Flag.END_HEADERS else 0
+            out.append(
+                fr.encode_frame(fr.FrameType.CONTINUATION, fragment, flags=flags, stream_id=self.stream)
+            )
+        return b"".join(out)
+
+    def describe(self) -> str:
+        flags = fr.flag_names(fr.FrameType.HEADERS, self.flags)
+        more = f" + {self.continuations} CONTINUATION" if self.continuations else ""
+        shown = ", ".join(flags) or "no flags"
+        return f"HEADERS on stream {self.stream} ({shown}){more}: {self.block.describe()}"
+
+
+def empty() -> Payload:
+    return Raw(data=b"")

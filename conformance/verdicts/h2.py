@@ -1,0 +1,325 @@
+"""HTTP/2 expectations: frame patterns, the connection- and stream-error verifiers, responses.
+
+HTTP/2 servers send frames a case did not ask about (a SETTINGS acknowledgement, a
+WINDOW_UPDATE) at any time, so these patterns look *through* the events from the cursor
+for one that decides them, passing over the rest; the connection closing, or the step's
+deadline, decides them otherwise.
+
+Sections below are of https://www.rfc-editor.org/rfc/rfc9113.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from conformance.codecs import h2frames as fr
+from conformance.codecs.common import ConnectionClosed, Event, printable
+from conformance.codecs.h2fields import HeaderBlock
+from conformance.verdicts.expectations import (
+    Cursor,
+    Expectation,
+    Grade,
+    Matched,
+    Mismatch,
+    Observation,
+    Outcome,
+    Pending,
+)
+from conformance.verdicts.http1 import BodySpec, HeaderSpec, StatusSpec
+
+
+def _shown(event: Event) -> bool:
+    """HEADERS and CONTINUATION frames are shown by the header block decoded from them."""
+    return not isinstance(event, (fr.HeadersFrame, fr.ContinuationFrame, fr.PushPromiseFrame))
+
+
+def summary(obs: Observation, start: int, *, limit: int = 4) -> str:
+    """What arrived from ``start`` on, and how the wait ended, in a server author's words."""
+    events = [e for e in obs.events[start:] if _shown(e)]
+    parts = [event.describe() for event in events[:limit]]
+    if len(events) > limit:
+        parts.append(f"and {len(events) - limit} more")
+    if not events or not isinstance(events[-1], ConnectionClosed):
+        parts.append(
+            f"nothing more within {obs.elapsed:.1f} s" if parts else f"nothing within {obs.elapsed:.1f} s"
+        )
+    return "; then ".join(parts)
+
+
+def _codes(codes: frozenset[int]) -> str:
+    names = sorted(fr.error_name(code) for code in codes)
+    return names[0] if len(names) == 1 else " or ".join(names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FramePattern(Expectation):
+    """A frame matching the pattern arrives (other frames are passed over)."""
+
+    frame_type: int | None = None
+    flags: int = 0  # flags that must be set
+    no_flags: int = 0  # flags that must not be set
+    stream: int | None = None
+    errors: frozenset[int] = frozenset()  # RST_STREAM / GOAWAY error codes accepted
+    last_stream: int | None = None
+    data: bytes | None = None  # PING opaque data, DATA body exactly
+
+    def describe(self) -> str:
+        name = fr.type_name(self.frame_type) if self.frame_type is not None else "a frame"
+        parts = []
+        if self.stream is not None:
+            parts.append(f"on stream {self.stream}")
+        if self.errors:
+            parts.append(f"error {_codes(self.errors)}")
+        if self.last_stream is not None:
+            parts.append(f"last stream {self.last_stream}")
+        set_flags = fr.flag_names(self.frame_type if self.frame_type is not None else -1, self.flags)
+        if set_flags:
+            parts.append("with " + ", ".join(set_flags))
+        cleared = fr.flag_names(self.frame_type if self.frame_type is not None else -1, self.no_flags)
+        if cleared:
+            parts.append("without " + ", ".join(cleared))
+        if self.data is not None:
+            parts.append(f"data {self.data.hex() if len(self.data) <= 16 else printable(self.data, 30)}")
+        return f"{name} " + " ".join(parts) if parts else name
+
+    def accepts(self, event: Event) -> bool:
+        if not isinstance(event, fr.Frame):
+            return False
+        if self.frame_type is not None and event.type != self.frame_type:
+            return False
+        if (event.flags & self.flags) != self.flags or event.flags & self.no_flags:
+            return False
+        if self.stream is not None and event.stream_id != self.stream:
+            return False
+        if self.errors and getattr(event, "error_code", None) not in self.errors:
+            return False
+        if self.last_stream is not None and getattr(event, "last_stream_id", None) != self.last_stream:
+            return False
+        if self.data is not None:
+            got = getattr(event, "opaque", getattr(event, "data", None))
+            if got != self.data:
+                return False
+        return True
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            event = obs.events[index]
+            if self.accepts(event):
+                return Matched(end=index + 1)
+            if isinstance(event, ConnectionClosed):
+                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+        if obs.timed_out:
+            return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
+        return Pending()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionError_(Expectation):
+    """§5.4.1: a connection error of one of ``errors``: a GOAWAY with that code (then,
+    usually, the close); a close without GOAWAY is allowed ("SHOULD send a GOAWAY") but not
+    preferred, so it is NON-STRICT."""
+
+    errors: frozenset[int]
+
+    def describe(self) -> str:
+        codes = _codes(self.errors)
+        return f"a connection error {codes} (GOAWAY {codes}, or the connection closed)"
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            event = obs.events[index]
+            if isinstance(event, fr.GoAwayFrame):
+                if event.error_code in self.errors:
+                    return Matched(end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+            if isinstance(event, ConnectionClosed):
+                return Matched(end=index + 1, grade=Grade.NON_STRICT)
+        if obs.timed_out:
+            return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
+        return Pending()
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamError(Expectation):
+    """§5.4.2: a stream error of one of ``errors``: RST_STREAM with that code (on ``stream``
+    when given), or — an endpoint may treat a stream error as a connection error — a GOAWAY
+    with that code; a bare close is accepted as NON-STRICT."""
+
+    errors: frozenset[int]
+    stream: int | None = None
+
+    def describe(self) -> str:
+        where = f" on stream {self.stream}" if self.stream is not None else ""
+        codes = _codes(self.errors)
+        return (
+            f"a stream error {codes}{where} (RST_STREAM {codes}, or GOAWAY {codes}, or the connection closed)"
+        )
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            event = obs.events[index]
+            if isinstance(event, fr.RstStreamFrame) and (
+                self.stream is None or event.stream_id == self.stream
+            ):
+                if event.error_code in self.errors:
+                    return Matched(end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+            if isinstance(event, fr.GoAwayFrame):
+                if event.error_code in self.errors:
+                    return Matched(end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+            if isinstance(event, ConnectionClosed):
+                return Matched(end=index + 1, grade=Grade.NON_STRICT)
+        if obs.timed_out:
+            return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
+        return Pending()
+
+
+@dataclass(frozen=True, kw_only=True)
+class H2Response:
+    """A response assembled from a stream's header blocks and DATA frames."""
+
+    stream_id: int
+    head: HeaderBlock
+    body: bytes = b""
+    body_length: int = 0
+    trailers: HeaderBlock | None = None
+    complete: bool = False
+
+    def header(self, name: str) -> str | None:
+        return self.head.get(name)
+
+    def describe(self) -> str:
+        status = self.head.get(":status") or "(no :status)"
+        end = "" if self.complete else ", not ended"
+        return f"response {status} on stream {self.stream_id} ({self.body_length}-byte body{end})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResponsePattern(Expectation):
+    """A whole response (final header block, DATA and trailers up to END_STREAM) on
+    ``stream`` (any stream when not given) matching the pattern."""
+
+    stream: int | None = None
+    status: StatusSpec | None = None
+    headers: tuple[HeaderSpec, ...] = ()
+    body: BodySpec | None = None
+    forbid_violations: bool = False
+    body_cap: int = 1 << 20
+
+    def describe(self) -> str:
+        parts = [f"status {self.status.describe()}" if self.status else "any status"]
+        parts.extend(spec.describe() for spec in self.headers)
+        if self.body:
+            parts.append(self.body.describe())
+        if self.forbid_violations:
+            parts.append("no RFC 9113 violations")
+        where = f" on stream {self.stream}" if self.stream is not None else ""
+        return f"a response{where} with " + ", ".join(parts)
+
+    def _head(self, event: Event) -> bool:
+        if not isinstance(event, HeaderBlock) or event.frame != "HEADERS":
+            return False
+        if self.stream is not None and event.stream_id != self.stream:
+            return False
+        status = event.status
+        wants_interim = self.status is not None and self.status.wants_interim
+        return event.error is not None or status is None or not (100 <= status < 200) or wants_interim
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        events = obs.events
+        start = None
+        for index in range(cursor.index, len(events)):
+            event = events[index]
+            if self._head(event):
+                start = index
+                break
+            if isinstance(event, fr.RstStreamFrame) and (
+                self.stream is None or event.stream_id == self.stream
+            ):
+                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+            if isinstance(event, ConnectionClosed):
+                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+        if start is None:
+            if obs.timed_out:
+                return Mismatch(observed=summary(obs, cursor.index), end=len(events))
+            return Pending()
+        head = events[start]
+        assert isinstance(head, HeaderBlock)
+        if head.error is not None:
+            return Mismatch(observed=head.describe(), end=start + 1)
+        stream = head.stream_id
+        body = bytearray()
+        length = 0
+        trailers = None
+        complete = head.end_stream
+        end = start + 1
+        for index in range(start + 1, len(events)):
+            if complete:
+                break
+            event = events[index]
+            end = index + 1
+            if isinstance(event, fr.DataFrame) and event.stream_id == stream:
+                length += len(event.data) + event.truncated
+                if len(body) < self.body_cap:
+                    body += event.data[: self.body_cap - len(body)]
+                complete = bool(event.flags & fr.Flag.END_STREAM)
+            elif isinstance(event, HeaderBlock) and event.stream_id == stream and event.frame == "HEADERS":
+                trailers = event
+                complete = event.end_stream
+            elif isinstance(event, fr.RstStreamFrame) and event.stream_id == stream:
+                return Mismatch(observed=f"{head.describe()}; then {event.describe()}", end=end)
+            elif isinstance(event, ConnectionClosed):
+                return Mismatch(
+                    observed=f"{head.describe()}; then {event.describe()} before END_STREAM", end=end
+                )
+        response = H2Response(
+            stream_id=stream,
+            head=head,
+            body=bytes(body),
+            body_length=length,
+            trailers=trailers,
+            complete=complete,
+        )
+        if not complete:
+            if obs.timed_out:
+                return Mismatch(
+                    observed=f"{head.describe()}; the stream did not end within {obs.elapsed:.1f} s", end=end
+                )
+            return Pending()
+        problems = []
+        status = head.status
+        if self.status and (status is None or not self.status.accepts(status)):
+            problems.append(f"status {status if status is not None else 'missing'}")
+        for spec in self.headers:
+            problem = spec.check(response)  # type: ignore[arg-type]
+            if problem:
+                problems.append(problem)
+        if self.body:
+            problem = self.body.check(response)  # type: ignore[arg-type]
+            if problem:
+                problems.append(problem)
+        if self.forbid_violations:
+            codes = sorted({v.code for e in events[start:end] for v in getattr(e, "violations", ())})
+            if codes:
+                problems.append("violations: " + ", ".join(codes))
+        if problems:
+            return Mismatch(observed=f"{head.describe()} — " + "; ".join(problems), end=end)
+        return Matched(end=end)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoFrame(Expectation):
+    """No frame of the pattern arrived on the connection so far (from its start)."""
+
+    pattern: FramePattern
+
+    def describe(self) -> str:
+        return f"no {self.pattern.describe()}"
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        found: Sequence[Event] = [e for e in obs.events if self.pattern.accepts(e)]
+        if found:
+            return Mismatch(observed=found[0].describe(), end=cursor.index)
+        return Matched(end=cursor.index)
