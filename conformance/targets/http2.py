@@ -43,6 +43,7 @@ from conformance.targets import resources
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 MAX_CONCURRENT_STREAMS = 100
 INITIAL_WINDOW_SIZE = 65_535
+WINDOW_REFILL = 65_535  # what a connection window used up gets back
 MAX_HEADER_LIST_SIZE = 64 * 1024  # the decoded header section we accept (HPACK bomb cap)
 BODY_CAP = 16 * 1024 * 1024  # a larger request body is answered 413
 # https://www.rfc-editor.org/rfc/rfc9113#section-10.5: flood limits per connection
@@ -122,26 +123,73 @@ class FrameSizeError(h2.exceptions.ProtocolError):
     error_code = ErrorCodes.FRAME_SIZE_ERROR
 
 
-# frame types the prefilter looks at (RFC 9113 §6, RFC 9218 §7.1)
-_SETTINGS, _PRIORITY_UPDATE = 0x4, 0x10
+# frame types the filter looks at (RFC 9113 §6, RFC 7838 §4, RFC 9218 §7.1)
+_HEADERS, _SETTINGS, _PUSH_PROMISE, _GOAWAY, _WINDOW_UPDATE, _CONTINUATION = 0x1, 0x4, 0x5, 0x7, 0x8, 0x9
+_ALTSVC, _PRIORITY_UPDATE = 0xA, 0x10
+_ACK, _END_HEADERS = 0x1, 0x4
 
 
-def check_frame(frame_type: int, flags: int, stream_id: int, payload: bytes) -> None:
-    """Rules h2 leaves out or answers with another code; raises the ProtocolError to send."""
-    if frame_type == _SETTINGS and flags & 0x1 and payload:
-        # https://www.rfc-editor.org/rfc/rfc9113#section-6.5: a SETTINGS ACK with a
-        # payload is a connection error of type FRAME_SIZE_ERROR (h2 says PROTOCOL_ERROR).
-        raise FrameSizeError("SETTINGS ACK with a payload")
-    if frame_type == _PRIORITY_UPDATE:
-        # https://www.rfc-editor.org/rfc/rfc9218#section-7.1: PRIORITY_UPDATE is sent on
-        # stream 0, about a stream other than 0; either mistake is a PROTOCOL_ERROR. (This
-        # server parses the frame and keeps no priorities, which RFC 9218 allows.)
-        if stream_id != 0:
-            raise h2.exceptions.ProtocolError("PRIORITY_UPDATE on a stream")
-        if len(payload) < 4:
-            raise FrameSizeError("PRIORITY_UPDATE too short")
-        if int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF == 0:
-            raise h2.exceptions.ProtocolError("PRIORITY_UPDATE about stream 0")
+class FrameFilter:
+    """What the server checks on each complete frame before h2 sees it: the rules h2 leaves
+    out or answers with another code, and the frames h2 must not see.
+
+    :meth:`admit` returns the payload h2 gets (None: h2 does not see the frame), or raises
+    the ProtocolError to answer with. Sans-IO: it sees frames as (type, flags, stream,
+    payload)."""
+
+    def __init__(self) -> None:
+        self.first = True  # the next frame is the first after the preface
+        self.in_field_block = False  # HEADERS without END_HEADERS seen, CONTINUATION due
+        self.client_goaway = False
+
+    def admit(self, frame_type: int, flags: int, stream_id: int, payload: bytes) -> bytes | None:
+        if self.first:
+            self.first = False
+            if frame_type != _SETTINGS or flags & _ACK:
+                # https://www.rfc-editor.org/rfc/rfc9113#section-3.4: the client preface
+                # ends with a SETTINGS frame; anything else is a PROTOCOL_ERROR.
+                raise h2.exceptions.ProtocolError("the first frame is not SETTINGS")
+        if self.in_field_block:
+            # h2 itself rejects any frame in the middle of a field block (§6.10).
+            self.in_field_block = not (frame_type == _CONTINUATION and flags & _END_HEADERS)
+            return payload
+        if frame_type in (_HEADERS, _PUSH_PROMISE) and not flags & _END_HEADERS:
+            self.in_field_block = True
+            return payload
+        if frame_type == _SETTINGS and flags & _ACK and payload:
+            # https://www.rfc-editor.org/rfc/rfc9113#section-6.5: a SETTINGS ACK with a
+            # payload is a connection error of type FRAME_SIZE_ERROR (h2 says PROTOCOL_ERROR).
+            raise FrameSizeError("SETTINGS ACK with a payload")
+        if frame_type == _GOAWAY:
+            # https://www.rfc-editor.org/rfc/rfc9113#section-6.8: the client's GOAWAY says
+            # it opens no more streams; the requests it has sent are still answered, and
+            # the client closes the connection when it is done. h2 would close its state
+            # machine at once and answer nothing more, so it never sees the frame.
+            if stream_id != 0:
+                raise h2.exceptions.ProtocolError("GOAWAY on a stream")
+            if len(payload) < 8:
+                raise FrameSizeError("GOAWAY shorter than 8 octets")
+            self.client_goaway = True
+            return None
+        if frame_type == _WINDOW_UPDATE and len(payload) == 4 and payload[0] & 0x80:
+            # https://www.rfc-editor.org/rfc/rfc9113#section-6.9: the reserved bit of the
+            # increment MUST be ignored (hyperframe reads it as part of the increment).
+            return bytes([payload[0] & 0x7F]) + payload[1:]
+        if frame_type == _ALTSVC:
+            # https://www.rfc-editor.org/rfc/rfc7838#section-4: an ALTSVC frame from a
+            # client MUST be ignored (h2 parses it, and fails on a malformed one).
+            return None
+        if frame_type == _PRIORITY_UPDATE:
+            # https://www.rfc-editor.org/rfc/rfc9218#section-7.1: PRIORITY_UPDATE is sent on
+            # stream 0, about a stream other than 0; either mistake is a PROTOCOL_ERROR. (This
+            # server parses the frame and keeps no priorities, which RFC 9218 allows.)
+            if stream_id != 0:
+                raise h2.exceptions.ProtocolError("PRIORITY_UPDATE on a stream")
+            if len(payload) < 4:
+                raise FrameSizeError("PRIORITY_UPDATE too short")
+            if int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF == 0:
+                raise h2.exceptions.ProtocolError("PRIORITY_UPDATE about stream 0")
+        return payload
 
 
 @dataclass
@@ -173,6 +221,7 @@ class H2Channel(protocol.Protocol):
         self.resets = 0
         self.preface: bytearray | None = bytearray()  # until the client's preface is checked
         self.pending = bytearray()  # received octets short of a complete frame
+        self.filter = FrameFilter()
         self.closing = False
         self.linger: Any = None
 
@@ -229,30 +278,35 @@ class H2Channel(protocol.Protocol):
         self._flush()
 
     def _complete_frames(self) -> tuple[bytes, h2.exceptions.ProtocolError | None]:
-        """The complete frames at the start of what was received, for h2, and the error of
-        the first frame :func:`check_frame` refuses (nothing after it is read). A frame
-        larger than our maximum goes to h2 at once, header only, for its FRAME_SIZE_ERROR."""
-        ready = 0
+        """The complete frames at the start of what was received that h2 is to see, and the
+        error of the first frame :class:`FrameFilter` refuses (nothing after it is read). A
+        frame larger than our maximum goes to h2 at once, header only, for its
+        FRAME_SIZE_ERROR."""
         buffer = self.pending
-        while len(buffer) - ready >= 9:
-            length = int.from_bytes(buffer[ready : ready + 3], "big")
+        admitted: list[bytes] = []
+        start = 0
+        while len(buffer) - start >= 9:
+            length = int.from_bytes(buffer[start : start + 3], "big")
             if length > self.conn.max_inbound_frame_size:
-                ready = len(buffer)
+                admitted.append(bytes(buffer[start:]))
+                start = len(buffer)
                 break
-            end = ready + 9 + length
+            end = start + 9 + length
             if len(buffer) < end:
                 break
-            stream_id = int.from_bytes(buffer[ready + 5 : ready + 9], "big") & 0x7FFF_FFFF
+            stream_id = int.from_bytes(buffer[start + 5 : start + 9], "big") & 0x7FFF_FFFF
             try:
-                check_frame(buffer[ready + 3], buffer[ready + 4], stream_id, bytes(buffer[ready + 9 : end]))
+                payload = self.filter.admit(
+                    buffer[start + 3], buffer[start + 4], stream_id, bytes(buffer[start + 9 : end])
+                )
             except h2.exceptions.ProtocolError as error:
-                complete = bytes(buffer[:ready])
                 buffer.clear()
-                return complete, error
-            ready = end
-        complete = bytes(buffer[:ready])
-        del buffer[:ready]
-        return complete, None
+                return b"".join(admitted), error
+            if payload is not None:
+                admitted.append(bytes(buffer[start : start + 9]) + payload)
+            start = end
+        del buffer[:start]
+        return b"".join(admitted), None
 
     def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
         self.closing = True
@@ -279,10 +333,6 @@ class H2Channel(protocol.Protocol):
         elif isinstance(event, h2.events.RemoteSettingsChanged):
             # A larger initial window may unblock every stream (§6.9.2).
             self._send_pending(0)
-        elif isinstance(event, h2.events.ConnectionTerminated):
-            # The client's GOAWAY: finish nothing new; close once we have nothing to send.
-            self._flush()
-            self._close_after_goaway()
 
     def _request(self, event: h2.events.RequestReceived) -> None:
         headers = [(bytes(name), bytes(value)) for name, value in event.headers]
@@ -296,10 +346,8 @@ class H2Channel(protocol.Protocol):
         self.streams[event.stream_id] = _Stream(headers=headers)
 
     def _data(self, event: h2.events.DataReceived) -> None:
-        # Return the window at once: this server buffers up to BODY_CAP and answers 413 past it.
         if event.flow_controlled_length:
-            with contextlib.suppress(h2.exceptions.StreamClosedError):
-                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            self._return_window(event.stream_id)
         if not event.data and event.stream_ended is None:
             self.conn.empty_frames += 1
             if self.conn.empty_frames > EMPTY_FRAME_CAP:
@@ -314,6 +362,19 @@ class H2Channel(protocol.Protocol):
             # before the request is complete, then RST_STREAM NO_ERROR.
             self._respond(event.stream_id, resources._text(413, "content too large\n"))
             self.conn.reset_stream(event.stream_id, ErrorCodes.NO_ERROR)
+
+    def _return_window(self, stream_id: int) -> None:
+        """https://www.rfc-editor.org/rfc/rfc9113#section-6.9.1: give the client a window
+        back once it has used all of it. Only at 0 (h2's own way returns it by halves), so
+        that DATA beyond the window is caught however the client's frames are timed: a sender
+        that keeps to the window always comes to exactly 0, and then gets more. (This server
+        buffers bodies up to BODY_CAP and answers 413 past it.)"""
+        if self.conn.inbound_flow_control_window == 0:
+            self.conn.increment_flow_control_window(WINDOW_REFILL)
+        stream = self.conn.streams.get(stream_id)
+        if stream is not None and stream.open and stream.inbound_flow_control_window == 0:
+            with contextlib.suppress(h2.exceptions.StreamClosedError):
+                self.conn.increment_flow_control_window(INITIAL_WINDOW_SIZE, stream_id)
 
     def _complete(self, stream_id: int) -> None:
         stream = self.streams.get(stream_id)

@@ -118,7 +118,6 @@ FAULTS: dict[str, str] = {
     "ping-on-stream-ok": "accepts PING on a stream other than 0",
     "ping-length-unchecked": "accepts a PING whose length is not 8",
     "goaway-on-stream-ok": "accepts GOAWAY on a stream other than 0",
-    "goaway-ignored": "keeps accepting new streams after the client's GOAWAY",
     "goaway-wrong-last-stream": "sends GOAWAY with last-stream-id 0 whatever it processed",
     "no-goaway-on-error": "closes the connection without a GOAWAY on a connection error",
     "window-update-zero-ok": "accepts a WINDOW_UPDATE with an increment of 0",
@@ -245,7 +244,6 @@ class Stream:
     state: str = "open"
     send_window: int = DEFAULT_WINDOW
     recv_window: int = OUR_INITIAL_WINDOW
-    unacknowledged: int = 0  # DATA octets received and not yet returned by WINDOW_UPDATE
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytearray = field(default_factory=bytearray)
     content_length: int | None = None
@@ -288,7 +286,6 @@ class FaultyH2(protocol.Protocol):
         self.peer_enable_push = 1
         self.send_window = DEFAULT_WINDOW  # connection
         self.recv_window = DEFAULT_WINDOW
-        self.unacknowledged = 0
         self.goaway_received = False
         self.resets = self.control_frames = self.empty_frames = 0
         self.linger: Any = None
@@ -515,20 +512,17 @@ class FaultyH2(protocol.Protocol):
             self.end_of_request(stream)
 
     def return_window(self, stream: Stream | None, size: int) -> None:
-        """Give the client back the window its DATA used, half a window at a time."""
+        """Give the client a window back once it has used all of it (§6.9.1). Only at 0, so
+        that a client sending beyond the window is caught however its frames are timed:
+        a sender that keeps to the window always comes to exactly 0, and then gets more."""
         if self.fault("no-window-update-sent") or not size:
             return
-        self.unacknowledged += size
-        if self.unacknowledged >= DEFAULT_WINDOW // 2:
-            self.write(WindowUpdateFrame(0, window_increment=self.unacknowledged))
-            self.recv_window += self.unacknowledged
-            self.unacknowledged = 0
-        if stream is not None and stream.state == "open":
-            stream.unacknowledged += size
-            if stream.unacknowledged >= OUR_INITIAL_WINDOW // 2:
-                self.write(WindowUpdateFrame(stream.id, window_increment=stream.unacknowledged))
-                stream.recv_window += stream.unacknowledged
-                stream.unacknowledged = 0
+        if self.recv_window == 0:
+            self.write(WindowUpdateFrame(0, window_increment=DEFAULT_WINDOW))
+            self.recv_window += DEFAULT_WINDOW
+        if stream is not None and stream.state == "open" and stream.recv_window == 0:
+            self.write(WindowUpdateFrame(stream.id, window_increment=OUR_INITIAL_WINDOW))
+            stream.recv_window += OUR_INITIAL_WINDOW
 
     # -- HEADERS and CONTINUATION
 
@@ -590,15 +584,12 @@ class FaultyH2(protocol.Protocol):
                 raise ConnectionFault(PROTOCOL_ERROR, "a stream identifier lower than one already used")
             new = True
         refuse = False
-        if new:
-            if self.goaway_received and not self.fault("goaway-ignored"):
-                # §6.8: after the client's GOAWAY, no new streams; ignore it.
-                self.decode(b"".join(block.fragments), stream_id)
-                return
-            if self.active_streams() >= OUR_MAX_CONCURRENT_STREAMS and not self.fault(
-                "ignore-max-concurrent-streams"
-            ):
-                refuse = True
+        if (
+            new
+            and self.active_streams() >= OUR_MAX_CONCURRENT_STREAMS
+            and not self.fault("ignore-max-concurrent-streams")
+        ):
+            refuse = True
         self_dependent = block.priority is not None and block.priority[0] == stream_id
         if self_dependent and not self.fault("priority-self-dependency-ok"):
             # §5.3.1: a stream cannot depend on itself: stream error PROTOCOL_ERROR.
@@ -891,9 +882,9 @@ class FaultyH2(protocol.Protocol):
             raise ConnectionFault(PROTOCOL_ERROR, "GOAWAY on a stream")
         if len(payload) < 8:
             raise ConnectionFault(FRAME_SIZE_ERROR, "GOAWAY too short")
-        # §6.8: no new streams; the ones in progress are answered, then we close.
+        # §6.8: no new streams after it; the ones in progress are answered, and PING and
+        # SETTINGS still are: the client closes the connection when it is done.
         self.goaway_received = True
-        self.close_if_idle()
 
     def on_window_update(self, flags: int, stream_id: int, payload: bytes) -> None:
         if len(payload) != 4 and not self.fault("window-update-length-unchecked"):
@@ -1010,17 +1001,10 @@ class FaultyH2(protocol.Protocol):
                 self.write(DataFrame(stream.id, data=chunk, flags=flags))
                 if not stream.pending:
                     self.finish(stream)
-        self.close_if_idle()
 
     def finish(self, stream: Stream) -> None:
         """Our response is complete: the stream closes (it was half-closed remote)."""
         stream.state, stream.closed_by = "closed", "end"
-
-    def close_if_idle(self) -> None:
-        if self.goaway_received and not self.active_streams() and self.phase != "closed":
-            self.write(GoAwayFrame(0, last_stream_id=self.highest_client_stream, error_code=NO_ERROR))
-            self.phase = "closed"
-            self.transport.loseConnection()
 
     # -- errors
 
