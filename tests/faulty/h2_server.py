@@ -59,7 +59,7 @@ RFC9113 = "https://www.rfc-editor.org/rfc/rfc9113"
 #: fault name -> what it breaks. Every fault switches off (or gets wrong) one rule.
 FAULTS: dict[str, str] = {
     # connection preface and SETTINGS (§3.4, §6.5)
-    "accept-invalid-preface": "accepts any 24 octets as the client connection preface",
+    "invalid-preface-ignored": "discards an invalid client preface and waits, silently, for a valid one",
     "first-frame-not-settings-ok": "accepts a first frame other than SETTINGS after the preface",
     "no-server-settings": "never sends its own SETTINGS frame (the server connection preface)",
     "no-settings-ack": "never acknowledges the client's SETTINGS",
@@ -85,12 +85,11 @@ FAULTS: dict[str, str] = {
     "accept-frame-on-idle-stream": "accepts DATA, RST_STREAM and WINDOW_UPDATE on an idle stream",
     "accept-even-stream-id": "accepts a client-initiated stream with an even identifier",
     "accept-lower-stream-id": "accepts a new stream whose identifier is lower than one already used",
-    "accept-data-half-closed": "accepts DATA on a stream the client has ended (half-closed remote)",
-    "accept-headers-half-closed": "accepts HEADERS on a stream the client has ended",
+    "accept-data-after-end-stream": "ignores DATA on a stream the client has ended with END_STREAM",
+    "accept-headers-after-end-stream": "ignores HEADERS on a stream the client has ended with END_STREAM",
     "accept-frames-after-reset": "ignores DATA and HEADERS on a stream the client has reset",
     "stream-closed-as-protocol-error": "answers frames on closed streams with PROTOCOL_ERROR, not STREAM_CLOSED",
     "ignore-max-concurrent-streams": "accepts streams beyond its SETTINGS_MAX_CONCURRENT_STREAMS",
-    "refuse-as-connection-error": "answers a stream over the concurrency limit with a GOAWAY",
     # priority (§5.3, §6.3, RFC 9218)
     "priority-self-dependency-ok": "accepts a stream that depends on itself",
     "priority-length-unchecked": "accepts a PRIORITY frame whose length is not 5",
@@ -101,13 +100,11 @@ FAULTS: dict[str, str] = {
     "data-on-stream-zero-ok": "accepts DATA on stream 0",
     "headers-on-stream-zero-ok": "accepts HEADERS on stream 0",
     "padding-unchecked": "accepts a pad length as long as the frame payload or longer",
-    "padding-nonzero-rejected": "treats padding octets that are not zero as an error",
     "padding-stripped-wrong": "ignores the PADDED flag: the pad length and padding are read as content",
     # CONTINUATION (§6.10, §4.3)
     "continuation-interleave-ok": "accepts other frames in the middle of a header block",
     "continuation-other-stream-ok": "accepts a CONTINUATION for another stream in the middle of a block",
     "continuation-without-headers-ok": "ignores a CONTINUATION that follows no open header block",
-    "continuation-on-stream-zero-ok": "ignores a CONTINUATION on stream 0 that follows no header block",
     "no-continuation-support": "treats a header block split into CONTINUATION frames as an error",
     # RST_STREAM, PING, GOAWAY, WINDOW_UPDATE (§6.4, §6.7, §6.8, §6.9)
     "rst-stream-zero-ok": "accepts RST_STREAM on stream 0",
@@ -127,11 +124,9 @@ FAULTS: dict[str, str] = {
     # flow control (§5.2, §6.9)
     "ignore-flow-control": "sends DATA beyond the client's flow-control window",
     "ignore-window-update": "never sends more DATA after a window is exhausted, whatever WINDOW_UPDATEs come",
-    "ignore-receive-window": "accepts more DATA than the window it advertised",
     "ignore-initial-window-change": "does not adjust open streams' windows when INITIAL_WINDOW_SIZE changes",
     "ignore-negative-window": "treats a window made negative by SETTINGS as zero",
     "no-window-update-sent": "never sends WINDOW_UPDATE: request bodies larger than 64 KiB stall",
-    "empty-data-counts-against-window": "counts zero-length DATA frames against the window as 1 octet",
     # HPACK (RFC 7541, RFC 9113 §4.3)
     "hpack-error-as-protocol-error": "answers a header block it cannot decode with PROTOCOL_ERROR",
     "hpack-error-as-stream-error": "answers a header block it cannot decode with RST_STREAM",
@@ -155,7 +150,7 @@ FAULTS: dict[str, str] = {
     "trailers-without-end-stream-ok": "accepts a second HEADERS frame without END_STREAM",
     "authority-host-mismatch-ok": "accepts :authority and Host that disagree",
     "protocol-pseudo-ok": "accepts :protocol although it never enabled extended CONNECT",
-    "connect-with-path-ok": "accepts a CONNECT request with :scheme or :path",
+    "connect-with-path-tunnels": "accepts a CONNECT with :scheme and :path and answers 200, opening a tunnel",
     "content-length-unchecked": "accepts DATA whose total differs from content-length",
     # responses (§8.1, §8.2, §8.4)
     "uppercase-response-names": "sends response field names with uppercase letters",
@@ -337,18 +332,24 @@ class FaultyH2(protocol.Protocol):
 
     # -- reading frames
 
+    def invalid_preface(self) -> None:
+        if self.fault("invalid-preface-ignored"):
+            self.buf.clear()
+            return
+        raise ConnectionFault(PROTOCOL_ERROR, "invalid connection preface")
+
     def step(self) -> bool:
         if self.phase == "preface":
             if len(self.buf) < len(PREFACE):
                 # https://www.rfc-editor.org/rfc/rfc9113#section-3.4: an invalid preface is
                 # a connection error; do not wait for 24 octets that already differ.
-                if not PREFACE.startswith(bytes(self.buf)) and not self.fault("accept-invalid-preface"):
-                    raise ConnectionFault(PROTOCOL_ERROR, "invalid connection preface")
+                if not PREFACE.startswith(bytes(self.buf)):
+                    self.invalid_preface()
                 return False
-            preface = bytes(self.buf[: len(PREFACE)])
+            if bytes(self.buf[: len(PREFACE)]) != PREFACE:
+                self.invalid_preface()
+                return False
             del self.buf[: len(PREFACE)]
-            if preface != PREFACE and not self.fault("accept-invalid-preface"):
-                raise ConnectionFault(PROTOCOL_ERROR, "invalid connection preface")
             self.phase = "settings"
             return True
         if len(self.buf) < 9:
@@ -427,10 +428,8 @@ class FaultyH2(protocol.Protocol):
         pad = payload[0]
         if pad >= len(payload) and not self.fault("padding-unchecked"):
             raise ConnectionFault(PROTOCOL_ERROR, "padding as long as the payload")
+        # §6.1: a receiver is not obligated to verify that padding octets are zero.
         pad = min(pad, len(payload) - 1)
-        padding = payload[len(payload) - pad :]
-        if self.fault("padding-nonzero-rejected") and any(padding):
-            raise ConnectionFault(PROTOCOL_ERROR, "non-zero padding")
         return payload[1 : len(payload) - pad]
 
     # -- stream states
@@ -450,6 +449,8 @@ class FaultyH2(protocol.Protocol):
             return
         if reason == "client-reset" and self.fault("accept-frames-after-reset"):
             return
+        if reason == "end" and self.fault(f"accept-{kind.lower()}-after-end-stream"):
+            return
         code = PROTOCOL_ERROR if self.fault("stream-closed-as-protocol-error") else STREAM_CLOSED
         # §5.1 closed: a connection error of type STREAM_CLOSED is allowed (and, for a
         # stream closed by END_STREAM in both directions, expected).
@@ -466,9 +467,9 @@ class FaultyH2(protocol.Protocol):
         if stream_id == 0 and not self.fault("data-on-stream-zero-ok"):
             raise ConnectionFault(PROTOCOL_ERROR, "DATA on stream 0")
         # §6.9.1: the whole frame payload, padding included, counts against the windows.
-        size = len(payload) or (1 if self.fault("empty-data-counts-against-window") else 0)
+        size = len(payload)
         self.recv_window -= size
-        if self.recv_window < 0 and not self.fault("ignore-receive-window"):
+        if self.recv_window < 0:
             raise ConnectionFault(FLOW_CONTROL_ERROR, "DATA beyond the connection window")
         content = self.unpad(flags, payload)
         if stream_id == 0:
@@ -484,14 +485,14 @@ class FaultyH2(protocol.Protocol):
             return
         if stream.state == "half-closed-remote":
             self.return_window(None, size)
-            if self.fault("accept-data-half-closed"):
+            if self.fault("accept-data-after-end-stream"):
                 return
             code = PROTOCOL_ERROR if self.fault("stream-closed-as-protocol-error") else STREAM_CLOSED
             # §6.1: DATA on a stream not "open" or "half-closed (local)" is a stream error
             # of type STREAM_CLOSED.
             raise StreamFault(stream_id, code, "DATA after END_STREAM")
         stream.recv_window -= size
-        if stream.recv_window < 0 and not self.fault("ignore-receive-window"):
+        if stream.recv_window < 0:
             raise StreamFault(stream_id, FLOW_CONTROL_ERROR, "DATA beyond the stream window")
         if not content and not flags & END_STREAM:
             self.empty_frames += 1
@@ -547,8 +548,6 @@ class FaultyH2(protocol.Protocol):
         if self.block is None:
             # §6.10: a CONTINUATION that does not follow HEADERS, PUSH_PROMISE or
             # CONTINUATION without END_HEADERS is a connection error PROTOCOL_ERROR.
-            if stream_id == 0 and self.fault("continuation-on-stream-zero-ok"):
-                return
             if stream_id != 0 and self.fault("continuation-without-headers-ok"):
                 return
             raise ConnectionFault(PROTOCOL_ERROR, "CONTINUATION without a header block")
@@ -603,8 +602,6 @@ class FaultyH2(protocol.Protocol):
             self.open_stream(stream_id, closed_by="our-reset")
             if not self.fault("hpack-context-not-kept"):
                 self.decode(b"".join(block.fragments), stream_id)
-            if self.fault("refuse-as-connection-error"):
-                raise ConnectionFault(REFUSED_STREAM, "too many concurrent streams")
             raise StreamFault(stream_id, REFUSED_STREAM, "too many concurrent streams")
         fields = self.decode(b"".join(block.fragments), stream_id)
         if new:
@@ -616,7 +613,7 @@ class FaultyH2(protocol.Protocol):
                 if stream.state == "closed":
                     self.closed_stream(stream_id, "HEADERS")
                     return
-                if self.fault("accept-headers-half-closed"):
+                if self.fault("accept-headers-after-end-stream"):
                     return
                 code = PROTOCOL_ERROR if self.fault("stream-closed-as-protocol-error") else STREAM_CLOSED
                 # §5.1 half-closed (remote): any frame but WINDOW_UPDATE, PRIORITY and
@@ -698,7 +695,7 @@ class FaultyH2(protocol.Protocol):
             raise malformed(":protocol without extended CONNECT")
         if method == b"CONNECT" and b":protocol" not in pseudo:
             # §8.5: CONNECT carries :authority only; no :scheme, no :path.
-            if (b":scheme" in pseudo or b":path" in pseudo) and not self.fault("connect-with-path-ok"):
+            if (b":scheme" in pseudo or b":path" in pseudo) and not self.fault("connect-with-path-tunnels"):
                 raise malformed("CONNECT with :scheme or :path")
             if b":authority" not in pseudo and not self.fault("missing-pseudo-ok"):
                 raise malformed("CONNECT without :authority")
@@ -938,6 +935,8 @@ class FaultyH2(protocol.Protocol):
             body=bytes(stream.body),
         )
         response = resources.respond(request)
+        if method == "CONNECT" and self.fault("connect-with-path-tunnels"):
+            response = resources.Response(status=200)
         stream.head = method == "HEAD"
         headers: list[tuple[bytes, bytes]] = []
         if not self.fault("no-status"):
