@@ -34,7 +34,7 @@ import h2.exceptions
 import h2.settings
 import hpack
 from h2.errors import ErrorCodes
-from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, PingFrame, PushPromiseFrame, SettingsFrame
+from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, PushPromiseFrame
 from twisted.internet import defer, protocol
 from twisted.python.failure import Failure
 
@@ -47,9 +47,9 @@ WINDOW_REFILL = 65_535  # what a connection window used up gets back
 MAX_HEADER_LIST_SIZE = 64 * 1024  # the decoded header section we accept (HPACK bomb cap)
 BODY_CAP = 16 * 1024 * 1024  # a larger request body is answered 413
 # https://www.rfc-editor.org/rfc/rfc9113#section-10.5: flood limits per connection
-RESET_CAP = 200  # streams the client opens then resets (rapid reset, CVE-2023-44487)
-CONTROL_FRAME_CAP = 1000  # SETTINGS and PING frames, each of which makes us answer
-EMPTY_FRAME_CAP = 100  # DATA without content or END_STREAM, CONTINUATION without a fragment
+RESET_CAP = 100  # RST_STREAM frames (rapid reset, CVE-2023-44487)
+CONTROL_FRAME_CAP = 200  # SETTINGS and PING frames, each of which makes us answer
+EMPTY_FRAME_CAP = 100  # DATA frames without content or END_STREAM
 LINGER_SECONDS = 1.0  # after a GOAWAY for an error, how long to wait before closing
 
 
@@ -60,8 +60,6 @@ class _Connection(h2.connection.H2Connection):
         super().__init__(config=config)
         self.refused: set[int] = set()
         self._refusing = False
-        self.control_frames = 0
-        self.empty_frames = 0
 
     @property  # type: ignore[override]
     def open_inbound_streams(self) -> int:
@@ -74,10 +72,6 @@ class _Connection(h2.connection.H2Connection):
             # https://www.rfc-editor.org/rfc/rfc9113#section-8.4: a client cannot push; a
             # PUSH_PROMISE it sends is a connection error of type PROTOCOL_ERROR.
             raise h2.exceptions.ProtocolError("a client sent PUSH_PROMISE")
-        if isinstance(frame, SettingsFrame | PingFrame) and "ACK" not in frame.flags:
-            self.control_frames += 1
-            if self.control_frames > CONTROL_FRAME_CAP:
-                raise h2.exceptions.DenialOfServiceError("SETTINGS/PING flood")
         return super()._receive_frame(frame)
 
     def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[Frame], list[h2.events.Event]]:
@@ -124,9 +118,10 @@ class FrameSizeError(h2.exceptions.ProtocolError):
 
 
 # frame types the filter looks at (RFC 9113 §6, RFC 7838 §4, RFC 9218 §7.1)
-_HEADERS, _SETTINGS, _PUSH_PROMISE, _GOAWAY, _WINDOW_UPDATE, _CONTINUATION = 0x1, 0x4, 0x5, 0x7, 0x8, 0x9
+_DATA, _HEADERS, _RST_STREAM, _SETTINGS, _PUSH_PROMISE, _PING = 0x0, 0x1, 0x3, 0x4, 0x5, 0x6
+_GOAWAY, _WINDOW_UPDATE, _CONTINUATION = 0x7, 0x8, 0x9
 _ALTSVC, _PRIORITY_UPDATE = 0xA, 0x10
-_ACK, _END_HEADERS = 0x1, 0x4
+_ACK, _END_STREAM, _END_HEADERS = 0x1, 0x1, 0x4
 
 
 class FrameFilter:
@@ -141,6 +136,7 @@ class FrameFilter:
         self.first = True  # the next frame is the first after the preface
         self.in_field_block = False  # HEADERS without END_HEADERS seen, CONTINUATION due
         self.client_goaway = False
+        self.resets = self.control_frames = self.empty_frames = 0
 
     def admit(self, frame_type: int, flags: int, stream_id: int, payload: bytes) -> bytes | None:
         if self.first:
@@ -149,6 +145,7 @@ class FrameFilter:
                 # https://www.rfc-editor.org/rfc/rfc9113#section-3.4: the client preface
                 # ends with a SETTINGS frame; anything else is a PROTOCOL_ERROR.
                 raise h2.exceptions.ProtocolError("the first frame is not SETTINGS")
+        self._count(frame_type, flags, payload)
         if self.in_field_block:
             # h2 itself rejects any frame in the middle of a field block (§6.10).
             self.in_field_block = not (frame_type == _CONTINUATION and flags & _END_HEADERS)
@@ -191,6 +188,24 @@ class FrameFilter:
                 raise h2.exceptions.ProtocolError("PRIORITY_UPDATE about stream 0")
         return payload
 
+    def _count(self, frame_type: int, flags: int, payload: bytes) -> None:
+        """https://www.rfc-editor.org/rfc/rfc9113#section-10.5: frames that cost the server
+        work the client does not pay for are limited per connection; past a limit the
+        connection ends with ENHANCE_YOUR_CALM."""
+        if frame_type == _RST_STREAM:
+            # Rapid reset: every reset counts, also of a stream answered already.
+            self.resets += 1
+            if self.resets > RESET_CAP:
+                raise h2.exceptions.DenialOfServiceError("rapid reset")
+        elif frame_type in (_SETTINGS, _PING) and not flags & _ACK:
+            self.control_frames += 1  # each one makes us answer
+            if self.control_frames > CONTROL_FRAME_CAP:
+                raise h2.exceptions.DenialOfServiceError("SETTINGS or PING flood")
+        elif frame_type == _DATA and not flags & _END_STREAM and not payload:
+            self.empty_frames += 1
+            if self.empty_frames > EMPTY_FRAME_CAP:
+                raise h2.exceptions.DenialOfServiceError("empty DATA flood")
+
 
 @dataclass
 class _Stream:
@@ -218,7 +233,6 @@ class H2Channel(protocol.Protocol):
         self.conn = _Connection(config)
         self.conn.decoder.max_header_list_size = MAX_HEADER_LIST_SIZE
         self.streams: dict[int, _Stream] = {}
-        self.resets = 0
         self.preface: bytearray | None = bytearray()  # until the client's preface is checked
         self.pending = bytearray()  # received octets short of a complete frame
         self.filter = FrameFilter()
@@ -348,11 +362,6 @@ class H2Channel(protocol.Protocol):
     def _data(self, event: h2.events.DataReceived) -> None:
         if event.flow_controlled_length:
             self._return_window(event.stream_id)
-        if not event.data and event.stream_ended is None:
-            self.conn.empty_frames += 1
-            if self.conn.empty_frames > EMPTY_FRAME_CAP:
-                self._connection_error(ErrorCodes.ENHANCE_YOUR_CALM)
-                return
         stream = self.streams.get(event.stream_id)
         if stream is None or stream.answered:
             return
@@ -385,12 +394,6 @@ class H2Channel(protocol.Protocol):
 
     def _reset_by_client(self, event: h2.events.StreamReset) -> None:
         self.streams.pop(event.stream_id, None)
-        if event.remote_reset:
-            self.resets += 1
-            if self.resets > RESET_CAP:
-                # https://www.rfc-editor.org/rfc/rfc9113#section-10.5: streams opened and
-                # reset at once cost the server work the client does not pay for.
-                self._connection_error(ErrorCodes.ENHANCE_YOUR_CALM)
 
     # -- requests and responses
 

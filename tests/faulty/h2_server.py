@@ -171,6 +171,20 @@ DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDO
 CONTINUATION = 0x9
 PRIORITY_UPDATE = 0x10
 KNOWN_TYPES = {*range(10), PRIORITY_UPDATE}
+#: frame type -> the method that reads it
+HANDLERS = {
+    DATA: "on_data",
+    HEADERS: "on_headers",
+    PRIORITY: "on_priority",
+    RST_STREAM: "on_rst_stream",
+    SETTINGS: "on_settings",
+    PUSH_PROMISE: "on_push_promise",
+    PING: "on_ping",
+    GOAWAY: "on_goaway",
+    WINDOW_UPDATE: "on_window_update",
+    CONTINUATION: "on_continuation",
+    PRIORITY_UPDATE: "on_priority_update",
+}
 END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
 #: the flags each type defines (§4.1: others MUST be ignored)
 DEFINED_FLAGS = {
@@ -198,10 +212,10 @@ OUR_MAX_HEADER_LIST_SIZE = 64 * 1024
 OUR_INITIAL_WINDOW = DEFAULT_WINDOW
 BODY_CAP = 16 * 1024 * 1024
 # https://www.rfc-editor.org/rfc/rfc9113#section-10.5: flood limits per connection
-RESET_CAP = 200
+RESET_CAP = 100
 CONTINUATION_CAP = 64  # CONTINUATION frames in one header block
 HEADER_BLOCK_CAP = 256 * 1024  # compressed octets in one header block
-CONTROL_FRAME_CAP = 1000  # SETTINGS and PING frames
+CONTROL_FRAME_CAP = 200  # SETTINGS and PING frames
 EMPTY_FRAME_CAP = 100  # zero-length DATA frames without END_STREAM
 LINGER_SECONDS = 1.0  # after a GOAWAY for an error: how long to read and discard before closing
 
@@ -273,6 +287,9 @@ class FaultyH2(protocol.Protocol):
             self.decoder.max_allowed_table_size = 2**31
         self.encoder = hpack.Encoder()
         self.streams: dict[int, Stream] = {}
+        self.waiting: dict[int, Stream] = {}  # streams with response content held by flow control
+        self.pos = 0
+        self.active = 0  # streams open or half-closed
         self.highest_client_stream = 0
         self.block: HeaderBlock | None = None
         # the client's settings (§6.5.2 initial values)
@@ -310,11 +327,13 @@ class FaultyH2(protocol.Protocol):
         if self.phase == "closed":
             return
         self.buf += data
+        self.pos = 0  # frames are consumed by moving this offset; buf is compacted once per read
         try:
             while self.phase != "closed" and self.step():
                 pass
         except ConnectionFault as error:
             self.connection_error(error.code)
+        del self.buf[: self.pos]
 
     def connectionLost(self, reason: Any = None) -> None:  # noqa: N802
         self.phase = "closed"
@@ -349,23 +368,24 @@ class FaultyH2(protocol.Protocol):
             if bytes(self.buf[: len(PREFACE)]) != PREFACE:
                 self.invalid_preface()
                 return False
-            del self.buf[: len(PREFACE)]
+            self.pos = len(PREFACE)
             self.phase = "settings"
             return True
-        if len(self.buf) < 9:
+        buf, at = self.buf, self.pos
+        if len(buf) - at < 9:
             return False
-        length = int.from_bytes(self.buf[0:3], "big")
-        frame_type, flags = self.buf[3], self.buf[4]
-        raw_stream = int.from_bytes(self.buf[5:9], "big")
+        length = int.from_bytes(buf[at : at + 3], "big")
+        frame_type, flags = buf[at + 3], buf[at + 4]
+        raw_stream = int.from_bytes(buf[at + 5 : at + 9], "big")
         if length > OUR_MAX_FRAME_SIZE and not self.fault("ignore-max-frame-size"):
             # https://www.rfc-editor.org/rfc/rfc9113#section-4.2: FRAME_SIZE_ERROR; answered
             # as a connection error at once, without reading the payload.
             code = PROTOCOL_ERROR if self.fault("wrong-error-code-frame-size") else FRAME_SIZE_ERROR
             raise ConnectionFault(code, f"frame of {length} octets")
-        if len(self.buf) < 9 + length:
+        if len(buf) - at < 9 + length:
             return False
-        payload = bytes(self.buf[9 : 9 + length])
-        del self.buf[: 9 + length]
+        payload = bytes(buf[at + 9 : at + 9 + length])
+        self.pos = at + 9 + length
         if raw_stream & 0x8000_0000 and self.fault("reserved-bit-rejected"):
             raise ConnectionFault(PROTOCOL_ERROR, "reserved bit set")
         # §4.1: the reserved bit MUST be ignored when receiving.
@@ -379,7 +399,8 @@ class FaultyH2(protocol.Protocol):
             self.frame(frame_type, flags, stream_id, payload)
         except StreamFault as error:
             self.stream_error(error.stream_id, error.code)
-        self.flush_pending()
+        if self.waiting:
+            self.flush_pending()
         return True
 
     def frame(self, frame_type: int, flags: int, stream_id: int, payload: bytes) -> None:
@@ -402,19 +423,7 @@ class FaultyH2(protocol.Protocol):
             if self.fault("unknown-frame-type-rejected"):
                 raise ConnectionFault(PROTOCOL_ERROR, "unknown frame type")
             return
-        handler = {
-            DATA: self.on_data,
-            HEADERS: self.on_headers,
-            PRIORITY: self.on_priority,
-            RST_STREAM: self.on_rst_stream,
-            SETTINGS: self.on_settings,
-            PUSH_PROMISE: self.on_push_promise,
-            PING: self.on_ping,
-            GOAWAY: self.on_goaway,
-            WINDOW_UPDATE: self.on_window_update,
-            CONTINUATION: self.on_continuation,
-            PRIORITY_UPDATE: self.on_priority_update,
-        }[frame_type]
+        handler = getattr(self, HANDLERS[frame_type])
         handler(flags, stream_id, payload)
 
     def unpad(self, flags: int, payload: bytes) -> bytes:
@@ -457,9 +466,13 @@ class FaultyH2(protocol.Protocol):
         raise ConnectionFault(code, f"{kind} on closed stream {stream_id}")
 
     def active_streams(self) -> int:
-        return sum(
-            1 for s in self.streams.values() if s.state in ("open", "half-closed-remote", "half-closed-local")
-        )
+        """Streams counting against MAX_CONCURRENT_STREAMS (§5.1.2): the open and half-closed."""
+        return self.active
+
+    def close(self, stream: Stream, by: str) -> None:
+        if stream.state != "closed":
+            self.active -= 1
+        stream.state, stream.closed_by, stream.pending = "closed", by, b""
 
     # -- DATA
 
@@ -633,6 +646,8 @@ class FaultyH2(protocol.Protocol):
             closed_by=closed_by,
         )
         self.streams[stream_id] = stream
+        if not closed_by:
+            self.active += 1
         return stream
 
     def decode(self, block: bytes, stream_id: int) -> list[tuple[bytes, bytes]]:
@@ -775,14 +790,14 @@ class FaultyH2(protocol.Protocol):
             if not self.fault("accept-frame-on-idle-stream"):
                 raise ConnectionFault(PROTOCOL_ERROR, "RST_STREAM on an idle stream")
             return
-        stream = self.streams.get(stream_id)
-        if stream is None or stream.state == "closed":
-            return
-        stream.state, stream.closed_by, stream.pending = "closed", "client-reset", b""
+        # §10.5 (CVE-2023-44487): streams opened and reset at once cost the server work the
+        # client does not pay for. Every reset counts, also of a stream answered already.
         self.resets += 1
         if self.resets > RESET_CAP and not self.fault("no-rapid-reset-limit"):
-            # §10.5 (CVE-2023-44487): streams opened and reset at once cost the server work.
             raise ConnectionFault(ENHANCE_YOUR_CALM, "rapid reset")
+        stream = self.streams.get(stream_id)
+        if stream is not None and stream.state != "closed":
+            self.close(stream, "client-reset")
 
     def on_settings(self, flags: int, stream_id: int, payload: bytes) -> None:
         if stream_id != 0 and not self.fault("settings-on-stream-ok"):
@@ -968,6 +983,8 @@ class FaultyH2(protocol.Protocol):
         block = self.encoder.encode(headers)
         self.write_header_block(stream.id, block, end_stream=not body)
         stream.pending = body
+        if body:
+            self.waiting[stream.id] = stream
         if not body:
             self.finish(stream)
 
@@ -984,7 +1001,10 @@ class FaultyH2(protocol.Protocol):
 
     def flush_pending(self) -> None:
         """Send what the windows allow of every response waiting for window (§6.9)."""
-        for stream in list(self.streams.values()):
+        for stream in list(self.waiting.values()):
+            if not stream.pending or stream.state == "closed":
+                del self.waiting[stream.id]
+                continue
             while stream.pending and stream.state != "closed":
                 frame_cap = 65_536 if self.fault("ignore-peer-max-frame-size") else self.peer_max_frame_size
                 if self.fault("ignore-flow-control"):
@@ -1003,14 +1023,14 @@ class FaultyH2(protocol.Protocol):
 
     def finish(self, stream: Stream) -> None:
         """Our response is complete: the stream closes (it was half-closed remote)."""
-        stream.state, stream.closed_by = "closed", "end"
+        self.close(stream, "end")
 
     # -- errors
 
     def stream_error(self, stream_id: int, code: int) -> None:
         stream = self.streams.get(stream_id)
         if stream is not None:
-            stream.state, stream.closed_by, stream.pending = "closed", "our-reset", b""
+            self.close(stream, "our-reset")
         self.write(RstStreamFrame(stream_id, error_code=code))
 
     def connection_error(self, code: int) -> None:
