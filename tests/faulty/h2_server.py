@@ -24,6 +24,7 @@ Run it in the foreground::
 from __future__ import annotations
 
 import argparse
+import base64
 import email.utils
 import json
 import re
@@ -64,7 +65,6 @@ FAULTS: dict[str, str] = {
     "no-server-settings": "never sends its own SETTINGS frame (the server connection preface)",
     "no-settings-ack": "never acknowledges the client's SETTINGS",
     "settings-ack-before-applying": "acknowledges SETTINGS without applying INITIAL_WINDOW_SIZE",
-    "ack-settings-ack": "answers a SETTINGS ACK with another SETTINGS ACK",
     "settings-on-stream-ok": "accepts SETTINGS on a stream other than 0",
     "settings-ack-with-payload-ok": "accepts a SETTINGS ACK that carries a payload",
     "settings-length-unchecked": "accepts a SETTINGS payload whose length is not a multiple of 6",
@@ -73,14 +73,13 @@ FAULTS: dict[str, str] = {
     "max-frame-size-setting-unchecked": "accepts SETTINGS_MAX_FRAME_SIZE outside 16384..2^24-1",
     "unknown-setting-rejected": "treats an unknown SETTINGS identifier as a PROTOCOL_ERROR",
     "first-setting-wins": "applies the first of repeated values of a setting, not the last",
-    "connect-protocol-setting-unchecked": "accepts SETTINGS_ENABLE_CONNECT_PROTOCOL above 1",
+    "connect-protocol-setting-unchecked": "accepts SETTINGS_ENABLE_CONNECT_PROTOCOL above 1 (with extended CONNECT)",
     # frame format and size (§4.1, §4.2)
     "unknown-frame-type-rejected": "treats a frame of an unknown type as a PROTOCOL_ERROR",
     "unknown-flags-rejected": "treats undefined flags as a PROTOCOL_ERROR",
     "reserved-bit-rejected": "treats a set reserved bit in the stream identifier as a PROTOCOL_ERROR",
     "ignore-max-frame-size": "accepts frames larger than its SETTINGS_MAX_FRAME_SIZE",
     "wrong-error-code-frame-size": "answers an oversized frame with PROTOCOL_ERROR, not FRAME_SIZE_ERROR",
-    "ignore-peer-max-frame-size": "sends DATA frames larger than the client's SETTINGS_MAX_FRAME_SIZE",
     # stream states and identifiers (§5.1, §5.1.1, §5.1.2)
     "accept-frame-on-idle-stream": "accepts DATA, RST_STREAM and WINDOW_UPDATE on an idle stream",
     "accept-even-stream-id": "accepts a client-initiated stream with an even identifier",
@@ -95,7 +94,7 @@ FAULTS: dict[str, str] = {
     "priority-length-unchecked": "accepts a PRIORITY frame whose length is not 5",
     "priority-on-stream-zero-ok": "accepts a PRIORITY frame on stream 0",
     "priority-opens-stream": "takes a PRIORITY frame on an idle stream as opening it",
-    "priority-update-unchecked": "accepts PRIORITY_UPDATE on a stream other than 0 or for stream 0",
+    "priority-update-wrong-error-code": "answers a misplaced PRIORITY_UPDATE with FRAME_SIZE_ERROR, not PROTOCOL_ERROR",
     # DATA, HEADERS and padding (§6.1, §6.2)
     "data-on-stream-zero-ok": "accepts DATA on stream 0",
     "headers-on-stream-zero-ok": "accepts HEADERS on stream 0",
@@ -131,7 +130,6 @@ FAULTS: dict[str, str] = {
     "hpack-error-as-protocol-error": "answers a header block it cannot decode with PROTOCOL_ERROR",
     "hpack-error-as-stream-error": "answers a header block it cannot decode with RST_STREAM",
     "hpack-table-size-unchecked": "accepts a dynamic table size update above SETTINGS_HEADER_TABLE_SIZE",
-    "hpack-context-not-kept": "does not decode the header block of a stream it refuses",
     "no-header-list-limit": "decodes header sections of any size (HPACK bomb)",
     # field validity (§8.2) and pseudo-header fields (§8.3)
     "uppercase-names-ok": "accepts field names with uppercase letters",
@@ -150,6 +148,7 @@ FAULTS: dict[str, str] = {
     "trailers-without-end-stream-ok": "accepts a second HEADERS frame without END_STREAM",
     "authority-host-mismatch-ok": "accepts :authority and Host that disagree",
     "protocol-pseudo-ok": "accepts :protocol although it never enabled extended CONNECT",
+    "extended-connect-unchecked": "accepts :protocol on any method, and extended CONNECT without :path",
     "connect-with-path-tunnels": "accepts a CONNECT with :scheme and :path and answers 200, opening a tunnel",
     "content-length-unchecked": "accepts DATA whose total differs from content-length",
     # responses (§8.1, §8.2, §8.4)
@@ -163,6 +162,23 @@ FAULTS: dict[str, str] = {
     "no-continuation-limit": "accepts an endless header block of CONTINUATION frames",
     "no-control-frame-limit": "answers every SETTINGS and PING, without limit",
     "no-empty-frame-limit": "accepts empty DATA frames without limit",
+}
+
+#: optional features a configuration may switch on (each is correct behaviour)
+FEATURES: dict[str, str] = {
+    "extended-connect": "advertises SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 and checks extended CONNECT (RFC 8441)",
+}
+#: faults that break a feature: they are switched on together with it
+FAULT_FEATURES: dict[str, tuple[str, ...]] = {
+    "connect-protocol-setting-unchecked": ("extended-connect",),
+    "extended-connect-unchecked": ("extended-connect",),
+}
+#: the fault matrix: the correct configurations (one per optional feature: a case about a
+#: feature is UNIMPLEMENTED without it, and one about its absence is with it) and each fault
+CONFIGURATIONS: dict[str, tuple[str, ...]] = {
+    "correct": (),
+    "correct-extended-connect": ("extended-connect",),
+    **{fault: (fault, *FAULT_FEATURES.get(fault, ())) for fault in FAULTS},
 }
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -218,6 +234,11 @@ HEADER_BLOCK_CAP = 256 * 1024  # compressed octets in one header block
 CONTROL_FRAME_CAP = 200  # SETTINGS and PING frames
 EMPTY_FRAME_CAP = 100  # zero-length DATA frames without END_STREAM
 LINGER_SECONDS = 1.0  # after a GOAWAY for an error: how long to read and discard before closing
+
+# https://www.rfc-editor.org/rfc/rfc9112#section-3: an HTTP/1.1 request line (for h2c upgrades)
+H1_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/1\.1")
+H1_REQUEST_LINE_START = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: [\x21-\x7e]*(?: H?T?T?P?/?1?\.?1?)?)?")
+H1_HEAD_CAP = 8 * 1024
 
 # https://www.rfc-editor.org/rfc/rfc9113#section-8.2.2: connection-specific fields
 CONNECTION_FIELDS = {b"connection", b"proxy-connection", b"keep-alive", b"transfer-encoding", b"upgrade"}
@@ -289,6 +310,8 @@ class FaultyH2(protocol.Protocol):
         self.streams: dict[int, Stream] = {}
         self.waiting: dict[int, Stream] = {}  # streams with response content held by flow control
         self.pos = 0
+        self.preface_sent = False
+        self.upgraded = False  # an h2c upgrade happened: the client preface is due
         self.active = 0  # streams open or half-closed
         self.highest_client_stream = 0
         self.block: HeaderBlock | None = None
@@ -305,23 +328,28 @@ class FaultyH2(protocol.Protocol):
     def fault(self, name: str) -> bool:
         return name in self.faults
 
+    def feature(self, name: str) -> bool:
+        """An optional feature of this configuration (:data:`FEATURES`)."""
+        return name in self.faults
+
     # -- Twisted
 
-    def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
-        if self.fault("no-server-settings"):
+    def send_preface(self) -> None:
+        """https://www.rfc-editor.org/rfc/rfc9113#section-3.4: the server connection preface
+        is a SETTINGS frame, the first frame sent. It goes once the client's first bytes
+        show HTTP/2 by prior knowledge, or right after the 101 of an h2c upgrade: on a
+        plain port the client may open with an HTTP/1.1 request instead."""
+        if self.preface_sent or self.fault("no-server-settings"):
             return
-        # https://www.rfc-editor.org/rfc/rfc9113#section-3.4: the server connection preface
-        # is a SETTINGS frame, sent first.
-        self.write(
-            SettingsFrame(
-                0,
-                settings={
-                    MAX_CONCURRENT_STREAMS: OUR_MAX_CONCURRENT_STREAMS,
-                    INITIAL_WINDOW_SIZE: OUR_INITIAL_WINDOW,
-                    MAX_HEADER_LIST_SIZE: OUR_MAX_HEADER_LIST_SIZE,
-                },
-            )
-        )
+        self.preface_sent = True
+        settings = {
+            MAX_CONCURRENT_STREAMS: OUR_MAX_CONCURRENT_STREAMS,
+            INITIAL_WINDOW_SIZE: OUR_INITIAL_WINDOW,
+            MAX_HEADER_LIST_SIZE: OUR_MAX_HEADER_LIST_SIZE,
+        }
+        if self.feature("extended-connect"):
+            settings[ENABLE_CONNECT_PROTOCOL] = 1  # RFC 8441 §3
+        self.write(SettingsFrame(0, settings=settings))
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         if self.phase == "closed":
@@ -351,25 +379,95 @@ class FaultyH2(protocol.Protocol):
 
     # -- reading frames
 
-    def invalid_preface(self) -> None:
+    def invalid_preface(self) -> bool:
+        """https://www.rfc-editor.org/rfc/rfc9113#section-3.4: an invalid preface is a
+        connection error of type PROTOCOL_ERROR."""
         if self.fault("invalid-preface-ignored"):
             self.buf.clear()
-            return
+            return False
         raise ConnectionFault(PROTOCOL_ERROR, "invalid connection preface")
+
+    def upgrade(self) -> bool:
+        """An HTTP/1.1 request on the plain port: switch to HTTP/2 if it asks for h2c the way
+        https://www.rfc-editor.org/rfc/rfc7540#section-3.2 says (RFC 9113 §3.1 deprecates
+        the mechanism; servers may still offer it), else it is an invalid preface."""
+        buf = self.buf
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            line_end = buf.find(b"\r\n")
+            first = bytes(buf if line_end < 0 else buf[:line_end])
+            if len(buf) > H1_HEAD_CAP or not H1_REQUEST_LINE_START.fullmatch(first):
+                return self.invalid_preface()
+            return False  # wait for the rest of the head
+        lines = bytes(buf[:end]).split(b"\r\n")
+        request_line = H1_REQUEST_LINE.fullmatch(lines[0])
+        fields: list[tuple[bytes, bytes]] = []
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon or not name or name != name.strip():
+                return self.invalid_preface()
+            fields.append((name.lower(), value.strip(b" \t")))
+
+        def tokens(name: bytes) -> set[bytes]:
+            return {t.strip().lower() for n, v in fields if n == name for t in v.split(b",")}
+
+        settings_fields = [v for n, v in fields if n == b"http2-settings"]
+        has_body = any(n == b"transfer-encoding" or (n == b"content-length" and v != b"0") for n, v in fields)
+        if (
+            request_line is None
+            or b"h2c" not in tokens(b"upgrade")
+            or not {b"upgrade", b"http2-settings"} <= tokens(b"connection")
+            or len(settings_fields) != 1  # RFC 7540 §3.2.1: exactly one HTTP2-Settings
+            or has_body
+        ):
+            return self.invalid_preface()
+        try:
+            payload = base64.urlsafe_b64decode(settings_fields[0] + b"=" * (-len(settings_fields[0]) % 4))
+        except ValueError:
+            return self.invalid_preface()
+        if len(payload) % 6:
+            return self.invalid_preface()
+        self.pos = end + 4
+        self.upgraded = True
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+        )
+        self.send_preface()
+        # RFC 7540 §3.2.1: HTTP2-Settings is the payload of a SETTINGS frame, applied as one;
+        # the 101 acknowledges it, no SETTINGS ACK is sent.
+        values = {}
+        for offset in range(0, len(payload), 6):
+            identifier, value = struct.unpack(">HI", payload[offset : offset + 6])
+            values[identifier] = value
+        for identifier, value in values.items():
+            self.check_setting(identifier, value)
+        self.apply_settings(values)
+        # The request is stream 1, half-closed (remote); the client preface comes next.
+        method, target = request_line.group(1), request_line.group(2)
+        hosts = [v for n, v in fields if n == b"host"]
+        pseudo = [(b":method", method), (b":scheme", b"http"), (b":path", target)]
+        if hosts:
+            pseudo.append((b":authority", hosts[0]))
+        hop_by_hop = CONNECTION_FIELDS | {b"host", b"http2-settings", b"te"}
+        stream = self.open_stream(1)
+        try:
+            self.request_headers(stream, pseudo + [(n, v) for n, v in fields if n not in hop_by_hop])
+            self.end_of_request(stream)
+        except StreamFault as error:
+            self.stream_error(error.stream_id, error.code)
+        return True
 
     def step(self) -> bool:
         if self.phase == "preface":
-            if len(self.buf) < len(PREFACE):
-                # https://www.rfc-editor.org/rfc/rfc9113#section-3.4: an invalid preface is
-                # a connection error; do not wait for 24 octets that already differ.
-                if not PREFACE.startswith(bytes(self.buf)):
-                    self.invalid_preface()
-                return False
-            if bytes(self.buf[: len(PREFACE)]) != PREFACE:
-                self.invalid_preface()
+            start = bytes(self.buf[: len(PREFACE)])
+            if not PREFACE.startswith(start):
+                # Not HTTP/2 by prior knowledge: an h2c upgrade, or an invalid preface.
+                return self.upgrade() if not self.upgraded else self.invalid_preface()
+            if len(start) < len(PREFACE):
                 return False
             self.pos = len(PREFACE)
             self.phase = "settings"
+            self.send_preface()
             return True
         buf, at = self.buf, self.pos
         if len(buf) - at < 9:
@@ -613,8 +711,7 @@ class FaultyH2(protocol.Protocol):
             # §5.1.2: REFUSED_STREAM (or PROTOCOL_ERROR) as a stream error; the header
             # block is decoded all the same, to keep the HPACK context in step (§4.3).
             self.open_stream(stream_id, closed_by="our-reset")
-            if not self.fault("hpack-context-not-kept"):
-                self.decode(b"".join(block.fragments), stream_id)
+            self.decode(b"".join(block.fragments), stream_id)
             raise StreamFault(stream_id, REFUSED_STREAM, "too many concurrent streams")
         fields = self.decode(b"".join(block.fragments), stream_id)
         if new:
@@ -705,9 +802,17 @@ class FaultyH2(protocol.Protocol):
         if trailers:
             return
         method = pseudo.get(b":method")
-        if b":protocol" in pseudo and not self.fault("protocol-pseudo-ok"):
-            # RFC 8441 §3: only after SETTINGS_ENABLE_CONNECT_PROTOCOL, never sent here.
-            raise malformed(":protocol without extended CONNECT")
+        if b":protocol" in pseudo:
+            if not self.feature("extended-connect") and not self.fault("protocol-pseudo-ok"):
+                # RFC 8441 §3: only after SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 was sent.
+                raise malformed(":protocol without extended CONNECT")
+            if self.feature("extended-connect") and not self.fault("extended-connect-unchecked"):
+                # RFC 8441 §4: :protocol only on CONNECT, which then carries :scheme and
+                # :path (and :authority) like any request.
+                if method != b"CONNECT":
+                    raise malformed(":protocol on a request other than CONNECT")
+                if not {b":scheme", b":path", b":authority"} <= pseudo.keys():
+                    raise malformed("extended CONNECT without :scheme, :path or :authority")
         if method == b"CONNECT" and b":protocol" not in pseudo:
             # §8.5: CONNECT carries :authority only; no :scheme, no :path.
             if (b":scheme" in pseudo or b":path" in pseudo) and not self.fault("connect-with-path-tunnels"):
@@ -770,14 +875,13 @@ class FaultyH2(protocol.Protocol):
     def on_priority_update(self, flags: int, stream_id: int, payload: bytes) -> None:
         # https://www.rfc-editor.org/rfc/rfc9218#section-7.1: on stream 0 only, and never
         # about stream 0; both are connection errors of type PROTOCOL_ERROR.
-        if self.fault("priority-update-unchecked"):
-            return
+        code = FRAME_SIZE_ERROR if self.fault("priority-update-wrong-error-code") else PROTOCOL_ERROR
         if stream_id != 0:
-            raise ConnectionFault(PROTOCOL_ERROR, "PRIORITY_UPDATE on a stream")
+            raise ConnectionFault(code, "PRIORITY_UPDATE on a stream")
         if len(payload) < 4:
             raise ConnectionFault(FRAME_SIZE_ERROR, "PRIORITY_UPDATE too short")
         if int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF == 0:
-            raise ConnectionFault(PROTOCOL_ERROR, "PRIORITY_UPDATE for stream 0")
+            raise ConnectionFault(code, "PRIORITY_UPDATE for stream 0")
 
     def on_rst_stream(self, flags: int, stream_id: int, payload: bytes) -> None:
         if stream_id == 0 and not self.fault("rst-stream-zero-ok"):
@@ -805,8 +909,6 @@ class FaultyH2(protocol.Protocol):
         if flags & ACK:
             if payload and not self.fault("settings-ack-with-payload-ok"):
                 raise ConnectionFault(FRAME_SIZE_ERROR, "SETTINGS ACK with a payload")
-            if self.fault("ack-settings-ack"):
-                self.write(SettingsFrame(0, flags=["ACK"]))
             return
         if len(payload) % 6 and not self.fault("settings-length-unchecked"):
             raise ConnectionFault(FRAME_SIZE_ERROR, "SETTINGS length not a multiple of 6")
@@ -1006,7 +1108,7 @@ class FaultyH2(protocol.Protocol):
                 del self.waiting[stream.id]
                 continue
             while stream.pending and stream.state != "closed":
-                frame_cap = 65_536 if self.fault("ignore-peer-max-frame-size") else self.peer_max_frame_size
+                frame_cap = self.peer_max_frame_size
                 if self.fault("ignore-flow-control"):
                     size = min(len(stream.pending), frame_cap)
                 else:
@@ -1066,7 +1168,7 @@ class FaultyH2Factory(protocol.Factory):
 
 def check_faults(faults: Iterable[str]) -> frozenset[str]:
     chosen = frozenset(faults)
-    unknown = sorted(chosen - FAULTS.keys())
+    unknown = sorted(chosen - FAULTS.keys() - FEATURES.keys())
     if unknown:
         raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
     return chosen
@@ -1100,7 +1202,7 @@ def main(argv: list[str] | None = None) -> int:
     from twisted.internet import reactor
 
     if args.matrix:
-        configurations = {"correct": (), **{fault: (fault,) for fault in FAULTS}}
+        configurations = CONFIGURATIONS
         ports = {
             name: listen(reactor, faults, host=args.host).getHost().port
             for name, faults in configurations.items()
