@@ -64,3 +64,9 @@ class TargetError(ConformanceError):
 
 class HarnessError(ConformanceError):
     """A bug or an impossible state inside the harness itself."""
+
+
+class NotApplicable(ConformanceError):
+    """What a step would send cannot be built against this target (a frame one octet over
+    the target's SETTINGS_MAX_FRAME_SIZE when that is already the largest a frame can be):
+    the case ends UNIMPLEMENTED with the reason."""

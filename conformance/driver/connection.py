@@ -143,7 +143,10 @@ class WireProtocol(Protocol):
 
     def _emit(self, event: Any) -> None:
         self.events.append(event)
-        self.recorder.event(event.describe(), event.detail())
+        if self.recorder.accepting:  # describing 10 000 frames of a flood costs; the cap drops them
+            self.recorder.event(event.describe(), event.detail())
+        else:
+            self.recorder.truncated = True
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
@@ -178,7 +181,8 @@ class WireProtocol(Protocol):
                     return False
             return True
         finally:
-            if self.transport is not None and getattr(self.transport, "producer", None) is pacer:
+            # Unregister whatever wraps the pacer (TLS puts a membrane around it).
+            if self.transport is not None:
                 self.transport.unregisterProducer()
 
     async def changed(self, timeout: float) -> None:

@@ -9,16 +9,19 @@ ours: a server that never does fails only the cases about that (RFC 9113 §3.4, 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+import hpack
 
 from conformance.codecs import h2fields, h2hpack, http1
 from conformance.codecs import h2frames as fr
 from conformance.codecs.common import Event, Violation
 from conformance.driver.openers import Opener, OpeningContext, OpeningFailed, register_opener
 from conformance.driver.sessions import SESSIONS
-from conformance.scenario.h2payloads import H2ConnectOptions
+from conformance.scenario.h2payloads import H2ConnectOptions, H2Frame, H2Headers
 from conformance.scenario.payloads import Payload, chunks_of
 from conformance.scenario.templates import TargetContext
 
@@ -41,6 +44,7 @@ class _Outbound:
         self._buffer = bytearray()
         self._skip = 0
         self._preface_checked = False
+        self.preface_sent = False  # our connection preface has gone out
         self.frames: list[fr.Frame] = []
 
     def feed(self, data: bytes) -> list[fr.Frame]:
@@ -49,6 +53,7 @@ class _Outbound:
                 return []
             data = data[data.index(fr.PREFACE) :]
             self.active = True
+            self.preface_sent = True
         frames: list[fr.Frame] = []
         view = memoryview(data)
         if self._skip:
@@ -62,32 +67,65 @@ class _Outbound:
             self._preface_checked = True
             if self._buffer.startswith(fr.PREFACE):
                 del self._buffer[: len(fr.PREFACE)]
-        while len(self._buffer) >= fr.FRAME_HEADER_SIZE:
-            length = int.from_bytes(self._buffer[:3], "big")
-            frame_type = self._buffer[3]
-            if frame_type not in (fr.FrameType.SETTINGS, fr.FrameType.WINDOW_UPDATE, fr.FrameType.HEADERS):
-                available = len(self._buffer) - fr.FRAME_HEADER_SIZE
+            self.preface_sent = True  # or the case sends no preface at all: frames from here
+        buffer = self._buffer
+        pos = 0  # consumed up to here; the buffer is cut once, at the end (floods are long)
+        learn = (fr.FrameType.SETTINGS, fr.FrameType.WINDOW_UPDATE, fr.FrameType.HEADERS)
+        while len(buffer) - pos >= fr.FRAME_HEADER_SIZE:
+            length = int.from_bytes(buffer[pos : pos + 3], "big")
+            frame_type = buffer[pos + 3]
+            available = len(buffer) - pos - fr.FRAME_HEADER_SIZE
+            if frame_type not in learn or length > 1 << 16:  # nothing to learn: skip the payload
                 if available >= length:
-                    del self._buffer[: fr.FRAME_HEADER_SIZE + length]
+                    pos += fr.FRAME_HEADER_SIZE + length
                     continue
                 self._skip = length - available
-                self._buffer.clear()
+                pos = len(buffer)
                 break
-            if length > 1 << 16:  # not a frame we can learn from: skip it
-                available = len(self._buffer) - fr.FRAME_HEADER_SIZE
-                self._skip = max(0, length - available)
-                del self._buffer[: fr.FRAME_HEADER_SIZE + min(length, available)]
-                continue
-            if len(self._buffer) < fr.FRAME_HEADER_SIZE + length:
+            if available < length:
                 break
-            head = bytes(self._buffer[: fr.FRAME_HEADER_SIZE])
-            payload = bytes(self._buffer[fr.FRAME_HEADER_SIZE : fr.FRAME_HEADER_SIZE + length])
-            del self._buffer[: fr.FRAME_HEADER_SIZE + length]
-            word = int.from_bytes(head[5:9], "big")
-            frames.append(
-                fr.parse_frame(frame_type, head[4], word & fr.STREAM_MASK, bool(word >> 31), length, payload)
-            )
+            flags = buffer[pos + 4]
+            word = int.from_bytes(buffer[pos + 5 : pos + 9], "big")
+            body = pos + fr.FRAME_HEADER_SIZE
+            if frame_type == fr.FrameType.SETTINGS and (flags & fr.Flag.ACK or not length):
+                pass  # an acknowledgement or an empty SETTINGS changes nothing
+            else:
+                payload = bytes(buffer[body : body + length])
+                frames.append(
+                    fr.parse_frame(
+                        frame_type, flags, word & fr.STREAM_MASK, bool(word >> 31), length, payload
+                    )
+                )
+            pos = body + length
+        del buffer[:pos]
         return frames
+
+
+@dataclass(frozen=True)
+class UpgradeHead:
+    """The status line and fields of the HTTP/1.1 answer to an upgrade request."""
+
+    status: int | None
+    text: str
+    fields: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, head: bytes) -> UpgradeHead:
+        lines = head.decode("latin-1").split("\r\n")
+        match = re.match(r"HTTP/1\.[01] (\d{3})", lines[0])
+        fields = tuple(
+            (name.strip(), value.strip())
+            for name, sep, value in (line.partition(":") for line in lines[1:])
+            if sep
+        )
+        return cls(status=int(match.group(1)) if match else None, text=lines[0][:80], fields=fields)
+
+    def header(self, name: str) -> str | None:
+        values = [value for key, value in self.fields if key.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+    def describe(self) -> str:
+        return self.text or "an empty response head"
 
 
 class H2Session:
@@ -108,12 +146,27 @@ class H2Session:
         self._push_enabled = True
         self._opened: set[int] = set()
         self.server_settings: fr.SettingsFrame | None = None
+        self.peer_settings: dict[int, int] = {}  # the target's settings, as last sent
         self.first_frame: fr.Frame | None = None
         # An HTTP/1.1 response head comes first on an h2c upgrade.
         self._upgrade_head: bytearray | None = None
-        self.upgrade_response: http1.Response | None = None
+        self.upgrade_head: UpgradeHead | None = None
+        self._http1: http1.ResponseParser | None = None
         self._http1_only = False  # the upgrade was refused: the rest is HTTP/1.1
+        self._seen_bytes = False
         self._responded: set[int] = set()  # streams with a final response (later HEADERS: trailers)
+        # RFC 7541 §4.2: after we lower SETTINGS_HEADER_TABLE_SIZE and the server acknowledges
+        # it, its next field block must start with a dynamic table size update.
+        self._sent_table_sizes: list[int] = []  # in the SETTINGS frame being scanned
+        self._unacked: list[int | None] = []  # per SETTINGS of ours not yet acknowledged
+        self._table_size = 4096
+        self._size_update_due: int | None = None
+        # RFC 9113 §8.1.1: a response's content-length must equal its DATA.
+        self._own_blocks = h2hpack.BlockDecoder()
+        self._methods: dict[int, bytes] = {}
+        self._content_length: dict[int, int | None] = {}
+        self._data_received: dict[int, int] = {}
+        self._no_content: set[int] = set()
 
     # -- the h2c upgrade
 
@@ -132,17 +185,14 @@ class H2Session:
             return [], b""
         cut = end + 4 if end >= 0 else len(self._upgrade_head)
         head, rest = bytes(self._upgrade_head[:cut]), bytes(self._upgrade_head[cut:])
-        parser = http1.ResponseParser()
-        events: list[Event] = list(parser.feed(head))
-        responses = [e for e in events if isinstance(e, http1.Response)]
-        self.upgrade_response = responses[0] if responses else None
         self._upgrade_head = None
-        if self.upgrade_response is None or self.upgrade_response.status != 101:
-            # Not switching: what follows is HTTP/1.1, not frames.
-            events += list(parser.feed(rest))
+        self.upgrade_head = UpgradeHead.parse(head)
+        self._http1 = http1.ResponseParser()
+        if self.upgrade_head.status != 101:
+            # Not switching: what follows is HTTP/1.1 (its response events), not frames.
             self._http1_only = True
-            return events, b""
-        return events, rest
+            return list(self._http1.feed(head + rest)), b""
+        return list(self._http1.feed(head)), rest
 
     # -- Session
 
@@ -167,20 +217,36 @@ class H2Session:
                 elif key == fr.Setting.ENABLE_PUSH:
                     self._push_enabled = value != 0
                 elif key == fr.Setting.HEADER_TABLE_SIZE:
-                    self.blocks.set_max_table_size(max(value, 4096))
+                    self._sent_table_sizes.append(value)
         elif isinstance(frame, fr.WindowUpdateFrame):
             if frame.stream_id == 0:
                 self._connection_window += frame.increment
             elif frame.stream_id in self._stream_windows:
                 self._stream_windows[frame.stream_id] += frame.increment
+        if isinstance(frame, fr.SettingsFrame) and not frame.flags & fr.Flag.ACK:
+            self._unacked.append(self._sent_table_sizes[-1] if self._sent_table_sizes else None)
+            self._sent_table_sizes.clear()
         elif isinstance(frame, fr.HeadersFrame) and frame.stream_id not in self._opened:
             self._opened.add(frame.stream_id)
             self._stream_windows.setdefault(frame.stream_id, self._initial_window)
+            if frame.flags & fr.Flag.END_HEADERS:  # our own request's method (HEAD has no content)
+                fields, error = self._own_blocks.decode(frame.block)
+                if error is None:
+                    self._methods[frame.stream_id] = dict(fields).get(b":method", b"")
 
     def receive(self, data: bytes) -> list[Event]:
         events: list[Event] = []
         if self._http1_only:
-            return []
+            return list(self._http1.feed(data)) if self._http1 is not None else []
+        if (
+            self._upgrade_head is None
+            and not self._seen_bytes
+            and data[:7] in (b"HTTP/1."[: len(data)], b"HTTP/1.")
+        ):
+            # An HTTP/1.x answer instead of frames (a server that took our bytes for HTTP/1.1):
+            # show the response, not garbage frames.
+            self._upgrade_head = bytearray()
+        self._seen_bytes = True
         if self._upgrade_head is not None:
             head_events, data = self._read_upgrade(data)
             events += head_events
@@ -191,6 +257,8 @@ class H2Session:
         return events
 
     def receive_eof(self) -> list[Event]:
+        if self._http1_only and self._http1 is not None:
+            return list(self._http1.feed_eof())
         if self._block is not None:
             frame, _, _ = self._block
             self._block = None
@@ -204,13 +272,19 @@ class H2Session:
         return []
 
     def outgoing(self) -> bytes:
+        """Automatic replies (SETTINGS ACKs), held until our connection preface has gone out:
+        nothing may precede it (RFC 9113 §3.4)."""
+        if not self.outbound.preface_sent:
+            return b""
         reply, self._reply = bytes(self._reply), bytearray()
         return reply
 
     def render(self, payload: Payload, context: TargetContext) -> bytes:
-        return payload.render(context)
+        return b"".join(self.render_chunks(payload, context))
 
     def render_chunks(self, payload: Payload, context: TargetContext) -> Iterator[bytes]:
+        if isinstance(payload, (H2Frame, H2Headers)):  # may size itself by the target's settings
+            return payload.chunks(context, self.peer_settings)
         return chunks_of(payload, context)
 
     # -- frames
@@ -226,13 +300,26 @@ class H2Session:
                     "was still open (§6.10: only CONTINUATION may follow)",
                 )
             )
+        if isinstance(frame, fr.SettingsFrame) and frame.flags & fr.Flag.ACK and self._unacked:
+            size = self._unacked.pop(0)
+            if size is not None:
+                if size < self._table_size:
+                    self._size_update_due = size
+                self._table_size = size
+                # Lowering is checked below (a missing size update stays a finding, and later
+                # blocks stay decodable); raising lets the server use the larger table.
+                self.blocks.set_max_table_size(max(size, 4096))
         if isinstance(frame, fr.SettingsFrame) and not frame.flags & fr.Flag.ACK:
             if self.server_settings is None:
                 self.server_settings = frame
+            self.peer_settings.update(frame.settings)
             if self.ack_settings:
                 self._reply += fr.encode_frame(fr.FrameType.SETTINGS, flags=fr.Flag.ACK)
         elif isinstance(frame, fr.DataFrame):
             found += self._consume_window(frame)
+            found += self._count_content(
+                frame.stream_id, len(frame.data) + frame.truncated, frame.flags & fr.Flag.END_STREAM
+            )
             if frame.stream_id % 2 == 1 and frame.stream_id not in self._opened:
                 found.append(
                     _v("h2-frame-on-idle-stream", f"DATA on stream {frame.stream_id}, never opened (§5.1)")
@@ -310,7 +397,20 @@ class H2Session:
                     error=f"a {size}-byte header block, over the harness's cap",
                 )
             ]
-        fields, error = self.blocks.decode(b"".join(fragments))
+        block = b"".join(fragments)
+        early: list[Violation] = []
+        if self._size_update_due is not None:
+            due, self._size_update_due = self._size_update_due, None
+            update = _size_update(block)
+            if update is None or update > due:
+                early.append(
+                    _v(
+                        "hpack-missing-size-update",
+                        f"the first field block after our SETTINGS_HEADER_TABLE_SIZE={due} does not"
+                        " start with a dynamic table size update (RFC 7541 §4.2)",
+                    )
+                )
+        fields, error = self.blocks.decode(block)
         promised = first.promised_stream_id if isinstance(first, fr.PushPromiseFrame) else 0
         if isinstance(first, fr.PushPromiseFrame):
             violations = h2fields.request_violations(fields) if error is None else []
@@ -321,6 +421,9 @@ class H2Session:
                 status = next((v for n, v in fields if n == b":status"), b"")
                 if status[:1] != b"1":
                     self._responded.add(first.stream_id)
+                    self._expect_content(first.stream_id, status, fields)
+            if error is None and first.flags & fr.Flag.END_STREAM:
+                violations += self._count_content(first.stream_id, 0, True)
         if error is not None:
             violations = [
                 _v(
@@ -337,9 +440,59 @@ class H2Session:
                 end_stream=bool(first.flags & fr.Flag.END_STREAM) and isinstance(first, fr.HeadersFrame),
                 promised_stream_id=promised,
                 error=error,
-                violations=tuple(violations),
+                violations=tuple(early + violations),
             )
         ]
+
+    def _expect_content(self, stream: int, status: bytes, fields: tuple[tuple[bytes, bytes], ...]) -> None:
+        """Note the content-length a final response declares, when its DATA must match it."""
+        values = [value for name, value in fields if name == b"content-length"]
+        self._data_received[stream] = 0
+        if status in (b"204", b"304") or self._methods.get(stream) == b"HEAD":
+            self._no_content.add(stream)  # no content, whatever content-length says
+            self._content_length[stream] = 0
+        elif values and values[0].strip().isdigit():
+            self._content_length[stream] = int(values[0])
+        else:
+            self._content_length[stream] = None
+
+    def _count_content(self, stream: int, size: int, end: int | bool) -> list[Violation]:
+        if self._content_length.get(stream) is None:
+            return []
+        self._data_received[stream] = self._data_received.get(stream, 0) + size
+        if not end:
+            return []
+        declared = self._content_length.pop(stream)
+        got = self._data_received.pop(stream)
+        if declared is None or got == declared:
+            return []
+        if stream in self._no_content:
+            self._no_content.discard(stream)
+            return [
+                _v(
+                    "h2-content-in-no-content-response",
+                    f"the response on stream {stream} (to HEAD, or 204/304) carries {got} octets of"
+                    " DATA: it has no content (RFC 9110 §6.4.1, RFC 9113 §8.1.1)",
+                )
+            ]
+        return [
+            _v(
+                "h2-content-length-mismatch",
+                f"the response on stream {stream} declares content-length {declared} but carries"
+                f" {got} octets of DATA (RFC 9113 §8.1.1: malformed)",
+            )
+        ]
+
+
+def _size_update(block: bytes) -> int | None:
+    """The value of the dynamic table size update a field block starts with, if it does."""
+    if not block or block[0] & 0xE0 != 0x20:
+        return None
+    try:
+        value, _ = hpack.hpack.decode_integer(block, 5)
+    except Exception:  # an unreadable integer: no valid size update
+        return None
+    return int(value)
 
 
 SESSIONS["h2"] = H2Session
@@ -427,6 +580,12 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
     does not offer h2c upgrades (UNIMPLEMENTED)."""
     options = _options(ctx)
     session = _session(ctx)
+    if ctx.run.target.tls:
+        raise OpeningFailed(
+            expected="an http:// (h2c://) target: the h2c upgrade is for cleartext connections",
+            observed="the target is reached over TLS, where HTTP/2 is chosen by ALPN instead",
+            unimplemented=True,
+        )
     session.ack_settings = options.ack_settings
     session.begin_upgrade()
     context = ctx.run.target.context()
@@ -441,15 +600,20 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
         + b"\r\n\r\n"
     )
     ctx.connection.write(request)
-    await _wait_for(ctx, lambda: session.upgrade_response is not None, "the upgrade response")
-    response = session.upgrade_response
+    await _wait_for(ctx, lambda: session.upgrade_head is not None, "the upgrade response")
+    response = session.upgrade_head
     if response is None:
-        observed = (
-            "the connection closed"
-            if ctx.connection.ended
-            else f"no response within {ctx.run.step_timeout:g} s"
+        if ctx.connection.ended:  # a prior-knowledge-only server takes the request for a bad preface
+            raise OpeningFailed(
+                expected="HTTP/1.1 101 Switching Protocols to h2c",
+                observed="the target closed the connection without an HTTP/1.1 response: "
+                "it does not offer h2c upgrades",
+                unimplemented=True,
+            )
+        raise OpeningFailed(
+            expected="HTTP/1.1 101 Switching Protocols to h2c",
+            observed=f"no response within {ctx.run.step_timeout:g} s",
         )
-        raise OpeningFailed(expected="HTTP/1.1 101 Switching Protocols to h2c", observed=observed)
     if response.status != 101:
         raise OpeningFailed(
             expected="HTTP/1.1 101 Switching Protocols to h2c",
@@ -465,10 +629,16 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
     ctx.connection.write(
         fr.PREFACE + fr.encode_frame(fr.FrameType.SETTINGS, fr.settings_payload(options.settings))
     )
+    held = session.outgoing()  # a SETTINGS ACK for a SETTINGS that came with the 101
+    if held:
+        ctx.connection.write(held)
     if options.wait_settings:
         return await _exchange_settings(ctx, session, options)
-    return None
+    # The steps see everything after the 101 (the server's preface among it).
+    return next(
+        (i + 1 for i, event in enumerate(ctx.connection.events) if isinstance(event, http1.Response)), None
+    )
 
 
 register_opener("h2", Opener(open=_open_h2, alpn=("h2",)))
-register_opener("h2c-upgrade", Opener(open=_open_h2c_upgrade))
+register_opener("h2c-upgrade", Opener(open=_open_h2c_upgrade, alpn=("http/1.1",)))

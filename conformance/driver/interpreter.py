@@ -11,7 +11,7 @@ from twisted.internet.error import ConnectError, DNSLookupError
 import conformance.driver.h2  # noqa: E402, F401, I001
 from conformance.driver.connection import WireProtocol
 from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
-from conformance.driver.openers import OPENERS, OpeningContext, OpeningFailed
+from conformance.driver.openers import OPENERS, NotApplicable, OpeningContext, OpeningFailed
 from conformance.driver.recording import Recorder
 from conformance.driver.sessions import session_for
 from conformance.results import CaseResult
@@ -69,9 +69,15 @@ class CaseRun:
                 if not await self._connect(index, step):
                     return
             elif isinstance(step, model.Send):
-                await self._send(step)
+                if not await self._send(index, step):
+                    return
             elif isinstance(step, model.Expect):
                 if not await self._expect(index, step):
+                    return
+                if self.grades and self.grades[-1] is Grade.UNIMPLEMENTED:
+                    # The target lacks the optional feature the rest of the case is about:
+                    # the case ends here, UNIMPLEMENTED (later steps would test nothing).
+                    self.recorder.event(f"step {index}: the case ends (optional feature not offered)")
                     return
             elif isinstance(step, model.Wait):
                 await _sleep(self.reactor, step.ms / 1000)
@@ -165,22 +171,31 @@ class CaseRun:
             raise CaseError(f"TLS handshake with {where} failed: {_tls_reason(exc)}") from None
         self.recorder.event("TLS handshake done")
 
-    async def _send(self, step: model.Send) -> None:
+    async def _send(self, index: int, step: model.Send) -> bool:
+        """Write a payload; False when the target makes the payload impossible to build (the
+        case ends UNIMPLEMENTED)."""
         connection = self._require_connection()
-        render_chunks = getattr(connection.session, "render_chunks", None)
-        if render_chunks is not None and step.split is None:
-            # Written as produced: a large payload (a 16 MiB frame) never exists whole.
-            await connection.write_stream(
-                render_chunks(step.payload, self.target.context()), stall_timeout=self.step_timeout
-            )
-            return
-        data = connection.session.render(step.payload, self.target.context())
+        try:
+            render_chunks = getattr(connection.session, "render_chunks", None)
+            if render_chunks is not None and step.split is None:
+                # Written as produced: a large payload (a 16 MiB frame) never exists whole.
+                await connection.write_stream(
+                    render_chunks(step.payload, self.target.context()), stall_timeout=self.step_timeout
+                )
+                return True
+            data = connection.session.render(step.payload, self.target.context())
+        except NotApplicable as exc:
+            self.grades.append(Grade.UNIMPLEMENTED)
+            self.observed.append(str(exc))
+            self.recorder.event(f"step {index}: not applicable to this target: {exc}")
+            return False
         pieces = step.pieces(data)
         for number, piece in enumerate(pieces):
             if number:
                 await _sleep(self.reactor, step.delay_ms / 1000)
             if not connection.write(piece):
-                return
+                return True
+        return True
 
     async def _expect(self, index: int, step: model.Expect) -> bool:
         connection = self._require_connection()

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conformance.errors import NotApplicable
+
 if TYPE_CHECKING:
     from conformance.driver.connection import WireProtocol
     from conformance.driver.interpreter import CaseRun
@@ -45,6 +47,8 @@ class Opener:
     open: Callable[[OpeningContext], Awaitable[int | None]]
     alpn: tuple[str, ...] = ()  # ALPN offered over TLS unless the step names its own
 
+
+__all__ = ["OPENERS", "NotApplicable", "Opener", "OpeningContext", "OpeningFailed", "register_opener"]
 
 #: connect mode -> its opening. Modes without an entry open only the transport.
 OPENERS: dict[str, Opener] = {}

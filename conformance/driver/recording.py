@@ -25,6 +25,11 @@ class Recorder:
         self.truncated = False
         self.connection = 0
 
+    @property
+    def accepting(self) -> bool:
+        """False once the entry cap is reached: further entries would be dropped."""
+        return len(self.entries) < self._entry_cap
+
     def elapsed(self) -> float:
         return self._clock.seconds() - self._start
 

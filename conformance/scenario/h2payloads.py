@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 
 from conformance.codecs import h2frames as fr
 from conformance.codecs import h2hpack as hp
-from conformance.scenario.payloads import Payload, Raw, chunks_of
+from conformance.errors import NotApplicable
+from conformance.scenario.payloads import Payload, Raw, Repeat, Text, chunks_of
 from conformance.scenario.templates import TargetContext
 
 #: The request a ``headers`` step sends when it lists no fields: GET of the target's path.
@@ -29,6 +30,43 @@ def h2_context(context: TargetContext) -> TargetContext:
     """``{scheme}`` is the request's scheme: ``http`` for an ``h2c://`` target."""
     scheme = "http" if context.scheme in ("h2c", "http") else "https"
     return replace(context, scheme=scheme)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fill:
+    """A size given absolutely or relative to one of the target's settings
+    (``max_frame_size+1``: the smallest frame the target must refuse;
+    ``max_header_list_size+1``: the smallest field section it may refuse)."""
+
+    size: int = 0
+    setting: int | None = None  # size is an offset from the target's value of this setting
+
+    def resolve(self, peer: dict[int, int]) -> int:
+        if self.setting is None:
+            return self.size
+        name = fr.setting_name(self.setting)
+        if self.setting == fr.Setting.MAX_FRAME_SIZE:
+            limit = peer.get(self.setting, fr.DEFAULT_MAX_FRAME_SIZE)
+            size = limit + self.size
+            if size > fr.MAX_FRAME_SIZE_LIMIT:
+                raise NotApplicable(
+                    f"the target allows frames of {limit} octets (SETTINGS_MAX_FRAME_SIZE): "
+                    f"no frame can be {size} octets long"
+                )
+            return max(0, size)
+        if self.setting not in peer:
+            raise NotApplicable(f"the target advertised no SETTINGS_{name}: it sets no limit to exceed")
+        size = peer[self.setting] + self.size
+        if size > 1 << 24:
+            raise NotApplicable(
+                f"the target's SETTINGS_{name} of {peer[self.setting]} is too large to exceed here"
+            )
+        return max(0, size)
+
+    def describe(self) -> str:
+        if self.setting is None:
+            return f"{self.size} octets"
+        return fr.setting_name(self.setting).lower() + (f"{self.size:+d}" if self.size else "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,10 +164,21 @@ class H2Frame:
     settings: tuple[tuple[int, int], ...] = ()
     promised_stream: int = 0
     block: HeaderBlockSpec | None = None
+    fill: Fill | None = None  # DATA: a body of this size; HEADERS: a block padded to it
 
-    def _body(self, context: TargetContext) -> bytes:
+    def _body(self, context: TargetContext, peer: dict[int, int]) -> bytes:
         """The payload of every frame type but a DATA frame with a generated body."""
         t = self.type
+        if self.fill is not None and t in (fr.FrameType.HEADERS, fr.FrameType.CONTINUATION):
+            target = self.fill.resolve(peer)
+            block = (self.block or HeaderBlockSpec()).render(context)
+            return (
+                _filled_block(block, target)
+                if t == fr.FrameType.CONTINUATION
+                else fr.headers_payload(
+                    _filled_block(block, target), pad_length=self.pad_length, priority=self.priority
+                )
+            )
         padding = self.padding.render(context) if self.padding is not None else None
         if t == fr.FrameType.DATA:
             data = self.data.render(context) if self.data is not None else b""
@@ -162,18 +211,22 @@ class H2Frame:
             return (self.block or HeaderBlockSpec()).render(context)
         return b""
 
-    def _streamed(self) -> Payload | None:
+    def _streamed(self, peer: dict[int, int]) -> Payload | None:
         """The generated payload written in pieces, when there is one."""
         if self.payload is not None:
             return self.payload
+        if self.type == fr.FrameType.DATA and self.fill is not None:
+            return Repeat(payload=Text(text="x"), count=self.fill.resolve(peer))
         if self.type == fr.FrameType.DATA and self.data is not None and self.pad_length is None:
             return self.data
         return None
 
-    def chunks(self, context: TargetContext) -> Iterator[bytes]:
-        streamed = self._streamed()
+    def chunks(self, context: TargetContext, peer: dict[int, int] | None = None) -> Iterator[bytes]:
+        """The frame in pieces; ``peer`` holds the target's settings (for ``fill``)."""
+        peer = peer or {}
+        streamed = self._streamed(peer)
         if streamed is None:
-            body = self._body(context)
+            body = self._body(context, peer)
             yield self._header(len(body)) + body
             return
         size = sum(len(piece) for piece in chunks_of(streamed, context))
@@ -217,15 +270,62 @@ class H2Headers:
     pad_length: int | None = None
     priority: fr.Priority | None = None
     continuations: int = 0  # split the block over this many CONTINUATION frames
+    count: int = 1  # this many requests, on streams stream, stream+2, ...
+    count_over_limit: bool = False  # count is added to the target's SETTINGS_MAX_CONCURRENT_STREAMS
+    reset: int | None = None  # follow each HEADERS with RST_STREAM of this error code
+    fill: Fill | None = None  # pad the block to this size, split over CONTINUATION frames
+
+    def chunks(self, context: TargetContext, peer: dict[int, int] | None = None) -> Iterator[bytes]:
+        """The requests in pieces of at most a few hundred frames."""
+        count = self.count
+        if self.count_over_limit:
+            limit = (peer or {}).get(fr.Setting.MAX_CONCURRENT_STREAMS)
+            if limit is None or limit + count > 100_000:
+                shown = (
+                    "no SETTINGS_MAX_CONCURRENT_STREAMS (no limit)"
+                    if limit is None
+                    else f"a limit of {limit}"
+                )
+                raise NotApplicable(f"the target advertised {shown}: it cannot be exceeded here")
+            count += limit
+        batch: list[bytes] = []
+        block = None
+        if self.fill is not None:
+            block = _filled_block(self.block.render(context), self.fill.resolve(peer or {}))
+        frame_limit = (peer or {}).get(fr.Setting.MAX_FRAME_SIZE, fr.DEFAULT_MAX_FRAME_SIZE)
+        for number in range(count):
+            batch.append(self._one(context, self.stream + 2 * number, block, frame_limit))
+            if self.reset is not None:
+                batch.append(
+                    fr.encode_frame(
+                        fr.FrameType.RST_STREAM,
+                        fr.rst_stream_payload(self.reset),
+                        stream_id=self.stream + 2 * number,
+                    )
+                )
+            if len(batch) >= 256:
+                yield b"".join(batch)
+                batch = []
+        if batch:
+            yield b"".join(batch)
 
     def render(self, context: TargetContext) -> bytes:
-        block = self.block.render(context)
-        if not self.continuations:
+        return b"".join(self.chunks(context))
+
+    def _one(
+        self, context: TargetContext, stream: int, block: bytes | None = None, frame_limit: int = 0
+    ) -> bytes:
+        if block is None:
+            block = self.block.render(context)
+        continuations = self.continuations
+        if frame_limit and len(block) > frame_limit - 300:  # a filled block: frames the target accepts
+            continuations = max(continuations, -(-len(block) // (frame_limit - 300)))
+        if not continuations:
             flags = self.flags | (fr.Flag.PADDED if self.pad_length is not None else 0)
             flags |= fr.Flag.PRIORITY if self.priority is not None else 0
             body = fr.headers_payload(block, pad_length=self.pad_length, priority=self.priority)
-            return fr.encode_frame(fr.FrameType.HEADERS, body, flags=flags, stream_id=self.stream)
-        pieces = self.continuations + 1
+            return fr.encode_frame(fr.FrameType.HEADERS, body, flags=flags, stream_id=stream)
+        pieces = continuations + 1
         size = max(1, -(-len(block) // pieces))
         fragments = [block[i * size : (i + 1) * size] for i in range(pieces)]
         first_flags = (self.flags & ~fr.Flag.END_HEADERS) | (
@@ -237,7 +337,7 @@ class H2Headers:
                 fr.FrameType.HEADERS,
                 fr.headers_payload(fragments[0], pad_length=self.pad_length, priority=self.priority),
                 flags=first_flags,
-                stream_id=self.stream,
+                stream_id=stream,
             )
         ]
         for number, fragment in enumerate(fragments[1:], start=1):
@@ -251,9 +351,31 @@ class H2Headers:
     def describe(self) -> str:
         flags = fr.flag_names(fr.FrameType.HEADERS, self.flags)
         more = f" + {self.continuations} CONTINUATION" if self.continuations else ""
+        if self.count != 1 or self.count_over_limit:
+            more += f" × {'MAX_CONCURRENT_STREAMS+' if self.count_over_limit else ''}{self.count}"
+        if self.reset is not None:
+            more += f", each reset ({fr.error_name(self.reset)})"
         shown = ", ".join(flags) or "no flags"
         return f"HEADERS on stream {self.stream} ({shown}){more}: {self.block.describe()}"
 
 
 def empty() -> Payload:
     return Raw(data=b"")
+
+
+def _filled_block(block: bytes, size: int) -> bytes:
+    """The block with a literal field (without indexing, no Huffman) appended so that the
+    whole is at least ``size`` octets."""
+    name = b"x-filler"
+    room = max(1, size - len(block) - 2 - len(name))
+    while True:
+        literal = hp.Literal(name=name, value=b"a" * room, huffman=False).encode()
+        over = len(block) + len(literal) - size
+        if over <= 0 or room == 1:
+            break
+        room = max(1, room - over)
+    if len(block) + len(literal) < size:  # the length prefix shrank: one more octet
+        literal = hp.Literal(
+            name=name, value=b"a" * (room + size - len(block) - len(literal)), huffman=False
+        ).encode()
+    return block + literal

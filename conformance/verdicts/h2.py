@@ -34,13 +34,17 @@ def _shown(event: Event) -> bool:
     return not isinstance(event, (fr.HeadersFrame, fr.ContinuationFrame, fr.PushPromiseFrame))
 
 
-def summary(obs: Observation, start: int, *, limit: int = 4) -> str:
-    """What arrived from ``start`` on, and how the wait ended, in a server author's words."""
-    events = [e for e in obs.events[start:] if _shown(e)]
+def summary(obs: Observation, start: int, *, limit: int = 4, end: int | None = None) -> str:
+    """What arrived from ``start`` on (up to ``end``, the event that decided), and how the
+    wait ended, in a server author's words."""
+    decided = end is not None
+    events = [e for e in obs.events[start:end] if _shown(e)]
+    if len(events) > limit:
+        events = events[: limit - 1] + [events[-1]] if decided else events
     parts = [event.describe() for event in events[:limit]]
     if len(events) > limit:
         parts.append(f"and {len(events) - limit} more")
-    if not events or not isinstance(events[-1], ConnectionClosed):
+    if not decided and (not events or not isinstance(events[-1], ConnectionClosed)):
         parts.append(
             f"nothing more within {obs.elapsed:.1f} s" if parts else f"nothing within {obs.elapsed:.1f} s"
         )
@@ -63,6 +67,7 @@ class FramePattern(Expectation):
     errors: frozenset[int] = frozenset()  # RST_STREAM / GOAWAY error codes accepted
     last_stream: int | None = None
     data: bytes | None = None  # PING opaque data, DATA body exactly
+    length: int | None = None  # the payload length the frame header declares
 
     def describe(self) -> str:
         name = fr.type_name(self.frame_type) if self.frame_type is not None else "a frame"
@@ -79,6 +84,8 @@ class FramePattern(Expectation):
         cleared = fr.flag_names(self.frame_type if self.frame_type is not None else -1, self.no_flags)
         if cleared:
             parts.append("without " + ", ".join(cleared))
+        if self.length is not None:
+            parts.append(f"of {self.length} octets")
         if self.data is not None:
             parts.append(f"data {self.data.hex() if len(self.data) <= 16 else printable(self.data, 30)}")
         return f"{name} " + " ".join(parts) if parts else name
@@ -96,6 +103,8 @@ class FramePattern(Expectation):
             return False
         if self.last_stream is not None and getattr(event, "last_stream_id", None) != self.last_stream:
             return False
+        if self.length is not None and event.length != self.length:
+            return False
         if self.data is not None:
             got = getattr(event, "opaque", getattr(event, "data", None))
             if got != self.data:
@@ -108,7 +117,7 @@ class FramePattern(Expectation):
             if self.accepts(event):
                 return Matched(end=index + 1)
             if isinstance(event, ConnectionClosed):
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if obs.timed_out:
             return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
         return Pending()
@@ -132,7 +141,7 @@ class ConnectionError_(Expectation):
             if isinstance(event, fr.GoAwayFrame):
                 if event.error_code in self.errors:
                     return Matched(end=index + 1)
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
         if obs.timed_out:
@@ -140,21 +149,54 @@ class ConnectionError_(Expectation):
         return Pending()
 
 
+def _answered(events: Sequence[Event], start: int, end: int, stream: int) -> bool:
+    """Whether the server ended ``stream`` with a complete response between the indexes."""
+    for event in events[start:end]:
+        if isinstance(event, HeaderBlock) and event.stream_id == stream and event.end_stream:
+            return True
+        if isinstance(event, fr.DataFrame) and event.stream_id == stream and event.flags & fr.Flag.END_STREAM:
+            return True
+    return False
+
+
+def _final_status(events: Sequence[Event], start: int, end: int, stream: int) -> int | None:
+    for event in events[start:end]:
+        if isinstance(event, HeaderBlock) and event.stream_id == stream and event.frame == "HEADERS":
+            status = event.status
+            if status is not None and status >= 200:
+                return status
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class StreamError(Expectation):
     """§5.4.2: a stream error of one of ``errors``: RST_STREAM with that code (on ``stream``
     when given), or — an endpoint may treat a stream error as a connection error — a GOAWAY
-    with that code; a bare close is accepted as NON-STRICT."""
+    with that code; a bare close is accepted as NON-STRICT.
+
+    A server may answer a request before it has read all of it and then reset the stream
+    with NO_ERROR (§8.1); it then MUST ignore what arrives on the stream (§5.1, closed): the
+    frame under test came too late to be judged, which is NON-STRICT, not a failure.
+    With ``malformed`` (§8.1.1), a 4xx response that ends the stream is NON-STRICT too:
+    "a server MAY send an HTTP response prior to closing or resetting the stream".
+    """
 
     errors: frozenset[int]
     stream: int | None = None
+    malformed: bool = False
 
     def describe(self) -> str:
         where = f" on stream {self.stream}" if self.stream is not None else ""
         codes = _codes(self.errors)
-        return (
+        text = (
             f"a stream error {codes}{where} (RST_STREAM {codes}, or GOAWAY {codes}, or the connection closed)"
         )
+        if self.malformed:
+            text = (
+                f"the request treated as malformed{where}: RST_STREAM {codes} (or GOAWAY {codes});"
+                " a 4xx response or a close is acceptable"
+            )
+        return text
 
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
         for index in range(cursor.index, len(obs.events)):
@@ -164,13 +206,26 @@ class StreamError(Expectation):
             ):
                 if event.error_code in self.errors:
                     return Matched(end=index + 1)
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                if event.error_code == fr.ErrorCode.NO_ERROR and _answered(
+                    obs.events, cursor.index, index, event.stream_id
+                ):
+                    return Matched(end=index + 1, grade=Grade.NON_STRICT)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, fr.GoAwayFrame):
                 if event.error_code in self.errors:
                     return Matched(end=index + 1)
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
+            if self.malformed and isinstance(event, (HeaderBlock, fr.DataFrame)):
+                stream = event.stream_id
+                if (self.stream is None or stream == self.stream) and _answered(
+                    obs.events, index, index + 1, stream
+                ):
+                    status = _final_status(obs.events, cursor.index, index + 1, stream)
+                    if status is not None and 400 <= status < 500:
+                        return Matched(end=index + 1, grade=Grade.NON_STRICT)
+                    return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if obs.timed_out:
             return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
         return Pending()
@@ -238,9 +293,9 @@ class ResponsePattern(Expectation):
             if isinstance(event, fr.RstStreamFrame) and (
                 self.stream is None or event.stream_id == self.stream
             ):
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
-                return Mismatch(observed=summary(obs, cursor.index), end=index + 1)
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if start is None:
             if obs.timed_out:
                 return Mismatch(observed=summary(obs, cursor.index), end=len(events))
@@ -323,3 +378,97 @@ class NoFrame(Expectation):
         if found:
             return Mismatch(observed=found[0].describe(), end=cursor.index)
         return Matched(end=cursor.index)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Closed(Expectation):
+    """The target closes the connection; frames before the close are passed over (an HTTP/2
+    server may acknowledge SETTINGS or send GOAWAY first)."""
+
+    allow_reset: bool = True
+    require_reset: bool = False
+
+    def describe(self) -> str:
+        if self.require_reset:
+            return "the connection reset (RST)"
+        return "the connection closed" if self.allow_reset else "the connection closed cleanly (FIN)"
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            event = obs.events[index]
+            if isinstance(event, ConnectionClosed):
+                if (event.reset and not self.allow_reset) or (self.require_reset and not event.reset):
+                    return Mismatch(observed=event.describe(), end=index + 1)
+                return Matched(end=index + 1)
+        if obs.timed_out:
+            return Mismatch(
+                observed=summary(obs, cursor.index) + "; the connection still open", end=len(obs.events)
+            )
+        return Pending()
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoViolation(Expectation):
+    """None of the target's frames or header blocks so far broke these rules (violation
+    codes such as ``h2-data-beyond-window``)."""
+
+    codes: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "no frame from the target breaking " + ", ".join(self.codes)
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for event in obs.events:
+            for violation in getattr(event, "violations", ()) or ():
+                if violation.code in self.codes:
+                    return Mismatch(observed=f"{event.describe()}: {violation.describe()}", end=cursor.index)
+        return Matched(end=cursor.index)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequiresSetting(Expectation):
+    """The target's SETTINGS (its first) gave ``setting`` the ``value`` (0 also matches an
+    absent setting). Otherwise the case is about a feature the target does not offer (or a
+    situation that does not arise with it): the case ends UNIMPLEMENTED."""
+
+    setting: int
+    value: int
+
+    def describe(self) -> str:
+        return f"the target's SETTINGS_{fr.setting_name(self.setting)} to be {self.value}"
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for event in obs.events:
+            if isinstance(event, fr.SettingsFrame) and not event.flags & fr.Flag.ACK:
+                found = event.value(self.setting)
+                if (found or 0) == self.value:
+                    return Matched(end=cursor.index)
+                return Matched(end=cursor.index, grade=Grade.UNIMPLEMENTED)
+        if obs.timed_out:
+            return Mismatch(observed="no SETTINGS from the target", end=cursor.index)
+        return Pending()
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoFrameFor(Expectation):
+    """No frame matching the pattern arrives for ``ms`` milliseconds (other frames may)."""
+
+    pattern: FramePattern
+    ms: int
+
+    def describe(self) -> str:
+        return f"no {self.pattern.describe()} for {self.ms} ms"
+
+    @property
+    def min_duration(self) -> float:
+        return self.ms / 1000
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            if self.pattern.accepts(obs.events[index]):
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+        if obs.elapsed >= self.ms / 1000:
+            return Matched(end=len(obs.events))
+        if obs.timed_out:
+            return Mismatch(observed="the wait was cut short", end=len(obs.events))
+        return Pending(wake_after=self.ms / 1000)

@@ -14,6 +14,7 @@ from typing import Any
 from conformance.codecs import h2frames as fr
 from conformance.scenario import h2payloads as hp
 from conformance.scenario.nodes import Node
+from conformance.scenario.payloads import Raw
 from conformance.scenario.registry import (
     CONNECT_MODES,
     EXPECT_KINDS,
@@ -37,6 +38,8 @@ from conformance.scenario.templates import TargetContext
 from conformance.verdicts import h2 as h2pat
 
 H2 = ("h2",)
+#: Fixed bytes (padding, expected data) are rendered without a target.
+_EMPTY = TargetContext(host="", port=0, authority="", path="", scheme="")
 
 # ---------------------------------------------------------------- names and numbers
 
@@ -216,8 +219,8 @@ def _representation(node: Node, ctx: BuildContext) -> hp.RepresentationSpec:
 
 
 def _block(fields: dict[str, Node], node: Node, ctx: BuildContext) -> hp.HeaderBlockSpec:
-    given = [key for key in ("fields", "add", "hpack", "block") if key in fields]
-    if len(given) > 1 and not (set(given) == {"fields", "add"}):
+    given = [key for key in ("fields", "add", "method", "hpack", "block") if key in fields]
+    if len(given) > 1 and not set(given) <= {"fields", "add", "method"}:
         raise ctx.error(
             f"a header block comes from one of fields (+ add), hpack or block, not {', '.join(given)}", node
         )
@@ -232,12 +235,19 @@ def _block(fields: dict[str, Node], node: Node, ctx: BuildContext) -> hp.HeaderB
     if "block" in fields:
         return hp.HeaderBlockSpec(raw=build_payload(fields["block"], ctx))
     base = _field_list(fields["fields"], ctx) if "fields" in fields else hp.DEFAULT_REQUEST
+    if "method" in fields:  # the default request with another :method
+        if "fields" in fields:
+            raise ctx.error(
+                "method changes the default request; with fields, list :method there", fields["method"]
+            )
+        method = text(fields["method"], ctx, "method")
+        base = tuple((n, method if n == ":method" else v) for n, v in base)
     if "add" in fields:
         base = base + _field_list(fields["add"], ctx)
     return hp.HeaderBlockSpec(fields=base, huffman=huffman)
 
 
-_BLOCK_KEYS = {"fields", "add", "hpack", "block", "huffman"}
+_BLOCK_KEYS = {"fields", "add", "method", "hpack", "block", "huffman"}
 
 # ---------------------------------------------------------------- payloads
 
@@ -258,11 +268,36 @@ _FRAME_KEYS = {
     "increment_reserved",
     "settings",
     "promised_stream",
+    "fill",
     *_BLOCK_KEYS,
 }
 
-#: Fixed bytes (padding, expected data) are rendered without a target.
-_EMPTY = TargetContext(host="", port=0, authority="", path="", scheme="")
+
+_FILL_BASES = {
+    "max_frame_size": fr.Setting.MAX_FRAME_SIZE,
+    "max_header_list_size": fr.Setting.MAX_HEADER_LIST_SIZE,
+}
+
+
+def _fill(node: Node, ctx: BuildContext) -> hp.Fill:
+    """``fill: 16384``, or relative to the target's setting: ``max_frame_size+1``,
+    ``max_header_list_size+1``."""
+    value = node.value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return hp.Fill(size=_int(node, ctx, "fill", bits=24))
+    raw = text(node, ctx, "fill").replace(" ", "")
+    for base, setting in _FILL_BASES.items():
+        if raw.startswith(base):
+            rest = raw[len(base) :]
+            try:
+                offset = int(rest) if rest else 0
+            except ValueError:
+                break
+            return hp.Fill(size=offset, setting=setting)
+    raise ctx.error(
+        "fill: a size in octets, or max_frame_size / max_header_list_size with an offset (max_frame_size+1)",
+        node,
+    )
 
 
 def _frame(node: Node, ctx: BuildContext) -> hp.H2Frame:
@@ -291,6 +326,8 @@ def _frame(node: Node, ctx: BuildContext) -> hp.H2Frame:
             kwargs["pad_length"] = len(padding.render(_EMPTY))
     if "pad_length" in f:  # the Pad Length octet as written, whatever the padding is
         kwargs["pad_length"] = _int(f["pad_length"], ctx, "pad_length", bits=8)
+        if "padding" not in f:  # no padding octets at all: only the Pad Length octet
+            kwargs["padding"] = Raw(data=b"")
     if "priority" in f:
         kwargs["priority"] = _priority(f["priority"], ctx)
     if "error" in f:
@@ -305,12 +342,24 @@ def _frame(node: Node, ctx: BuildContext) -> hp.H2Frame:
         kwargs["settings"] = _settings(f["settings"], ctx)
     if "promised_stream" in f:
         kwargs["promised_stream"] = _int(f["promised_stream"], ctx, "promised_stream")
+    if "fill" in f:
+        kwargs["fill"] = _fill(f["fill"], ctx)
     if _BLOCK_KEYS & set(f):
         kwargs["block"] = _block(f, node, ctx)
     return hp.H2Frame(**kwargs)
 
 
-_HEADERS_KEYS = {"stream", "flags", "padding", "priority", "continuations", *_BLOCK_KEYS}
+_HEADERS_KEYS = {
+    "stream",
+    "flags",
+    "padding",
+    "priority",
+    "continuations",
+    "count",
+    "reset",
+    "fill",
+    *_BLOCK_KEYS,
+}
 
 
 def _headers(node: Node, ctx: BuildContext) -> hp.H2Headers:
@@ -334,6 +383,21 @@ def _headers(node: Node, ctx: BuildContext) -> hp.H2Headers:
         kwargs["priority"] = _priority(f["priority"], ctx)
     if "continuations" in f:
         kwargs["continuations"] = _int(f["continuations"], ctx, "continuations", bits=16)
+    if "count" in f:  # N, or max_concurrent_streams+N (the target's limit plus N)
+        count = f["count"]
+        if isinstance(count.value, str) and count.value.replace(" ", "").startswith("max_concurrent_streams"):
+            rest = count.value.replace(" ", "")[len("max_concurrent_streams") :]
+            try:
+                kwargs["count"] = int(rest) if rest else 0
+            except ValueError:
+                raise ctx.error("count: N, or max_concurrent_streams+N", count) from None
+            kwargs["count_over_limit"] = True
+        else:
+            kwargs["count"] = _int(count, ctx, "count", bits=17)
+    if "reset" in f:
+        kwargs["reset"] = _named(f["reset"], ctx, fr.ErrorCode, "reset")
+    if "fill" in f:
+        kwargs["fill"] = _fill(f["fill"], ctx)
     return hp.H2Headers(**kwargs)
 
 
@@ -372,7 +436,7 @@ def _frame_pattern(node: Node, ctx: BuildContext, frame_type: int | None = None)
         raise ctx.error(
             "a frame pattern: a mapping (type, flags, no_flags, stream, error, last_stream, data)", node
         )
-    allowed = {"flags", "no_flags", "stream", "error", "last_stream", "data"}
+    allowed = {"flags", "no_flags", "stream", "error", "last_stream", "data", "length"}
     if frame_type is None:
         allowed.add("type")
     check_keys(node, ctx, allowed, "a frame pattern")
@@ -392,6 +456,8 @@ def _frame_pattern(node: Node, ctx: BuildContext, frame_type: int | None = None)
         kwargs["last_stream"] = _int(f["last_stream"], ctx, "last_stream")
     if "data" in f:
         kwargs["data"] = build_payload(f["data"], ctx).render(_EMPTY)
+    if "length" in f:
+        kwargs["length"] = _int(f["length"], ctx, "length", bits=24)
     return h2pat.FramePattern(**kwargs)
 
 
@@ -403,6 +469,17 @@ def _stream_error(node: Node, ctx: BuildContext) -> h2pat.StreamError:
         stream = _int(node.value["stream"], ctx, "stream") if "stream" in node.value else None
         return h2pat.StreamError(errors=_errors(node.value["error"], ctx), stream=stream)
     return h2pat.StreamError(errors=_errors(node, ctx))
+
+
+def _malformed(node: Node, ctx: BuildContext) -> h2pat.StreamError:
+    stream = None
+    if node.is_mapping:
+        check_keys(node, ctx, {"stream"}, "malformed")
+        if "stream" in node.value:
+            stream = _int(node.value["stream"], ctx, "stream")
+    elif node.value is not True:
+        raise ctx.error("malformed: true, or {stream: N}", node)
+    return h2pat.StreamError(errors=frozenset({fr.ErrorCode.PROTOCOL_ERROR}), stream=stream, malformed=True)
 
 
 def _h2_response(node: Node, ctx: BuildContext) -> h2pat.ResponsePattern:
@@ -452,6 +529,7 @@ _FRAME_PATTERN_SCHEMA = {
                 "error": {"oneOf": [_NAME_OR_NUMBER, {"type": "array", "items": _NAME_OR_NUMBER}]},
                 "last_stream": {"type": "integer", "minimum": 0},
                 "data": {"$ref": "#/$defs/payload"},
+                "length": {"type": "integer", "minimum": 0},
             },
             "additionalProperties": False,
         },
@@ -502,6 +580,22 @@ def register() -> None:
     ):
         _register(PAYLOAD_KINDS, kind)
 
+    h1_closed = EXPECT_KINDS["closed"]
+
+    def _any_closed(node: Node, ctx: BuildContext) -> Any:
+        """In h2 cases ``closed`` passes over the frames that come before the close."""
+        built = h1_closed.build(node, ctx)
+        if ctx.protocol != "h2":
+            return built
+        return h2pat.Closed(allow_reset=built.allow_reset, require_reset=built.require_reset)
+
+    EXPECT_KINDS["closed"] = Kind(
+        "closed",
+        h1_closed.summary + " (in HTTP/2 cases, after any frames)",
+        h1_closed.schema,
+        _any_closed,
+        protocols=h1_closed.protocols,
+    )
     h1_response = EXPECT_KINDS.pop("response")
     EXPECT_KINDS["response"] = Kind(
         "response",
@@ -548,6 +642,23 @@ def register() -> None:
             protocols=H2,
         ),
         Kind(
+            "malformed",
+            "a request treated as malformed (RFC 9113 §8.1.1): RST_STREAM PROTOCOL_ERROR (or GOAWAY); "
+            "a 4xx response or a close is NON-STRICT; true, or {stream: N}",
+            {
+                "oneOf": [
+                    {"const": True},
+                    {
+                        "type": "object",
+                        "properties": {"stream": {"type": "integer"}},
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+            _malformed,
+            protocols=H2,
+        ),
+        Kind(
             "connection_error",
             "a connection error of a type: GOAWAY with the code; a close without GOAWAY is NON-STRICT",
             _ERRORS_SCHEMA,
@@ -571,6 +682,30 @@ def register() -> None:
             protocols=H2,
         ),
         Kind(
+            "requires_setting",
+            "the target's SETTINGS gave a setting this value (0: or left it out); otherwise the "
+            "case ends UNIMPLEMENTED",
+            {"type": "object", "minProperties": 1, "maxProperties": 1},
+            _requires_setting,
+            protocols=H2,
+        ),
+        Kind(
+            "no_violation",
+            "no frame or header block from the target broke these rules (violation codes)",
+            {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+            lambda n, c: h2pat.NoViolation(
+                codes=tuple(text(i, c, "a violation code") for i in (n.value if n.is_sequence else [n]))
+            ),
+            protocols=H2,
+        ),
+        Kind(
+            "no_frame_for",
+            "no frame matching the pattern arrives for `ms` milliseconds (other frames may)",
+            {"type": "object"},
+            _no_frame_for,
+            protocols=H2,
+        ),
+        Kind(
             "no_frame",
             "no frame matching the pattern arrived on the connection so far",
             _FRAME_PATTERN_SCHEMA,
@@ -579,6 +714,22 @@ def register() -> None:
         ),
     ):
         _register(EXPECT_KINDS, kind)
+
+
+def _no_frame_for(node: Node, ctx: BuildContext) -> h2pat.NoFrameFor:
+    if not node.is_mapping or "ms" not in node.value:
+        raise ctx.error("no_frame_for: {ms: N, and a frame pattern (type, stream, ...)}", node)
+    ms = non_negative_int(node.value["ms"], ctx, "ms")
+    rest = Node({k: v for k, v in node.value.items() if k != "ms"}, node.location)
+    return h2pat.NoFrameFor(pattern=_frame_pattern(rest, ctx), ms=ms)
+
+
+def _requires_setting(node: Node, ctx: BuildContext) -> h2pat.RequiresSetting:
+    pairs = _settings(node, ctx)
+    if len(pairs) != 1 or not node.is_mapping:
+        raise ctx.error("requires_setting: one {SETTING: value}", node)
+    ((setting, value),) = pairs
+    return h2pat.RequiresSetting(setting=setting, value=value)
 
 
 def _ping_ack(node: Node, ctx: BuildContext) -> h2pat.FramePattern:
