@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import email.utils
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,8 @@ from twisted.python.failure import Failure
 from conformance.targets import resources
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+# https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2: token = 1*tchar
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 MAX_CONCURRENT_STREAMS = 100
 INITIAL_WINDOW_SIZE = 65_535
 WINDOW_REFILL = 65_535  # what a connection window used up gets back
@@ -355,6 +358,15 @@ class H2Channel(protocol.Protocol):
             # https://www.rfc-editor.org/rfc/rfc8441#section-3: :protocol only after the
             # server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, which this server does not:
             # the request is malformed (RFC 9113 §8.1.1, a stream error PROTOCOL_ERROR).
+            self._stream_error(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
+            return
+        method, path = pseudo.get(b":method", b""), pseudo.get(b":path", b"")
+        if not TOKEN.fullmatch(method) or (
+            method != b"CONNECT" and not (path.startswith(b"/") or (path == b"*" and method == b"OPTIONS"))
+        ):
+            # https://www.rfc-editor.org/rfc/rfc9113#section-8.3.1: :method is a token (RFC
+            # 9110 §9.1); :path of an http(s) request is an absolute path, or "*" for
+            # OPTIONS. h2 checks neither: the request is malformed (stream error).
             self._stream_error(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
             return
         self.streams[event.stream_id] = _Stream(headers=headers)

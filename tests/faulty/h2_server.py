@@ -144,6 +144,8 @@ FAULTS: dict[str, str] = {
     "duplicate-pseudo-ok": "accepts a pseudo-header field given twice",
     "missing-pseudo-ok": "accepts a request without :method, :scheme or :path",
     "empty-path-ok": "accepts an empty :path",
+    "method-token-unchecked": "accepts a :method that is not a token (answers it 501)",
+    "path-form-unchecked": "accepts a :path that does not start with / (answers it 404)",
     "pseudo-in-trailers-ok": "accepts pseudo-header fields in trailers",
     "trailers-without-end-stream-ok": "accepts a second HEADERS frame without END_STREAM",
     "authority-host-mismatch-ok": "accepts :authority and Host that disagree",
@@ -239,6 +241,8 @@ LINGER_SECONDS = 1.0  # after a GOAWAY for an error: how long to read and discar
 H1_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/1\.1")
 H1_REQUEST_LINE_START = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: [\x21-\x7e]*(?: H?T?T?P?/?1?\.?1?)?)?")
 H1_HEAD_CAP = 8 * 1024
+# https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2: token = 1*tchar
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 # https://www.rfc-editor.org/rfc/rfc9113#section-8.2.2: connection-specific fields
 CONNECTION_FIELDS = {b"connection", b"proxy-connection", b"keep-alive", b"transfer-encoding", b"upgrade"}
@@ -384,6 +388,7 @@ class FaultyH2(protocol.Protocol):
         connection error of type PROTOCOL_ERROR."""
         if self.fault("invalid-preface-ignored"):
             self.buf.clear()
+            self.pos = 0
             return False
         raise ConnectionFault(PROTOCOL_ERROR, "invalid connection preface")
 
@@ -391,7 +396,7 @@ class FaultyH2(protocol.Protocol):
         """An HTTP/1.1 request on the plain port: switch to HTTP/2 if it asks for h2c the way
         https://www.rfc-editor.org/rfc/rfc7540#section-3.2 says (RFC 9113 §3.1 deprecates
         the mechanism; servers may still offer it), else it is an invalid preface."""
-        buf = self.buf
+        buf = self.buf  # nothing consumed yet: the head starts at 0
         end = buf.find(b"\r\n\r\n")
         if end < 0:
             line_end = buf.find(b"\r\n")
@@ -459,13 +464,13 @@ class FaultyH2(protocol.Protocol):
 
     def step(self) -> bool:
         if self.phase == "preface":
-            start = bytes(self.buf[: len(PREFACE)])
+            start = bytes(self.buf[self.pos : self.pos + len(PREFACE)])
             if not PREFACE.startswith(start):
                 # Not HTTP/2 by prior knowledge: an h2c upgrade, or an invalid preface.
                 return self.upgrade() if not self.upgraded else self.invalid_preface()
             if len(start) < len(PREFACE):
                 return False
-            self.pos = len(PREFACE)
+            self.pos += len(PREFACE)
             self.phase = "settings"
             self.send_preface()
             return True
@@ -824,6 +829,15 @@ class FaultyH2(protocol.Protocol):
             raise malformed("a mandatory pseudo-header field is missing")
         if pseudo.get(b":path", b"x") == b"" and not self.fault("empty-path-ok"):
             raise malformed("an empty :path")
+        if method is not None and not TOKEN.fullmatch(method) and not self.fault("method-token-unchecked"):
+            # §8.3.1 with RFC 9110 §9.1: a method is a token.
+            raise malformed(":method is not a token")
+        path = pseudo.get(b":path")
+        # §8.3.1: for http and https, :path is an absolute path (with its query), or "*"
+        # for OPTIONS.
+        path_form = not path or path.startswith(b"/") or (path == b"*" and method == b"OPTIONS")
+        if method != b"CONNECT" and not path_form and not self.fault("path-form-unchecked"):
+            raise malformed(":path is neither an absolute path nor * for OPTIONS")
         hosts = [v for n, v in fields if n == b"host"]
         authority = pseudo.get(b":authority")
         mismatch = authority is not None and hosts and hosts[0] != authority
