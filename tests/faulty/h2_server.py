@@ -125,7 +125,6 @@ FAULTS: dict[str, str] = {
     "ignore-window-update": "never sends more DATA after a window is exhausted, whatever WINDOW_UPDATEs come",
     "ignore-initial-window-change": "does not adjust open streams' windows when INITIAL_WINDOW_SIZE changes",
     "ignore-negative-window": "treats a window made negative by SETTINGS as zero",
-    "no-window-update-sent": "never sends WINDOW_UPDATE: request bodies larger than 64 KiB stall",
     # HPACK (RFC 7541, RFC 9113 §4.3)
     "hpack-error-as-protocol-error": "answers a header block it cannot decode with PROTOCOL_ERROR",
     "hpack-error-as-stream-error": "answers a header block it cannot decode with RST_STREAM",
@@ -143,9 +142,9 @@ FAULTS: dict[str, str] = {
     "pseudo-after-regular-ok": "accepts pseudo-header fields after regular fields",
     "duplicate-pseudo-ok": "accepts a pseudo-header field given twice",
     "missing-pseudo-ok": "accepts a request without :method, :scheme or :path",
-    "empty-path-ok": "accepts an empty :path",
+    "empty-path-ok": "serves an empty :path as /",
     "method-token-unchecked": "accepts a :method that is not a token (answers it 501)",
-    "path-form-unchecked": "accepts a :path that does not start with / (answers it 404)",
+    "path-form-unchecked": "serves a :path that does not start with / as if it did",
     "pseudo-in-trailers-ok": "accepts pseudo-header fields in trailers",
     "trailers-without-end-stream-ok": "accepts a second HEADERS frame without END_STREAM",
     "authority-host-mismatch-ok": "accepts :authority and Host that disagree",
@@ -160,10 +159,10 @@ FAULTS: dict[str, str] = {
     "push-despite-disabled": "sends PUSH_PROMISE although the client set SETTINGS_ENABLE_PUSH to 0",
     "head-with-body": "sends content in the response to HEAD",
     # resource-exhaustion defences (§10.5)
-    "no-rapid-reset-limit": "lets a client open and reset streams without limit",
+    "rapid-reset-silence": "past the rapid-reset limit, stops answering instead of sending GOAWAY",
     "no-continuation-limit": "accepts an endless header block of CONTINUATION frames",
-    "no-control-frame-limit": "answers every SETTINGS and PING, without limit",
-    "no-empty-frame-limit": "accepts empty DATA frames without limit",
+    "control-flood-silence": "past the SETTINGS/PING limit, stops answering instead of sending GOAWAY",
+    "empty-frame-flood-silence": "past the empty-DATA limit, stops answering instead of sending GOAWAY",
 }
 
 #: optional features a configuration may switch on (each is correct behaviour)
@@ -262,6 +261,10 @@ class ConnectionFault(Exception):
         self.code = code
 
 
+class SilentlyIgnored(Exception):
+    """The server stops processing the connection, without a word (a fault)."""
+
+
 class StreamFault(Exception):
     """A stream error (§5.4.2): RST_STREAM with ``code`` on ``stream_id``."""
 
@@ -309,7 +312,7 @@ class FaultyH2(protocol.Protocol):
             2**31 if self.fault("no-header-list-limit") else OUR_MAX_HEADER_LIST_SIZE
         )
         if self.fault("hpack-table-size-unchecked"):
-            self.decoder.max_allowed_table_size = 2**31
+            self.decoder.max_allowed_table_size = 2**64
         self.encoder = hpack.Encoder()
         self.streams: dict[int, Stream] = {}
         self.waiting: dict[int, Stream] = {}  # streams with response content held by flow control
@@ -365,6 +368,9 @@ class FaultyH2(protocol.Protocol):
                 pass
         except ConnectionFault as error:
             self.connection_error(error.code)
+        except SilentlyIgnored:
+            self.buf.clear()
+            self.pos = 0
         del self.buf[: self.pos]
 
     def connectionLost(self, reason: Any = None) -> None:  # noqa: N802
@@ -612,8 +618,8 @@ class FaultyH2(protocol.Protocol):
             raise StreamFault(stream_id, FLOW_CONTROL_ERROR, "DATA beyond the stream window")
         if not content and not flags & END_STREAM:
             self.empty_frames += 1
-            if self.empty_frames > EMPTY_FRAME_CAP and not self.fault("no-empty-frame-limit"):
-                raise ConnectionFault(ENHANCE_YOUR_CALM, "empty DATA flood")
+            if self.empty_frames > EMPTY_FRAME_CAP:
+                self.flood("empty-frame-flood-silence", "empty DATA flood")
         stream.received += len(content)
         if len(stream.body) + len(content) <= BODY_CAP:
             stream.body += content
@@ -632,7 +638,7 @@ class FaultyH2(protocol.Protocol):
         """Give the client a window back once it has used all of it (§6.9.1). Only at 0, so
         that a client sending beyond the window is caught however its frames are timed:
         a sender that keeps to the window always comes to exactly 0, and then gets more."""
-        if self.fault("no-window-update-sent") or not size:
+        if not size:
             return
         if self.recv_window == 0:
             self.write(WindowUpdateFrame(0, window_increment=DEFAULT_WINDOW))
@@ -911,8 +917,8 @@ class FaultyH2(protocol.Protocol):
         # §10.5 (CVE-2023-44487): streams opened and reset at once cost the server work the
         # client does not pay for. Every reset counts, also of a stream answered already.
         self.resets += 1
-        if self.resets > RESET_CAP and not self.fault("no-rapid-reset-limit"):
-            raise ConnectionFault(ENHANCE_YOUR_CALM, "rapid reset")
+        if self.resets > RESET_CAP:
+            self.flood("rapid-reset-silence", "rapid reset")
         stream = self.streams.get(stream_id)
         if stream is not None and stream.state != "closed":
             self.close(stream, "client-reset")
@@ -981,9 +987,18 @@ class FaultyH2(protocol.Protocol):
 
     def count_control_frame(self) -> None:
         self.control_frames += 1
-        if self.control_frames > CONTROL_FRAME_CAP and not self.fault("no-control-frame-limit"):
+        if self.control_frames > CONTROL_FRAME_CAP:
             # §10.5: each SETTINGS and PING makes us answer; an endless stream of them is a flood.
-            raise ConnectionFault(ENHANCE_YOUR_CALM, "SETTINGS/PING flood")
+            self.flood("control-flood-silence", "SETTINGS/PING flood")
+
+    def flood(self, silence_fault: str, why: str) -> None:
+        """https://www.rfc-editor.org/rfc/rfc9113#section-10.5: past a flood limit, a
+        connection error of type ENHANCE_YOUR_CALM (with the fault: silence, as a server that
+        stops reading and leaves the client hanging)."""
+        if self.fault(silence_fault):
+            self.phase = "closed"  # reads and writes stop; the connection stays open
+            raise SilentlyIgnored(why)
+        raise ConnectionFault(ENHANCE_YOUR_CALM, why)
 
     def on_push_promise(self, flags: int, stream_id: int, payload: bytes) -> None:
         # §8.4: a client cannot push; PUSH_PROMISE from it is a connection error.
@@ -1057,10 +1072,15 @@ class FaultyH2(protocol.Protocol):
                 target = value.decode("latin-1")
             elif not name.startswith(b":"):
                 fields.append((name.decode("latin-1"), value.decode("latin-1")))
+        path = target if target == "*" else target.split("?", 1)[0]
+        if not path.startswith("/") and path != "*":
+            path = "/" + path  # reached only with empty-path-ok or path-form-unchecked
+        if path == "/index.html":
+            path = "/"  # the index document
         request = resources.Request(
             method=method,
             target=target,
-            path=target if target == "*" else target.split("?", 1)[0],
+            path=path,
             version="HTTP/2",
             headers=tuple(fields),
             body=bytes(stream.body),

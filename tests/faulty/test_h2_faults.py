@@ -32,6 +32,8 @@ from conformance.scenario.loader import load_cases
 from conformance.target import Target
 from conformance.verdicts.verdict import Requirement, Verdict
 
+pytestmark = pytest.mark.slow  # about 250 cases against 100 configurations: a minute or two
+
 MAP = Path(__file__).with_name("h2_fault_map.yaml")
 UPDATE = os.environ.get("CONFORMANCE_UPDATE_FAULT_MAP") == "1"
 CORRECT = "correct"
