@@ -110,6 +110,14 @@ class _Connection(h2.connection.H2Connection):
         return [], [e for e in events if getattr(e, "stream_id", None) != frame.stream_id]
 
 
+#: what h2 raises when we answer a stream that is no longer there
+STREAM_GONE = (
+    h2.exceptions.StreamClosedError,
+    h2.exceptions.StreamIDTooLowError,
+    h2.exceptions.NoSuchStreamError,
+)
+
+
 class CompressionError(h2.exceptions.ProtocolError):
     """A header block that HPACK cannot decode (RFC 9113 §4.3)."""
 
@@ -402,6 +410,13 @@ class H2Channel(protocol.Protocol):
         if stream is None or stream.answered:
             return
         request = self._parse(stream)
+        lengths = {value for name, value in stream.headers if name == b"content-length"}
+        if lengths and lengths != {str(len(stream.body)).encode()}:
+            # https://www.rfc-editor.org/rfc/rfc9113#section-8.1.1: content-length that
+            # differs from the DATA received makes the request malformed. (h2 checks it
+            # when DATA ends the stream, not when the HEADERS frame does.)
+            self._stream_error(stream_id, ErrorCodes.PROTOCOL_ERROR)
+            return
         self._respond(stream_id, resources.respond(request), head=request.method == "HEAD")
 
     def _reset_by_client(self, event: h2.events.StreamReset) -> None:
@@ -446,7 +461,10 @@ class H2Channel(protocol.Protocol):
         body = response.body if has_content and not head else b""
         try:
             self.conn.send_headers(stream_id, headers, end_stream=not body)
-        except h2.exceptions.StreamClosedError:
+        except STREAM_GONE:
+            # The client reset the stream in the same read as it ended it (h2 has handled
+            # both before we answer): there is no one to answer.
+            self.streams.pop(stream_id, None)
             return
         stream.pending = body
         if body:
@@ -467,7 +485,7 @@ class H2Channel(protocol.Protocol):
                     self.conn.send_data(sid, chunk, end_stream=not stream.pending)
                     window -= size
                     size = min(window, len(stream.pending), self.conn.max_outbound_frame_size)
-            except (h2.exceptions.StreamClosedError, h2.exceptions.NoSuchStreamError):
+            except STREAM_GONE:
                 stream.pending = b""
             if not stream.pending and sid in self.streams:
                 del self.streams[sid]
@@ -475,7 +493,7 @@ class H2Channel(protocol.Protocol):
 
     def _stream_error(self, stream_id: int, code: ErrorCodes) -> None:
         self.streams.pop(stream_id, None)
-        with contextlib.suppress(h2.exceptions.StreamClosedError):
+        with contextlib.suppress(*STREAM_GONE):
             self.conn.reset_stream(stream_id, code)
 
     def _connection_error(self, code: ErrorCodes) -> None:
