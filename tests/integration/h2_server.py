@@ -81,7 +81,12 @@ class Connection:
             fields.append(("content-length", str(len(body))))
         if method == "HEAD":
             body = b""
-        self.conn.send_headers(stream_id, fields, end_stream=not body)
+        try:
+            self.conn.send_headers(stream_id, fields, end_stream=not body)
+        except h2.exceptions.ProtocolError:
+            # The stream was reset meanwhile, or the client's GOAWAY closed h2's state
+            # machine (h2 sends nothing after one): nothing can be answered.
+            return
         if body:
             self.pending[stream_id] = body
             self.send_body(stream_id)

@@ -22,7 +22,68 @@ from conformance.target import Target
 PASS, FAIL, NON_STRICT, UNIMPLEMENTED = "PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED"
 
 #: server -> case id -> verdict, each verified against the RFC.
-EXPECTED: dict[str, dict[str, str]] = {name: {} for name in SERVERS_H2}
+_NGHTTPD = {
+    # RFC 9113 §5.1.1: a new stream id lower than one already used MUST be a connection error
+    # PROTOCOL_ERROR; nghttpd serves the HEADERS on stream 3 after stream 5.
+    "h2/9113/5.1.1/decreasing-stream-id": FAIL,
+    # RFC 9113 §6.9.2: an INITIAL_WINDOW_SIZE change that takes a window past 2^31-1 MUST be
+    # a connection error FLOW_CONTROL_ERROR; nghttpd resets only the stream.
+    "h2/9113/6.9.2/initial-window-size-too-large": FAIL,
+    # RFC 9113 §4.3 and §6.5: COMPRESSION_ERROR and FRAME_SIZE_ERROR, as nghttpd answers.
+    "h2/9113/4.3/undecodable-block": PASS,
+    "h2/9113/6.5/ack-with-payload": PASS,
+    "h2/9113/8.2.2/connection-field-connection": PASS,
+}
+_NGINX = {
+    # RFC 9113 §5.1: DATA on an idle stream MUST be a connection error PROTOCOL_ERROR;
+    # nginx ignores the frame.
+    "h2/9113/5.1/idle-data": FAIL,
+    # RFC 9113 §8.2.2: a request with a connection-specific field MUST be malformed; nginx
+    # answers 200.
+    "h2/9113/8.2.2/connection-field-connection": FAIL,
+    # RFC 9113 §3.4: the client preface ends with SETTINGS; anything else is an invalid
+    # preface (PROTOCOL_ERROR). nginx answers a PING sent first.
+    "h2/9113/3.4/settings-not-first": FAIL,
+    # RFC 9113 §4.3: an undecodable field block is COMPRESSION_ERROR; nginx says
+    # FRAME_SIZE_ERROR.
+    "h2/9113/4.3/undecodable-block": FAIL,
+    "h2/9113/5.1.1/decreasing-stream-id": PASS,
+    "h2/9113/6.5/ack-with-payload": PASS,
+}
+_H2_LIBRARY = {
+    # RFC 9113 §4.3: COMPRESSION_ERROR for an undecodable field block; the h2 library
+    # raises a ProtocolError, answered PROTOCOL_ERROR.
+    "h2/9113/4.3/undecodable-block": FAIL,
+    # RFC 9113 §6.5: a SETTINGS ACK with a payload is FRAME_SIZE_ERROR; h2 says PROTOCOL_ERROR.
+    "h2/9113/6.5/ack-with-payload": FAIL,
+    # RFC 9113 §3.4: h2 does not require SETTINGS to be the client's first frame.
+    "h2/9113/3.4/settings-not-first": FAIL,
+    "h2/9113/5.1.1/decreasing-stream-id": PASS,
+    "h2/9113/8.2.2/connection-field-connection": PASS,
+}
+# RFC 9113 §8.1.1: content-length 4 on a request ended by its HEADERS is malformed; h2
+# checks content-length only when DATA ends the stream (twisted.web answers 4xx: NON-STRICT).
+_CONTENT_LENGTH_UNCHECKED = {"h2/9113/8.1.1/content-length-without-data": FAIL}
+
+#: server -> case id -> verdict, each verified against the RFC.
+EXPECTED: dict[str, dict[str, str]] = {
+    "nghttpd": _NGHTTPD,
+    "nghttpd-tls": _NGHTTPD,
+    "nginx": _NGINX,
+    "nginx-tls": _NGINX,
+    "hypercorn": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
+    "hypercorn-tls": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
+    "h2-library": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
+    "twisted.web-tls": {
+        **_H2_LIBRARY,
+        # RFC 9113 §5.4.1: after the GOAWAY for a connection error the endpoint MUST close
+        # the TCP connection; twisted.web leaves it open.
+        "h2/9113/5.4.1/close-after-connection-error": FAIL,
+        # RFC 9113 §3.4: an invalid preface is a connection error; twisted.web neither
+        # sends GOAWAY PROTOCOL_ERROR nor closes.
+        "h2/9113/3.4/invalid-preface": FAIL,
+    },
+}
 
 
 @pytest.fixture(scope="module")
