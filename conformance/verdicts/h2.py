@@ -224,6 +224,16 @@ class StreamError(Expectation):
                 ):
                     status = _final_status(obs.events, cursor.index, index + 1, stream)
                     if status is not None and 400 <= status < 500:
+                        # A 4xx and then the RST_STREAM (it usually comes in the same read) is
+                        # the preferred handling; the 4xx alone is acceptable.
+                        for later in range(index + 1, len(obs.events)):
+                            after = obs.events[later]
+                            if (
+                                isinstance(after, fr.RstStreamFrame)
+                                and after.stream_id == stream
+                                and after.error_code in self.errors
+                            ):
+                                return Matched(end=later + 1)
                         return Matched(end=index + 1, grade=Grade.NON_STRICT)
                     return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if obs.timed_out:

@@ -133,3 +133,56 @@ def test_field_checks_never_raise(fields: list[tuple[bytes, bytes]], trailers: b
         fields
     ):
         assert violation.describe()
+
+
+frame_bytes = st.one_of(
+    valid_frames().map(fr.encode),
+    st.builds(
+        fr.encode_frame,
+        st.integers(0, 0x20),
+        st.binary(max_size=40),
+        flags=st.integers(0, 255),
+        stream_id=st.integers(0, 9),
+        reserved=st.booleans(),
+    ),
+    st.binary(max_size=30),
+    st.just(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+)
+
+
+@given(st.lists(frame_bytes, max_size=20), st.booleans())
+def test_the_h2_session_never_raises(chunks: list[bytes], upgrade: bool) -> None:
+    from conformance.driver.h2 import H2Session
+
+    session = H2Session()
+    if upgrade:
+        session.begin_upgrade()
+    session.sent(fr.PREFACE + fr.encode(fr.SettingsFrame(settings=((1, 0), (4, 0)))))
+    session.sent(
+        fr.encode(fr.HeadersFrame(stream_id=1, block=hp.encode_fields([(b":method", b"HEAD")]), flags=5))
+    )
+    for chunk in chunks:
+        for event in session.receive(chunk):
+            assert event.describe()
+            event.detail()
+        session.outgoing()
+    for event in session.receive_eof():
+        assert event.describe()
+
+
+@given(
+    st.lists(
+        st.one_of(st.binary(max_size=60), st.just(fr.PREFACE), frame_bytes),
+        max_size=15,
+    ),
+    st.booleans(),
+)
+def test_the_h2_session_reads_anything_we_send(chunks: list[bytes], upgrade: bool) -> None:
+    from conformance.driver.h2 import H2Session
+
+    session = H2Session()
+    if upgrade:
+        session.begin_upgrade()
+    for chunk in chunks:
+        session.sent(chunk)
+        session.outgoing()

@@ -395,3 +395,66 @@ def test_a_missing_feature_ends_the_case_unimplemented(reactor_thread: Any, tmp_
     results = run_h2(reactor_thread, tmp_path, cases, H2Script())
     assert results["extended-connect"].verdict is Verdict.UNIMPLEMENTED  # later steps not run
     assert results["offered"].verdict is Verdict.FAIL  # the feature check passed: the rest ran
+
+
+def _answers(status: bytes, reset: bool) -> Callable[[H2Script, Scripted, fr.Frame], None]:
+    def on_frame(server: H2Script, p: Scripted, frame: fr.Frame) -> None:
+        if isinstance(frame, fr.HeadersFrame):
+            block = hp.encode_fields([(b":status", status)])
+            data = fr.encode(
+                fr.HeadersFrame(stream_id=frame.stream_id, block=block, flags=fr.Flag.END_HEADERS)
+            )
+            data += fr.encode(fr.DataFrame(stream_id=frame.stream_id, data=b"no", flags=fr.Flag.END_STREAM))
+            if reset:
+                data += fr.encode(
+                    fr.RstStreamFrame(stream_id=frame.stream_id, error_code=fr.ErrorCode.PROTOCOL_ERROR)
+                )
+            p.transport.write(data)
+        else:
+            H2Script.answer(server, p, frame)
+
+    return on_frame
+
+
+@pytest.mark.parametrize(
+    ("status", "reset", "verdict"),
+    [(b"400", True, Verdict.PASS), (b"400", False, Verdict.NON_STRICT), (b"200", False, Verdict.FAIL)],
+)
+def test_the_malformed_verifier(
+    reactor_thread: Any, tmp_path: Path, status: bytes, reset: bool, verdict: Verdict
+) -> None:
+    cases = """
+    - id: upper
+      title: t
+      requirement: MUST
+      steps:
+        - send: {headers: {stream: 1, add: [[X-UPPER, "1"]]}}
+        - expect: {malformed: true}
+    """
+    result = run_h2(reactor_thread, tmp_path, cases, H2Script(on_frame=_answers(status, reset)))["upper"]
+    assert result.verdict is verdict, result.observed
+
+
+def test_a_server_that_stops_reading_does_not_hang_a_streamed_send(
+    reactor_thread: Any, tmp_path: Path
+) -> None:
+    server = H2Script()
+
+    def on_data(p: Scripted, data: bytes) -> None:
+        server(p, data)
+        if p.__dict__.get("h2", {}).get("opened"):
+            p.transport.pauseProducing()  # read nothing more: our send buffer fills up
+
+    cases = """
+    - id: stalled
+      title: t
+      requirement: MUST
+      steps:
+        - send: {headers: {stream: 1, flags: [END_HEADERS], method: POST}}
+        - send: {frame: DATA, stream: 1, data: {repeat: "a", count: 16777215}}
+        - expect: {ping_ack: true}
+    """
+    result = run_h2(reactor_thread, tmp_path, cases, on_data)["stalled"]
+    assert result.verdict is Verdict.FAIL
+    assert any("sending stopped" in (entry.text or "") for entry in result.transcript)
+    assert result.duration_s < 5
