@@ -156,7 +156,7 @@ def schema(out: str | None) -> None:
     "--port", default=8080, show_default=True, type=int, help="Port for HTTP/1.1 (0: any free port)."
 )
 @click.option("--h2-port", type=int, help="Port for HTTP/2 by prior knowledge, h2c (default: PORT+1).")
-@click.option("--h2-tls-port", type=int, help="Port for HTTP/2 over TLS (default: PORT+2).")
+@click.option("--h2-tls-port", type=int, help="Port for TLS, HTTP/2 or HTTP/1.1 by ALPN (default: PORT+2).")
 def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None) -> None:
     """Run the bundled reference target in the foreground (Ctrl-C stops it)."""
     import tempfile

@@ -614,14 +614,14 @@ def make_self_signed(hostnames: Iterator[str] | None = None) -> SelfSigned:
 
 
 def self_signed_tls_options(pair: SelfSigned) -> Any:
-    """Twisted server TLS options offering only ALPN ``h2`` (RFC 9113 §3.2)."""
+    """Twisted server TLS options offering ALPN ``h2`` (RFC 9113 §3.2), then ``http/1.1``."""
     from OpenSSL import crypto
     from twisted.internet import ssl
 
     return ssl.CertificateOptions(
         privateKey=crypto.load_privatekey(crypto.FILETYPE_PEM, pair.key_pem),
         certificate=crypto.load_certificate(crypto.FILETYPE_PEM, pair.certificate_pem),
-        acceptableProtocols=[b"h2"],
+        acceptableProtocols=[b"h2", b"http/1.1"],
         # https://www.rfc-editor.org/rfc/rfc9113#section-9.2: TLS 1.2 or later.
         raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
     )

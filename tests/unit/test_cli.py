@@ -167,9 +167,10 @@ def test_serve_runs_the_reference_target_in_the_foreground() -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
-        second, third = process.stdout.readline(), process.stdout.readline()
+        second, third, fourth = (process.stdout.readline() for _ in range(3))
         assert second.startswith("h2: h2c://127.0.0.1:"), second
-        assert third.startswith("h2 over TLS: https://127.0.0.1:"), third
+        assert third.startswith("h1 over TLS: https://127.0.0.1:"), third
+        assert fourth.startswith("h2 over TLS: https://127.0.0.1:"), fourth
         h2_port = int(second.rsplit(":", 1)[1].strip().strip("/"))
         with socket.create_connection(("127.0.0.1", h2_port), timeout=5) as sock:
             sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")

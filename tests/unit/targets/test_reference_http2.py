@@ -164,6 +164,7 @@ def test_urls_name_every_suite(target: Any) -> None:
     assert set(target.urls) == {"h1", "h2"}
     assert target.urls["h2"].startswith("h2c://127.0.0.1:")
     assert target.tls_urls["h2"].startswith("https://127.0.0.1:")
+    assert target.tls_urls["h1"] == target.tls_urls["h2"]  # one TLS port, ALPN decides
 
 
 def test_get_over_h2c(h2c: tuple[str, int]) -> None:
@@ -190,12 +191,18 @@ def test_get_over_tls_with_alpn(target: Any) -> None:
     assert body == b"conformance reference target\n"
 
 
-def test_tls_refuses_a_client_without_h2(target: Any) -> None:
+def test_tls_serves_http11_to_a_client_without_h2(target: Any) -> None:
     context = ssl.create_default_context(cadata=target.certificate.certificate_pem.decode())
     context.set_alpn_protocols(["http/1.1"])
-    raw = socket.create_connection(("127.0.0.1", port_of(target.tls_urls["h2"])), timeout=3)
-    with pytest.raises(ssl.SSLError):
-        context.wrap_socket(raw, server_hostname="127.0.0.1")
+    raw = socket.create_connection(("127.0.0.1", port_of(target.tls_urls["h1"])), timeout=3)
+    with context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+        assert sock.selected_alpn_protocol() == "http/1.1"
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert answer.endswith(b"conformance reference target\n")
 
 
 @pytest.mark.parametrize(
