@@ -18,6 +18,7 @@ import hpack
 import pytest
 from h2.errors import ErrorCodes
 
+from conformance.targets.http2 import RESET_CAP, FrameFilter
 from conformance.targets.reference import start_reference_target
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -377,3 +378,56 @@ def test_stop_closes_open_connections(reactor_thread: Any) -> None:
     raw.sock, raw.buf, raw.closed = sock, b"", False
     assert raw.goaway() == ErrorCodes.NO_ERROR  # a graceful GOAWAY
     assert raw.closed
+
+
+# -- the frame filter in front of h2 (sans-IO)
+
+
+def admitted(*frames: tuple[int, int, int, bytes]) -> list[bytes | None]:
+    """What the filter passes to h2 of each frame, after the client's first SETTINGS."""
+    check = FrameFilter()
+    return [check.admit(*frame) for frame in ((4, 0, 0, b""), *frames)][1:]
+
+
+def test_filter_passes_ordinary_frames_through() -> None:
+    assert admitted((6, 0, 0, b"12345678"), (1, 0x5, 1, b"\x82")) == [b"12345678", b"\x82"]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [(6, 0, 0, b"12345678"), (4, 1, 0, b"")],  # a PING, a SETTINGS ACK: not the client's SETTINGS
+)
+def test_filter_requires_settings_first(first: tuple[int, int, int, bytes]) -> None:
+    with pytest.raises(h2.exceptions.ProtocolError):
+        FrameFilter().admit(*first)
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ((4, 1, 0, b"\0" * 6), ErrorCodes.FRAME_SIZE_ERROR),  # SETTINGS ACK with a payload
+        ((7, 0, 1, b"\0" * 8), ErrorCodes.PROTOCOL_ERROR),  # GOAWAY on a stream
+        ((7, 0, 0, b"\0" * 7), ErrorCodes.FRAME_SIZE_ERROR),  # GOAWAY too short
+        ((0x10, 0, 1, b"\0\0\0\x01u=1"), ErrorCodes.PROTOCOL_ERROR),  # PRIORITY_UPDATE on a stream
+        ((0x10, 0, 0, b"\0\0\0\0u=1"), ErrorCodes.PROTOCOL_ERROR),  # about stream 0
+    ],
+)
+def test_filter_refuses(frame: tuple[int, int, int, bytes], code: int) -> None:
+    with pytest.raises(h2.exceptions.ProtocolError) as raised:
+        admitted(frame)
+    assert raised.value.error_code == code
+
+
+def test_filter_hides_goaway_and_altsvc_and_clears_the_increment_reserved_bit() -> None:
+    frames = [(7, 0, 0, b"\0" * 8), (0xA, 0, 1, b"junk"), (8, 0, 0, b"\x80\0\0\x01")]
+    assert admitted(*frames) == [None, None, b"\0\0\0\x01"]
+
+
+def test_filter_leaves_frames_inside_a_field_block_to_h2() -> None:
+    # h2 answers anything but CONTINUATION inside a field block with PROTOCOL_ERROR itself.
+    assert admitted((1, 0, 1, b"\x82"), (7, 0, 0, b"\0" * 8)) == [b"\x82", b"\0" * 8]
+
+
+def test_filter_counts_floods() -> None:
+    with pytest.raises(h2.exceptions.DenialOfServiceError):
+        admitted(*[(3, 0, 1, b"\0\0\0\x08")] * (RESET_CAP + 1))
