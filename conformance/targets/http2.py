@@ -218,6 +218,56 @@ class FrameFilter:
                 raise h2.exceptions.DenialOfServiceError("empty DATA flood")
 
 
+# https://www.rfc-editor.org/rfc/rfc9112#section-3: an HTTP/1.1 request line
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/1\.1")
+_H1_HEAD_CAP = 8 * 1024
+_HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"}
+
+
+def parse_h2c_upgrade(
+    data: bytes,
+) -> tuple[list[tuple[bytes, bytes]], bytes, int] | bool | None:
+    """Read an HTTP/1.1 request asking for an h2c upgrade (RFC 7540 §3.2): None while the head
+    is incomplete, False when it is not such a request (no body allowed, exactly one
+    HTTP2-Settings, Connection naming Upgrade and HTTP2-Settings), else the request as HTTP/2
+    fields, the HTTP2-Settings value and the octets the head took."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        first = data.split(b"\r\n", 1)[0]
+        plausible = len(data) <= _H1_HEAD_CAP and re.fullmatch(rb"[\x21-\x7e]+( [\x21-\x7e]*)*", first)
+        return None if plausible or not first else False
+    lines = data[:end].split(b"\r\n")
+    request_line = _REQUEST_LINE.fullmatch(lines[0])
+    if request_line is None:
+        return False
+    fields: list[tuple[bytes, bytes]] = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not TOKEN.fullmatch(name):
+            return False
+        fields.append((name.lower(), value.strip(b" \t")))
+
+    def tokens(name: bytes) -> set[bytes]:
+        return {t.strip().lower() for n, v in fields if n == name for t in v.split(b",")}
+
+    settings = [value for name, value in fields if name == b"http2-settings"]
+    has_body = any(n == b"transfer-encoding" or (n == b"content-length" and v != b"0") for n, v in fields)
+    if (
+        b"h2c" not in tokens(b"upgrade")
+        or not {b"upgrade", b"http2-settings"} <= tokens(b"connection")
+        or len(settings) != 1
+        or has_body
+    ):
+        return False
+    hosts = [value for name, value in fields if name == b"host"]
+    request = [(b":method", request_line.group(1)), (b":scheme", b"http"), (b":path", request_line.group(2))]
+    if hosts:
+        request.append((b":authority", hosts[0]))
+    skip = _HOP_BY_HOP | {b"host", b"http2-settings", b"te"}
+    request += [(name, value) for name, value in fields if name not in skip]
+    return request, settings[0], end + 4
+
+
 @dataclass
 class _Stream:
     """A request being received, then its response being sent."""
@@ -245,6 +295,8 @@ class H2Channel(protocol.Protocol):
         self.conn.decoder.max_header_list_size = MAX_HEADER_LIST_SIZE
         self.streams: dict[int, _Stream] = {}
         self.preface: bytearray | None = bytearray()  # until the client's preface is checked
+        self.started = False  # our SETTINGS sent
+        self.upgraded = False  # an h2c upgrade happened
         self.pending = bytearray()  # received octets short of a complete frame
         self.filter = FrameFilter()
         self.closing = False
@@ -263,8 +315,41 @@ class H2Channel(protocol.Protocol):
                 h2.settings.SettingCodes.ENABLE_PUSH: 0,
             },
         )
-        self.conn.initiate_connection()
+        if not self.factory.upgrades:
+            self._start()
+
+    def _start(self) -> None:
+        """https://www.rfc-editor.org/rfc/rfc9113#section-3.4: our preface, SETTINGS. On the
+        plain port it waits for the client's first bytes: they may be an HTTP/1.1 request
+        asking for an h2c upgrade, which the SETTINGS must follow."""
+        if not self.started:
+            self.started = True
+            self.conn.initiate_connection()
+            self._flush()
+
+    def _upgrade(self) -> bool:
+        """An HTTP/1.1 request instead of the preface: switch to HTTP/2 if it asks for h2c
+        (https://www.rfc-editor.org/rfc/rfc7540#section-3.2); False if it is not one."""
+        assert self.preface is not None
+        upgrade = parse_h2c_upgrade(bytes(self.preface))
+        if upgrade is None:
+            return True  # not a whole head yet
+        if upgrade is False:
+            return False
+        request, settings, consumed = upgrade
+        self.upgraded = self.started = True
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+        )
+        # The request becomes stream 1, half-closed (remote); HTTP2-Settings are the
+        # client's SETTINGS, acknowledged by the 101 itself.
+        self.conn.initiate_upgrade_connection(settings)
         self._flush()
+        self.streams[1] = _Stream(headers=request)
+        self._complete(1)
+        self._flush()
+        del self.preface[:consumed]
+        return True
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         if self.closing:
@@ -274,12 +359,19 @@ class H2Channel(protocol.Protocol):
             # preface is a connection error of type PROTOCOL_ERROR. h2 raises on it without
             # queueing the GOAWAY, so it is checked here, as soon as the octets differ.
             self.preface += data
+            if self.preface and PREFACE.startswith(self.preface[: len(PREFACE)]):
+                self._start()
+            elif self.factory.upgrades and not self.upgraded:
+                if not self._upgrade():
+                    self._invalid_preface()
+                    return
+                if self.preface and not PREFACE.startswith(self.preface[: len(PREFACE)]):
+                    self._invalid_preface()
+                    return
             if not (PREFACE.startswith(self.preface) or self.preface.startswith(PREFACE)):
-                frame = GoAwayFrame(0, last_stream_id=0, error_code=ErrorCodes.PROTOCOL_ERROR)
-                self.transport.write(frame.serialize())
-                self._close_after_goaway()
+                self._invalid_preface()
                 return
-            if len(self.preface) < len(PREFACE):
+            if len(self.preface) < len(PREFACE) or not self.started:
                 return
             data, self.preface = bytes(self.preface), None
             self.conn.receive_data(data[: len(PREFACE)])  # h2 checks it again, quietly
@@ -503,6 +595,11 @@ class H2Channel(protocol.Protocol):
 
     # -- output and closing
 
+    def _invalid_preface(self) -> None:
+        frame = GoAwayFrame(0, last_stream_id=0, error_code=ErrorCodes.PROTOCOL_ERROR)
+        self.transport.write(frame.serialize())
+        self._close_after_goaway()
+
     def shut_down(self) -> None:
         """The server is stopping: GOAWAY (NO_ERROR, §6.8), then close; abort after a
         moment if the client does not read."""
@@ -536,8 +633,9 @@ class H2Channel(protocol.Protocol):
 class H2Factory(protocol.Factory):
     """Makes an :class:`H2Channel` per connection and can close them all."""
 
-    def __init__(self, reactor: Any) -> None:
+    def __init__(self, reactor: Any, *, upgrades: bool = False) -> None:
         self.reactor = reactor
+        self.upgrades = upgrades  # HTTP/1.1 requests may ask for h2c (plain ports only)
         self.connections: set[H2Channel] = set()
         self._waiting: list[defer.Deferred[None]] = []
 

@@ -70,7 +70,7 @@ def start_reference_target(
     try:
         h1 = HTTP1Factory(reactor)
         ports.append(reactor.listenTCP(port, h1, interface=host))
-        h2c = H2Factory(reactor)
+        h2c = H2Factory(reactor, upgrades=True)
         ports.append(reactor.listenTCP(h2_port, h2c, interface=host))
         certificate = make_self_signed()
         h1tls, h2tls = HTTP1Factory(reactor), H2Factory(reactor)

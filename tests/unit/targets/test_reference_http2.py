@@ -18,7 +18,7 @@ import hpack
 import pytest
 from h2.errors import ErrorCodes
 
-from conformance.targets.http2 import RESET_CAP, FrameFilter
+from conformance.targets.http2 import RESET_CAP, FrameFilter, parse_h2c_upgrade
 from conformance.targets.reference import start_reference_target
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -431,3 +431,43 @@ def test_filter_leaves_frames_inside_a_field_block_to_h2() -> None:
 def test_filter_counts_floods() -> None:
     with pytest.raises(h2.exceptions.DenialOfServiceError):
         admitted(*[(3, 0, 1, b"\0\0\0\x08")] * (RESET_CAP + 1))
+
+
+# -- the h2c upgrade (RFC 7540 §3.2) on the plain port
+
+UPGRADE = (
+    b"GET /echo?x HTTP/1.1\r\nHost: example\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+    b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nX-Test: 1\r\n\r\n"
+)
+
+
+def test_h2c_upgrade_is_answered_on_stream_1(h2c: tuple[str, int]) -> None:
+    raw = Raw(h2c)
+    raw.sock.sendall(UPGRADE)
+    raw.sock.settimeout(3)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += raw.sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101 ")
+    raw.sock.sendall(PREFACE + b"\0\0\0\x04\0\0\0\0\0")
+    frames = raw.frames(timeout=1)
+    assert frames[0][0] == 4 and not frames[0][1] & 1  # our SETTINGS comes first
+    body = b"".join(payload for t, _, sid, payload in frames if t == 0 and sid == 1)
+    echoed = json.loads(body)
+    assert (echoed["method"], echoed["target"]) == ("GET", "/echo?x")
+    assert ["x-test", "1"] in echoed["headers"]
+    assert not any(t == 7 for t, _, _, _ in frames)  # no GOAWAY: the connection goes on
+
+
+@pytest.mark.parametrize(
+    ("head", "parsed"),
+    [
+        (UPGRADE[:30], None),  # not complete yet
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", False),  # no Upgrade: h2c
+        (UPGRADE.replace(b"HTTP2-Settings: AAMAAABkAAQAAP__\r\n", b""), False),  # no HTTP2-Settings
+        (UPGRADE.replace(b"X-Test: 1", b"Content-Length: 3"), False),  # a body
+        (b"\x16\x03\x01\x02\x00", False),  # TLS on the plain port
+    ],
+)
+def test_parse_h2c_upgrade(head: bytes, parsed: object) -> None:
+    assert parse_h2c_upgrade(head) == parsed
