@@ -163,18 +163,32 @@ def schema(out: str | None) -> None:
 @click.option(
     "--port", default=8080, show_default=True, type=int, help="Port for HTTP/1.1 (0: any free port)."
 )
-def serve(host: str, port: int) -> None:
+@click.option("--h2-port", type=int, help="Port for HTTP/2 by prior knowledge, h2c (default: PORT+1).")
+@click.option("--h2-tls-port", type=int, help="Port for TLS, HTTP/2 or HTTP/1.1 by ALPN (default: PORT+2).")
+def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None) -> None:
     """Run the bundled reference target in the foreground (Ctrl-C stops it)."""
+    import tempfile
+
     from twisted.internet import reactor
 
     from conformance.targets.reference import start_reference_target
 
+    h2_port = h2_port if h2_port is not None else (port + 1 if port else 0)
+    h2_tls_port = h2_tls_port if h2_tls_port is not None else (port + 2 if port else 0)
     try:
-        target = start_reference_target(reactor, host=host, port=port)
+        target = start_reference_target(
+            reactor, host=host, port=port, h2_port=h2_port, h2_tls_port=h2_tls_port
+        )
     except Exception as exc:  # a port in use, a bad address
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+        raise click.ClickException(f"cannot listen on {host}: {exc}") from None
     for suite, url in target.urls.items():
         click.echo(f"{suite}: {url}")
+    if target.certificate is not None:
+        with tempfile.NamedTemporaryFile("wb", prefix="conformance-ca-", suffix=".pem", delete=False) as pem:
+            pem.write(target.certificate.certificate_pem)
+        reactor.addSystemEventTrigger("after", "shutdown", Path(pem.name).unlink, missing_ok=True)
+        for suite, url in target.tls_urls.items():
+            click.echo(f"{suite} over TLS: {url} (self-signed: --ca-file {pem.name})")
     from conformance.targets.resources import ECHO_PATH
 
     click.echo(f"echo endpoint: {ECHO_PATH} (run with --echo-path {ECHO_PATH})")

@@ -481,7 +481,7 @@ def test_a_client_that_does_not_read_pauses_the_reading(
     reactor_thread: Any, target: Any, reference: tuple[str, int]
 ) -> None:
     count = 10000  # ~2.5 MB of responses: more than the socket buffers hold
-    factory = target._factories[0]  # the HTTP/1.1 one (the WebSocket factory follows)
+    factory = target._factories[0]  # the HTTP/1.1 one (the others follow)
     with socket.create_connection(reference, timeout=5) as sock:
         sender = threading.Thread(target=sock.sendall, args=(GET * count,))
         sender.start()
@@ -570,7 +570,7 @@ def test_a_chunked_body_without_its_last_chunk_is_waited_for(connect: Any) -> No
 
 def test_stop_closes_open_connections_and_the_port(reactor_thread: Any) -> None:
     target = reactor_thread.call(start_reference_target, reactor_thread.reactor)
-    factory = target._factories[0]  # the HTTP/1.1 one (the WebSocket factory follows)
+    factory = target._factories[0]  # the HTTP/1.1 one (the others follow)
     address = ("127.0.0.1", port_of(target))
     idle, busy = Client(address), Client(address)
     try:

@@ -1,0 +1,126 @@
+"""The HTTP/2 suite against real servers, started on loopback by the tests.
+
+Each expected verdict below was checked against the RFC text (the reason is next to it):
+where a server is right, the case must say so. The whole suite runs against every server,
+by prior knowledge (h2c) and over TLS with ALPN h2, and no case may end in ERROR.
+Determinism: three runs in a row against the same server give the same verdict for every
+case. Servers missing from the machine are skipped, except under CI=true.
+"""
+
+from __future__ import annotations
+
+import pytest
+from servers_h2 import SERVERS_H2, H2Server
+
+from conformance.driver.endpoints import TLSSettings
+from conformance.driver.interpreter import RunOptions
+from conformance.results import TargetResults
+from conformance.scenario import bundled_cases_dir
+from conformance.scenario.loader import load_cases
+from conformance.target import Target
+
+PASS, FAIL, NON_STRICT, UNIMPLEMENTED = "PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED"
+
+#: server -> case id -> verdict, each verified against the RFC.
+_NGHTTPD = {
+    # RFC 9113 §5.1.1: a new stream id lower than one already used MUST be a connection error
+    # PROTOCOL_ERROR; nghttpd serves the HEADERS on stream 3 after stream 5.
+    "h2/9113/5.1.1/decreasing-stream-id": FAIL,
+    # RFC 9113 §6.9.2: an INITIAL_WINDOW_SIZE change that takes a window past 2^31-1 MUST be
+    # a connection error FLOW_CONTROL_ERROR; nghttpd resets only the stream.
+    "h2/9113/6.9.2/initial-window-size-too-large": FAIL,
+    # RFC 9113 §4.3 and §6.5: COMPRESSION_ERROR and FRAME_SIZE_ERROR, as nghttpd answers.
+    "h2/9113/4.3/undecodable-block": PASS,
+    "h2/9113/6.5/ack-with-payload": PASS,
+    "h2/9113/8.2.2/connection-field-connection": PASS,
+}
+_NGINX = {
+    # RFC 9113 §5.1: DATA on an idle stream MUST be a connection error PROTOCOL_ERROR;
+    # nginx ignores the frame.
+    "h2/9113/5.1/idle-data": FAIL,
+    # RFC 9113 §8.2.2: a request with a connection-specific field MUST be malformed; nginx
+    # answers 200.
+    "h2/9113/8.2.2/connection-field-connection": FAIL,
+    # RFC 9113 §3.4: the client preface ends with SETTINGS; anything else is an invalid
+    # preface (PROTOCOL_ERROR). nginx answers a PING sent first.
+    "h2/9113/3.4/settings-not-first": FAIL,
+    # RFC 9113 §4.3: an undecodable field block is COMPRESSION_ERROR; nginx says
+    # FRAME_SIZE_ERROR.
+    "h2/9113/4.3/undecodable-block": FAIL,
+    "h2/9113/5.1.1/decreasing-stream-id": PASS,
+    "h2/9113/6.5/ack-with-payload": PASS,
+}
+_H2_LIBRARY = {
+    # RFC 9113 §4.3: COMPRESSION_ERROR for an undecodable field block; the h2 library
+    # raises a ProtocolError, answered PROTOCOL_ERROR.
+    "h2/9113/4.3/undecodable-block": FAIL,
+    # RFC 9113 §6.5: a SETTINGS ACK with a payload is FRAME_SIZE_ERROR; h2 says PROTOCOL_ERROR.
+    "h2/9113/6.5/ack-with-payload": FAIL,
+    # RFC 9113 §3.4: h2 does not require SETTINGS to be the client's first frame.
+    "h2/9113/3.4/settings-not-first": FAIL,
+    "h2/9113/5.1.1/decreasing-stream-id": PASS,
+    "h2/9113/8.2.2/connection-field-connection": PASS,
+}
+# RFC 9113 §8.1.1: content-length 4 on a request ended by its HEADERS is malformed; h2
+# checks content-length only when DATA ends the stream (twisted.web answers 4xx: NON-STRICT).
+_CONTENT_LENGTH_UNCHECKED = {"h2/9113/8.1.1/content-length-without-data": FAIL}
+
+#: server -> case id -> verdict, each verified against the RFC.
+EXPECTED: dict[str, dict[str, str]] = {
+    "nghttpd": _NGHTTPD,
+    "nghttpd-tls": _NGHTTPD,
+    "nginx": _NGINX,
+    "nginx-tls": _NGINX,
+    "hypercorn": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
+    "hypercorn-tls": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
+    "h2-library": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
+    "twisted.web-tls": {
+        **_H2_LIBRARY,
+        # RFC 9113 §5.4.1: after the GOAWAY for a connection error the endpoint MUST close
+        # the TCP connection; twisted.web leaves it open.
+        "h2/9113/5.4.1/close-after-connection-error": FAIL,
+        # RFC 9113 §3.4: an invalid preface is a connection error; twisted.web neither
+        # sends GOAWAY PROTOCOL_ERROR nor closes.
+        "h2/9113/3.4/invalid-preface": FAIL,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def h2_cases():  # type: ignore[no-untyped-def]
+    cases = [case for case in load_cases([bundled_cases_dir()]) if case.protocol == "h2"]
+    if not cases:
+        pytest.fail("no HTTP/2 cases are bundled")
+    return cases
+
+
+def run(reactor_thread, cases, name: str, server: H2Server) -> TargetResults:  # type: ignore[no-untyped-def]
+    target = Target.parse(f"{name}={server.url}", suites=("h2",))
+    options = RunOptions(tls=TLSSettings(ca_file=server.ca_file))
+    results = reactor_thread.run(cases, [target], options)
+    return results.targets[0]
+
+
+def verdicts(target: TargetResults) -> dict[str, str]:
+    return {case.id: case.verdict.value for case in target.cases}
+
+
+@pytest.mark.realserver
+@pytest.mark.parametrize("server", sorted(SERVERS_H2))
+def test_h2_suite_against_real_server(server, reactor_thread, h2_cases):  # type: ignore[no-untyped-def]
+    """The whole HTTP/2 suite three times in a row: no ERROR, the RFC-checked verdicts, and
+    the same verdict for every case each time."""
+    with SERVERS_H2[server]() as running:
+        runs = [run(reactor_thread, h2_cases, server, running) for _ in range(3)]
+    first = runs[0]
+    observed = verdicts(first)
+    assert len(observed) == len(h2_cases)
+    errors = {
+        case.id: case.observed for target in runs for case in target.cases if case.verdict.value == "ERROR"
+    }
+    assert errors == {}
+    expected = EXPECTED[server]
+    assert {case_id: observed.get(case_id) for case_id in expected} == expected
+    for again in runs[1:]:
+        changed = {k: (v, verdicts(again)[k]) for k, v in observed.items() if verdicts(again)[k] != v}
+        assert changed == {}
