@@ -86,7 +86,7 @@ def run_h2(
     port, _ = serve(reactor_thread, on_data)
     try:
         target = Target.parse(f"h2c://127.0.0.1:{port.getHost().port}/")
-        results = reactor_thread.run(cases, [target], RunOptions(**{"timeout": 0.5, **options}))
+        results = reactor_thread.run(cases, [target], RunOptions(**{"timeout": 1.5, **options}))
     finally:
         reactor_thread.call(port.stopListening)
     return {c.id.rsplit("/", 1)[1]: c for c in results.targets[0].cases}
@@ -332,7 +332,7 @@ def test_a_tls_target_whose_alpn_does_not_select_h2_is_unimplemented(
     try:
         target = Target.parse(f"https://127.0.0.1:{port.getHost().port}/")
         results = reactor_thread.run(
-            load_cases([path]), [target], RunOptions(timeout=0.5, tls=TLSSettings(insecure=True))
+            load_cases([path]), [target], RunOptions(timeout=1.5, tls=TLSSettings(insecure=True))
         )
     finally:
         reactor_thread.call(port.stopListening)
