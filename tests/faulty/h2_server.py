@@ -23,10 +23,8 @@ Run it in the foreground::
 
 from __future__ import annotations
 
-import argparse
 import base64
 import email.utils
-import json
 import re
 import struct
 import sys
@@ -35,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import fault_matrix
 import hpack
 from hyperframe.frame import (
     ContinuationFrame,
@@ -1217,40 +1216,16 @@ def listen(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=18082)
-    parser.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME")
-    parser.add_argument("--list-faults", action="store_true", help="print the faults and exit")
-    parser.add_argument(
-        "--matrix",
-        action="store_true",
-        help="serve the correct configuration and each single fault, each on a free port; print "
-        'one JSON line {"correct": port, fault: port, ...} once listening',
+    return fault_matrix.serve(
+        argv,
+        description=__doc__ or "",
+        faults=FAULTS,
+        listen=listen,
+        label="faulty HTTP/2 server",
+        url="h2c://{host}:{port}/",
+        default_port=18082,
+        configurations=CONFIGURATIONS,
     )
-    args = parser.parse_args(argv)
-    if args.list_faults:
-        for name, what in FAULTS.items():
-            print(f"{name:36} {what}")
-        return 0
-    from twisted.internet import reactor
-
-    if args.matrix:
-        configurations = CONFIGURATIONS
-        ports = {
-            name: listen(reactor, faults, host=args.host).getHost().port
-            for name, faults in configurations.items()
-        }
-        print(json.dumps(ports), flush=True)
-        reactor.run()  # type: ignore[attr-defined]
-        return 0
-
-    port = listen(reactor, args.fault, host=args.host, port=args.port)
-    address = port.getHost()
-    faults = ", ".join(args.fault) or "none"
-    print(f"faulty HTTP/2 server on h2c://{address.host}:{address.port}/ (faults: {faults})", flush=True)
-    reactor.run()  # type: ignore[attr-defined]
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,246 @@
+"""What the faulty servers and their fault-matrix tests share.
+
+Each faulty server (``h1_server.py``, ``h2_server.py``, ``ws_server.py``) switches single
+rules of its protocol wrong; its test runs every case of the protocol against the correct
+configuration and against each single fault, and checks the result against a committed map
+of fault -> the cases it makes FAIL. The servers' command line (:func:`serve`) and the
+checks on a finished matrix (:class:`FaultMap`, :func:`failing`, :func:`harness_errors`)
+live here once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CORRECT = "correct"
+UPDATE = os.environ.get("CONFORMANCE_UPDATE_FAULT_MAP") == "1"
+
+
+# -- the servers' command line ---------------------------------------------------------------
+
+
+def single_fault_configurations(faults: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The correct configuration and one configuration per fault, named after it."""
+    return {CORRECT: (), **{fault: (fault,) for fault in faults}}
+
+
+def serve(
+    argv: list[str] | None,
+    *,
+    description: str,
+    faults: Mapping[str, str],
+    listen: Callable[..., Any],
+    label: str,
+    url: str,
+    default_port: int,
+    configurations: Mapping[str, tuple[str, ...]] | None = None,
+) -> int:
+    """The command line of a faulty server: one configuration in the foreground, ``--matrix``
+    (every configuration on a free port, the ports printed as one JSON line once listening)
+    or ``--list-faults``. ``listen(reactor, faults, host=..., port=...)`` starts one
+    configuration; the banner names the server (``label``) and its ``url``, a format string
+    of ``host`` and ``port``."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument("--fault", action="append", default=[], choices=sorted(faults), metavar="NAME")
+    parser.add_argument("--list-faults", action="store_true", help="print the faults and exit")
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="serve the correct configuration and each single fault, each on a free port; print "
+        'one JSON line {"correct": port, fault: port, ...} once listening',
+    )
+    args = parser.parse_args(argv)
+    if args.list_faults:
+        width = max(map(len, faults)) + 2
+        for name, what in faults.items():
+            print(f"{name:{width}} {what}")
+        return 0
+    from twisted.internet import reactor
+
+    if args.matrix:
+        chosen = configurations if configurations is not None else single_fault_configurations(faults)
+        ports = {
+            name: listen(reactor, on, host=args.host, port=0).getHost().port for name, on in chosen.items()
+        }
+        print(json.dumps(ports), flush=True)
+    else:
+        address = listen(reactor, args.fault, host=args.host, port=args.port).getHost()
+        on = ", ".join(args.fault) or "none"
+        print(f"{label} on {url.format(host=address.host, port=address.port)} (faults: {on})", flush=True)
+    reactor.run()  # type: ignore[attr-defined]
+    return 0
+
+
+@contextlib.contextmanager
+def matrix_ports(server: Path, configurations: Iterable[str]) -> Iterator[dict[str, int]]:
+    """Start ``server --matrix`` in a process of its own and yield its ports; stop it after.
+
+    A process of its own: sharing the test's reactor, a server busy with hundreds of
+    connections could delay a FIN past a case's silence window."""
+    process = subprocess.Popen(
+        [sys.executable, str(server), "--matrix"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ports: dict[str, int] = json.loads(process.stdout.readline())
+        assert set(ports) == set(configurations)
+        yield ports
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# -- running and judging a matrix ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Every case's verdict against the correct configurations and each single fault."""
+
+    results: Any  # the concurrent run (RunResults: for its transcripts and errors)
+    verdicts: dict[str, dict[str, Any]]  # target -> case id -> verdict, after confirmation
+    confirmed: dict[str, list[str]]  # target -> case ids whose verdict was run a second time
+
+    def merged(self, other: Matrix) -> Matrix:
+        """This matrix and ``other`` (more cases, against some of the same targets) as one."""
+        extra = {target.name: target.cases for target in other.results.targets}
+        results = dataclasses.replace(
+            self.results,
+            targets=tuple(
+                dataclasses.replace(target, cases=target.cases + extra.get(target.name, ()))
+                for target in self.results.targets
+            ),
+        )
+        verdicts = {name: {**found, **other.verdicts.get(name, {})} for name, found in self.verdicts.items()}
+        confirmed = {
+            name: self.confirmed.get(name, []) + other.confirmed.get(name, [])
+            for name in self.confirmed.keys() | other.confirmed.keys()
+        }
+        return Matrix(results=results, verdicts=verdicts, confirmed=confirmed)
+
+
+def run_confirmed(
+    reactor_thread: Any,
+    cases: list[Any],
+    targets: list[Any],
+    options: Any,
+    expected: Mapping[str, set[str]],
+    *,
+    jobs: int = 64,
+    correct: Iterable[str] = ("PASS",),
+) -> Matrix:
+    """One concurrent run of ``cases`` against ``targets``, then a second look at the suspects.
+
+    With thousands of connections in one run on a busy machine, a starved process can miss a
+    deadline; so a verdict that differs from what ``expected`` (fault -> failing case ids)
+    says, or an ERROR, is run again at low concurrency, and that second verdict is the one
+    judged. Against a correct configuration (named ``correct...``) the suspects are verdicts
+    other than those in ``correct``. A real change shows in both runs."""
+    from conformance.verdicts.verdict import Verdict
+
+    settled = {Verdict(value) for value in correct}
+    results = reactor_thread.run(cases, targets, options, jobs=jobs)
+    found = verdicts_by_target(results)
+    by_id = {case.id: case for case in cases}
+    by_name = {target.name: target for target in targets}
+    confirmed: dict[str, list[str]] = {}
+    for name, case_verdicts in found.items():
+        if name.startswith(CORRECT):
+            suspects = sorted(case_id for case_id, v in case_verdicts.items() if v not in settled)
+        else:
+            failing_now = set(failing(case_verdicts))
+            errors = {case_id for case_id, v in case_verdicts.items() if v is Verdict.ERROR}
+            suspects = sorted((failing_now ^ (set(expected.get(name, ())) & by_id.keys())) | errors)
+        if not suspects:
+            continue
+        rerun = reactor_thread.run([by_id[c] for c in suspects], [by_name[name]], options, jobs=4)
+        for case in rerun.targets[0].cases:
+            case_verdicts[case.id] = case.verdict
+        confirmed[name] = suspects
+    return Matrix(results=results, verdicts=found, confirmed=confirmed)
+
+
+def verdicts_by_target(results: Any) -> dict[str, dict[str, Any]]:
+    """target name -> case id -> verdict, from a :class:`~conformance.results.RunResults`."""
+    return {target.name: {case.id: case.verdict for case in target.cases} for target in results.targets}
+
+
+def failing(verdicts: Mapping[str, Any]) -> list[str]:
+    """The case ids whose verdict is FAIL, sorted."""
+    from conformance.verdicts.verdict import Verdict
+
+    return sorted(case_id for case_id, verdict in verdicts.items() if verdict is Verdict.FAIL)
+
+
+def harness_errors(
+    results: Any, verdicts: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[tuple[str, str], str]:
+    """(target, case id) -> what was observed, for every ERROR; ``verdicts`` (target -> case
+    id -> verdict) overrides the run's own, e.g. after re-running suspects."""
+    from conformance.verdicts.verdict import Verdict
+
+    return {
+        (target.name, case.id): case.observed
+        for target in results.targets
+        for case in target.cases
+        if (verdicts[target.name][case.id] if verdicts is not None else case.verdict) is Verdict.ERROR
+    }
+
+
+@dataclass(frozen=True)
+class FaultMap:
+    """The committed map of a protocol's faults to the cases they make FAIL."""
+
+    path: Path
+    protocol: str  # for the file's header: "HTTP/1.1", "HTTP/2", ...
+
+    def expected(self) -> dict[str, set[str]]:
+        known = yaml.safe_load(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+        return {fault: set(case_ids or ()) for fault, case_ids in (known or {}).items()}
+
+    def differences(self, observed: Mapping[str, list[str]]) -> dict[str, Any]:
+        """How ``observed`` (fault -> failing case ids) differs from the map; empty when it
+        agrees. With ``CONFORMANCE_UPDATE_FAULT_MAP=1`` the map is rewritten first."""
+        if UPDATE:
+            self.path.write_text(
+                f"# fault -> the {self.protocol} cases it makes FAIL (generated by the fault-matrix test;\n"
+                "# review every change: CONFORMANCE_UPDATE_FAULT_MAP=1 pytest tests/faulty)\n"
+                + yaml.safe_dump(dict(observed), sort_keys=False, width=110),
+                encoding="utf-8",
+            )
+        expected = self.expected()
+        found = {
+            fault: {
+                "unexpected FAIL": sorted(set(cases) - expected.get(fault, set())),
+                "no longer FAILs": sorted(expected.get(fault, set()) - set(cases)),
+            }
+            for fault, cases in observed.items()
+            if set(cases) != expected.get(fault, set())
+        }
+        extra = sorted(expected.keys() - observed.keys())
+        return {**found, **({"faults in the map that do not exist": extra} if extra else {})}
+
+
+def never_failed(
+    observed: Mapping[str, list[str]], case_ids: Iterable[str], exempt: Iterable[str] = ()
+) -> list[str]:
+    """The cases no fault made FAIL (``exempt``: those that cannot FAIL by definition)."""
+    caught = {case_id for cases in observed.values() for case_id in cases} | set(exempt)
+    return sorted(set(case_ids) - caught)
