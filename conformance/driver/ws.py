@@ -158,6 +158,10 @@ class WsSession:
 
     def _plain_http(self) -> list[Event]:
         self._http = http1.ResponseParser()
+        if self.request is not None:
+            # The answer to a HEAD handshake has no content, whatever its framing fields say
+            # (RFC 9112 §6.3, item 1): the parser must know the method it answers.
+            self._http.expect_response_to(self.request.method)
         data, self._head = bytes(self._head), bytearray()
         return list(self._http.feed(data))
 

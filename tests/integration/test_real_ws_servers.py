@@ -38,6 +38,130 @@ FAILS: dict[str, dict[str, str]] = {
         "ws/6455/5.5.1/close-inside-fragmented-message": "1002 for a close between fragments",
     },
     "autobahn": {},
+    "node-ws": {
+        # RFC 6455 §4.2.1 item 1: the handshake is "an HTTP/1.1 or higher GET request", and a
+        # request that does not match MUST get an HTTP error (§4.2.1, last paragraph); §4.1:
+        # "the HTTP version MUST be at least 1.1". ws switches an HTTP/1.0 request.
+        "ws/6455/4.2/http-1.0": "a 101 to an HTTP/1.0 handshake",
+        # RFC 6455 §4.2.1 item 2 and RFC 9112 §3.2 (400 for an HTTP/1.1 request without Host):
+        # Node checks Host for requests, not for upgrades, and ws completes the handshake.
+        "ws/6455/4.2/missing-host": "a 101 to a handshake without Host",
+    },
+    "hypercorn": {
+        # RFC 6455 §4.2.1 item 5: the key is "a base64-encoded value that, when decoded, is 16
+        # bytes in length", and a handshake that does not match MUST get an HTTP error
+        # (§4.2.1, last paragraph); wsproto's server handshake only checks the field is there.
+        "ws/6455/4.2/bad-key-15-bytes": "a 101 to a 15-byte key",
+        "ws/6455/4.2/bad-key-17-bytes": "a 101 to a 17-byte key",
+        "ws/6455/4.2/bad-key-empty": "a 101 to an empty key",
+        "ws/6455/4.2/bad-key-not-base64": "a 101 to a key that is not base64",
+        # RFC 6455 §11.3.1: Sec-WebSocket-Key "MUST NOT appear more than once in an HTTP
+        # request"; two fields make one value ("a, b") that is no 16-byte base64 key.
+        "ws/6455/4.2/two-keys": "a 101 to a handshake with two keys",
+        # RFC 7540 §3.2.1: "A server MUST NOT upgrade the connection to HTTP/2 if this header
+        # field [HTTP2-Settings] is not present" (and RFC 9113 §3.1 deprecates the h2c
+        # upgrade); hypercorn answers a WebSocket handshake with Upgrade: h2c and no
+        # HTTP2-Settings by switching to HTTP/2.
+        "ws/6455/4.2/odd-upgrade-h2c": "switches to h2c without HTTP2-Settings",
+        # RFC 6455 §4.4: the answer to a version it does not speak carries the
+        # Sec-WebSocket-Version field with the versions it does; hypercorn's 400 has none.
+        "ws/6455/4.2/version-12": "400 without Sec-WebSocket-Version",
+        "ws/6455/4.2/version-14": "400 without Sec-WebSocket-Version",
+        "ws/6455/4.2/version-99": "400 without Sec-WebSocket-Version",
+        # RFC 7692 §7.1: "A server MUST decline an extension negotiation offer ... if ... the
+        # negotiation offer contains an extension parameter not defined for use in an offer,
+        # ... an extension parameter with an invalid value, ... multiple extension parameters
+        # with the same name". wsproto accepts such offers; an invalid window size makes it
+        # drop the connection with no answer at all.
+        "ws/7692/7/offer-declined-unknown-parameter": "accepts an offer with an unknown parameter",
+        "ws/7692/7/offer-declined-duplicate-parameter": "accepts an offer with a parameter twice",
+        "ws/7692/7/offer-declined-server-bits-no-value": "accepts server_max_window_bits without a value",
+        "ws/7692/7/offer-declined-takeover-with-value": "accepts server_no_context_takeover=1",
+        "ws/7692/7/offer-declined-client-bits-abc": "drops the connection on client_max_window_bits=abc",
+    },
+    "aiohttp": {
+        # RFC 6455 §4.2.1 item 1 (an HTTP/1.1 or higher GET request; anything else gets an
+        # HTTP error): aiohttp answers an HTTP/1.0 handshake with an HTTP/1.0 101, and a HEAD
+        # one (web.get routes HEAD too; WebSocketResponse does not look at the method) with 101.
+        "ws/6455/4.2/http-1.0": "a 101 to an HTTP/1.0 handshake",
+        "ws/6455/4.2/method-head": "a 101 to a HEAD handshake",
+        # RFC 6455 §11.3.1: Sec-WebSocket-Key MUST NOT appear more than once.
+        "ws/6455/4.2/two-keys": "a 101 to a handshake with two keys",
+        # RFC 6455 §4.4: the refusal of a version carries Sec-WebSocket-Version.
+        "ws/6455/4.2/version-12": "400 without Sec-WebSocket-Version",
+        "ws/6455/4.2/version-14": "400 without Sec-WebSocket-Version",
+        "ws/6455/4.2/version-99": "400 without Sec-WebSocket-Version",
+        # RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that is
+        # not masked"; aiohttp's server takes unmasked frames as if they were masked.
+        "ws/6455/5.1/unmasked-text": "echoes an unmasked frame",
+        "ws/6455/5.1/unmasked-binary": "echoes an unmasked frame",
+        "ws/6455/5.1/unmasked-empty-text": "echoes an unmasked frame",
+        "ws/6455/5.1/unmasked-ping": "answers an unmasked ping",
+        "ws/6455/5.1/unmasked-after-masked": "echoes an unmasked frame",
+        # RFC 6455 §7.4.1: 1006 "MUST NOT be set as a status code in a Close control frame";
+        # aiohttp counts it among its valid codes and answers a normal close (1000).
+        "ws/6455/7.4/invalid-code-1006": "takes a close with code 1006 as valid",
+        # RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control
+        # frames ... An endpoint receiving such a frame MUST _Fail the WebSocket Connection_".
+        "ws/7692/7/rsv1-on-ping": "answers a ping with RSV1",
+        # RFC 7692 §7.1 (decline invalid offers) and §7.1.2.2 (client_max_window_bits is 8 to
+        # 15; aiohttp takes 7), §7.1.1 (a parameter twice, a window bits parameter without
+        # the value a server parameter needs).
+        "ws/7692/7/offer-declined-client-bits-7": "accepts client_max_window_bits=7",
+        "ws/7692/7/offer-declined-duplicate-parameter": "accepts an offer with a parameter twice",
+        "ws/7692/7/offer-declined-server-bits-no-value": "accepts server_max_window_bits without a value",
+        # RFC 7692 §7.1.2.1: "A server accepts an extension negotiation offer with this
+        # parameter by including the "server_max_window_bits" extension parameter in the
+        # extension negotiation response"; aiohttp leaves out server_max_window_bits=15.
+        "ws/7692/7/offer-server-bits-15-messages-4096": "accepts server_max_window_bits=15 without it",
+    },
+    "tornado": {
+        # RFC 6455 §4.2.1 items 1 and 5, §11.3.1: tornado checks neither the HTTP version nor
+        # the key's form nor that it came once.
+        "ws/6455/4.2/http-1.0": "a 101 to an HTTP/1.0 handshake",
+        "ws/6455/4.2/bad-key-15-bytes": "a 101 to a 15-byte key",
+        "ws/6455/4.2/bad-key-17-bytes": "a 101 to a 17-byte key",
+        "ws/6455/4.2/bad-key-not-base64": "a 101 to a key that is not base64",
+        "ws/6455/4.2/two-keys": "a 101 to a handshake with two keys",
+        # RFC 6455 §5.1: the server MUST close the connection on an unmasked frame.
+        "ws/6455/5.1/unmasked-text": "echoes an unmasked frame",
+        "ws/6455/5.1/unmasked-binary": "echoes an unmasked frame",
+        "ws/6455/5.1/unmasked-empty-text": "echoes an unmasked frame",
+        "ws/6455/5.1/unmasked-ping": "answers an unmasked ping",
+        "ws/6455/5.1/unmasked-after-masked": "echoes an unmasked frame",
+        # RFC 6455 §5.5.1: a close body starts with a 2-byte code; one byte is a protocol
+        # error, which tornado answers with a close without a code.
+        "ws/6455/5.5.1/one-byte-close-payload": "a normal close for a 1-byte close payload",
+        # RFC 6455 §7.4.1, §7.4.2: 1004-1006 and 1015 MUST NOT be set in a close frame, 0-999
+        # are not used, other codes below 3000 are reserved; tornado sends the peer's code
+        # back in its own close frame, whatever it is.
+        **{
+            f"ws/6455/7.4/invalid-code-{code}": "echoes the invalid code in its close"
+            for code in (0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999)
+        },
+        # RFC 7692 §7.1.1.1: "A server accepts an extension negotiation offer that includes
+        # the "server_no_context_takeover" extension parameter by including the
+        # "server_no_context_takeover" extension parameter in the corresponding extension
+        # negotiation response"; tornado drops parameters without a value from its answer.
+        "ws/7692/7/offer-server-no-takeover": "leaves server_no_context_takeover out",
+        "ws/7692/7/offer-server-no-takeover-messages-64": "leaves server_no_context_takeover out",
+        "ws/7692/7/offer-server-no-takeover-messages-4096": "leaves server_no_context_takeover out",
+        "ws/7692/7/offer-both-no-takeover-messages-64": "leaves server_no_context_takeover out",
+        "ws/7692/7/offer-both-no-takeover-messages-4096": "leaves server_no_context_takeover out",
+        # RFC 7692 §7.1: invalid offers MUST be declined (and §5: of several offers the server
+        # accepts one or none); tornado answers 500 to unknown parameters and window sizes it
+        # cannot use, and accepts a parameter given twice, server_max_window_bits without a
+        # value and server_no_context_takeover=1 (echoing the "=1").
+        "ws/7692/7/offer-declined-unknown-parameter": "500",
+        "ws/7692/7/offer-declined-client-bits-7": "500",
+        "ws/7692/7/offer-declined-client-bits-abc": "500",
+        "ws/7692/7/offer-declined-server-bits-7": "500",
+        "ws/7692/7/offer-declined-server-bits-16": "500",
+        "ws/7692/7/offer-second-of-two": "500",
+        "ws/7692/7/offer-declined-duplicate-parameter": "accepts an offer with a parameter twice",
+        "ws/7692/7/offer-declined-server-bits-no-value": "accepts server_max_window_bits without a value",
+        "ws/7692/7/offer-declined-takeover-with-value": "accepts server_no_context_takeover=1",
+    },
 }
 
 #: Verdicts other than FAIL worth pinning, with why the RFC allows them.
@@ -61,6 +185,33 @@ PINNED: dict[str, dict[str, str]] = {
         # (400) instead: allowed, not preferred.
         "ws/7692/7/offer-declined-unknown-parameter": NON_STRICT,
         "ws/6455/5.5.1/close-inside-fragmented-message": PASS,
+    },
+    "node-ws": {
+        # RFC 6455 §10.4: ws limits a message to 16384 fragments (maxFragments) and closes
+        # with 1008 past it: a limit the RFC allows, with a code §7.4.1 allows.
+        "ws/6455/10.4/fragmented-text-4mib-in-64-byte-fragments": NON_STRICT,
+        # RFC 6455 §4.4: 400 with Sec-WebSocket-Version: 13, 8 (426 is the example given).
+        "ws/6455/4.2/version-12": NON_STRICT,
+        # RFC 7692 §7.1: ws refuses the handshake (400) rather than decline the offer.
+        "ws/7692/7/offer-declined-unknown-parameter": NON_STRICT,
+        "ws/6455/10.4/large-text-16mib": PASS,
+    },
+    "hypercorn": {
+        # RFC 6455 §7.1.7: when wsproto fails the connection hypercorn drops TCP without the
+        # close frame the RFC asks for with a SHOULD.
+        "ws/6455/5.1/unmasked-text": NON_STRICT,
+        "ws/6455/8.1/invalid-surrogate-1": NON_STRICT,
+        # A request that is no WebSocket handshake goes to the application (404 here).
+        "ws/6455/4.2/missing-upgrade": NON_STRICT,
+        "ws/6455/10.4/large-text-16mib": PASS,
+    },
+    "aiohttp": {
+        "ws/6455/5.1/unmasked-close": NON_STRICT,  # §5.1: a normal close for an unmasked one
+        "ws/6455/10.4/large-text-16mib": PASS,
+    },
+    "tornado": {
+        "ws/6455/5.2/rsv1-text": NON_STRICT,  # §7.1.7: TCP dropped without a close frame
+        "ws/6455/10.4/large-text-16mib": PASS,
     },
 }
 

@@ -35,8 +35,11 @@ def suite_servers(suite: str) -> tuple[dict[str, Callable[[], Any]], dict[str, s
 
         return dict(H2_SERVERS), {}
     if suite == "ws":
-        from servers_ws import WS_SERVERS
+        from servers_ws import NODE_DIR, WS_SERVERS
 
+        # Node's ws comes from npm, pinned by package-lock.json (as .ci/run installs it).
+        if not (NODE_DIR / "node_modules" / "ws" / "package.json").is_file():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
         return dict(WS_SERVERS), {}
     raise SystemExit(f"unknown suite {suite!r}: h1, h2 or ws")
 

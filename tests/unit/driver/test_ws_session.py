@@ -53,6 +53,16 @@ def test_a_refusal_stays_http() -> None:
     assert not session.upgraded
 
 
+def test_a_refusal_of_a_head_handshake_has_no_content() -> None:
+    # hypercorn answers a HEAD handshake 404 with Transfer-Encoding: chunked and (rightly, RFC
+    # 9112 §6.3 item 1) no body: the response is whole at the end of its head.
+    session = WsSession()
+    session.handshake_sent(HandshakeOptions(method="HEAD").request(CONTEXT))
+    (event,) = session.receive(b"HTTP/1.1 404 \r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert isinstance(event, http1.Response) and event.status == 404 and event.complete
+    assert event.body_length == 0
+
+
 def test_echoes_are_matched_against_what_was_sent() -> None:
     session = upgraded()
     for payload in (WsMessage(kind="text", payload=Text(text="one", encoding="utf-8")), Concat(parts=())):
