@@ -299,7 +299,7 @@ def run(
     from conformance.verdicts.verdict import Requirement
 
     try:
-        parsed = [Target.parse(spec) for spec in targets]
+        parsed = [Target.parse(spec, requested=tuple(suites)) for spec in targets]
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     names = [t.name for t in parsed]
@@ -437,8 +437,11 @@ def _run_in_reactor(
             from conformance.targets.reference import start_reference_target
 
             reference = start_reference_target(reactor)
-            run_targets = [Target.parse(f"reference-{suite}={url}") for suite, url in reference.urls.items()]
-            urls = ", ".join(reference.urls.values())
+            run_targets = [
+                Target.parse(f"reference-{name}={url}", suites=reference.suites.get(name))
+                for name, url in reference.urls.items()
+            ]
+            urls = ", ".join(dict.fromkeys(reference.urls.values()))
             console.print(f"No target given: testing the bundled reference target ({urls})")
         try:
             work = plan(cases, run_targets)
