@@ -129,7 +129,9 @@ class CaseRun:
         )
         self.recorder.connection += 1
         protocol = WireProtocol(
-            session=opener.session() if opener is not None and opener.session else session_for(self.case.protocol),
+            session=opener.session()
+            if opener is not None and opener.session
+            else session_for(self.case.protocol),
             recorder=self.recorder,
             reactor=self.reactor,
             byte_cap=self.options.byte_cap,

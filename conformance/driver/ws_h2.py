@@ -27,10 +27,16 @@ from conformance.codecs import h2fields
 from conformance.codecs import h2frames as fr
 from conformance.codecs import h2hpack as hp
 from conformance.codecs.common import ConnectionClosed, Event, Violation
-from conformance.codecs.ws.h2handshake import ExtendedConnect, check_connect_response
+from conformance.codecs.ws.h2handshake import ExtendedConnect, H2Problem, StreamEnded, check_connect_response
 from conformance.driver.h2 import H2Session, _check_alpn, _wait_for
-from conformance.driver.openers import APPLICABILITY, OPENERS, Opener, OpeningContext, OpeningFailed
-from conformance.driver.openers import register_opener
+from conformance.driver.openers import (
+    APPLICABILITY,
+    OPENERS,
+    Opener,
+    OpeningContext,
+    OpeningFailed,
+    register_opener,
+)
 from conformance.driver.ws import WsSession
 from conformance.scenario import model
 from conformance.scenario.kinds.ws import H2WebSocketOptions, Handshake, HandshakeOptions
@@ -51,42 +57,6 @@ def over_h2(target: Target) -> bool:
     """Whether WebSocket cases reach ``target`` over HTTP/2 (RFC 8441): h2c:// (prior
     knowledge) and https:// (ALPN h2) targets; ws:// and wss:// are HTTP/1.1."""
     return target.scheme in ("h2c", "https")
-
-
-@dataclass(frozen=True, kw_only=True)
-class StreamEnded(ConnectionClosed):
-    """The server ended a WebSocket's stream: END_STREAM (RFC 8441 §5: the orderly close of
-    the TCP connection of RFC 6455), RST_STREAM (``reset``: the abortive close) or a GOAWAY
-    that leaves the stream unprocessed or fails the connection."""
-
-    stream_id: int = 0
-    how: str = "END_STREAM"  # END_STREAM | RST_STREAM | GOAWAY
-    error: int | None = None
-
-    def describe(self) -> str:
-        if self.how == "END_STREAM":
-            return f"stream {self.stream_id} ended by the target (END_STREAM)"
-        code = fr.error_name(self.error) if self.error is not None else "no code"
-        if self.how == "RST_STREAM":
-            return f"stream {self.stream_id} reset by the target (RST_STREAM {code})"
-        return f"stream {self.stream_id} abandoned: GOAWAY ({code})" + (f" — {self.reason}" if self.reason else "")
-
-    def detail(self) -> dict[str, Any]:
-        return {**super().detail(), "stream": self.stream_id, "how": self.how, "error": self.error}
-
-
-@dataclass(frozen=True, kw_only=True)
-class H2Problem:
-    """Something the server got wrong at the HTTP/2 level under a WebSocket."""
-
-    frame: str
-    violations: tuple[Violation, ...]
-
-    def describe(self) -> str:
-        return f"HTTP/2 {self.frame}, which breaks the rules: " + "; ".join(v.describe() for v in self.violations)
-
-    def detail(self) -> dict[str, Any]:
-        return {"type": "h2-problem", "frame": self.frame, "violations": [v.describe() for v in self.violations]}
 
 
 @dataclass
@@ -210,11 +180,16 @@ class WsH2Session:
                 stream.window -= size
                 last = stream.end_pending and not stream.pending
                 self._out += fr.encode_frame(
-                    fr.FrameType.DATA, chunk, flags=fr.Flag.END_STREAM if last else 0, stream_id=stream.stream_id
+                    fr.FrameType.DATA,
+                    chunk,
+                    flags=fr.Flag.END_STREAM if last else 0,
+                    stream_id=stream.stream_id,
                 )
                 stream.local_ended = last
             if stream.end_pending and not stream.pending and not stream.local_ended:
-                self._out += fr.encode_frame(fr.FrameType.DATA, flags=fr.Flag.END_STREAM, stream_id=stream.stream_id)
+                self._out += fr.encode_frame(
+                    fr.FrameType.DATA, flags=fr.Flag.END_STREAM, stream_id=stream.stream_id
+                )
                 stream.local_ended = True
 
     # -- what the server sends
@@ -234,7 +209,11 @@ class WsH2Session:
             return [event]
         self._note(f"HTTP/2: {event.describe()}", event.detail())
         events: list[Event] = []
-        problems = [v for v in event.violations if not isinstance(event, fr.DataFrame) or v.code != "h2-frame-on-idle-stream"]
+        problems = [
+            v
+            for v in event.violations
+            if not isinstance(event, fr.DataFrame) or v.code != "h2-frame-on-idle-stream"
+        ]
         stream = self.streams.get(event.stream_id)
         if isinstance(event, fr.SettingsFrame) and not event.flags & fr.Flag.ACK:
             problems += self._settings(event)
@@ -259,10 +238,15 @@ class WsH2Session:
             events += self._ended(stream, how="RST_STREAM", error=event.error_code)
         elif isinstance(event, fr.GoAwayFrame):
             for other in self.streams.values():
-                abandoned = other.stream_id > event.last_stream_id or event.error_code != fr.ErrorCode.NO_ERROR
+                abandoned = (
+                    other.stream_id > event.last_stream_id or event.error_code != fr.ErrorCode.NO_ERROR
+                )
                 if abandoned and not other.remote_ended:
                     events += self._ended(
-                        other, how="GOAWAY", error=event.error_code, reason=f"last stream {event.last_stream_id}"
+                        other,
+                        how="GOAWAY",
+                        error=event.error_code,
+                        reason=f"last stream {event.last_stream_id}",
                     )
         if problems:
             events.insert(0, H2Problem(frame=event.describe(), violations=tuple(problems)))
@@ -276,7 +260,10 @@ class WsH2Session:
                 for stream in self.streams.values():
                     stream.window += value - self._peer_initial
                 self._peer_initial = value
-            elif key == fr.Setting.MAX_FRAME_SIZE and fr.DEFAULT_MAX_FRAME_SIZE <= value <= fr.MAX_FRAME_SIZE_LIMIT:
+            elif (
+                key == fr.Setting.MAX_FRAME_SIZE
+                and fr.DEFAULT_MAX_FRAME_SIZE <= value <= fr.MAX_FRAME_SIZE_LIMIT
+            ):
                 self._peer_max_frame = value
             elif key == fr.Setting.ENABLE_CONNECT_PROTOCOL:
                 if value not in (0, 1):
@@ -300,7 +287,9 @@ class WsH2Session:
         stream = self.streams.get(block.stream_id)
         self._note(f"HTTP/2: {block.describe()}", block.detail())
         if stream is None:
-            return [H2Problem(frame=block.describe(), violations=block.violations)] if block.violations else []
+            return (
+                [H2Problem(frame=block.describe(), violations=block.violations)] if block.violations else []
+            )
         events: list[Event] = []
         status = block.status
         if stream.response is None and not (status is not None and 100 <= status < 200):
@@ -369,7 +358,11 @@ class WsH2Session:
         else:
             # Our side follows, as a client closes its TCP connection after the server's.
             stream.end_pending = True
-        return [StreamEnded(stream_id=stream.stream_id, how=how, error=error, reset=how != "END_STREAM", reason=reason)]
+        return [
+            StreamEnded(
+                stream_id=stream.stream_id, how=how, error=error, reset=how != "END_STREAM", reason=reason
+            )
+        ]
 
     def _return_windows(self) -> None:
         """Give back what was read (https://www.rfc-editor.org/rfc/rfc9113#section-6.9): the
@@ -450,28 +443,38 @@ async def open_websocket_h2(ctx: OpeningContext) -> int | None:
     connection.write(
         fr.PREFACE
         + fr.encode_frame(fr.FrameType.SETTINGS, fr.settings_payload(OUR_SETTINGS))
-        + fr.encode_frame(fr.FrameType.WINDOW_UPDATE, fr.window_update_payload(OUR_WINDOW - fr.DEFAULT_WINDOW))
+        + fr.encode_frame(
+            fr.FrameType.WINDOW_UPDATE, fr.window_update_payload(OUR_WINDOW - fr.DEFAULT_WINDOW)
+        )
     )
     h2 = session.h2
     await _wait_for(ctx, lambda: h2.first_frame is not None, "the server's SETTINGS")
     first = h2.first_frame
     expected = "the server's connection preface: a SETTINGS frame first (RFC 9113 §3.4)"
     if first is None:
-        observed = "the connection closed" if connection.ended else f"nothing within {ctx.run.step_timeout:g} s"
+        observed = (
+            "the connection closed" if connection.ended else f"nothing within {ctx.run.step_timeout:g} s"
+        )
         others = [e for e in connection.events if not isinstance(e, ConnectionClosed)]
         raise OpeningFailed(expected=expected, observed=others[0].describe() if others else observed)
     if not isinstance(first, fr.SettingsFrame) or first.flags & fr.Flag.ACK:
         raise OpeningFailed(expected=expected, observed=f"{first.describe()} first")
     value = session.connect_protocol
     if value != 1:
-        shown = "no SETTINGS_ENABLE_CONNECT_PROTOCOL" if value is None else f"SETTINGS_ENABLE_CONNECT_PROTOCOL={value}"
+        shown = (
+            "no SETTINGS_ENABLE_CONNECT_PROTOCOL"
+            if value is None
+            else f"SETTINGS_ENABLE_CONNECT_PROTOCOL={value}"
+        )
         if value in (None, 0):
             raise OpeningFailed(
                 expected="SETTINGS_ENABLE_CONNECT_PROTOCOL=1: WebSocket over HTTP/2 offered (RFC 8441 §3)",
                 observed=f"the server's SETTINGS have {shown}: it does not offer WebSocket over HTTP/2",
                 unimplemented=True,
             )
-        raise OpeningFailed(expected="SETTINGS_ENABLE_CONNECT_PROTOCOL of 0 or 1 (RFC 8441 §3)", observed=shown)
+        raise OpeningFailed(
+            expected="SETTINGS_ENABLE_CONNECT_PROTOCOL of 0 or 1 (RFC 8441 §3)", observed=shown
+        )
     if not options.open:
         return None
     context = ctx.run.target.context()
@@ -499,7 +502,9 @@ async def open_websocket_h2(ctx: OpeningContext) -> int | None:
         if connection.ended or left <= 0:
             raise OpeningFailed(
                 expected=expected,
-                observed="the connection closed" if connection.ended else f"no answer within {ctx.run.step_timeout:g} s",
+                observed="the connection closed"
+                if connection.ended
+                else f"no answer within {ctx.run.step_timeout:g} s",
             )
         await connection.changed(left)
 

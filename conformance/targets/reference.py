@@ -96,7 +96,11 @@ def start_reference_target(
             "ws": _url("ws", ports[3]),
             "ws-h2": _url("h2c", ports[1]),
         },
-        tls_urls={"h1": _url("https", ports[2]), "h2": _url("https", ports[2]), "ws-h2": _url("https", ports[2])},
+        tls_urls={
+            "h1": _url("https", ports[2]),
+            "h2": _url("https", ports[2]),
+            "ws-h2": _url("https", ports[2]),
+        },
         suites={"ws-h2": ("ws",)},
         ports=ports,
         factories=[h1, h2c, by_alpn, h1tls, h2tls, ws],

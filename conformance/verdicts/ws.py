@@ -298,6 +298,36 @@ class ClosePattern(Expectation):
         return Pending()
 
 
+@dataclass(frozen=True, kw_only=True)
+class StreamResetPattern(EventPattern):
+    """WebSocket over HTTP/2: the target resets the WebSocket's stream (RST_STREAM, RFC 8441
+    §5: the abortive close of the TCP connection) with one of ``errors`` (empty: any), or —
+    with ``goaway`` — fails the whole connection with a GOAWAY of one of them."""
+
+    errors: tuple[int, ...] = ()
+    goaway: bool = False
+
+    def describe(self) -> str:
+        from conformance.codecs.h2frames import error_name
+
+        codes = " or ".join(error_name(code) for code in self.errors)
+        what = "GOAWAY" if self.goaway else "RST_STREAM"
+        return f"the stream reset: {what}" + (f" ({codes})" if codes else "")
+
+    def skips(self, event: Event) -> bool:
+        return isinstance(event, ProtocolError)
+
+    def check(self, event: Event) -> str | None:
+        from conformance.codecs.ws.h2handshake import StreamEnded
+
+        wanted = "GOAWAY" if self.goaway else "RST_STREAM"
+        if not isinstance(event, StreamEnded) or event.how != wanted:
+            return event.describe()
+        if self.errors and event.error not in self.errors:
+            return event.describe()
+        return None
+
+
 # ---------------------------------------------------------------- the closing handshake
 
 

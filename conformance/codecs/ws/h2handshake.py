@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from conformance.codecs.common import ConnectionClosed, Violation
+from conformance.codecs.h2frames import error_name
 from conformance.codecs.ws.deflate import EXTENSION, DeflateParams, ExtensionOffer, parse_extensions
 from conformance.codecs.ws.handshake import HandshakeOutcome, check_negotiation, deflate_offers
 
@@ -61,8 +64,12 @@ class ExtendedConnect:
         # Pseudo-header fields added by an override still go before the regular ones.
         pseudo = [item for item in added if item[0].startswith(":")]
         split = next((i for i, (name, _) in enumerate(out) if not name.startswith(":")), len(out))
-        return out[:split] + pseudo + out[split:] + [i for i in added if not i[0].startswith(":")] + list(
-            self.extra
+        return (
+            out[:split]
+            + pseudo
+            + out[split:]
+            + [i for i in added if not i[0].startswith(":")]
+            + list(self.extra)
         )
 
     def header_values(self, name: str) -> list[str]:
@@ -117,4 +124,48 @@ def check_connect_response(
     )
 
 
-__all__ = ["EXTENSION", "ExtendedConnect", "check_connect_response"]
+@dataclass(frozen=True, kw_only=True)
+class StreamEnded(ConnectionClosed):
+    """The server ended a WebSocket's stream: END_STREAM (RFC 8441 §5: the orderly close of
+    the TCP connection of RFC 6455), RST_STREAM (``reset``: the abortive close) or a GOAWAY
+    that leaves the stream unprocessed or fails the connection."""
+
+    stream_id: int = 0
+    how: str = "END_STREAM"  # END_STREAM | RST_STREAM | GOAWAY
+    error: int | None = None
+
+    def describe(self) -> str:
+        if self.how == "END_STREAM":
+            return f"stream {self.stream_id} ended by the target (END_STREAM)"
+        code = error_name(self.error) if self.error is not None else "no code"
+        if self.how == "RST_STREAM":
+            return f"stream {self.stream_id} reset by the target (RST_STREAM {code})"
+        return f"stream {self.stream_id} abandoned: GOAWAY ({code})" + (
+            f" — {self.reason}" if self.reason else ""
+        )
+
+    def detail(self) -> dict[str, Any]:
+        return {**super().detail(), "stream": self.stream_id, "how": self.how, "error": self.error}
+
+
+@dataclass(frozen=True, kw_only=True)
+class H2Problem:
+    """Something the server got wrong at the HTTP/2 level under a WebSocket."""
+
+    frame: str
+    violations: tuple[Violation, ...]
+
+    def describe(self) -> str:
+        return f"HTTP/2 {self.frame}, which breaks the rules: " + "; ".join(
+            v.describe() for v in self.violations
+        )
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "type": "h2-problem",
+            "frame": self.frame,
+            "violations": [v.describe() for v in self.violations],
+        }
+
+
+__all__ = ["EXTENSION", "ExtendedConnect", "H2Problem", "StreamEnded", "check_connect_response"]

@@ -708,6 +708,32 @@ def _handshake_pattern(node: Node, ctx: BuildContext) -> wspat.HandshakePattern:
     return wspat.HandshakePattern(**kwargs)
 
 
+def _stream_reset(node: Node, ctx: BuildContext) -> wspat.StreamResetPattern:
+    from conformance.codecs import h2frames as fr
+
+    if node.value is True:
+        return wspat.StreamResetPattern()
+    if not node.is_mapping:
+        raise ctx.error("stream_reset: true, or {error: NAME or [NAMES], goaway: true}", node)
+    check_keys(node, ctx, {"error", "goaway"}, "stream_reset")
+    errors: list[int] = []
+    if "error" in node.value:
+        items = node.value["error"].value if node.value["error"].is_sequence else [node.value["error"]]
+        for item in items:
+            value = item.value
+            if isinstance(value, str) and value.upper() in fr.ErrorCode.__members__:
+                errors.append(int(fr.ErrorCode[value.upper()]))
+            elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                errors.append(value)
+            else:
+                names = ", ".join(fr.ErrorCode.__members__)
+                raise ctx.error(f"error: an HTTP/2 error code ({names}) or a number, not {value!r}", item)
+    goaway = False
+    if "goaway" in node.value:
+        goaway = expect_type(node.value["goaway"], ctx, bool, "goaway: true or false")
+    return wspat.StreamResetPattern(errors=tuple(errors), goaway=goaway)
+
+
 _CODES_SCHEMA = {"type": ["integer", "array", "null", "string"]}
 _CLOSE_SCHEMA: dict[str, Any] = {
     "oneOf": [
@@ -747,6 +773,26 @@ for _kind in (
         "a close frame from the target (code: one or a list; clean: the TCP close must follow)",
         _CLOSE_SCHEMA,
         lambda n, c: _close(n, c, failing=False),
+        ("ws",),
+    ),
+    Kind(
+        "stream_reset",
+        "WebSocket over HTTP/2: the target resets the stream (RST_STREAM, RFC 8441 §5) with one of "
+        "the error codes; with goaway: true, a GOAWAY failing the connection instead",
+        {
+            "oneOf": [
+                {"const": True},
+                {
+                    "type": "object",
+                    "properties": {
+                        "error": {"type": ["string", "integer", "array"]},
+                        "goaway": {"type": "boolean"},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        _stream_reset,
         ("ws",),
     ),
     Kind(
