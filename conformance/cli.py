@@ -181,8 +181,9 @@ def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None) ->
         )
     except Exception as exc:  # a port in use, a bad address
         raise click.ClickException(f"cannot listen on {host}: {exc}") from None
+    hint = {name: " (the WebSocket suite over HTTP/2: run it with --suite ws)" for name in target.suites}
     for suite, url in target.urls.items():
-        click.echo(f"{suite}: {url}")
+        click.echo(f"{suite}: {url}{hint.get(suite, '')}")
     if target.certificate is not None:
         with tempfile.NamedTemporaryFile("wb", prefix="conformance-ca-", suffix=".pem", delete=False) as pem:
             pem.write(target.certificate.certificate_pem)
