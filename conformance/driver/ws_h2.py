@@ -209,11 +209,7 @@ class WsH2Session:
             return [event]
         self._note(f"HTTP/2: {event.describe()}", event.detail())
         events: list[Event] = []
-        problems = [
-            v
-            for v in event.violations
-            if not isinstance(event, fr.DataFrame) or v.code != "h2-frame-on-idle-stream"
-        ]
+        problems = list(event.violations)
         stream = self.streams.get(event.stream_id)
         if isinstance(event, fr.SettingsFrame) and not event.flags & fr.Flag.ACK:
             problems += self._settings(event)
