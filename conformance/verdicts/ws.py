@@ -233,9 +233,11 @@ class ClosePattern(Expectation):
         else:
             frame = "a close frame"
         if self.failing:
-            text = f"the connection failed: {frame}, then the TCP connection closed"
+            text = f"the connection failed: {frame}, then the TCP connection (over HTTP/2: the stream) closed"
         else:
-            text = frame + (", then the TCP connection closed" if self.clean else "")
+            text = frame + (
+                ", then the TCP connection (over HTTP/2: the stream) closed" if self.clean else ""
+            )
         return text + (" (now or already)" if self.earlier else "")
 
     def _code_ok(self, frame: Frame) -> bool:
