@@ -181,8 +181,9 @@ def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None) ->
         )
     except Exception as exc:  # a port in use, a bad address
         raise click.ClickException(f"cannot listen on {host}: {exc}") from None
+    hint = {name: " (the WebSocket suite over HTTP/2: run it with --suite ws)" for name in target.suites}
     for suite, url in target.urls.items():
-        click.echo(f"{suite}: {url}")
+        click.echo(f"{suite}: {url}{hint.get(suite, '')}")
     if target.certificate is not None:
         with tempfile.NamedTemporaryFile("wb", prefix="conformance-ca-", suffix=".pem", delete=False) as pem:
             pem.write(target.certificate.certificate_pem)
@@ -299,7 +300,7 @@ def run(
     from conformance.verdicts.verdict import Requirement
 
     try:
-        parsed = [Target.parse(spec) for spec in targets]
+        parsed = [Target.parse(spec, requested=tuple(suites)) for spec in targets]
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     names = [t.name for t in parsed]
@@ -437,8 +438,11 @@ def _run_in_reactor(
             from conformance.targets.reference import start_reference_target
 
             reference = start_reference_target(reactor)
-            run_targets = [Target.parse(f"reference-{suite}={url}") for suite, url in reference.urls.items()]
-            urls = ", ".join(reference.urls.values())
+            run_targets = [
+                Target.parse(f"reference-{name}={url}", suites=reference.suites.get(name))
+                for name, url in reference.urls.items()
+            ]
+            urls = ", ".join(dict.fromkeys(reference.urls.values()))
             console.print(f"No target given: testing the bundled reference target ({urls})")
         try:
             work = plan(cases, run_targets)

@@ -331,7 +331,7 @@ def _runner(pytestconfig: pytest.Config) -> Callable[..., RunResults]:
         from conformance.scenario.loader import load_cases
         from conformance.target import Target
 
-        parsed = Target.parse(target)
+        parsed = Target.parse(target, requested=tuple(suites))
         chosen = [
             case
             for case in load_cases([Path(p) for p in cases] if cases else None)

@@ -17,6 +17,9 @@ SCHEMES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
     "ws": (80, False, ("ws",)),
     "wss": (443, True, ("ws",)),
 }
+#: scheme -> suites its targets run only when asked for by name (``--suite ws``): WebSocket
+#: over HTTP/2 (RFC 8441), against the WebSocket endpoint the URL names.
+ON_REQUEST: dict[str, tuple[str, ...]] = {"h2c": ("ws",), "https": ("ws",)}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -32,8 +35,13 @@ class Target:
     suites: tuple[str, ...]
 
     @classmethod
-    def parse(cls, spec: str, *, suites: tuple[str, ...] | None = None) -> Target:
-        """``http://127.0.0.1:8080/`` or ``nginx=http://127.0.0.1:8080/``."""
+    def parse(
+        cls, spec: str, *, suites: tuple[str, ...] | None = None, requested: tuple[str, ...] = ()
+    ) -> Target:
+        """``http://127.0.0.1:8080/`` or ``nginx=http://127.0.0.1:8080/``. ``requested``: the
+        suites the run asks for by name; those a scheme runs only on request (:data:`ON_REQUEST`)
+        are added, and when any is asked for, the scheme's other suites run only if asked for
+        too (``--suite ws`` against ``h2c://`` runs the WebSocket suite, not the HTTP/2 one)."""
         name = None
         url = spec
         head, sep, rest = spec.partition("=")
@@ -56,6 +64,9 @@ class Target:
         if parts.query or parts.fragment or parts.username:
             raise UsageError(f"target {url!r}: no query, fragment or user info, please")
         default_port, tls, scheme_suites = SCHEMES[scheme]
+        extra = tuple(s for s in ON_REQUEST.get(scheme, ()) if s in requested)
+        if extra:
+            scheme_suites = tuple(s for s in scheme_suites if s in requested) + extra
         host = parts.hostname
         port = port or default_port
         path = parts.path or "/"

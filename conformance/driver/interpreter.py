@@ -15,7 +15,7 @@ import conformance.driver.h2  # noqa: F401, I001
 from conformance.codecs.http1 import Response
 from conformance.driver.connection import WireProtocol
 from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
-from conformance.driver.openers import OPENERS, NotApplicable, OpeningContext, OpeningFailed
+from conformance.driver.openers import OPENERS, NotApplicable, OpeningContext, OpeningFailed, not_applicable
 from conformance.driver.recording import Recorder
 from conformance.driver.sessions import session_for
 from conformance.results import CaseResult
@@ -112,6 +112,8 @@ class CaseRun:
             self.received += self.connection.received
             self.connection.abort()
         opener = OPENERS.get(step.mode)
+        if opener is not None:
+            opener = opener.for_target(self.target)
         if opener is None and step.mode not in ("target", "tcp", "tls"):
             raise CaseError(f"connect mode {step.mode!r} has no opening in this version of the driver")
         tls = step.mode == "tls" or (step.mode != "tcp" and self.target.tls)
@@ -127,7 +129,9 @@ class CaseRun:
         )
         self.recorder.connection += 1
         protocol = WireProtocol(
-            session=session_for(self.case.protocol),
+            session=opener.session()
+            if opener is not None and opener.session
+            else session_for(self.case.protocol),
             recorder=self.recorder,
             reactor=self.reactor,
             byte_cap=self.options.byte_cap,
@@ -162,7 +166,7 @@ class CaseRun:
         # The opening consumed the events it returned a count of (all, when it returned none):
         # what came after its part (an HTTP/2 SETTINGS ACK) is for the case's steps.
         index = consumed if isinstance(consumed, int) else len(protocol.events)
-        self.cursor = Cursor(index=min(index, len(protocol.events)), received=protocol.received)
+        self.cursor = Cursor(index=min(index, len(protocol.events)), received=_progress(protocol))
         return True
 
     async def _handshake(self, protocol: WireProtocol) -> None:
@@ -242,7 +246,13 @@ class CaseRun:
                     render_chunks(step.payload, context), stall_timeout=self.step_timeout
                 )
                 return True
-            data = connection.session.render(step.payload, context)
+            # A session that frames what it sends (WebSocket in HTTP/2 DATA) cuts the inner
+            # protocol's octets and frames each piece as it is written.
+            frame_piece = getattr(connection.session, "frame_piece", None) if step.split else None
+            if frame_piece is not None:
+                data = connection.session.render_unframed(step.payload, context)
+            else:
+                data = connection.session.render(step.payload, context)
         except NotApplicable as exc:
             self.grades.append(Grade.UNIMPLEMENTED)
             self.observed.append(str(exc))
@@ -252,6 +262,8 @@ class CaseRun:
         for number, piece in enumerate(pieces):
             if number:
                 await _sleep(self.reactor, step.delay_ms / 1000)
+            if frame_piece is not None:
+                piece = frame_piece(piece)
             if not connection.write(piece):
                 return True
         return True
@@ -261,14 +273,14 @@ class CaseRun:
         expectation = step.expectation
         start = self.reactor.seconds()
         budget = max(self.step_timeout, expectation.min_duration + 0.5)
-        cursor = Cursor(index=self.cursor.index, received=connection.received)
+        cursor = Cursor(index=self.cursor.index, received=_progress(connection))
         timed_out = False
         while True:
             elapsed = self.reactor.seconds() - start
             timed_out = timed_out or elapsed >= budget
             observation = Observation(
                 events=connection.events,
-                received=connection.received,
+                received=_progress(connection),
                 elapsed=elapsed,
                 timed_out=timed_out or connection.ended,
             )
@@ -277,7 +289,7 @@ class CaseRun:
                 self.grades.append(outcome.grade)
                 consumed = connection.events[cursor.index : outcome.end]
                 self.observed.append("; ".join(e.describe() for e in consumed) or expectation.describe())
-                self.cursor = Cursor(index=outcome.end, received=connection.received)
+                self.cursor = Cursor(index=outcome.end, received=_progress(connection))
                 self.recorder.event(
                     f"step {index} matched"
                     + (
@@ -305,6 +317,14 @@ class CaseRun:
             # the I/O of the same reactor iteration, so bytes or a close that had arrived by
             # then are read first, even when the reactor is slow (many cases in flight).
             await _sleep(self.reactor, 0)
+
+
+def _progress(connection: WireProtocol) -> int:
+    """Bytes received that count as the target saying something: all of them, or for a
+    session that carries one protocol inside another (WebSocket in HTTP/2 streams) the
+    inner protocol's only, so that a WINDOW_UPDATE does not break a ``silence``."""
+    inner = getattr(connection.session, "inner_received", None)
+    return inner if isinstance(inner, int) else connection.received
 
 
 def captured_value(response: Response | None, field: model.Captured) -> str | None:
@@ -399,8 +419,8 @@ async def run_case(reactor: object, case: model.Case, target: Target, options: R
     from conformance.scenario.registry import CAPABILITIES
 
     missing = [name for name in case.requires if not options.offers(name)]
-    if missing:
-        reason = "; ".join(CAPABILITIES[name].skip_reason for name in missing)
+    reason = "; ".join(CAPABILITIES[name].skip_reason for name in missing) or not_applicable(case, target)
+    if reason:
         return CaseOutcome(result=skipped(case, reason), connected=False, answered=False, waited_out=False)
     run = CaseRun(reactor, case, target, options)
     start = reactor.seconds()
@@ -443,3 +463,4 @@ async def run_case(reactor: object, case: model.Case, target: Target, options: R
 
 # Protocol sessions and openings register themselves when imported.
 import conformance.driver.ws  # noqa: E402, F401
+import conformance.driver.ws_h2  # noqa: E402, F401

@@ -20,7 +20,9 @@ from conformance.errors import NotApplicable
 if TYPE_CHECKING:
     from conformance.driver.connection import WireProtocol
     from conformance.driver.interpreter import CaseRun
+    from conformance.driver.sessions import Session
     from conformance.scenario import model
+    from conformance.target import Target
 
 
 class OpeningFailed(Exception):
@@ -46,9 +48,27 @@ class Opener:
     # rest), or None for all of them.
     open: Callable[[OpeningContext], Awaitable[int | None]]
     alpn: tuple[str, ...] = ()  # ALPN offered over TLS unless the step names its own
+    # The session the connection starts with, when not the one of the case's protocol
+    # (WebSocket over HTTP/2 reads HTTP/2 frames from the first byte).
+    session: Callable[[], Session] | None = None
+    # An opening that depends on the target: returns the one to run (the ``websocket`` mode
+    # runs RFC 6455 against ws:// targets, RFC 8441 against h2c:// and https:// ones).
+    choose: Callable[[Target], Opener] | None = None
+
+    def for_target(self, target: Target) -> Opener:
+        return self.choose(target) if self.choose is not None else self
 
 
-__all__ = ["OPENERS", "NotApplicable", "Opener", "OpeningContext", "OpeningFailed", "register_opener"]
+__all__ = [
+    "APPLICABILITY",
+    "OPENERS",
+    "NotApplicable",
+    "Opener",
+    "OpeningContext",
+    "OpeningFailed",
+    "not_applicable",
+    "register_opener",
+]
 
 #: connect mode -> its opening. Modes without an entry open only the transport.
 OPENERS: dict[str, Opener] = {}
@@ -58,3 +78,17 @@ def register_opener(mode: str, opener: Opener) -> None:
     if mode in OPENERS:
         raise RuntimeError(f"opener for {mode!r} registered twice")
     OPENERS[mode] = opener
+
+
+#: Rules saying why a case cannot run against a target at all (None: it can): the case is
+#: then SKIPPED with that reason (an HTTP/1.1 opening-handshake case against a WebSocket
+#: reached over HTTP/2, say).
+APPLICABILITY: list[Callable[[model.Case, Target], str | None]] = []
+
+
+def not_applicable(case: model.Case, target: Target) -> str | None:
+    for rule in APPLICABILITY:
+        reason = rule(case, target)
+        if reason is not None:
+            return reason
+    return None

@@ -175,6 +175,13 @@ class WsSession:
             offered_deflate=offered_deflate,
             offered_names=[offer.name for offer in request.offered_extensions()] if request else (),
         )
+        self.establish(outcome)
+        fields = {name: getattr(response, name) for name in response.__dataclass_fields__}
+        return HandshakeResponse(**fields, outcome=outcome)
+
+    def establish(self, outcome: HandshakeOutcome) -> None:
+        """The handshake succeeded: frames from here on, decoded (and ours compressed) as it
+        negotiated. (Over HTTP/2, a stream's session is established by its 2xx answer.)"""
         self.outcome = outcome
         self.upgraded = True
         deflate = outcome.deflate
@@ -193,8 +200,6 @@ class WsSession:
                 window_bits=deflate.client_max_window_bits,
                 no_context_takeover=deflate.client_no_context_takeover,
             )
-        fields = {name: getattr(response, name) for name in response.__dataclass_fields__}
-        return HandshakeResponse(**fields, outcome=outcome)
 
     def _frames(self, data: bytes) -> list[Event]:
         events: list[Event] = []

@@ -8,7 +8,8 @@ module adds the check or softens the answer:
 - a new stream beyond ``SETTINGS_MAX_CONCURRENT_STREAMS`` is refused with a stream error
   (RST_STREAM REFUSED_STREAM, §5.1.2), not a connection error: the header block is still
   decoded so the HPACK context stays in step;
-- ``:protocol`` without our ``SETTINGS_ENABLE_CONNECT_PROTOCOL`` is malformed (RFC 8441 §3);
+- WebSocket over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 is advertised and an
+  extended CONNECT opens a WebSocket echo on its stream (:mod:`conformance.targets.ws_h2`);
 - a PUSH_PROMISE from a client is a connection error (§8.4: only servers push);
 - resource-exhaustion defences (§10.5): too many streams reset by the client, too many
   SETTINGS or PING frames, too many empty frames end the connection with ENHANCE_YOUR_CALM.
@@ -39,7 +40,7 @@ from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, PushPromiseFrame
 from twisted.internet import defer, protocol
 from twisted.python.failure import Failure
 
-from conformance.targets import resources
+from conformance.targets import resources, ws_h2
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 # https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2: token = 1*tchar
@@ -269,6 +270,15 @@ def parse_h2c_upgrade(
 
 
 @dataclass
+class _Socket:
+    """A WebSocket on a stream (RFC 8441): its echo, and what waits for flow control."""
+
+    echo: ws_h2.StreamEcho
+    pending: bytes = b""
+    end: bool = False  # END_STREAM once what is pending is sent
+
+
+@dataclass
 class _Stream:
     """A request being received, then its response being sent."""
 
@@ -294,6 +304,7 @@ class H2Channel(protocol.Protocol):
         self.conn = _Connection(config)
         self.conn.decoder.max_header_list_size = MAX_HEADER_LIST_SIZE
         self.streams: dict[int, _Stream] = {}
+        self.sockets: dict[int, _Socket] = {}
         self.preface: bytearray | None = bytearray()  # until the client's preface is checked
         self.started = False  # our SETTINGS sent
         self.upgraded = False  # an h2c upgrade happened
@@ -313,6 +324,8 @@ class H2Channel(protocol.Protocol):
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: INITIAL_WINDOW_SIZE,
                 h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST_SIZE,
                 h2.settings.SettingCodes.ENABLE_PUSH: 0,
+                # https://www.rfc-editor.org/rfc/rfc8441#section-3: extended CONNECT offered
+                h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
             },
         )
         if not self.factory.upgrades:
@@ -455,10 +468,9 @@ class H2Channel(protocol.Protocol):
         headers = [(bytes(name), bytes(value)) for name, value in event.headers]
         pseudo = dict(h for h in headers if h[0].startswith(b":"))
         if b":protocol" in pseudo:
-            # https://www.rfc-editor.org/rfc/rfc8441#section-3: :protocol only after the
-            # server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, which this server does not:
-            # the request is malformed (RFC 9113 §8.1.1, a stream error PROTOCOL_ERROR).
-            self._stream_error(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
+            # https://www.rfc-editor.org/rfc/rfc8441#section-4: an extended CONNECT (h2 has
+            # checked :protocol is on a CONNECT, with :scheme and :path).
+            self._extended_connect(event.stream_id, headers, ended=event.stream_ended is not None)
             return
         method, path = pseudo.get(b":method", b""), pseudo.get(b":path", b"")
         if not TOKEN.fullmatch(method) or (
@@ -471,7 +483,54 @@ class H2Channel(protocol.Protocol):
             return
         self.streams[event.stream_id] = _Stream(headers=headers)
 
+    def _extended_connect(self, stream_id: int, headers: list[tuple[bytes, bytes]], *, ended: bool) -> None:
+        answer = ws_h2.accept(headers)
+        if ended and answer.echo is not None:
+            # END_STREAM on the CONNECT: the client closed the stream the WebSocket was to use.
+            answer = ws_h2.Answer(400, [])
+        if answer.echo is None:
+            fields = [(b":status", str(answer.status).encode()), *answer.fields, (b"content-length", b"0")]
+            with contextlib.suppress(*STREAM_GONE):
+                self.conn.send_headers(stream_id, fields, end_stream=True)
+            return
+        self.conn.send_headers(stream_id, [(b":status", b"200"), *answer.fields], end_stream=False)
+        self.sockets[stream_id] = _Socket(echo=answer.echo)
+
+    def _socket_data(self, socket: _Socket, event: h2.events.DataReceived) -> None:
+        with contextlib.suppress(*STREAM_GONE):
+            self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        socket.pending += socket.echo.receive(event.data)
+        socket.end = socket.end or socket.echo.done
+        self._send_ws(event.stream_id)
+
+    def _send_ws(self, stream_id: int) -> None:
+        """The echo's octets as flow control allows, then END_STREAM when it is done (RFC 8441
+        §5: the end of the stream is the end of the WebSocket's TCP connection)."""
+        socket = self.sockets.get(stream_id)
+        if socket is None:
+            return
+        try:
+            window = self.conn.local_flow_control_window(stream_id)
+            while socket.pending and window > 0:
+                size = min(window, len(socket.pending), self.conn.max_outbound_frame_size)
+                chunk, socket.pending = socket.pending[:size], socket.pending[size:]
+                last = socket.end and not socket.pending
+                self.conn.send_data(stream_id, chunk, end_stream=last)
+                window -= size
+                if last:
+                    del self.sockets[stream_id]
+                    return
+            if socket.end and not socket.pending:
+                self.conn.end_stream(stream_id)
+                del self.sockets[stream_id]
+        except STREAM_GONE:
+            self.sockets.pop(stream_id, None)
+
     def _data(self, event: h2.events.DataReceived) -> None:
+        socket = self.sockets.get(event.stream_id)
+        if socket is not None:
+            self._socket_data(socket, event)
+            return
         if event.flow_controlled_length:
             self._return_window(event.stream_id)
         stream = self.streams.get(event.stream_id)
@@ -498,6 +557,12 @@ class H2Channel(protocol.Protocol):
                 self.conn.increment_flow_control_window(INITIAL_WINDOW_SIZE, stream_id)
 
     def _complete(self, stream_id: int) -> None:
+        socket = self.sockets.get(stream_id)
+        if socket is not None:
+            # The client ended its side: as after a TCP close, the server ends its own.
+            socket.end = True
+            self._send_ws(stream_id)
+            return
         stream = self.streams.get(stream_id)
         if stream is None or stream.answered:
             return
@@ -513,6 +578,7 @@ class H2Channel(protocol.Protocol):
 
     def _reset_by_client(self, event: h2.events.StreamReset) -> None:
         self.streams.pop(event.stream_id, None)
+        self.sockets.pop(event.stream_id, None)
 
     # -- requests and responses
 
@@ -564,6 +630,8 @@ class H2Channel(protocol.Protocol):
 
     def _send_pending(self, stream_id: int) -> None:
         """Send what flow control allows of every waiting response (of one, or of all for 0)."""
+        for sid in [stream_id] if stream_id else list(self.sockets):
+            self._send_ws(sid)
         ids = [stream_id] if stream_id else list(self.streams)
         for sid in ids:
             stream = self.streams.get(sid)

@@ -26,9 +26,11 @@ from conformance.targets.ws import WsEchoFactory
 class ReferenceTarget:
     """A running reference target.
 
-    ``urls`` are the targets ``conformance run`` judges, by suite (``{"h1":
-    "http://127.0.0.1:PORT/", "h2": "h2c://127.0.0.1:PORT/"}``); ``tls_urls`` the same
-    suites over TLS, whose certificate (``certificate.certificate_pem``) is self-signed."""
+    ``urls`` are the targets ``conformance run`` judges, by name (``{"h1":
+    "http://127.0.0.1:PORT/", "h2": "h2c://127.0.0.1:PORT/", ...}``), each running the
+    suites its scheme runs unless ``suites`` says otherwise (``ws-h2``: the WebSocket suite
+    over HTTP/2, RFC 8441, on the h2c port); ``tls_urls`` the same over TLS, whose
+    certificate (``certificate.certificate_pem``) is self-signed."""
 
     def __init__(
         self,
@@ -38,8 +40,10 @@ class ReferenceTarget:
         factories: list[Any],
         tls_urls: dict[str, str] | None = None,
         certificate: SelfSigned | None = None,
+        suites: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.urls = urls
+        self.suites = suites or {}
         self.tls_urls = tls_urls or {}
         self.certificate = certificate
         self._ports = ports
@@ -86,8 +90,18 @@ def start_reference_target(
             listening.stopListening()
         raise
     return ReferenceTarget(
-        urls={"h1": _url("http", ports[0]), "h2": _url("h2c", ports[1]), "ws": _url("ws", ports[3])},
-        tls_urls={"h1": _url("https", ports[2]), "h2": _url("https", ports[2])},
+        urls={
+            "h1": _url("http", ports[0]),
+            "h2": _url("h2c", ports[1]),
+            "ws": _url("ws", ports[3]),
+            "ws-h2": _url("h2c", ports[1]),
+        },
+        tls_urls={
+            "h1": _url("https", ports[2]),
+            "h2": _url("https", ports[2]),
+            "ws-h2": _url("https", ports[2]),
+        },
+        suites={"ws-h2": ("ws",)},
         ports=ports,
         factories=[h1, h2c, by_alpn, h1tls, h2tls, ws],
         certificate=certificate,

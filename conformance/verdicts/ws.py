@@ -233,9 +233,11 @@ class ClosePattern(Expectation):
         else:
             frame = "a close frame"
         if self.failing:
-            text = f"the connection failed: {frame}, then the TCP connection closed"
+            text = f"the connection failed: {frame}, then the TCP connection (over HTTP/2: the stream) closed"
         else:
-            text = frame + (", then the TCP connection closed" if self.clean else "")
+            text = frame + (
+                ", then the TCP connection (over HTTP/2: the stream) closed" if self.clean else ""
+            )
         return text + (" (now or already)" if self.earlier else "")
 
     def _code_ok(self, frame: Frame) -> bool:
@@ -298,6 +300,36 @@ class ClosePattern(Expectation):
         return Pending()
 
 
+@dataclass(frozen=True, kw_only=True)
+class StreamResetPattern(EventPattern):
+    """WebSocket over HTTP/2: the target resets the WebSocket's stream (RST_STREAM, RFC 8441
+    §5: the abortive close of the TCP connection) with one of ``errors`` (empty: any), or —
+    with ``goaway`` — fails the whole connection with a GOAWAY of one of them."""
+
+    errors: tuple[int, ...] = ()
+    goaway: bool = False
+
+    def describe(self) -> str:
+        from conformance.codecs.h2frames import error_name
+
+        codes = " or ".join(error_name(code) for code in self.errors)
+        what = "GOAWAY" if self.goaway else "RST_STREAM"
+        return f"the stream reset: {what}" + (f" ({codes})" if codes else "")
+
+    def skips(self, event: Event) -> bool:
+        return isinstance(event, ProtocolError)
+
+    def check(self, event: Event) -> str | None:
+        from conformance.codecs.ws.h2handshake import StreamEnded
+
+        wanted = "GOAWAY" if self.goaway else "RST_STREAM"
+        if not isinstance(event, StreamEnded) or event.how != wanted:
+            return event.describe()
+        if self.errors and event.error not in self.errors:
+            return event.describe()
+        return None
+
+
 # ---------------------------------------------------------------- the closing handshake
 
 
@@ -318,7 +350,10 @@ class ClosingFacts:
     harness_code: int | None = None
     harness_closed: bool = False  # we sent a close frame
     first: str = ""  # "target" | "harness": who sent the first close frame
-    eof: bool = False  # the target closed the TCP connection
+    eof: bool = False  # the target closed the TCP connection (over HTTP/2: ended the stream)
+    # What carries the WebSocket: over HTTP/2 (RFC 8441 §5) the stream's END_STREAM stands
+    # for the TCP close, and RST_STREAM for a reset.
+    transport: str = "TCP"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -355,6 +390,9 @@ def closing_verdict(
         "clean": False,
     }
     who = f"closed by the {detail['closed_by']}" if detail["closed_by"] != "nobody" else "not closed"
+    carrier = facts.transport
+    if carrier != "TCP":
+        detail["transport"] = carrier
     code = f"code {facts.target_code}" if facts.target_code is not None else "no code"
     if facts.target_closed and facts.harness_closed and facts.eof and not reset:
         verdict = CloseVerdict.OK
@@ -363,12 +401,14 @@ def closing_verdict(
     elif facts.eof or reset:
         verdict = CloseVerdict.UNCLEAN
         missing = "no close frame from the target" if not facts.target_closed else "no close frame from us"
-        text = f"TCP {'reset' if reset else 'closed'} by the target with {missing}"
+        text = f"{carrier} {'reset' if reset else 'closed'} by the target with {missing}"
         if facts.target_closed and facts.harness_closed:
-            text = "TCP reset by the target after the closing handshake"
+            text = f"{carrier} reset by the target after the closing handshake"
     else:
         verdict = CloseVerdict.UNCLEAN
-        text = f"close frames exchanged ({who}) but the target left the TCP connection open"
+        text = f"close frames exchanged ({who}) but the target left the {carrier} open"
+        if carrier == "TCP":
+            text += " connection"
     codes = {c for p in patterns for c in p.codes}
     if (
         verdict is CloseVerdict.OK

@@ -144,7 +144,8 @@ def test_run_with_no_target_tests_the_reference_target(tmp_path: Path) -> None:
     assert "reference target" in result.stdout
     data = json.loads((tmp_path / "r" / "results.json").read_text())
     targets = {target["name"]: target for target in data["targets"]}
-    assert set(targets) >= {"reference-h1", "reference-h2", "reference-ws"}  # every suite the target serves
+    # every suite the target serves, the WebSocket one over HTTP/2 too (RFC 8441)
+    assert set(targets) >= {"reference-h1", "reference-h2", "reference-ws", "reference-ws-h2"}
     for target in targets.values():
         assert target["summary"]["FAIL"] == 0 and target["summary"]["ERROR"] == 0, target["name"]
     assert targets["reference-h1"]["summary"]["PASS"] >= 60
@@ -167,11 +168,13 @@ def test_serve_runs_the_reference_target_in_the_foreground() -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
-        second, ws, third, fourth = (process.stdout.readline() for _ in range(4))
+        second, ws, ws_h2, third, fourth, fifth = (process.stdout.readline() for _ in range(6))
         assert second.startswith("h2: h2c://127.0.0.1:"), second
         assert ws.startswith("ws: ws://127.0.0.1:"), ws
+        assert ws_h2.startswith("ws-h2: h2c://127.0.0.1:") and "--suite ws" in ws_h2, ws_h2  # RFC 8441
         assert third.startswith("h1 over TLS: https://127.0.0.1:"), third
         assert fourth.startswith("h2 over TLS: https://127.0.0.1:"), fourth
+        assert fifth.startswith("ws-h2 over TLS: https://127.0.0.1:"), fifth
         h2_port = int(second.rsplit(":", 1)[1].strip().strip("/"))
         with socket.create_connection(("127.0.0.1", h2_port), timeout=5) as sock:
             sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")

@@ -98,23 +98,28 @@ class HandshakeRequest:
 
     def offered_deflates(self) -> list[DeflateParams]:
         """Every permessage-deflate offer, in order (a server accepts at most one)."""
-        found = []
-        for offer in self.offered_extensions():
-            if offer.name == EXTENSION:
-                params = dict(offer.params)
-                cmwb = params.get("client_max_window_bits", "x")
-                smwb = params.get("server_max_window_bits")
-                found.append(
-                    DeflateParams(
-                        server_no_context_takeover="server_no_context_takeover" in params,
-                        client_no_context_takeover="client_no_context_takeover" in params,
-                        server_max_window_bits=int(smwb) if smwb and smwb.isdigit() else None,
-                        client_max_window_bits=None
-                        if cmwb == "x"
-                        else (int(cmwb) if cmwb and cmwb.isdigit() else 0),
-                    )
+        return deflate_offers(self.offered_extensions())
+
+
+def deflate_offers(offers: Sequence[ExtensionOffer]) -> list[DeflateParams]:
+    """Every permessage-deflate offer among ``offers``, in order, as parameters."""
+    found = []
+    for offer in offers:
+        if offer.name == EXTENSION:
+            params = dict(offer.params)
+            cmwb = params.get("client_max_window_bits", "x")
+            smwb = params.get("server_max_window_bits")
+            found.append(
+                DeflateParams(
+                    server_no_context_takeover="server_no_context_takeover" in params,
+                    client_no_context_takeover="client_no_context_takeover" in params,
+                    server_max_window_bits=int(smwb) if smwb and smwb.isdigit() else None,
+                    client_max_window_bits=None
+                    if cmwb == "x"
+                    else (int(cmwb) if cmwb and cmwb.isdigit() else 0),
                 )
-        return found
+            )
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,7 +173,29 @@ def check_response(
         problems.append(f"{len(accept)} Sec-WebSocket-Accept fields (§4.1, item 4)")
     elif expected is not None and accept[0].strip() != expected:
         problems.append(f"Sec-WebSocket-Accept: {accept[0]}, not {expected} (§4.1, item 4)")
-    protocols = _tokens(response.header_values("sec-websocket-protocol"))
+    return check_negotiation(
+        problems,
+        protocol_values=response.header_values("sec-websocket-protocol"),
+        extension_values=response.header_values("sec-websocket-extensions"),
+        subprotocols=subprotocols,
+        offered_deflate=offered_deflate,
+        offered_names=offered_names,
+    )
+
+
+def check_negotiation(
+    problems: list[str],
+    *,
+    protocol_values: Sequence[str],
+    extension_values: Sequence[str],
+    subprotocols: Sequence[str] = (),
+    offered_deflate: DeflateParams | Sequence[DeflateParams] | None = None,
+    offered_names: Sequence[str] = (),
+) -> HandshakeOutcome:
+    """The subprotocol and extensions a server's answer chose, checked against the offer
+    (RFC 6455 §4.1 items 5 and 6, RFC 7692 §7): the same over HTTP/1.1 and HTTP/2 (RFC 8441
+    §5 keeps these fields as RFC 6455 defines them). ``problems``: found before, kept."""
+    protocols = _tokens(protocol_values)
     chosen: str | None = None
     if protocols:
         offered = [p.lower() for p in subprotocols]
@@ -182,7 +209,7 @@ def check_response(
         chosen = protocols[0]
     extensions: list[ExtensionOffer] = []
     deflate: DeflateParams | None = None
-    for value in response.header_values("sec-websocket-extensions"):
+    for value in extension_values:
         parsed, bad = parse_extensions(value)
         problems += [f"Sec-WebSocket-Extensions: {problem} (§9.1)" for problem in bad]
         extensions += parsed

@@ -18,6 +18,7 @@ from conformance.codecs.ws import close as wsclose
 from conformance.codecs.ws import frames as wsframes
 from conformance.codecs.ws import messages as wsmessages
 from conformance.codecs.ws.deflate import DeflateParams, MessageCompressor
+from conformance.codecs.ws.h2handshake import ExtendedConnect
 from conformance.codecs.ws.handshake import HandshakeRequest, new_key
 from conformance.scenario import payloads
 from conformance.scenario.nodes import HEX_TAG, Node
@@ -94,6 +95,42 @@ class HandshakeOptions:
             omit=frozenset(omit),
             override=override,
         )
+
+    def connect_request(self, context: TargetContext, scheme: str) -> ExtendedConnect:
+        """The same handshake as an extended CONNECT (RFC 8441 §5), for WebSocket over HTTP/2:
+        ``headers`` may replace pseudo-header fields too (``[":protocol", "chat"]``) and
+        ``omit`` drop them; the key, the method and the HTTP version are HTTP/1.1's only."""
+        generated = {":method", ":protocol", ":scheme", ":path", ":authority"}
+        generated |= {"sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions", "origin"}
+        fields = [(n.lower(), context.fill(v)) for n, v in self.headers]
+        omit = {name.lower() for name in self.omit}
+        if self.version is None:
+            omit.add("sec-websocket-version")
+        return ExtendedConnect(
+            authority=context.authority,
+            scheme=scheme,
+            path=context.fill(self.path),
+            ws_version=self.version or "",
+            subprotocols=self.subprotocols,
+            extensions=self.extensions,
+            origin=context.fill(self.origin) if self.origin is not None else None,
+            override=tuple((n, v) for n, v in fields if n in generated),
+            extra=tuple((n, v) for n, v in fields if n not in generated),
+            omit=frozenset(omit),
+        )
+
+    @property
+    def http1_only(self) -> str | None:
+        """Why these options make sense on HTTP/1.1 only (None: they work over HTTP/2 too)."""
+        if self.method != "GET" or self.http_version != "HTTP/1.1":
+            return "the request line (method, HTTP version)"
+        if self.key != "":
+            return "the Sec-WebSocket-Key"
+        h1_fields = {"host", "upgrade", "connection", "sec-websocket-key"}
+        named = {name.lower() for name in self.omit} | {name.lower() for name, _ in self.headers}
+        if named & h1_fields:
+            return ", ".join(sorted(named & h1_fields)) + " (HTTP/1.1 handshake fields)"
+        return None
 
     def describe(self) -> str:
         parts = []
@@ -523,13 +560,45 @@ def _connect_options(node: Node, ctx: BuildContext) -> HandshakeOptions:
     return handshake_options(node, ctx, "connect (websocket)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class H2WebSocketOptions:
+    """Options of the ``websocket-h2`` mode: the handshake's, and ``open: false`` to stop
+    once the HTTP/2 connection is ready (the case sends its own extended CONNECT with a
+    ``handshake`` payload)."""
+
+    handshake: HandshakeOptions = field(default_factory=HandshakeOptions)
+    open: bool = True
+
+
+def _h2_connect_options(node: Node, ctx: BuildContext) -> H2WebSocketOptions:
+    fields = dict(node.value) if node.is_mapping else {}
+    open_node = fields.pop("open", None)
+    opened = True if open_node is None else expect_type(open_node, ctx, bool, "open: true or false")
+    handshake = handshake_options(Node(fields, node.location), ctx, "connect (websocket-h2)")
+    return H2WebSocketOptions(handshake=handshake, open=opened)
+
+
 register_connect_mode(
     ConnectMode(
         "websocket",
-        "the WebSocket opening handshake (RFC 6455 §4); a wrong 101 FAILs the step",
+        "the WebSocket opening handshake: RFC 6455's GET with Upgrade against ws:// and wss:// "
+        "targets, RFC 8441's extended CONNECT on an HTTP/2 stream against h2c:// and https:// ones "
+        "(UNIMPLEMENTED without SETTINGS_ENABLE_CONNECT_PROTOCOL); a wrong answer FAILs the step",
         protocols=("ws",),
         options=_connect_options,
         option_schema=dict(_HANDSHAKE_OPTIONS),
+    )
+)
+register_connect_mode(
+    ConnectMode(
+        "websocket-h2",
+        "WebSocket over HTTP/2 only (RFC 8441; SKIPPED against ws:// and wss:// targets): the "
+        "HTTP/2 connection, SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 required (else UNIMPLEMENTED), "
+        "then the extended CONNECT — or, with open: false, no stream (the case sends `handshake` "
+        "payloads, each opening a stream)",
+        protocols=("ws",),
+        options=_h2_connect_options,
+        option_schema={**_HANDSHAKE_OPTIONS, "open": {"type": "boolean"}},
     )
 )
 
@@ -639,6 +708,32 @@ def _handshake_pattern(node: Node, ctx: BuildContext) -> wspat.HandshakePattern:
     return wspat.HandshakePattern(**kwargs)
 
 
+def _stream_reset(node: Node, ctx: BuildContext) -> wspat.StreamResetPattern:
+    from conformance.codecs import h2frames as fr
+
+    if node.value is True:
+        return wspat.StreamResetPattern()
+    if not node.is_mapping:
+        raise ctx.error("stream_reset: true, or {error: NAME or [NAMES], goaway: true}", node)
+    check_keys(node, ctx, {"error", "goaway"}, "stream_reset")
+    errors: list[int] = []
+    if "error" in node.value:
+        items = node.value["error"].value if node.value["error"].is_sequence else [node.value["error"]]
+        for item in items:
+            value = item.value
+            if isinstance(value, str) and value.upper() in fr.ErrorCode.__members__:
+                errors.append(int(fr.ErrorCode[value.upper()]))
+            elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                errors.append(value)
+            else:
+                names = ", ".join(fr.ErrorCode.__members__)
+                raise ctx.error(f"error: an HTTP/2 error code ({names}) or a number, not {value!r}", item)
+    goaway = False
+    if "goaway" in node.value:
+        goaway = expect_type(node.value["goaway"], ctx, bool, "goaway: true or false")
+    return wspat.StreamResetPattern(errors=tuple(errors), goaway=goaway)
+
+
 _CODES_SCHEMA = {"type": ["integer", "array", "null", "string"]}
 _CLOSE_SCHEMA: dict[str, Any] = {
     "oneOf": [
@@ -678,6 +773,26 @@ for _kind in (
         "a close frame from the target (code: one or a list; clean: the TCP close must follow)",
         _CLOSE_SCHEMA,
         lambda n, c: _close(n, c, failing=False),
+        ("ws",),
+    ),
+    Kind(
+        "stream_reset",
+        "WebSocket over HTTP/2: the target resets the stream (RST_STREAM, RFC 8441 §5) with one of "
+        "the error codes; with goaway: true, a GOAWAY failing the connection instead",
+        {
+            "oneOf": [
+                {"const": True},
+                {
+                    "type": "object",
+                    "properties": {
+                        "error": {"type": ["string", "integer", "array"]},
+                        "goaway": {"type": "boolean"},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        _stream_reset,
         ("ws",),
     ),
     Kind(

@@ -162,7 +162,8 @@ def h2c(target: Any) -> tuple[str, int]:
 
 
 def test_urls_name_every_suite(target: Any) -> None:
-    assert set(target.urls) == {"h1", "h2", "ws"}
+    assert set(target.urls) == {"h1", "h2", "ws", "ws-h2"}
+    assert target.suites == {"ws-h2": ("ws",)}  # the WebSocket suite over HTTP/2 (RFC 8441)
     assert target.urls["h2"].startswith("h2c://127.0.0.1:")
     assert target.tls_urls["h2"].startswith("https://127.0.0.1:")
     assert target.tls_urls["h1"] == target.tls_urls["h2"]  # one TLS port, ALPN decides

@@ -1,0 +1,132 @@
+"""The WebSocket suite over HTTP/2 (RFC 8441) against a real server started by the test:
+hypercorn with an ASGI echo application, by prior knowledge (h2c) and over TLS (ALPN h2).
+
+Every FAIL is pinned in ``ws_h2_real_fails.yaml``, grouped by the server behaviour that
+causes it, each group with the RFC text that decides it and a pattern the observed text
+must match (so that a FAIL for another reason is caught). A FAIL not listed fails the test,
+and so does a listed one that no longer FAILs. The suite runs three times per server: no
+ERROR, the same verdicts every time. A missing hypercorn skips outside CI, never under
+``CI=true``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from servers import free_port, need_module, running
+from servers_h2 import certificate
+
+from conformance.driver.endpoints import TLSSettings
+from conformance.driver.interpreter import RunOptions
+from conformance.results import TargetResults
+from conformance.scenario import bundled_cases_dir
+from conformance.scenario.loader import load_cases
+from conformance.target import Target
+
+FAILS = Path(__file__).with_name("ws_h2_real_fails.yaml")
+
+#: An ASGI WebSocket echo: every message back with its type, the first offered of chat or
+#: superchat as the subprotocol; plain HTTP requests get 404.
+ASGI_ECHO = """
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] == "http":
+        await receive()
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if scope["type"] != "websocket" or (await receive())["type"] != "websocket.connect":
+        return
+    offered = scope.get("subprotocols") or []
+    chosen = next((p for p in offered if p in ("chat", "superchat")), None)
+    await send({"type": "websocket.accept", "subprotocol": chosen})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is not None:
+            await send({"type": "websocket.send", "text": message["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": message.get("bytes") or b""})
+"""
+
+
+@contextlib.contextmanager
+def hypercorn(tls: bool) -> Iterator[tuple[str, Path | None]]:
+    """hypercorn on a free port: (the target URL, the CA file to trust over TLS)."""
+    need_module("hypercorn")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="conformance-ws-h2-") as tmp:
+        (Path(tmp) / "wsecho.py").write_text(textwrap.dedent(ASGI_ECHO))
+        args = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}"]
+        if not tls:
+            with running([*args, "wsecho:app"], port, cwd=Path(tmp)):
+                yield f"h2c://127.0.0.1:{port}/", None
+            return
+        with certificate() as made:
+            tls_args = ["--certfile", str(made.cert_file), "--keyfile", str(made.key_file)]
+            with running([*args, *tls_args, "wsecho:app"], port, cwd=Path(tmp)):
+                yield f"https://127.0.0.1:{port}/", made.ca_file
+
+
+@pytest.fixture(scope="module")
+def ws_cases():  # type: ignore[no-untyped-def]
+    return [case for case in load_cases([bundled_cases_dir()]) if case.protocol == "ws"]
+
+
+def run(reactor_thread, cases, name: str, url: str, ca_file: Path | None) -> TargetResults:  # type: ignore[no-untyped-def]
+    target = Target.parse(f"{name}={url}", requested=("ws",))
+    assert target.suites == ("ws",)
+    options = RunOptions(tls=TLSSettings(ca_file=ca_file))
+    return reactor_thread.run(cases, [target], options).targets[0]
+
+
+@pytest.mark.realserver
+@pytest.mark.slow
+@pytest.mark.parametrize("tls", [False, True], ids=["h2c", "tls"])
+def test_ws_suite_over_h2_against_hypercorn(tls, reactor_thread, ws_cases):  # type: ignore[no-untyped-def]
+    with hypercorn(tls) as (url, ca_file):
+        runs = [run(reactor_thread, ws_cases, "hypercorn", url, ca_file) for _ in range(3)]
+    first = {case.id: case for case in runs[0].cases}
+    assert len(first) == len(ws_cases)
+    errors = {
+        case.id: case.observed for target in runs for case in target.cases if case.verdict.value == "ERROR"
+    }
+    assert errors == {}
+    # HTTP/1.1 opening-handshake cases are SKIPPED over HTTP/2, with the reason; none other is.
+    skipped = {case.id for case in first.values() if case.verdict.value == "SKIPPED"}
+    assert skipped and all("HTTP/1.1" in first[case_id].observed for case_id in skipped)
+    assert not any(case_id.startswith("ws/8441/") for case_id in skipped)
+    pinned = yaml.safe_load(FAILS.read_text(encoding="utf-8"))["hypercorn"]
+    expected = {case_id: reason for reason, group in pinned.items() for case_id in group["cases"]}
+    failed = {case_id for case_id, case in first.items() if case.verdict.value == "FAIL"}
+    assert sorted(failed - set(expected)) == [], "FAILs nobody reviewed"
+    assert sorted(set(expected) - failed) == [], "pinned FAILs that no longer FAIL"
+    wrong_reason = {
+        case_id: first[case_id].observed
+        for case_id, reason in expected.items()
+        if not re.search(pinned[reason]["observed"], first[case_id].observed)
+    }
+    assert wrong_reason == {}
+    for again in runs[1:]:
+        changed = {
+            case.id: (first[case.id].verdict.value, case.verdict.value)
+            for case in again.cases
+            if case.verdict is not first[case.id].verdict
+        }
+        assert changed == {}
