@@ -21,14 +21,13 @@ Run it in the foreground::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import fault_matrix
 import h2.config
 import h2.connection
 import h2.events
@@ -263,42 +262,15 @@ def listen(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=18084)
-    parser.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME")
-    parser.add_argument("--list-faults", action="store_true", help="print the faults and exit")
-    parser.add_argument(
-        "--matrix",
-        action="store_true",
-        help="serve the correct configuration and each single fault, each on a free port; print "
-        'one JSON line {"correct": port, fault: port, ...} once listening',
+    return fault_matrix.serve(
+        argv,
+        description=__doc__,
+        faults=FAULTS,
+        listen=listen,
+        label="faulty WebSocket-over-HTTP/2 server",
+        url="h2c://{host}:{port}/",
+        default_port=18084,
     )
-    args = parser.parse_args(argv)
-    if args.list_faults:
-        for name, what in FAULTS.items():
-            print(f"{name:30} {what}")
-        return 0
-    from twisted.internet import reactor
-
-    if args.matrix:
-        configurations = {"correct": (), **{fault: (fault,) for fault in FAULTS}}
-        ports = {
-            name: listen(reactor, faults, host=args.host).getHost().port
-            for name, faults in configurations.items()
-        }
-        print(json.dumps(ports), flush=True)
-        reactor.run()  # type: ignore[attr-defined]
-        return 0
-    port = listen(reactor, args.fault, host=args.host, port=args.port)
-    address = port.getHost()
-    faults = ", ".join(args.fault) or "none"
-    print(
-        f"faulty WebSocket-over-HTTP/2 server on h2c://{address.host}:{address.port}/ (faults: {faults})",
-        flush=True,
-    )
-    reactor.run()  # type: ignore[attr-defined]
-    return 0
 
 
 if __name__ == "__main__":
