@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sys
-import tempfile
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from servers import free_port, need_module, running
 from servers_h2 import certificate
+from servers_ws import hypercorn_server
 
 from conformance.driver.endpoints import TLSSettings
 from conformance.driver.interpreter import RunOptions
@@ -33,55 +30,19 @@ from conformance.target import Target
 
 FAILS = Path(__file__).with_name("ws_h2_real_fails.yaml")
 
-#: An ASGI WebSocket echo: every message back with its type, the first offered of chat or
-#: superchat as the subprotocol; plain HTTP requests get 404.
-ASGI_ECHO = """
-async def app(scope, receive, send):
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    if scope["type"] == "http":
-        await receive()
-        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    if scope["type"] != "websocket" or (await receive())["type"] != "websocket.connect":
-        return
-    offered = scope.get("subprotocols") or []
-    chosen = next((p for p in offered if p in ("chat", "superchat")), None)
-    await send({"type": "websocket.accept", "subprotocol": chosen})
-    while True:
-        message = await receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is not None:
-            await send({"type": "websocket.send", "text": message["text"]})
-        else:
-            await send({"type": "websocket.send", "bytes": message.get("bytes") or b""})
-"""
-
 
 @contextlib.contextmanager
 def hypercorn(tls: bool) -> Iterator[tuple[str, Path | None]]:
-    """hypercorn on a free port: (the target URL, the CA file to trust over TLS)."""
-    need_module("hypercorn")
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="conformance-ws-h2-") as tmp:
-        (Path(tmp) / "wsecho.py").write_text(textwrap.dedent(ASGI_ECHO))
-        args = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}"]
-        if not tls:
-            with running([*args, "wsecho:app"], port, cwd=Path(tmp)):
-                yield f"h2c://127.0.0.1:{port}/", None
-            return
-        with certificate() as made:
-            tls_args = ["--certfile", str(made.cert_file), "--keyfile", str(made.key_file)]
-            with running([*args, *tls_args, "wsecho:app"], port, cwd=Path(tmp)):
-                yield f"https://127.0.0.1:{port}/", made.ca_file
+    """hypercorn with the suite's ASGI echo (``ws_apps.asgi_echo``) on a free port: (the
+    target URL, the CA file to trust over TLS)."""
+    if not tls:
+        with hypercorn_server(scheme="h2c") as url:
+            yield url, None
+        return
+    with certificate() as made:
+        tls_args = ["--certfile", str(made.cert_file), "--keyfile", str(made.key_file)]
+        with hypercorn_server(args=tls_args, scheme="https") as url:
+            yield url, made.ca_file
 
 
 @pytest.fixture(scope="module")
