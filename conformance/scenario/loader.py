@@ -232,15 +232,25 @@ def _param_combinations(node: Node | None, ctx: BuildContext) -> list[dict[str, 
     if node is None:
         return [{}]
     if node.is_mapping:
-        names = list(node.value)
-        value_lists = []
-        for name in names:
+        # Each name is an axis; every combination of one value per axis is a case. A value
+        # that is a mapping sets several names at once (a group: a data kind with its number).
+        axes: list[list[dict[str, Any]]] = []
+        for name in node.value:
             _check_param_name(name, node.value[name], ctx)
             values = node.value[name]
             if not values.is_sequence or not values.value:
                 raise ctx.error(f"params: {name} needs a non-empty list of values", values)
-            value_lists.append([_param_value(v, ctx) for v in values.value])
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*value_lists)]
+            axes.append([_param_group(name, v, ctx) for v in values.value])
+        combos = []
+        for combo in itertools.product(*axes):
+            merged: dict[str, Any] = {}
+            for group, values in zip(combo, node.value.values(), strict=True):
+                clash = set(merged) & set(group)
+                if clash:
+                    raise ctx.error(f"params: {sorted(clash)[0]} is set by two axes", values)
+                merged.update(group)
+            combos.append(merged)
+        return combos
     if node.is_sequence and node.value:
         combos = []
         keys: set[str] | None = None
@@ -262,6 +272,17 @@ def _check_param_name(name: str, node: Node, ctx: BuildContext) -> None:
         raise ctx.error(f"params: {name!r} is not a valid name (letters, digits, _)", node)
     if name in TARGET_FIELDS:
         raise ctx.error(f"params: {name!r} is reserved for the target's {name}", node)
+
+
+def _param_group(axis: str, node: Node, ctx: BuildContext) -> dict[str, Any]:
+    """One value of a params axis: a plain value names itself; a mapping sets its names."""
+    if not node.is_mapping:
+        return {axis: _param_value(node, ctx)}
+    group = {}
+    for name, value in node.value.items():
+        _check_param_name(name, value, ctx)
+        group[name] = _param_value(value, ctx)
+    return group
 
 
 def _param_value(node: Node, ctx: BuildContext) -> Any:

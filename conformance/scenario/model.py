@@ -149,7 +149,12 @@ class Case:
     declared_requirement: Requirement | None = None
 
     def matches(self, prefix: str) -> bool:
-        """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix."""
-        if self.id.startswith(prefix):
-            return True
-        return any(alias.startswith(prefix) for alias in self.aliases)
+        """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix. A number is
+        never cut: ``autobahn:13.4.1`` selects 13.4.1, not 13.4.10 to 13.4.18."""
+        return _prefix_of(prefix, self.id) or any(_prefix_of(prefix, alias) for alias in self.aliases)
+
+
+def _prefix_of(prefix: str, name: str) -> bool:
+    if not name.startswith(prefix):
+        return False
+    return not (prefix[-1:].isdigit() and name[len(prefix) : len(prefix) + 1].isdigit())
