@@ -153,6 +153,10 @@ class CaseRun:
                 self.grades.append(Grade.UNIMPLEMENTED)
                 self.observed.append(exc.observed)
                 self.recorder.event(f"step {index}: optional feature not offered: {exc.observed}")
+            elif exc.acceptable:
+                self.grades.append(Grade.NON_STRICT)
+                self.observed.append(f"{exc.observed} (an acceptable, not preferred, outcome)")
+                self.recorder.event(f"step {index}: the case ends, acceptably: {exc.observed}")
             else:
                 self.failure = StepFailure(
                     index=index, step=step, observed=exc.observed, expected=exc.expected
