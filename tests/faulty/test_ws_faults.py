@@ -12,6 +12,9 @@ All fault configurations run in one server process, as separate targets of one r
 tagged ``heavy`` (messages of many MiB, run one at a time per target) run only against the
 correct configuration and the faults in :data:`HEAVY_FAULTS`, those that bear on large
 messages: against every fault they would take minutes and gigabytes and show nothing more.
+Likewise cases tagged ``deflate-bulk`` (Autobahn's sections 12 and 13: hundreds of compressed
+messages each) run against the correct configuration and the permessage-deflate faults
+(:data:`BULK_FAULTS`) only.
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ UPDATE = os.environ.get("CONFORMANCE_UPDATE_FAULT_MAP") == "1"
 CORRECT = "correct"
 #: The faults the heavy cases run against (see the module's docstring).
 HEAVY_FAULTS = ("masked-replies", "truncate-large", "no-reassembly")
+#: The faults the deflate-bulk cases run against: those of permessage-deflate's messages.
+BULK_FAULTS = tuple(
+    fault
+    for fault in ws_server.FAULTS
+    if fault.startswith("deflate-") and fault != "deflate-invalid-offer-accepted"
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +70,15 @@ def matrix(reactor_thread, ws_cases) -> Iterator[RunResults]:  # type: ignore[no
         assert set(ports) == {CORRECT, *ws_server.FAULTS}
         targets = [Target.parse(f"{name}=ws://127.0.0.1:{port}/") for name, port in ports.items()]
         options = RunOptions(timeout=2.0, retry_budget=0)
-        light = [case for case in ws_cases if "heavy" not in case.tags]
+        light = [case for case in ws_cases if not {"heavy", "deflate-bulk"} & set(case.tags)]
         heavy = [case for case in ws_cases if "heavy" in case.tags]
+        bulk = [case for case in ws_cases if "deflate-bulk" in case.tags]
         first = reactor_thread.run(light, targets, options, jobs=64)
         chosen = [t for t in targets if t.name in (CORRECT, *HEAVY_FAULTS)]
         second = reactor_thread.run(heavy, chosen, options, jobs=16)
-        yield _merge(first, second)
+        chosen = [t for t in targets if t.name in (CORRECT, *BULK_FAULTS)]
+        third = reactor_thread.run(bulk, chosen, options, jobs=32)
+        yield _merge(_merge(first, second), third)
     finally:
         process.terminate()
         process.wait(timeout=10)
