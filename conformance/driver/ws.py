@@ -276,6 +276,13 @@ class WsSession:
     def closing_facts(self) -> ClosingFacts:
         return self.facts
 
+    def release(self) -> None:
+        """The case is over: drop the compression contexts (zlib keeps some 300 KiB each)."""
+        self.compressor = None
+        self._assembler = MessageAssembler(max_message=self.max_message)
+        self._our_messages = MessageAssembler(max_message=self.max_message)
+        self._sent.clear()
+
 
 def _stateful(payload: Payload) -> bool:
     if isinstance(payload, Concat):

@@ -23,6 +23,7 @@ from conformance.scenario.registry import (
     capability_of_template,
     check_keys,
     expect_type,
+    non_negative_int,
     text,
 )
 from conformance.scenario.templates import TARGET_FIELDS, fill_params, names_in
@@ -37,6 +38,7 @@ CASE_FIELDS = {
     "aliases",
     "tags",
     "timeout",
+    "transcript",
     "params",
     "steps",
     "description",
@@ -372,6 +374,11 @@ def _build_case(
         raise ctx.error(
             f"requirement: one of {choices}, not {requirement_text!r}", fields["requirement"]
         ) from None
+    transcript = None
+    if "transcript" in fields:
+        transcript = non_negative_int(fields["transcript"], ctx, "transcript (bytes of wire data kept)")
+        if not 1024 <= transcript <= 1 << 20:
+            raise ctx.error("transcript: from 1024 bytes to 1 MiB", fields["transcript"])
     timeout = None
     if "timeout" in fields:
         timeout = float(expect_type(fields["timeout"], ctx, (int, float), "a timeout in seconds"))
@@ -398,6 +405,7 @@ def _build_case(
         aliases=_text_list(fields.get("aliases"), ctx, "aliases"),
         tags=_text_list(fields.get("tags"), ctx, "tags"),
         timeout=timeout,
+        transcript=transcript,
         steps=tuple(steps),
         location=node.location,
         requires=requires,

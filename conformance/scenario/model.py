@@ -140,6 +140,9 @@ class Case:
     aliases: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     timeout: float | None = None  # per-step deadline override, seconds
+    # Bytes of wire data the report keeps of this case (None: the recorder's default); cases
+    # of hundreds of generated messages keep less, as Autobahn turns its wire log off there.
+    transcript: int | None = None
     steps: tuple[Step, ...] = ()
     location: SourceLocation | None = field(default=None, compare=False)
     # What the target must offer for the case to run (registry.CAPABILITIES), e.g. "echo";

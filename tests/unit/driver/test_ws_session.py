@@ -152,3 +152,10 @@ def test_the_client_no_context_takeover_hint_of_the_offer_is_kept() -> None:
         decoded = frames.FrameDecoder(from_server=False).feed(session.render(message, CONTEXT))
         sizes = [len(f.payload) for f in decoded if isinstance(f, Frame)]
         assert (sizes[0] == sizes[1]) is reset
+
+
+def test_a_finished_session_releases_its_compression_contexts() -> None:
+    session = upgraded("permessage-deflate", ("permessage-deflate",))
+    assert session.compressor is not None
+    session.release()
+    assert session.compressor is None

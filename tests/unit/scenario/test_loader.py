@@ -464,3 +464,25 @@ def test_selection_by_prefix_never_cuts_a_number() -> None:
     assert not case.matches("autobahn:13.3.1") and not case.matches("autobahn:1")
     assert case.matches("ws/7692/7.1/server-bits") and case.matches("ws/7692/7")
     assert not case.matches("ws/7692/7.1/server-bits-8-1")
+
+
+@pytest.mark.parametrize(("value", "error"), [("4096", None), ("10", "transcript: from 1024 bytes to 1 MiB")])
+def test_a_case_may_keep_a_shorter_transcript(value: str, error: str | None) -> None:
+    cases, errors = load_one(
+        f"""
+        protocol: h1
+        rfc: 9112
+        section: "1"
+        cases:
+          - id: c
+            title: t
+            requirement: MUST
+            transcript: {value}
+            steps:
+              - expect: {{silence: 10}}
+        """
+    )
+    if error is None:
+        assert errors == [] and cases[0].transcript == int(value)
+    else:
+        assert len(errors) == 1 and error in errors[0]
