@@ -28,11 +28,14 @@ if TYPE_CHECKING:
 class OpeningFailed(Exception):
     """The target did not complete the protocol opening as the RFC requires."""
 
-    def __init__(self, *, expected: str, observed: str, unimplemented: bool = False) -> None:
+    def __init__(
+        self, *, expected: str, observed: str, unimplemented: bool = False, acceptable: bool = False
+    ) -> None:
         super().__init__(observed)
         self.expected = expected
         self.observed = observed
         self.unimplemented = unimplemented  # an optional feature the target does not offer
+        self.acceptable = acceptable  # allowed, not preferred: the case ends NON-STRICT
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,12 @@ class WsSession:
         if isinstance(payload, Concat):
             return b"".join(self._render(part, context) for part in payload.parts)
         if isinstance(payload, Repeat) and _stateful(payload.payload):
-            # Each repetition through the session: messages compressed one after another.
-            return b"".join(self._render(payload.payload, context) for _ in range(payload.count))
+            # Each repetition through the session: messages compressed one after another,
+            # each told its index (a ``sample`` takes the next window of its corpus).
+            return b"".join(
+                self._render(payload.payload, replace(context, repetition=index))
+                for index in range(payload.count)
+            )
         render_ws = getattr(payload, "render_ws", None)
         if render_ws is not None:
             data: bytes = render_ws(context, self)
@@ -186,19 +190,25 @@ class WsSession:
         self.upgraded = True
         deflate = outcome.deflate
         if deflate is not None:
+            # RFC 7692 §7.1.1.2: client_no_context_takeover in the accepted offer is a promise
+            # that holds even when the response leaves it out.
+            hinted = outcome.accepted_offer is not None and outcome.accepted_offer.client_no_context_takeover
+            client_reset = deflate.client_no_context_takeover or hinted
             self._assembler = MessageAssembler(
                 deflate=True,
                 max_message=self.max_message,
                 no_context_takeover=deflate.server_no_context_takeover,
+                window_bits=deflate.server_max_window_bits or 15,
             )
             self._our_messages = MessageAssembler(
                 deflate=True,
                 max_message=self.max_message,
-                no_context_takeover=deflate.client_no_context_takeover,
+                no_context_takeover=client_reset,
+                window_bits=deflate.client_max_window_bits or 15,
             )
             self.compressor = MessageCompressor(
                 window_bits=deflate.client_max_window_bits,
-                no_context_takeover=deflate.client_no_context_takeover,
+                no_context_takeover=client_reset,
             )
 
     def _frames(self, data: bytes) -> list[Event]:
@@ -275,6 +285,13 @@ class WsSession:
     def closing_facts(self) -> ClosingFacts:
         return self.facts
 
+    def release(self) -> None:
+        """The case is over: drop the compression contexts (zlib keeps some 300 KiB each)."""
+        self.compressor = None
+        self._assembler = MessageAssembler(max_message=self.max_message)
+        self._our_messages = MessageAssembler(max_message=self.max_message)
+        self._sent.clear()
+
 
 def _stateful(payload: Payload) -> bool:
     if isinstance(payload, Concat):
@@ -327,7 +344,12 @@ async def open_websocket(ctx: OpeningContext) -> None:
                         unimplemented=True,
                     )
                 return
-            raise OpeningFailed(expected=expected, observed=event.describe())
+            refused = isinstance(event, http1.Response) and 400 <= (event.status or 0) < 500
+            raise OpeningFailed(
+                expected=expected,
+                observed=event.describe(),
+                acceptable=refused and options.refusal == "non-strict",
+            )
         left = deadline - reactor.seconds()  # type: ignore[attr-defined]
         if connection.ended or left <= 0:
             observed = (

@@ -23,6 +23,7 @@ from conformance.scenario.registry import (
     capability_of_template,
     check_keys,
     expect_type,
+    non_negative_int,
     text,
 )
 from conformance.scenario.templates import TARGET_FIELDS, fill_params, names_in
@@ -37,6 +38,7 @@ CASE_FIELDS = {
     "aliases",
     "tags",
     "timeout",
+    "transcript",
     "params",
     "steps",
     "description",
@@ -232,15 +234,25 @@ def _param_combinations(node: Node | None, ctx: BuildContext) -> list[dict[str, 
     if node is None:
         return [{}]
     if node.is_mapping:
-        names = list(node.value)
-        value_lists = []
-        for name in names:
+        # Each name is an axis; every combination of one value per axis is a case. A value
+        # that is a mapping sets several names at once (a group: a data kind with its number).
+        axes: list[list[dict[str, Any]]] = []
+        for name in node.value:
             _check_param_name(name, node.value[name], ctx)
             values = node.value[name]
             if not values.is_sequence or not values.value:
                 raise ctx.error(f"params: {name} needs a non-empty list of values", values)
-            value_lists.append([_param_value(v, ctx) for v in values.value])
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*value_lists)]
+            axes.append([_param_group(name, v, ctx) for v in values.value])
+        combos = []
+        for combo in itertools.product(*axes):
+            merged: dict[str, Any] = {}
+            for group, values in zip(combo, node.value.values(), strict=True):
+                clash = set(merged) & set(group)
+                if clash:
+                    raise ctx.error(f"params: {sorted(clash)[0]} is set by two axes", values)
+                merged.update(group)
+            combos.append(merged)
+        return combos
     if node.is_sequence and node.value:
         combos = []
         keys: set[str] | None = None
@@ -262,6 +274,17 @@ def _check_param_name(name: str, node: Node, ctx: BuildContext) -> None:
         raise ctx.error(f"params: {name!r} is not a valid name (letters, digits, _)", node)
     if name in TARGET_FIELDS:
         raise ctx.error(f"params: {name!r} is reserved for the target's {name}", node)
+
+
+def _param_group(axis: str, node: Node, ctx: BuildContext) -> dict[str, Any]:
+    """One value of a params axis: a plain value names itself; a mapping sets its names."""
+    if not node.is_mapping:
+        return {axis: _param_value(node, ctx)}
+    group = {}
+    for name, value in node.value.items():
+        _check_param_name(name, value, ctx)
+        group[name] = _param_value(value, ctx)
+    return group
 
 
 def _param_value(node: Node, ctx: BuildContext) -> Any:
@@ -351,6 +374,11 @@ def _build_case(
         raise ctx.error(
             f"requirement: one of {choices}, not {requirement_text!r}", fields["requirement"]
         ) from None
+    transcript = None
+    if "transcript" in fields:
+        transcript = non_negative_int(fields["transcript"], ctx, "transcript (bytes of wire data kept)")
+        if not 1024 <= transcript <= 1 << 20:
+            raise ctx.error("transcript: from 1024 bytes to 1 MiB", fields["transcript"])
     timeout = None
     if "timeout" in fields:
         timeout = float(expect_type(fields["timeout"], ctx, (int, float), "a timeout in seconds"))
@@ -377,6 +405,7 @@ def _build_case(
         aliases=_text_list(fields.get("aliases"), ctx, "aliases"),
         tags=_text_list(fields.get("tags"), ctx, "tags"),
         timeout=timeout,
+        transcript=transcript,
         steps=tuple(steps),
         location=node.location,
         requires=requires,

@@ -140,6 +140,9 @@ class Case:
     aliases: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     timeout: float | None = None  # per-step deadline override, seconds
+    # Bytes of wire data the report keeps of this case (None: the recorder's default); cases
+    # of hundreds of generated messages keep less, as Autobahn turns its wire log off there.
+    transcript: int | None = None
     steps: tuple[Step, ...] = ()
     location: SourceLocation | None = field(default=None, compare=False)
     # What the target must offer for the case to run (registry.CAPABILITIES), e.g. "echo";
@@ -149,7 +152,12 @@ class Case:
     declared_requirement: Requirement | None = None
 
     def matches(self, prefix: str) -> bool:
-        """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix."""
-        if self.id.startswith(prefix):
-            return True
-        return any(alias.startswith(prefix) for alias in self.aliases)
+        """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix. A number is
+        never cut: ``autobahn:13.4.1`` selects 13.4.1, not 13.4.10 to 13.4.18."""
+        return _prefix_of(prefix, self.id) or any(_prefix_of(prefix, alias) for alias in self.aliases)
+
+
+def _prefix_of(prefix: str, name: str) -> bool:
+    if not name.startswith(prefix):
+        return False
+    return not (prefix[-1:].isdigit() and name[len(prefix) : len(prefix) + 1].isdigit())

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from conformance.codecs import http1
+from conformance.scenario import samples
 from conformance.scenario.templates import TargetContext
 
 
@@ -95,6 +96,23 @@ class RandomBytes:
 
     def describe(self) -> str:
         return f"{self.size} random bytes (seed {self.seed})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sample:
+    """A window of a generated corpus of one character (:mod:`conformance.scenario.samples`):
+    JSON, prose, markup, a bitmap or a document. Under a ``repeat`` of messages, each
+    repetition takes the next window (``context.repetition``), so no two are alike."""
+
+    kind: str
+    size: int
+    seed: int = 0
+
+    def render(self, context: TargetContext) -> bytes:
+        return samples.window(self.kind, self.size, seed=self.seed, index=context.repetition)
+
+    def describe(self) -> str:
+        return f"{self.size} bytes of {self.kind} (seed {self.seed})"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from conformance.errors import ScenarioError
-from conformance.scenario import model, payloads
+from conformance.scenario import model, payloads, samples
 from conformance.scenario.nodes import HEX_TAG, Node
 from conformance.verdicts import echo as echopat
 from conformance.verdicts import expectations as ex
@@ -199,6 +199,21 @@ def _random(node: Node, ctx: BuildContext) -> payloads.Payload:
     return payloads.RandomBytes(size=size, seed=seed)
 
 
+def _sample(node: Node, ctx: BuildContext) -> payloads.Payload:
+    kind = text(node.value["sample"], ctx, "a sample kind")
+    if kind not in samples.KINDS:
+        raise ctx.error(
+            f"unknown sample kind {kind!r} (known: {', '.join(samples.KINDS)})", node.value["sample"]
+        )
+    if "size" not in node.value:
+        raise ctx.error("sample needs a size (bytes)", node)
+    size = non_negative_int(node.value["size"], ctx, "a size in bytes")
+    if size > 1 << 27:
+        raise ctx.error(f"size {size} is over the 128 MiB limit", node.value["size"])
+    seed = non_negative_int(node.value["seed"], ctx, "seed") if "seed" in node.value else 0
+    return payloads.Sample(kind=kind, size=size, seed=seed)
+
+
 def _concat(node: Node, ctx: BuildContext) -> payloads.Payload:
     if not node.is_sequence:
         raise ctx.error("concat takes a list of payloads", node)
@@ -266,6 +281,13 @@ for _kind in (
         {"type": "integer", "minimum": 0},
         _random,
         options=("seed",),
+    ),
+    Kind(
+        "sample",
+        "`size` bytes of generated data of one character (" + ", ".join(samples.KINDS) + ") from `seed`",
+        {"enum": list(samples.KINDS)},
+        _sample,
+        options=("size", "seed"),
     ),
     Kind("concat", "payloads one after another", {"type": "array", "items": _PAYLOAD_SCHEMA}, _concat),
     Kind("request", "a structured HTTP/1.1 request", {"type": "object"}, _request, protocols=("h1", "ws")),

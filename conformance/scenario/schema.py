@@ -77,6 +77,7 @@ def build_schema() -> dict[str, Any]:
             + "; ".join(f"{c.name}: {c.summary}" for c in CAPABILITIES.values()),
         },
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+        "transcript": {"type": "integer", "minimum": 1024, "maximum": 1048576},
         "params": {
             "oneOf": [
                 {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}},

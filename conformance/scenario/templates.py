@@ -76,6 +76,9 @@ class TargetContext:
     scheme: str
     echo_path: str = ""  # the target's echo endpoint (--echo-path); cases using it require "echo"
     captured: tuple[tuple[str, str], ...] = ()  # values a ``capture`` step took from a response
+    # Which repetition of a ``repeat`` of messages is being rendered (0 for the first): a
+    # ``sample`` payload takes its window from it. Not a template field.
+    repetition: int = 0
 
     def fill(self, text: str) -> str:
         values = {

@@ -12,6 +12,9 @@ All fault configurations run in one server process, as separate targets of one r
 tagged ``heavy`` (messages of many MiB, run one at a time per target) run only against the
 correct configuration and the faults in :data:`HEAVY_FAULTS`, those that bear on large
 messages: against every fault they would take minutes and gigabytes and show nothing more.
+Likewise cases tagged ``deflate-bulk`` (Autobahn's sections 12 and 13: hundreds of compressed
+messages each) run against the correct configuration and the permessage-deflate faults
+(:data:`BULK_FAULTS`) only.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ from conformance.verdicts.verdict import Verdict
 MAP = FaultMap(Path(__file__).with_name("ws_fault_map.yaml"), "WebSocket")
 #: The faults the heavy cases run against (see the module's docstring).
 HEAVY_FAULTS = ("masked-replies", "truncate-large", "no-reassembly")
+#: The faults the deflate-bulk cases run against: those of permessage-deflate's messages.
+BULK_FAULTS = tuple(
+    fault
+    for fault in ws_server.FAULTS
+    if fault.startswith("deflate-") and fault != "deflate-invalid-offer-accepted"
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +69,15 @@ def confirmed(reactor_thread, ws_cases) -> Matrix:  # type: ignore[no-untyped-de
     with matrix_ports(Path(ws_server.__file__), configurations) as ports:
         targets = [Target.parse(f"{name}=ws://127.0.0.1:{port}/") for name, port in ports.items()]
         options = RunOptions(timeout=2.0, retry_budget=0)
-        light = [case for case in ws_cases if "heavy" not in case.tags]
+        light = [case for case in ws_cases if not {"heavy", "deflate-bulk"} & set(case.tags)]
         heavy = [case for case in ws_cases if "heavy" in case.tags]
+        bulk = [case for case in ws_cases if "deflate-bulk" in case.tags]
         first = run_confirmed(reactor_thread, light, targets, options, MAP.expected())
         chosen = [t for t in targets if t.name in (CORRECT, *HEAVY_FAULTS)]
         second = run_confirmed(reactor_thread, heavy, chosen, options, MAP.expected(), jobs=16)
-        return first.merged(second)
+        chosen = [t for t in targets if t.name in (CORRECT, *BULK_FAULTS)]
+        third = run_confirmed(reactor_thread, bulk, chosen, options, MAP.expected(), jobs=32)
+        return first.merged(second).merged(third)
 
 
 @pytest.fixture(scope="module")

@@ -84,6 +84,13 @@ FAULTS: dict[str, str] = {
     "deflate-rsv1-uncompressed": "sets RSV1 on messages it sends uncompressed",
     "deflate-context-kept": "keeps its compression context despite server_no_context_takeover",
     "deflate-rsv1-on-control": "sets RSV1 on the control frames it sends when deflate is in use",
+    "deflate-client-context-dropped": "inflates each message afresh, as if client_no_context_takeover "
+    "had been agreed",
+    "deflate-no-tail": "inflates a message without appending 00 00 ff ff to it first",
+    "deflate-window-above-offer": "answers server_max_window_bits=15 to a smaller one offered",
+    "deflate-window-ignored": "agrees server_max_window_bits as offered but compresses with 15",
+    "deflate-params-unanswered": "accepts server_no_context_takeover and server_max_window_bits "
+    "without naming them in its answer",
 }
 
 
@@ -114,11 +121,16 @@ class Deflate:
     """The negotiated permessage-deflate state of a connection."""
 
     def __init__(self, params: dict[str, str | None], faults: frozenset[str]) -> None:
+        self.faults = faults
         self.server_reset = "server_no_context_takeover" in params and "deflate-context-kept" not in faults
-        self.client_reset = "client_no_context_takeover" in params
+        self.client_reset = (
+            "client_no_context_takeover" in params or "deflate-client-context-dropped" in faults
+        )
         bits = params.get("server_max_window_bits")
         self.window = int(bits) if bits else 15
-        self.window = max(9, self.window)
+        # zlib makes no raw stream with an 8-bit window; with 9 its references reach back at
+        # most 250 bytes (512 less its lookahead), within a peer's 256.
+        self.window = 15 if "deflate-window-ignored" in faults else max(9, self.window)
         self.compressor = zlib.compressobj(6, zlib.DEFLATED, -self.window)
         self.decompressor = zlib.decompressobj(-15)
 
@@ -130,7 +142,8 @@ class Deflate:
 
     def decompress(self, data: bytes) -> bytes:
         try:
-            out = self.decompressor.decompress(data + b"\x00\x00\xff\xff", MESSAGE_CAP + 1)
+            tail = b"" if "deflate-no-tail" in self.faults else b"\x00\x00\xff\xff"
+            out = self.decompressor.decompress(data + tail, MESSAGE_CAP + 1)
         except zlib.error:
             raise Fail(1007) from None
         if self.client_reset:
@@ -169,7 +182,12 @@ def negotiate_deflate(value: str, faults: frozenset[str]) -> tuple[str, dict[str
         for key in ("server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits"):
             if key in params:
                 accepted[key] = params[key]
-                answer.append(key if params[key] is None else f"{key}={params[key]}")
+                if key == "server_max_window_bits" and "deflate-window-above-offer" in faults:
+                    accepted[key] = "15"
+                if key != "client_no_context_takeover" and "deflate-params-unanswered" in faults:
+                    continue
+                value = accepted[key]
+                answer.append(key if value is None else f"{key}={value}")
         return "; ".join(answer), accepted
     return None
 

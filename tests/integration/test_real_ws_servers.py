@@ -18,7 +18,7 @@ from conformance.scenario import bundled_cases_dir
 from conformance.scenario.loader import load_cases
 from conformance.target import Target
 
-PASS, FAIL, NON_STRICT = "PASS", "FAIL", "NON-STRICT"
+PASS, FAIL, NON_STRICT, UNIMPLEMENTED = "PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED"
 
 #: server -> the cases it FAILs, each checked against the RFC.
 FAILS: dict[str, dict[str, str]] = {
@@ -175,6 +175,15 @@ PINNED: dict[str, dict[str, str]] = {
         "ws/6455/10.4/fragmented-text-4mib-in-64-byte-fragments": NON_STRICT,
         # RFC 7692 §7.1: an offer with an unknown parameter is declined, the handshake goes on.
         "ws/7692/7/offer-declined-unknown-parameter": PASS,
+        # RFC 7692 §7.1.2.1: a server that does not support the window asked for declines the
+        # offer; websockets declines server_max_window_bits=8 (zlib has no 8-bit raw window)
+        # and completes the handshake without permessage-deflate (Autobahn 13.3, 13.5).
+        "ws/7692/7.1/server-bits-8-16": UNIMPLEMENTED,
+        "ws/7692/7.1/server-no-takeover-bits-8-131072-in-32768": UNIMPLEMENTED,
+        # RFC 7692 §5: of several offers the server accepts one; websockets declines the first
+        # (8 bits) and accepts the second (Autobahn 13.7).
+        "ws/7692/7.1/three-offers-16": PASS,
+        "ws/7692/7.1/three-offers-131072-in-256": PASS,
     },
     "autobahn": {
         # autobahn's default failByDrop drops the TCP connection without a close frame when
@@ -185,6 +194,14 @@ PINNED: dict[str, dict[str, str]] = {
         # (400) instead: allowed, not preferred.
         "ws/7692/7/offer-declined-unknown-parameter": NON_STRICT,
         "ws/6455/5.5.1/close-inside-fragmented-message": PASS,
+        # RFC 7692 §7.1.2.1 makes server_max_window_bits=8 a valid offer, which a server that
+        # cannot honour it declines (§5); autobahn answers 400 "illegal extension parameter
+        # value '8'" instead — even with acceptable offers after it (Autobahn 13.3, 13.5,
+        # 13.7). RFC 6455 §4.2.2 lets a server refuse a connection: allowed, not preferred.
+        "ws/7692/7.1/server-bits-8-16": NON_STRICT,
+        "ws/7692/7.1/server-no-takeover-bits-8-65536-in-256": NON_STRICT,
+        "ws/7692/7.1/three-offers-4096": NON_STRICT,
+        "ws/7692/7.1/server-bits-15-131072-in-32768": PASS,
     },
     "node-ws": {
         # RFC 6455 §10.4: ws limits a message to 16384 fragments (maxFragments) and closes

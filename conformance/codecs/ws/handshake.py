@@ -130,6 +130,7 @@ class HandshakeOutcome:
     subprotocol: str | None = None
     extensions: tuple[ExtensionOffer, ...] = ()
     deflate: DeflateParams | None = None  # permessage-deflate, when negotiated
+    accepted_offer: DeflateParams | None = None  # the offer the deflate response fits
 
     @property
     def ok(self) -> bool:
@@ -209,6 +210,7 @@ def check_negotiation(
         chosen = protocols[0]
     extensions: list[ExtensionOffer] = []
     deflate: DeflateParams | None = None
+    accepted_offer: DeflateParams | None = None
     for value in extension_values:
         parsed, bad = parse_extensions(value)
         problems += [f"Sec-WebSocket-Extensions: {problem} (§9.1)" for problem in bad]
@@ -230,10 +232,15 @@ def check_negotiation(
             for offer in offers:
                 deflate, bad = check_deflate(ext, offer)
                 if not bad:
+                    accepted_offer = offer
                     break
                 first_problems = first_problems or bad
             else:
                 problems += [f"permessage-deflate: {problem}" for problem in first_problems]
     return HandshakeOutcome(
-        problems=tuple(problems), subprotocol=chosen, extensions=tuple(extensions), deflate=deflate
+        problems=tuple(problems),
+        subprotocol=chosen,
+        extensions=tuple(extensions),
+        deflate=deflate,
+        accepted_offer=accepted_offer,
     )

@@ -111,12 +111,16 @@ class MessageAssembler:
         max_message: int = 64 * 1024 * 1024,
         keep: int = KEEP,
         no_context_takeover: bool = False,
+        window_bits: int = 15,
     ) -> None:
         self.deflate = deflate
         self.max_message = max_message
         self.keep = keep
         self.no_context_takeover = no_context_takeover
-        self._inflater = zlib.decompressobj(-15)
+        # The sender's negotiated LZ77 window (RFC 7692 §7.1.2): inflating with no larger a
+        # window makes a reference beyond it an error ("invalid distance too far back").
+        self.window_bits = window_bits
+        self._inflater = self._new_inflater()
         self._reset()
 
     def _reset(self) -> None:
@@ -179,7 +183,7 @@ class MessageAssembler:
         if self._compressed:
             self._add(self._inflate(TAIL))
             if self.no_context_takeover:
-                self._inflater = zlib.decompressobj(-15)
+                self._inflater = self._new_inflater()
         utf8_error = None
         if self._utf8 is not None:
             utf8_error = self._utf8.finish()
@@ -206,19 +210,44 @@ class MessageAssembler:
     def _inflate(self, data: bytes) -> bytes:
         room = max(0, self.max_message - self._length) + 1
         try:
-            out = self._inflater.decompress(data, room)
+            out = self._inflate_within_window(data, room)
         except zlib.error as exc:
-            self._violations.append(
-                _violation(
-                    "ws-deflate-invalid", f"compressed data that does not inflate: {exc}", "7.2.2", RFC7692
+            why = f"compressed data that does not inflate: {exc}"
+            if "too far back" in str(exc) and self.window_bits < 15:
+                why += (
+                    f" (a back-reference beyond the {1 << self.window_bits}-byte window of "
+                    f"max_window_bits={self.window_bits}, RFC 7692 §7.1.2)"
                 )
-            )
-            self._inflater = zlib.decompressobj(-15)
+            elif "too far back" in str(exc) and self.no_context_takeover:
+                why += " (a back-reference into an earlier message despite no context takeover, §7.1.1)"
+            self._violations.append(_violation("ws-deflate-invalid", why, "7.2.2", RFC7692))
+            self._inflater = self._new_inflater()
             return b""
         if self._inflater.unconsumed_tail:
             self._violations.append(Violation(code="ws-message-too-large", message="a message past the cap"))
-            self._inflater = zlib.decompressobj(-15)
+            self._inflater = self._new_inflater()
         return out
+
+    def _inflate_within_window(self, data: bytes, room: int) -> bytes:
+        """Inflate, holding the sender to its window. zlib checks a back-reference only
+        against what it has kept (the window) plus the output of the current call, so with a
+        window under 15 bits the output is taken in pieces of a quarter window: a reference
+        more than 1.25 windows back is then an error (one within the window never is)."""
+        if self.window_bits >= 15:
+            return self._inflater.decompress(data, room)
+        piece = max(64, (1 << self.window_bits) // 4)
+        parts: list[bytes] = []
+        produced = 0
+        while True:
+            out = self._inflater.decompress(data, min(piece, room - produced))
+            parts.append(out)
+            produced += len(out)
+            data = self._inflater.unconsumed_tail
+            if not data or produced >= room:
+                return b"".join(parts)
+
+    def _new_inflater(self) -> zlib._Decompress:
+        return zlib.decompressobj(-self.window_bits)
 
     def _add(self, data: bytes) -> None:
         if not data:

@@ -70,6 +70,9 @@ class HandshakeOptions:
     headers: tuple[tuple[str, str], ...] = ()  # replace a generated field, or add one
     omit: tuple[str, ...] = ()
     require: tuple[str, ...] = ()  # extensions the case needs: UNIMPLEMENTED without them
+    # What a 4xx answer (the server refusing the handshake, e.g. for an offer it will not
+    # take) makes of a ``connect`` step: "fail", or "non-strict" (the case ends NON-STRICT).
+    refusal: Literal["fail", "non-strict"] = "fail"
 
     def request(self, context: TargetContext) -> HandshakeRequest:
         generated = {"host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version"}
@@ -189,6 +192,7 @@ _HANDSHAKE_KEYS = {
     "headers",
     "omit",
     "require",
+    "refusal",
 }
 
 
@@ -221,6 +225,11 @@ def handshake_options(node: Node, ctx: BuildContext, what: str = "handshake") ->
     if "require" in fields:
         require += _strings(fields["require"], ctx, "an extension name")
     kwargs["require"] = tuple(dict.fromkeys(require))
+    if "refusal" in fields:
+        refusal = text(fields["refusal"], ctx, "refusal")
+        if refusal not in ("fail", "non-strict"):
+            raise ctx.error(f"refusal: fail or non-strict, got {refusal!r}", fields["refusal"])
+        kwargs["refusal"] = refusal
     if "headers" in fields:
         from conformance.scenario.registry import _headers
 
@@ -264,6 +273,7 @@ _HANDSHAKE_OPTIONS: dict[str, Any] = {
     "headers": {"type": ["object", "array"]},
     "omit": {"type": ["array", "string"]},
     "require": {"type": ["array", "string"]},
+    "refusal": {"enum": ["fail", "non-strict"]},
 }
 _HANDSHAKE_SCHEMA: dict[str, Any] = {
     "oneOf": [

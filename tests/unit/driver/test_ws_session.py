@@ -3,13 +3,16 @@ matched against what we sent; a close answered; permessage-deflate as negotiated
 
 from __future__ import annotations
 
+import zlib
+
 from conformance.codecs import http1
 from conformance.codecs.ws import frames, handshake
 from conformance.codecs.ws.frames import Frame, Opcode
 from conformance.codecs.ws.messages import Message
 from conformance.driver.ws import WsSession
+from conformance.scenario import samples
 from conformance.scenario.kinds.ws import HandshakeOptions, WsFrame, WsMessage
-from conformance.scenario.payloads import Concat, Repeat, Text
+from conformance.scenario.payloads import Concat, Repeat, Sample, Text
 from conformance.scenario.templates import TargetContext
 from conformance.verdicts.ws import HandshakeResponse
 
@@ -116,3 +119,53 @@ def test_server_frames_that_break_rules_carry_violations_into_the_message() -> N
     events = session.receive(frames.encode_frame(Opcode.TEXT, b"hi", mask_key=b"abcd"))
     message = events[-1]
     assert isinstance(message, Message) and [v.code for v in message.violations] == ["ws-server-masked"]
+
+
+def _compressed(data: bytes, window_bits: int) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -window_bits)
+    out = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4]
+
+
+def test_a_repeat_of_sample_messages_sends_successive_windows() -> None:
+    session = upgraded()
+    payload = Repeat(payload=WsMessage(kind="binary", payload=Sample(kind="prose", size=100)), count=3)
+    decoded = frames.FrameDecoder(from_server=False).feed(session.render(payload, CONTEXT))
+    sent = [f.payload for f in decoded if isinstance(f, Frame)]
+    assert sent == [samples.window("prose", 100, index=i) for i in range(3)]
+
+
+def test_echoes_are_inflated_with_the_window_the_server_agreed_to() -> None:
+    data = samples.window("json", 8192)  # JSON repeats its keys from further back than 256 bytes
+    offer = ("permessage-deflate; server_max_window_bits=8",)
+    within = upgraded("permessage-deflate; server_max_window_bits=8", offer)
+    # zlib's smallest raw window (9 bits) reaches back at most 250 bytes: within 8 bits.
+    frame = frames.encode_frame(Opcode.TEXT, _compressed(data, 9), rsv1=True, mask_key=None)
+    (message,) = [e for e in within.receive(frame) if isinstance(e, Message)]
+    assert message.length == len(data) and not message.violations
+    beyond = upgraded("permessage-deflate; server_max_window_bits=8", offer)
+    events = beyond.receive(frames.encode_frame(Opcode.TEXT, _compressed(data, 15), rsv1=True, mask_key=None))
+    (message,) = [e for e in events if isinstance(e, Message)]
+    assert [v.code for v in message.violations] == ["ws-deflate-invalid"]
+    assert "256-byte window of max_window_bits=8" in message.violations[0].message
+
+
+def test_the_client_no_context_takeover_hint_of_the_offer_is_kept() -> None:
+    # RFC 7692 §7.1.1.2: offered, the client does not take over its context even when the
+    # server's answer leaves the parameter out.
+    hinted = upgraded("permessage-deflate", ("permessage-deflate; client_no_context_takeover",))
+    plain = upgraded("permessage-deflate", ("permessage-deflate",))
+    message = Repeat(
+        payload=WsMessage(kind="text", payload=Text(text="hello " * 50, encoding="utf-8")), count=2
+    )
+    for session, reset in ((hinted, True), (plain, False)):
+        decoded = frames.FrameDecoder(from_server=False).feed(session.render(message, CONTEXT))
+        sizes = [len(f.payload) for f in decoded if isinstance(f, Frame)]
+        assert (sizes[0] == sizes[1]) is reset
+
+
+def test_a_finished_session_releases_its_compression_contexts() -> None:
+    session = upgraded("permessage-deflate", ("permessage-deflate",))
+    assert session.compressor is not None
+    session.release()
+    assert session.compressor is None

@@ -386,3 +386,103 @@ def test_capture_errors(capture: str, message: str) -> None:
         """
     )
     assert len(errors) == 1 and message in errors[0]
+
+
+def test_params_axes_may_set_several_names_at_once() -> None:
+    cases, errors = load_one(
+        """
+        protocol: ws
+        rfc: 7692
+        section: "7.2"
+        cases:
+          - id: "{data}-{size}"
+            title: "{count} of {size}"
+            requirement: MUST
+            aliases: ["autobahn:12.{j}.{n}"]
+            params:
+              data: [{j: 1, data: json}, {j: 2, data: bitmap}]
+              size: [{n: 1, size: 16, count: 100}, {n: 2, size: 64, count: 50}]
+            steps:
+              - send: {repeat: {message: {binary: {sample: "{data}", size: "{size}", seed: 3}}}, count: "{count}"}
+              - expect: {message: {echo: "{count}"}}
+        """
+    )
+    assert errors == []
+    assert [(c.slug, c.aliases) for c in cases] == [
+        ("json-16", ("autobahn:12.1.1",)),
+        ("json-64", ("autobahn:12.1.2",)),
+        ("bitmap-16", ("autobahn:12.2.1",)),
+        ("bitmap-64", ("autobahn:12.2.2",)),
+    ]
+    send = cases[3].steps[1]
+    assert isinstance(send, model.Send) and isinstance(send.payload, payloads.Repeat)
+    assert send.payload.count == 50
+    sample = send.payload.payload.payload  # type: ignore[attr-defined]
+    assert sample == payloads.Sample(kind="bitmap", size=64, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("params", "payload", "message"),
+    [
+        ("{a: [{x: 1}], b: [{x: 2}]}", '"{x}"', "x is set by two axes"),
+        ("{a: [1]}", "{sample: pictures, size: 4}", "unknown sample kind 'pictures'"),
+        ("{a: [1]}", "{sample: json}", "sample needs a size"),
+    ],
+)
+def test_grouped_params_and_sample_errors(params: str, payload: str, message: str) -> None:
+    _, errors = load_one(
+        f"""
+        protocol: h1
+        rfc: 9112
+        section: "1"
+        cases:
+          - id: c-{{a}}
+            title: t
+            requirement: MUST
+            params: {params}
+            steps:
+              - send: {payload}
+              - expect: {{silence: 10}}
+        """
+    )
+    assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_selection_by_prefix_never_cuts_a_number() -> None:
+    case = model.Case(
+        id="ws/7692/7.1/server-bits-8-16",
+        protocol="ws",
+        rfc="7692",
+        section="7.1",
+        slug="server-bits-8-16",
+        title="t",
+        requirement=Requirement.MUST,
+        reference="r",
+        aliases=("autobahn:13.3.10",),
+    )
+    assert case.matches("autobahn:13.3.10") and case.matches("autobahn:13.3") and case.matches("autobahn:13")
+    assert not case.matches("autobahn:13.3.1") and not case.matches("autobahn:1")
+    assert case.matches("ws/7692/7.1/server-bits") and case.matches("ws/7692/7")
+    assert not case.matches("ws/7692/7.1/server-bits-8-1")
+
+
+@pytest.mark.parametrize(("value", "error"), [("4096", None), ("10", "transcript: from 1024 bytes to 1 MiB")])
+def test_a_case_may_keep_a_shorter_transcript(value: str, error: str | None) -> None:
+    cases, errors = load_one(
+        f"""
+        protocol: h1
+        rfc: 9112
+        section: "1"
+        cases:
+          - id: c
+            title: t
+            requirement: MUST
+            transcript: {value}
+            steps:
+              - expect: {{silence: 10}}
+        """
+    )
+    if error is None:
+        assert errors == [] and cases[0].transcript == int(value)
+    else:
+        assert len(errors) == 1 and error in errors[0]
