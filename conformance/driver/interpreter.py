@@ -114,6 +114,15 @@ class CaseRun:
         opener = OPENERS.get(step.mode)
         if opener is None and step.mode not in ("target", "tcp", "tls"):
             raise CaseError(f"connect mode {step.mode!r} has no opening in this version of the driver")
+        reason = opener.not_applicable(self.target) if opener is not None else None
+        if reason is not None:
+            # Not NotApplicable raised later: no connection is opened for a mode that cannot
+            # apply (an h2c upgrade to an https:// target).
+            self.connection = None
+            self.grades.append(Grade.UNIMPLEMENTED)
+            self.observed.append(reason)
+            self.recorder.event(f"step {index}: not applicable to this target: {reason}")
+            return False
         tls = step.mode == "tls" or (step.mode != "tcp" and self.target.tls)
         default_alpn = opener.alpn if opener is not None and opener.alpn else DEFAULT_ALPN[self.case.protocol]
         alpn = step.alpn or (default_alpn if tls else ())

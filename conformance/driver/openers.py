@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from conformance.driver.connection import WireProtocol
     from conformance.driver.interpreter import CaseRun
     from conformance.scenario import model
+    from conformance.target import Target
 
 
 class OpeningFailed(Exception):
@@ -46,6 +47,12 @@ class Opener:
     # rest), or None for all of them.
     open: Callable[[OpeningContext], Awaitable[int | None]]
     alpn: tuple[str, ...] = ()  # ALPN offered over TLS unless the step names its own
+    # Why the mode cannot apply to a target at all (None: it can), asked before connecting:
+    # the case then ends UNIMPLEMENTED with that reason, without a connection.
+    applies: Callable[[Target], str | None] | None = None
+
+    def not_applicable(self, target: Target) -> str | None:
+        return self.applies(target) if self.applies is not None else None
 
 
 __all__ = ["OPENERS", "NotApplicable", "Opener", "OpeningContext", "OpeningFailed", "register_opener"]

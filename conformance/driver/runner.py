@@ -107,8 +107,10 @@ async def run_suite(
     )
     target_results = []
     for (target, _), outcomes in zip(work, gathered, strict=True):
+        # Cases that never connect (SKIPPED, or UNIMPLEMENTED before connecting: an h2c
+        # upgrade to a TLS target) say nothing about whether the target can be reached.
         reachable = any(outcome.connected for outcome in outcomes) or all(
-            outcome.result.verdict is Verdict.SKIPPED for outcome in outcomes
+            outcome.result.verdict in (Verdict.SKIPPED, Verdict.UNIMPLEMENTED) for outcome in outcomes
         )
         target_results.append(
             TargetResults(

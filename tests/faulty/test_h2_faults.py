@@ -62,7 +62,9 @@ def matrix(reactor_thread, h2_cases) -> Iterator[RunResults]:  # type: ignore[no
         ports = json.loads(process.stdout.readline())
         assert set(ports) == set(h2_server.CONFIGURATIONS)
         targets = [Target.parse(f"{name}=h2c://127.0.0.1:{port}/") for name, port in ports.items()]
-        yield reactor_thread.run(h2_cases, targets, RunOptions(timeout=3.0, retry_budget=0), jobs=64)
+        yield reactor_thread.run(
+            h2_cases, targets, RunOptions(timeout=3.0, retry_budget=0, echo_path="/echo"), jobs=64
+        )
     finally:
         process.terminate()
         process.wait(timeout=10)
