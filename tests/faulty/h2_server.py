@@ -1230,7 +1230,9 @@ def listen(
 ) -> IListeningPort:
     """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
     chosen = check_faults(faults)
-    return reactor.listenTCP(port, FaultyH2Factory(chosen, reactor), interface=host)
+    # A deep backlog: a run puts up to 64 cases in flight against one configuration, and on a
+    # busy machine a full accept queue drops SYNs, which come back only after seconds.
+    return reactor.listenTCP(port, FaultyH2Factory(chosen, reactor), backlog=512, interface=host)
 
 
 def main(argv: list[str] | None = None) -> int:
