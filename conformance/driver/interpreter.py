@@ -116,8 +116,8 @@ class CaseRun:
             raise CaseError(f"connect mode {step.mode!r} has no opening in this version of the driver")
         reason = opener.not_applicable(self.target) if opener is not None else None
         if reason is not None:
-            # Not NotApplicable raised later: no connection is opened for a mode that cannot
-            # apply (an h2c upgrade to an https:// target).
+            # A mode that cannot apply to this target (an h2c upgrade to an https:// one) is
+            # not tried: no connection, and the case ends UNIMPLEMENTED with the reason.
             self.connection = None
             self.grades.append(Grade.UNIMPLEMENTED)
             self.observed.append(reason)
