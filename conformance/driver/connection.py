@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from twisted.internet import defer, error
@@ -13,7 +13,7 @@ from zope.interface import implementer
 
 from conformance.codecs.common import ConnectionClosed, Event
 from conformance.driver.recording import Recorder
-from conformance.driver.sessions import Session
+from conformance.driver.sessions import Pause, Session
 from conformance.results import Direction
 from conformance.verdicts.expectations import Overflow
 
@@ -164,7 +164,7 @@ class WireProtocol(Protocol):
         self.transport.write(data)
         return True
 
-    async def write_stream(self, chunks: Iterable[bytes], *, stall_timeout: float) -> bool:
+    async def write_stream(self, chunks: Iterable[bytes | Pause], *, stall_timeout: float) -> bool:
         """Write pieces as they are produced, waiting while the transport's buffer is full, so
         a 16 MiB frame never sits in memory whole. False when the connection went away or the
         target stopped reading for ``stall_timeout`` seconds (recorded, not an error)."""
@@ -174,6 +174,13 @@ class WireProtocol(Protocol):
         self.transport.registerProducer(pacer, True)
         try:
             for chunk in chunks:
+                if isinstance(chunk, Pause):
+                    if not await self._until(chunk.ready, stall_timeout):
+                        self.recorder.event(
+                            f"sending stopped: still {chunk.describe()} after {stall_timeout:g} s"
+                        )
+                        return False
+                    continue
                 if not self.write(chunk):
                     return False
                 if pacer.paused and not await pacer.resumed(self.reactor, stall_timeout):
@@ -184,6 +191,16 @@ class WireProtocol(Protocol):
             # Unregister whatever wraps the pacer (TLS puts a membrane around it).
             if self.transport is not None:
                 self.transport.unregisterProducer()
+
+    async def _until(self, ready: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``ready()``; False when the connection ended or ``timeout`` passed first."""
+        deadline = self.reactor.seconds() + timeout
+        while not ready():
+            left = deadline - self.reactor.seconds()
+            if self.ended or left <= 0:
+                return False
+            await self.changed(left)
+        return True
 
     async def changed(self, timeout: float) -> None:
         """Wait until something arrives, the connection ends, or ``timeout`` seconds pass."""

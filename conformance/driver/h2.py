@@ -19,11 +19,20 @@ import hpack
 from conformance.codecs import h2fields, h2hpack, http1
 from conformance.codecs import h2frames as fr
 from conformance.codecs.common import Event, Violation
-from conformance.driver.openers import Opener, OpeningContext, OpeningFailed, register_opener
-from conformance.driver.sessions import SESSIONS
-from conformance.scenario.h2payloads import H2ConnectOptions, H2Frame, H2Headers
+from conformance.driver.openers import (
+    APPLICABILITY,
+    Opener,
+    OpeningContext,
+    OpeningFailed,
+    connect_steps,
+    register_opener,
+)
+from conformance.driver.sessions import SESSIONS, Pause
+from conformance.scenario import model
+from conformance.scenario.h2payloads import H2Body, H2ConnectOptions, H2Frame, H2Headers
 from conformance.scenario.payloads import Payload, chunks_of
 from conformance.scenario.templates import TargetContext
+from conformance.target import Target
 
 #: Bytes kept of one header block being assembled across CONTINUATION frames.
 BLOCK_CAP = 1 << 20
@@ -46,6 +55,9 @@ class _Outbound:
         self._preface_checked = False
         self.preface_sent = False  # our connection preface has gone out
         self.frames: list[fr.Frame] = []
+        # Flow-controlled octets we sent (§6.9.1): DATA frame payloads, per stream and in all.
+        self.data_sent: dict[int, int] = {}
+        self.data_sent_total = 0
 
     def feed(self, data: bytes) -> list[fr.Frame]:
         if not self.active:
@@ -75,6 +87,10 @@ class _Outbound:
             length = int.from_bytes(buffer[pos : pos + 3], "big")
             frame_type = buffer[pos + 3]
             available = len(buffer) - pos - fr.FRAME_HEADER_SIZE
+            if frame_type == fr.FrameType.DATA:
+                stream = int.from_bytes(buffer[pos + 5 : pos + 9], "big") & fr.STREAM_MASK
+                self.data_sent[stream] = self.data_sent.get(stream, 0) + length
+                self.data_sent_total += length
             if frame_type not in learn or length > 1 << 16:  # nothing to learn: skip the payload
                 if available >= length:
                     pos += fr.FRAME_HEADER_SIZE + length
@@ -167,6 +183,11 @@ class H2Session:
         self._content_length: dict[int, int | None] = {}
         self._data_received: dict[int, int] = {}
         self._no_content: set[int] = set()
+        # Flow control of what we send (§6.9): the server's WINDOW_UPDATEs and resets.
+        self._granted_connection = 0
+        self._granted: dict[int, int] = {}
+        self._reset_by_server: set[int] = set()
+        self._goaway: fr.GoAwayFrame | None = None  # the server's last GOAWAY
 
     # -- the h2c upgrade
 
@@ -282,10 +303,63 @@ class H2Session:
     def render(self, payload: Payload, context: TargetContext) -> bytes:
         return b"".join(self.render_chunks(payload, context))
 
-    def render_chunks(self, payload: Payload, context: TargetContext) -> Iterator[bytes]:
+    def render_chunks(self, payload: Payload, context: TargetContext) -> Iterator[bytes | Pause]:
         if isinstance(payload, (H2Frame, H2Headers)):  # may size itself by the target's settings
             return payload.chunks(context, self.peer_settings)
+        if isinstance(payload, H2Body):
+            return self._body_frames(payload, context)
         return chunks_of(payload, context)
+
+    # -- flow control of what we send (§6.9)
+
+    def send_window(self, stream: int) -> int:
+        """The smaller of the connection window and ``stream``'s window the server gives us:
+        its initial values (§6.9.2, the server's SETTINGS_INITIAL_WINDOW_SIZE for streams),
+        plus its WINDOW_UPDATEs, minus the DATA we sent."""
+        sent = self.outbound
+        connection = fr.DEFAULT_WINDOW + self._granted_connection - sent.data_sent_total
+        initial = self.peer_settings.get(fr.Setting.INITIAL_WINDOW_SIZE, fr.DEFAULT_WINDOW)
+        own = initial + self._granted.get(stream, 0) - sent.data_sent.get(stream, 0)
+        return min(connection, own)
+
+    def _stopped(self, stream: int) -> bool:
+        """The server reset the stream, or its GOAWAY ends it (an error, or a last stream
+        below it, §6.8): nothing more is sent on it."""
+        goaway = self._goaway
+        ended = goaway is not None and (goaway.error_code != 0 or goaway.last_stream_id < stream)
+        return ended or stream in self._reset_by_server
+
+    def _body_frames(self, body: H2Body, context: TargetContext) -> Iterator[bytes | Pause]:
+        """https://www.rfc-editor.org/rfc/rfc9113#section-6.9.1: a sender MUST NOT send a
+        flow-controlled frame beyond the space in either window; it waits for WINDOW_UPDATE.
+        Frames stay within the server's SETTINGS_MAX_FRAME_SIZE (§4.2). Sending stops when
+        the server resets the stream or sends GOAWAY."""
+        data = memoryview(body.data.render(context))
+        stream = body.stream
+        position = 0
+        while True:
+            if self._stopped(stream):
+                return
+            left = len(data) - position
+            size = min(
+                left,
+                self.peer_settings.get(fr.Setting.MAX_FRAME_SIZE, fr.DEFAULT_MAX_FRAME_SIZE),
+                self.send_window(stream),
+            )
+            if size <= 0 and left:
+                yield Pause(
+                    ready=lambda: self.send_window(stream) > 0 or self._stopped(stream),
+                    waiting_for=f"the server's WINDOW_UPDATE (stream {stream} or the connection)",
+                )
+                continue
+            last = position + size == len(data)
+            flags = fr.Flag.END_STREAM if last and body.end_stream else 0
+            yield fr.encode_frame(
+                fr.FrameType.DATA, bytes(data[position : position + size]), flags=flags, stream_id=stream
+            )
+            position += size
+            if last:
+                return
 
     # -- frames
 
@@ -324,6 +398,15 @@ class H2Session:
                 found.append(
                     _v("h2-frame-on-idle-stream", f"DATA on stream {frame.stream_id}, never opened (§5.1)")
                 )
+        elif isinstance(frame, fr.WindowUpdateFrame):
+            if frame.stream_id == 0:
+                self._granted_connection += frame.increment
+            else:
+                self._granted[frame.stream_id] = self._granted.get(frame.stream_id, 0) + frame.increment
+        elif isinstance(frame, fr.RstStreamFrame):
+            self._reset_by_server.add(frame.stream_id)
+        elif isinstance(frame, fr.GoAwayFrame):
+            self._goaway = frame
         elif isinstance(frame, fr.PushPromiseFrame) and not self._push_enabled:
             found.append(_v("h2-push-disabled", "PUSH_PROMISE after we sent SETTINGS_ENABLE_PUSH=0 (§8.4)"))
         if (
@@ -580,12 +663,6 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
     does not offer h2c upgrades (UNIMPLEMENTED)."""
     options = _options(ctx)
     session = _session(ctx)
-    if ctx.run.target.tls:
-        raise OpeningFailed(
-            expected="an http:// (h2c://) target: the h2c upgrade is for cleartext connections",
-            observed="the target is reached over TLS, where HTTP/2 is chosen by ALPN instead",
-            unimplemented=True,
-        )
     session.ack_settings = options.ack_settings
     session.begin_upgrade()
     context = ctx.run.target.context()
@@ -641,4 +718,18 @@ async def _open_h2c_upgrade(ctx: OpeningContext) -> int | None:
 
 
 register_opener("h2", Opener(open=_open_h2, alpn=("h2",)))
+
+
+def upgrade_over_tls(case: model.Case, target: Target) -> str | None:
+    """RFC 9113 §3.2 (RFC 7540 §3.2): the h2c upgrade is for cleartext; over TLS HTTP/2 is
+    chosen by ALPN, so a case that upgrades is SKIPPED against an https:// target."""
+    if target.tls and any(step.mode == "h2c-upgrade" for step in connect_steps(case)):
+        return (
+            "the h2c upgrade is for cleartext (http://, h2c://) targets; this one is reached over "
+            "TLS, where HTTP/2 is chosen by ALPN (RFC 9113 §3.2)"
+        )
+    return None
+
+
 register_opener("h2c-upgrade", Opener(open=_open_h2c_upgrade, alpn=("http/1.1",)))
+APPLICABILITY.append(upgrade_over_tls)

@@ -67,6 +67,7 @@ __all__ = [
     "OPENERS",
     "NotApplicable",
     "Opener",
+    "connect_steps",
     "OpeningContext",
     "OpeningFailed",
     "not_applicable",
@@ -87,6 +88,14 @@ def register_opener(mode: str, opener: Opener) -> None:
 #: then SKIPPED with that reason (an HTTP/1.1 opening-handshake case against a WebSocket
 #: reached over HTTP/2, say).
 APPLICABILITY: list[Callable[[model.Case, Target], str | None]] = []
+
+
+def connect_steps(case: model.Case) -> list[model.Connect]:
+    """The case's connect steps, with the implicit first one of its protocol's default mode."""
+    steps = [s for s in case.steps if isinstance(s, model.Connect)]
+    if not case.steps or not isinstance(case.steps[0], model.Connect):
+        steps.insert(0, model.Connect(mode=model.DEFAULT_CONNECT[case.protocol]))
+    return steps
 
 
 def not_applicable(case: model.Case, target: Target) -> str | None:

@@ -9,12 +9,25 @@ SETTINGS acknowledgement) through :meth:`Session.outgoing`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol as TypingProtocol
 
 from conformance.codecs import http1
 from conformance.codecs.common import Event
 from conformance.scenario.payloads import Payload
 from conformance.scenario.templates import TargetContext
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A pause among the chunks a session renders: write nothing more until ``ready()`` (the
+    target opened a flow-control window, say), within the step deadline."""
+
+    ready: Callable[[], bool]
+    waiting_for: str  # what the pause waits for, in words
+
+    def describe(self) -> str:
+        return f"waiting for {self.waiting_for}"
 
 
 class Session(TypingProtocol):

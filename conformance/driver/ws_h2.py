@@ -35,6 +35,7 @@ from conformance.driver.openers import (
     Opener,
     OpeningContext,
     OpeningFailed,
+    connect_steps,
     register_opener,
 )
 from conformance.driver.ws import WsSession
@@ -520,20 +521,13 @@ register_opener("websocket-h2", _H2_OPENER)
 # ---------------------------------------------------------------- which cases run where
 
 
-def _connect_steps(case: model.Case) -> list[model.Connect]:
-    steps = [s for s in case.steps if isinstance(s, model.Connect)]
-    if not case.steps or not isinstance(case.steps[0], model.Connect):
-        steps.insert(0, model.Connect(mode=model.DEFAULT_CONNECT[case.protocol]))
-    return steps
-
-
 def http_version_mismatch(case: model.Case, target: Target) -> str | None:
     """Why a WebSocket case cannot run over the target's HTTP version, if it cannot: the
     opening-handshake cases of RFC 6455 (GET with Upgrade, read byte by byte) are HTTP/1.1's;
     RFC 8441 cases (``websocket-h2``) need an HTTP/2 target."""
     if case.protocol != "ws":
         return None
-    connects = _connect_steps(case)
+    connects = connect_steps(case)
     if over_h2(target):
         for step in connects:
             if step.mode in TRANSPORT_MODES:

@@ -359,6 +359,37 @@ class H2Headers:
         return f"HEADERS on stream {self.stream} ({shown}){more}: {self.block.describe()}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class H2Body:
+    """A request body sent the way a correct client sends it: DATA frames no larger than the
+    target's SETTINGS_MAX_FRAME_SIZE, each within the flow-control windows the target gave
+    (RFC 9113 §6.9.1), waiting for its WINDOW_UPDATEs when they are spent. The connection's
+    session does the waiting (it knows the windows); rendered whole (``render``), the body is
+    cut into frames of the default size, windows ignored."""
+
+    stream: int = 1
+    data: Payload = field(default_factory=lambda: Raw(data=b""))
+    end_stream: bool = True
+
+    def render(self, context: TargetContext) -> bytes:
+        data = self.data.render(context)
+        size = fr.DEFAULT_MAX_FRAME_SIZE
+        starts = range(0, len(data), size) if data else range(1)
+        return b"".join(
+            fr.encode_frame(
+                fr.FrameType.DATA,
+                data[start : start + size],
+                flags=fr.Flag.END_STREAM if self.end_stream and start + size >= len(data) else 0,
+                stream_id=self.stream,
+            )
+            for start in starts
+        )
+
+    def describe(self) -> str:
+        end = ", END_STREAM" if self.end_stream else ""
+        return f"a body of {self.data.describe()} on stream {self.stream}, within the target's windows{end}"
+
+
 def empty() -> Payload:
     return Raw(data=b"")
 

@@ -24,6 +24,7 @@ Run it in the foreground::
 from __future__ import annotations
 
 import base64
+import copy
 import email.utils
 import re
 import struct
@@ -66,6 +67,7 @@ FAULTS: dict[str, str] = {
     "settings-ack-before-applying": "acknowledges SETTINGS without applying INITIAL_WINDOW_SIZE",
     "settings-on-stream-ok": "accepts SETTINGS on a stream other than 0",
     "settings-ack-with-payload-ok": "accepts a SETTINGS ACK that carries a payload",
+    "settings-ack-acknowledged": "answers the client's SETTINGS ACK with a SETTINGS ACK of its own",
     "settings-length-unchecked": "accepts a SETTINGS payload whose length is not a multiple of 6",
     "enable-push-unchecked": "accepts SETTINGS_ENABLE_PUSH values other than 0 and 1",
     "window-size-setting-unchecked": "accepts SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1",
@@ -78,6 +80,7 @@ FAULTS: dict[str, str] = {
     "unknown-flags-rejected": "treats undefined flags as a PROTOCOL_ERROR",
     "reserved-bit-rejected": "treats a set reserved bit in the stream identifier as a PROTOCOL_ERROR",
     "ignore-max-frame-size": "accepts frames larger than its SETTINGS_MAX_FRAME_SIZE",
+    "frames-over-peer-max-frame-size": "sends DATA frames twice as large as the client's SETTINGS_MAX_FRAME_SIZE",
     "wrong-error-code-frame-size": "answers an oversized frame with PROTOCOL_ERROR, not FRAME_SIZE_ERROR",
     # stream states and identifiers (§5.1, §5.1.1, §5.1.2)
     "accept-frame-on-idle-stream": "accepts DATA, RST_STREAM and WINDOW_UPDATE on an idle stream",
@@ -120,6 +123,7 @@ FAULTS: dict[str, str] = {
     "ignore-window-overflow": "accepts a WINDOW_UPDATE that takes a window above 2^31-1",
     "window-overflow-as-protocol-error": "answers a window overflow with PROTOCOL_ERROR, not FLOW_CONTROL_ERROR",
     # flow control (§5.2, §6.9)
+    "no-window-update": "never sends WINDOW_UPDATE: a request body beyond 65,535 octets stalls",
     "ignore-flow-control": "sends DATA beyond the client's flow-control window",
     "ignore-window-update": "never sends more DATA after a window is exhausted, whatever WINDOW_UPDATEs come",
     "ignore-initial-window-change": "does not adjust open streams' windows when INITIAL_WINDOW_SIZE changes",
@@ -127,6 +131,7 @@ FAULTS: dict[str, str] = {
     # HPACK (RFC 7541, RFC 9113 §4.3)
     "hpack-error-as-protocol-error": "answers a header block it cannot decode with PROTOCOL_ERROR",
     "hpack-error-as-stream-error": "answers a header block it cannot decode with RST_STREAM",
+    "hpack-rolled-back-on-reset": "undoes the dynamic table changes of a request it resets as malformed",
     "hpack-table-size-unchecked": "accepts a dynamic table size update above SETTINGS_HEADER_TABLE_SIZE",
     "no-header-list-limit": "decodes header sections of any size (HPACK bomb)",
     # field validity (§8.2) and pseudo-header fields (§8.3)
@@ -142,7 +147,7 @@ FAULTS: dict[str, str] = {
     "duplicate-pseudo-ok": "accepts a pseudo-header field given twice",
     "missing-pseudo-ok": "accepts a request without :method, :scheme or :path",
     "empty-path-ok": "serves an empty :path as /",
-    "method-token-unchecked": "accepts a :method that is not a token (answers it 501)",
+    "method-token-unchecked": "accepts a :method that is not a token and serves it as a GET (200)",
     "path-form-unchecked": "serves a :path that does not start with / as if it did",
     "pseudo-in-trailers-ok": "accepts pseudo-header fields in trailers",
     "trailers-without-end-stream-ok": "accepts a second HEADERS frame without END_STREAM",
@@ -637,7 +642,7 @@ class FaultyH2(protocol.Protocol):
         """Give the client a window back once it has used all of it (§6.9.1). Only at 0, so
         that a client sending beyond the window is caught however its frames are timed:
         a sender that keeps to the window always comes to exactly 0, and then gets more."""
-        if not size:
+        if not size or self.fault("no-window-update"):
             return
         if self.recv_window == 0:
             self.write(WindowUpdateFrame(0, window_increment=DEFAULT_WINDOW))
@@ -723,10 +728,16 @@ class FaultyH2(protocol.Protocol):
             self.open_stream(stream_id, closed_by="our-reset")
             self.decode(b"".join(block.fragments), stream_id)
             raise StreamFault(stream_id, REFUSED_STREAM, "too many concurrent streams")
+        saved = copy.deepcopy(self.decoder) if self.fault("hpack-rolled-back-on-reset") else None
         fields = self.decode(b"".join(block.fragments), stream_id)
         if new:
             stream = self.open_stream(stream_id)
-            self.request_headers(stream, fields)
+            try:
+                self.request_headers(stream, fields)
+            except StreamFault:
+                if saved is not None:  # §4.3: the block's table changes stand, reset or not
+                    self.decoder = saved
+                raise
         else:
             assert stream is not None
             if stream.state in ("half-closed-remote", "closed"):
@@ -928,6 +939,8 @@ class FaultyH2(protocol.Protocol):
         if flags & ACK:
             if payload and not self.fault("settings-ack-with-payload-ok"):
                 raise ConnectionFault(FRAME_SIZE_ERROR, "SETTINGS ACK with a payload")
+            if self.fault("settings-ack-acknowledged"):
+                self.write(SettingsFrame(0, flags=["ACK"]))  # §6.5: an ACK acknowledges nothing
             return
         if len(payload) % 6 and not self.fault("settings-length-unchecked"):
             raise ConnectionFault(FRAME_SIZE_ERROR, "SETTINGS length not a multiple of 6")
@@ -1071,6 +1084,8 @@ class FaultyH2(protocol.Protocol):
                 target = value.decode("latin-1")
             elif not name.startswith(b":"):
                 fields.append((name.decode("latin-1"), value.decode("latin-1")))
+        if self.fault("method-token-unchecked") and not TOKEN.fullmatch(method.encode("latin-1")):
+            method = "GET"  # "GE T" read as GET: the malformed request is served
         path = target if target == "*" else target.split("?", 1)[0]
         if not path.startswith("/") and path != "*":
             path = "/" + path  # reached only with empty-path-ok or path-form-unchecked
@@ -1142,6 +1157,8 @@ class FaultyH2(protocol.Protocol):
                 continue
             while stream.pending and stream.state != "closed":
                 frame_cap = self.peer_max_frame_size
+                if self.fault("frames-over-peer-max-frame-size"):
+                    frame_cap *= 2  # §4.2: MUST NOT exceed the receiver's SETTINGS_MAX_FRAME_SIZE
                 if self.fault("ignore-flow-control"):
                     size = min(len(stream.pending), frame_cap)
                 else:
@@ -1212,7 +1229,9 @@ def listen(
 ) -> IListeningPort:
     """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
     chosen = check_faults(faults)
-    return reactor.listenTCP(port, FaultyH2Factory(chosen, reactor), interface=host)
+    # A deep backlog: a run puts up to 64 cases in flight against one configuration, and on a
+    # busy machine a full accept queue drops SYNs, which come back only after seconds.
+    return reactor.listenTCP(port, FaultyH2Factory(chosen, reactor), backlog=512, interface=host)
 
 
 def main(argv: list[str] | None = None) -> int:

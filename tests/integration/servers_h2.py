@@ -175,3 +175,6 @@ SERVERS_H2: dict[str, Callable[[], contextlib.AbstractContextManager[H2Server]]]
     "twisted.web-tls": twisted_web,
     "h2-library": h2_library,
 }
+
+#: servers that run the test application, whose ``/echo`` is the echo contract
+ECHO_PATHS_H2: dict[str, str] = {"hypercorn": "/echo", "hypercorn-tls": "/echo"}

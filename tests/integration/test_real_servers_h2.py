@@ -10,7 +10,7 @@ case. Servers missing from the machine are skipped, except under CI=true.
 from __future__ import annotations
 
 import pytest
-from servers_h2 import SERVERS_H2, H2Server
+from servers_h2 import ECHO_PATHS_H2, SERVERS_H2, H2Server
 
 from conformance.driver.endpoints import TLSSettings
 from conformance.driver.interpreter import RunOptions
@@ -21,23 +21,58 @@ from conformance.target import Target
 
 PASS, FAIL, NON_STRICT, UNIMPLEMENTED = "PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED"
 
-#: server -> case id -> verdict, each verified against the RFC.
+#: Every server, whatever its transport.
+_COMMON = {
+    # RFC 9113 §6.5: a SETTINGS ACK acknowledges nothing that could be acknowledged again.
+    "h2/9113/6.5/settings-ack-not-acknowledged": PASS,
+    # RFC 9113 §6.9.1: a 192 KiB body sent within the windows; each server grants more.
+    "h2/9113/6.9.1/request-body-beyond-initial-window": PASS,
+    # RFC 9113 §6.9.1: no DATA into a window of 0; a WINDOW_UPDATE on the stream releases it.
+    "h2/9113/6.9.1/window-update-releases-stalled-response": PASS,
+    # RFC 9113 §10.5: each keeps answering after 2000 WINDOW_UPDATEs and empty DATA frames.
+    "h2/9113/10.5/window-update-flood": PASS,
+    "h2/9113/10.5/empty-data-flood": PASS,
+}
+#: RFC 7540 §3.2: the h2c upgrade is for cleartext; over TLS the case is not tried.
+_TLS = {
+    "h2/9113/3.2/h2c-upgrade": UNIMPLEMENTED,
+    "h2/9113/3.2/h2c-upgrade-then-request": UNIMPLEMENTED,
+    "h2/9113/3.2/server-settings-after-upgrade": UNIMPLEMENTED,
+}
 _NGHTTPD = {
+    **_COMMON,
     # RFC 9113 §5.1.1: a new stream id lower than one already used MUST be a connection error
-    # PROTOCOL_ERROR; nghttpd serves the HEADERS on stream 3 after stream 5.
+    # PROTOCOL_ERROR; nghttpd serves the HEADERS on stream 3 after stream 5, and ignores a
+    # HEADERS on stream 1 after stream 5 (an implicitly closed stream).
     "h2/9113/5.1.1/decreasing-stream-id": FAIL,
+    "h2/9113/5.1.1/skipped-stream-ids-closed": FAIL,
     # RFC 9113 §6.9.2: an INITIAL_WINDOW_SIZE change that takes a window past 2^31-1 MUST be
     # a connection error FLOW_CONTROL_ERROR; nghttpd resets only the stream.
     "h2/9113/6.9.2/initial-window-size-too-large": FAIL,
+    # RFC 9113 §8.3.1: a server SHOULD treat Host differing from :authority as malformed;
+    # nghttpd serves it (a SHOULD-level FAIL).
+    "h2/9113/8.3.1/authority-and-host-differ": FAIL,
     # RFC 9113 §4.3 and §6.5: COMPRESSION_ERROR and FRAME_SIZE_ERROR, as nghttpd answers.
     "h2/9113/4.3/undecodable-block": PASS,
     "h2/9113/6.5/ack-with-payload": PASS,
     "h2/9113/8.2.2/connection-field-connection": PASS,
+    # RFC 9113 §4.3: the malformed request's table insertion is kept; §8.3.1: "GE T" reset.
+    "h2/9113/4.3/dynamic-table-kept-across-reset-stream": PASS,
+    "h2/9113/8.3.1/method-not-a-token": PASS,
+    # RFC 9113 §10.5: nghttpd answers after a rapid reset; it ends an endless header block
+    # by closing without GOAWAY (§5.4.1: SHOULD send GOAWAY, so NON-STRICT).
+    "h2/9113/10.5/rapid-reset": PASS,
+    "h2/9113/10.5/continuation-flood": NON_STRICT,
 }
 _NGINX = {
-    # RFC 9113 §5.1: DATA on an idle stream MUST be a connection error PROTOCOL_ERROR;
-    # nginx ignores the frame.
+    **_COMMON,
+    # RFC 9113 §5.1: DATA, RST_STREAM or WINDOW_UPDATE on an idle stream MUST be a connection
+    # error PROTOCOL_ERROR; nginx ignores the frames. §6.1: DATA on a closed stream MUST be
+    # STREAM_CLOSED; nginx ignores it.
     "h2/9113/5.1/idle-data": FAIL,
+    "h2/9113/5.1/idle-rst-stream": FAIL,
+    "h2/9113/5.1/idle-window-update": FAIL,
+    "h2/9113/5.1/closed-data": FAIL,
     # RFC 9113 §8.2.2: a request with a connection-specific field MUST be malformed; nginx
     # answers 200.
     "h2/9113/8.2.2/connection-field-connection": FAIL,
@@ -47,10 +82,21 @@ _NGINX = {
     # RFC 9113 §4.3: an undecodable field block is COMPRESSION_ERROR; nginx says
     # FRAME_SIZE_ERROR.
     "h2/9113/4.3/undecodable-block": FAIL,
+    # RFC 9113 §4.2: an empty HEADERS payload is not "too small" (no mandatory field):
+    # the request is malformed (PROTOCOL_ERROR), nginx says FRAME_SIZE_ERROR.
+    "h2/9113/8.1/empty-field-block": FAIL,
     "h2/9113/5.1.1/decreasing-stream-id": PASS,
     "h2/9113/6.5/ack-with-payload": PASS,
+    "h2/9113/4.3/dynamic-table-kept-across-reset-stream": PASS,
+    # RFC 9113 §8.1.1: nginx answers the malformed "GE T" with 400 (a server MAY respond).
+    "h2/9113/8.3.1/method-not-a-token": NON_STRICT,
+    # RFC 9113 §10.5: nginx refuses the streams past its limit and ends with GOAWAY
+    # NO_ERROR (graceful, not ENHANCE_YOUR_CALM: NON-STRICT).
+    "h2/9113/10.5/rapid-reset": NON_STRICT,
+    "h2/9113/10.5/continuation-flood": PASS,
 }
 _H2_LIBRARY = {
+    **_COMMON,
     # RFC 9113 §4.3: COMPRESSION_ERROR for an undecodable field block; the h2 library
     # raises a ProtocolError, answered PROTOCOL_ERROR.
     "h2/9113/4.3/undecodable-block": FAIL,
@@ -58,30 +104,68 @@ _H2_LIBRARY = {
     "h2/9113/6.5/ack-with-payload": FAIL,
     # RFC 9113 §3.4: h2 does not require SETTINGS to be the client's first frame.
     "h2/9113/3.4/settings-not-first": FAIL,
+    # RFC 9113 §6.9: the reserved bit of a WINDOW_UPDATE increment MUST be ignored; h2
+    # (hyperframe) rejects the frame as PROTOCOL_ERROR.
+    "h2/9113/6.9/reserved-bit-of-increment-ignored": FAIL,
+    # RFC 9113 §6.8: our GOAWAY does not end our own request in flight; h2 servers drop it.
+    "h2/9113/6.8/request-before-goaway-answered": FAIL,
     "h2/9113/5.1.1/decreasing-stream-id": PASS,
     "h2/9113/8.2.2/connection-field-connection": PASS,
+    # RFC 9113 §5.4.1: h2 makes the malformed request a connection error (allowed), so the
+    # table's survival cannot be observed.
+    "h2/9113/4.3/dynamic-table-kept-across-reset-stream": UNIMPLEMENTED,
+    # RFC 9110 §9.1: "GE T" taken for an unknown method and answered 501: NON-STRICT.
+    "h2/9113/8.3.1/method-not-a-token": NON_STRICT,
 }
 # RFC 9113 §8.1.1: content-length 4 on a request ended by its HEADERS is malformed; h2
 # checks content-length only when DATA ends the stream (twisted.web answers 4xx: NON-STRICT).
 _CONTENT_LENGTH_UNCHECKED = {"h2/9113/8.1.1/content-length-without-data": FAIL}
+_HYPERCORN = {
+    **_H2_LIBRARY,
+    **_CONTENT_LENGTH_UNCHECKED,
+    # RFC 9113 §4.2: the echo resource's large responses keep to our SETTINGS_MAX_FRAME_SIZE.
+    "h2/9113/4.2/server-respects-default-max-frame-size": PASS,
+    "h2/9113/4.2/server-respects-larger-max-frame-size": PASS,
+    # RFC 9113 §10.5: hypercorn ends a rapid reset by closing without GOAWAY (NON-STRICT).
+    "h2/9113/10.5/rapid-reset": NON_STRICT,
+}
 
 #: server -> case id -> verdict, each verified against the RFC.
 EXPECTED: dict[str, dict[str, str]] = {
     "nghttpd": _NGHTTPD,
-    "nghttpd-tls": _NGHTTPD,
+    "nghttpd-tls": {
+        **_NGHTTPD,
+        **_TLS,
+        # RFC 9113 §10.5: over TLS nghttp2's flood guard (too many queued ACKs) drops the
+        # connection without GOAWAY (§5.4.1: SHOULD send GOAWAY, so NON-STRICT).
+        "h2/9113/10.5/ping-flood": NON_STRICT,
+        "h2/9113/10.5/settings-flood": NON_STRICT,
+    },
     "nginx": _NGINX,
-    "nginx-tls": _NGINX,
-    "hypercorn": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
-    "hypercorn-tls": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
+    "nginx-tls": {**_NGINX, **_TLS},
+    "hypercorn": {
+        **_HYPERCORN,
+        # RFC 7540 §3.2: hypercorn switches to h2c on Upgrade.
+        "h2/9113/3.2/h2c-upgrade": PASS,
+        "h2/9113/3.2/h2c-upgrade-then-request": PASS,
+    },
+    "hypercorn-tls": {**_HYPERCORN, **_TLS},
     "h2-library": {**_H2_LIBRARY, **_CONTENT_LENGTH_UNCHECKED},
     "twisted.web-tls": {
         **_H2_LIBRARY,
+        **_TLS,
         # RFC 9113 §5.4.1: after the GOAWAY for a connection error the endpoint MUST close
         # the TCP connection; twisted.web leaves it open.
         "h2/9113/5.4.1/close-after-connection-error": FAIL,
         # RFC 9113 §3.4: an invalid preface is a connection error; twisted.web neither
         # sends GOAWAY PROTOCOL_ERROR nor closes.
         "h2/9113/3.4/invalid-preface": FAIL,
+        # RFC 9113 §6.8: a client's GOAWAY NO_ERROR is graceful; twisted.web answers the
+        # PING after it with GOAWAY PROTOCOL_ERROR and stays open.
+        "h2/9113/6.8/goaway-accepted": FAIL,
+        # RFC 9113 §6.9.2: a raised SETTINGS_INITIAL_WINDOW_SIZE MUST release the stalled
+        # response; twisted.web never sends its DATA.
+        "h2/9113/6.9.2/window-raised-after-headers": FAIL,
     },
 }
 
@@ -96,7 +180,7 @@ def h2_cases():  # type: ignore[no-untyped-def]
 
 def run(reactor_thread, cases, name: str, server: H2Server) -> TargetResults:  # type: ignore[no-untyped-def]
     target = Target.parse(f"{name}={server.url}", suites=("h2",))
-    options = RunOptions(tls=TLSSettings(ca_file=server.ca_file))
+    options = RunOptions(tls=TLSSettings(ca_file=server.ca_file), echo_path=ECHO_PATHS_H2.get(name))
     results = reactor_thread.run(cases, [target], options)
     return results.targets[0]
 

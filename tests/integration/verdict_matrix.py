@@ -31,9 +31,9 @@ def suite_servers(suite: str) -> tuple[dict[str, Callable[[], Any]], dict[str, s
 
         return dict(SERVERS), dict(ECHO_PATHS)
     if suite == "h2":
-        from servers_h2 import H2_SERVERS
+        from servers_h2 import ECHO_PATHS_H2, SERVERS_H2
 
-        return dict(H2_SERVERS), {}
+        return {name: _h2_url(name, start) for name, start in SERVERS_H2.items()}, dict(ECHO_PATHS_H2)
     if suite == "ws":
         from servers_ws import NODE_DIR, WS_SERVERS
 
@@ -42,6 +42,24 @@ def suite_servers(suite: str) -> tuple[dict[str, Callable[[], Any]], dict[str, s
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
         return dict(WS_SERVERS), {}
     raise SystemExit(f"unknown suite {suite!r}: h1, h2 or ws")
+
+
+#: target name -> options its run needs (the CA a TLS server's certificate comes from)
+RUN_ARGS: dict[str, tuple[str, ...]] = {}
+
+
+def _h2_url(name: str, start: Callable[[], Any]) -> Callable[[], Any]:
+    """The HTTP/2 server as a context manager yielding its URL; a TLS server's CA file goes
+    to its run as ``--ca-file``."""
+
+    @contextlib.contextmanager
+    def url() -> Iterator[str]:
+        with start() as server:
+            if server.ca_file is not None:
+                RUN_ARGS[name] = ("--ca-file", str(server.ca_file))
+            yield server.url
+
+    return url
 
 
 def conformance(*args: str) -> int:
@@ -57,14 +75,16 @@ def started(servers: dict[str, Callable[[], Any]]) -> Iterator[dict[str, str]]:
 def main(suite: str, out: str, title: str | None = None) -> int:
     servers, echo_paths = suite_servers(suite)
     with started(servers) as urls, tempfile.TemporaryDirectory(prefix="conformance-matrix-") as tmp:
-        groups: dict[str | None, list[str]] = {}
+        groups: dict[tuple[str | None, tuple[str, ...]], list[str]] = {}
         for name, url in urls.items():
-            groups.setdefault(echo_paths.get(name), []).append(f"{name}={url}")
+            groups.setdefault((echo_paths.get(name), RUN_ARGS.get(name, ())), []).append(f"{name}={url}")
         results = []
-        for number, (echo_path, targets) in enumerate(groups.items()):
+        for number, ((echo_path, extra), targets) in enumerate(groups.items()):
             report_dir = Path(tmp) / f"run{number}"
             echo = ["--echo-path", echo_path] if echo_path else []
-            conformance("run", *targets, "--suite", suite, *echo, "--no-progress", "-o", str(report_dir))
+            conformance(
+                "run", *targets, "--suite", suite, *echo, *extra, "--no-progress", "-o", str(report_dir)
+            )
             results.append(str(report_dir / "results.json"))
         title = title or f"{suite} suite against real servers"
         return conformance(

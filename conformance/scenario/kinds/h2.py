@@ -219,8 +219,8 @@ def _representation(node: Node, ctx: BuildContext) -> hp.RepresentationSpec:
 
 
 def _block(fields: dict[str, Node], node: Node, ctx: BuildContext) -> hp.HeaderBlockSpec:
-    given = [key for key in ("fields", "add", "method", "hpack", "block") if key in fields]
-    if len(given) > 1 and not set(given) <= {"fields", "add", "method"}:
+    given = [key for key in ("fields", "add", "method", "path", "hpack", "block") if key in fields]
+    if len(given) > 1 and not set(given) <= {"fields", "add", "method", "path"}:
         raise ctx.error(
             f"a header block comes from one of fields (+ add), hpack or block, not {', '.join(given)}", node
         )
@@ -242,12 +242,17 @@ def _block(fields: dict[str, Node], node: Node, ctx: BuildContext) -> hp.HeaderB
             )
         method = text(fields["method"], ctx, "method")
         base = tuple((n, method if n == ":method" else v) for n, v in base)
+    if "path" in fields:  # the default request for another :path (a template)
+        if "fields" in fields:
+            raise ctx.error("path changes the default request; with fields, list :path there", fields["path"])
+        path = text(fields["path"], ctx, "path")
+        base = tuple((n, path if n == ":path" else v) for n, v in base)
     if "add" in fields:
         base = base + _field_list(fields["add"], ctx)
     return hp.HeaderBlockSpec(fields=base, huffman=huffman)
 
 
-_BLOCK_KEYS = {"fields", "add", "method", "hpack", "block", "huffman"}
+_BLOCK_KEYS = {"fields", "add", "method", "path", "hpack", "block", "huffman"}
 
 # ---------------------------------------------------------------- payloads
 
@@ -399,6 +404,21 @@ def _headers(node: Node, ctx: BuildContext) -> hp.H2Headers:
     if "fill" in f:
         kwargs["fill"] = _fill(f["fill"], ctx)
     return hp.H2Headers(**kwargs)
+
+
+def _body(node: Node, ctx: BuildContext) -> hp.H2Body:
+    if not node.is_mapping:
+        raise ctx.error("body: a mapping (stream, data, end_stream)", node)
+    check_keys(node, ctx, {"stream", "data", "end_stream"}, "body")
+    f = node.value
+    kwargs: dict[str, Any] = {}
+    if "stream" in f:
+        kwargs["stream"] = _int(f["stream"], ctx, "stream")
+    if "data" in f:
+        kwargs["data"] = build_payload(f["data"], ctx)
+    if "end_stream" in f:
+        kwargs["end_stream"] = expect_type(f["end_stream"], ctx, bool, "end_stream: true or false")
+    return hp.H2Body(**kwargs)
 
 
 _NAME_OR_NUMBER = {"type": ["string", "integer"]}
@@ -575,6 +595,18 @@ def register() -> None:
             "an HTTP/2 request: HEADERS (+ CONTINUATION) with an HPACK block",
             {"type": ["object", "null"]},
             _headers,
+            protocols=H2,
+        ),
+        Kind(
+            "body",
+            "a request body in DATA frames within the target's SETTINGS_MAX_FRAME_SIZE and its "
+            "flow-control windows, waiting for its WINDOW_UPDATEs (stream, data, end_stream)",
+            {
+                "type": "object",
+                "properties": {"stream": {"type": "integer"}, "data": {}, "end_stream": {"type": "boolean"}},
+                "additionalProperties": False,
+            },
+            _body,
             protocols=H2,
         ),
     ):

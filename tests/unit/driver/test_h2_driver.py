@@ -458,3 +458,72 @@ def test_a_server_that_stops_reading_does_not_hang_a_streamed_send(
     assert result.verdict is Verdict.FAIL
     assert any("sending stopped" in (entry.text or "") for entry in result.transcript)
     assert result.duration_s < 5
+
+
+BODY = """
+- id: body
+  title: t
+  requirement: MUST
+  steps:
+    - send: {headers: {stream: 1, flags: [END_HEADERS], method: POST}}
+    - send: {body: {stream: 1, data: {repeat: "a", count: 100000}}}
+    - expect: {ping_ack: true}
+"""
+
+
+def _granting(window_updates: bool) -> Callable[[H2Script, Scripted, fr.Frame], None]:
+    """A server that gives window back only when a window is spent exactly (so a sender
+    that overruns one is caught), and answers a PING once the body is complete."""
+
+    def on_frame(server: H2Script, p: Scripted, frame: fr.Frame) -> None:
+        H2Script.answer(server, p, frame)
+        state = p.__dict__.setdefault("windows", {"connection": fr.DEFAULT_WINDOW, "stream": 1000})
+        if isinstance(frame, fr.DataFrame):
+            size = len(frame.data) + frame.truncated
+            state["connection"] -= size
+            state["stream"] -= size
+            if min(state.values()) < 0:
+                p.transport.write(fr.encode(fr.GoAwayFrame(error_code=fr.ErrorCode.FLOW_CONTROL_ERROR)))
+                return
+            if window_updates and state["stream"] == 0:
+                state["stream"] = 1000
+                p.transport.write(fr.encode(fr.WindowUpdateFrame(stream_id=1, increment=1000)))
+            if window_updates and state["connection"] == 0:
+                state["connection"] = fr.DEFAULT_WINDOW
+                p.transport.write(fr.encode(fr.WindowUpdateFrame(stream_id=0, increment=fr.DEFAULT_WINDOW)))
+            if frame.flags & fr.Flag.END_STREAM:
+                p.transport.write(fr.encode(fr.PingFrame(opaque=bytes(8), flags=fr.Flag.ACK)))
+
+    return on_frame
+
+
+def test_a_body_waits_for_the_servers_window_updates(reactor_thread: Any, tmp_path: Path) -> None:
+    server = H2Script(settings=((fr.Setting.INITIAL_WINDOW_SIZE, 1000),), on_frame=_granting(True))
+    result = run_h2(reactor_thread, tmp_path, BODY, server)["body"]
+    assert result.verdict is Verdict.PASS, result.observed
+    assert server.received == 100000
+
+
+def test_a_body_stops_when_no_window_comes(reactor_thread: Any, tmp_path: Path) -> None:
+    server = H2Script(settings=((fr.Setting.INITIAL_WINDOW_SIZE, 1000),), on_frame=_granting(False))
+    result = run_h2(reactor_thread, tmp_path, BODY, server)["body"]
+    assert result.verdict is Verdict.FAIL
+    assert server.received == 1000  # never beyond the window
+    assert any("sending stopped" in (entry.text or "") for entry in result.transcript)
+
+
+def test_an_h2c_upgrade_to_a_tls_target_is_unimplemented_without_connecting(
+    reactor_thread: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "cases.yaml"
+    path.write_text(
+        "protocol: h2\nrfc: 9113\nsection: '3.2'\ncases:\n  - id: up\n    title: t\n    requirement: MAY\n"
+        "    steps:\n      - connect: h2c-upgrade\n      - expect: {response: {stream: 1}}\n"
+    )
+    # Nothing listens on the port: a connection attempt would be an ERROR.
+    target = Target.parse("https://127.0.0.1:9/")
+    results = reactor_thread.run(load_cases([path]), [target], RunOptions(timeout=1.5))
+    (result,) = results.targets[0].cases
+    assert result.verdict is Verdict.UNIMPLEMENTED, result.observed
+    assert "TLS" in result.observed
+    assert results.targets[0].reachable
