@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from conformance.errors import NotApplicable
+from conformance.scenario import model
 
 if TYPE_CHECKING:
     from conformance.driver.connection import WireProtocol
     from conformance.driver.interpreter import CaseRun
     from conformance.driver.sessions import Session
-    from conformance.scenario import model
     from conformance.target import Target
 
 

@@ -512,7 +512,7 @@ def test_a_body_stops_when_no_window_comes(reactor_thread: Any, tmp_path: Path) 
     assert any("sending stopped" in (entry.text or "") for entry in result.transcript)
 
 
-def test_an_h2c_upgrade_to_a_tls_target_is_unimplemented_without_connecting(
+def test_an_h2c_upgrade_to_a_tls_target_is_skipped_without_connecting(
     reactor_thread: Any, tmp_path: Path
 ) -> None:
     path = tmp_path / "cases.yaml"
@@ -524,6 +524,7 @@ def test_an_h2c_upgrade_to_a_tls_target_is_unimplemented_without_connecting(
     target = Target.parse("https://127.0.0.1:9/")
     results = reactor_thread.run(load_cases([path]), [target], RunOptions(timeout=1.5))
     (result,) = results.targets[0].cases
-    assert result.verdict is Verdict.UNIMPLEMENTED, result.observed
-    assert "TLS" in result.observed
+    # RFC 9113 §3.2: the upgrade is for cleartext; over TLS the case is not tried at all.
+    assert result.verdict is Verdict.SKIPPED, result.observed
+    assert "TLS" in result.observed and "§3.2" in result.observed
     assert results.targets[0].reachable
