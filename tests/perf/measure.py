@@ -77,7 +77,9 @@ def measure(arguments: Sequence[str], *, timeout: float = 900.0) -> Measurement:
         errors_file.close()
         report = Path(root) / "results.json"
         if not report.exists():
-            raise RuntimeError(f"`conformance {' '.join(arguments)}` wrote no results ({errors.strip()[-500:]})")
+            raise RuntimeError(
+                f"`conformance {' '.join(arguments)}` wrote no results ({errors.strip()[-500:]})"
+            )
         raw = json.loads(report.read_text(encoding="utf-8"))
         cases = sum(len(target["cases"]) for target in raw["targets"])
         return Measurement(
