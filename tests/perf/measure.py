@@ -1,14 +1,20 @@
 """The one way the benchmarks measure a run of the harness: wall time and peak memory.
 
-A measured run is a fresh ``python -m conformance run ...`` process — the whole CLI: loading
-the cases, driving them, judging, writing every report (results.json, junit.xml, index.html,
-summary.md). Its peak memory is its own peak resident set size, ``ru_maxrss`` of the rusage
-that :func:`os.wait4` returns for that one child: not ``RUSAGE_CHILDREN`` (the largest of every
-child waited for so far, whatever ran before) and not ``RUSAGE_SELF`` (a process that may have
-run other suites, or a server, first). The server under test always runs in another process.
+A measured run is a fresh ``conformance run ...`` process — the whole CLI: loading the cases,
+driving them, judging, writing every report (results.json, junit.xml, index.html,
+summary.md). Its peak memory is the high-water mark of its own resident set, ``VmHWM`` of
+``/proc/self/status``, read by the process itself as it exits (an ``atexit`` hook of the
+launcher below, which runs the CLI exactly as ``python -m conformance`` does). The server
+under test always runs in another process.
 
-Figures are in MB of 10^6 bytes (``ru_maxrss`` is in KiB on Linux), the unit of the issues'
-bounds (100 MB for HTTP/2, 150 MB for WebSocket).
+Not ``ru_maxrss``: Linux starts a child's ``ru_maxrss`` at its parent's high-water mark when
+the child is spawned (the exec records the memory it replaces, and Python spawns with vfork),
+so ``os.wait4``'s figure for a child of a benchmark that has grown to 200 MB is at least 200
+MB, whatever the child did — which is how an earlier figure of 132 MB came about. ``VmHWM``
+belongs to the process image after the exec alone.
+
+Figures are in MB of 10^6 bytes, the unit of the issues' bounds (100 MB for HTTP/2, 150 MB
+for WebSocket).
 """
 
 from __future__ import annotations
@@ -41,6 +47,23 @@ class Measurement:
         )
 
 
+#: Runs the CLI as ``python -m conformance`` does, and writes the process's VmHWM (KiB) to
+#: the file named by $CONFORMANCE_BENCH_PEAK when the interpreter exits.
+LAUNCHER = """
+import atexit, os, runpy, sys
+
+def report():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["CONFORMANCE_BENCH_PEAK"], "w") as out:
+        out.write(kib)
+
+atexit.register(report)
+sys.argv[0] = "conformance"
+runpy.run_module("conformance", run_name="__main__", alter_sys=True)
+"""
+
+
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
@@ -54,20 +77,21 @@ def measure(arguments: Sequence[str], *, timeout: float = 900.0) -> Measurement:
     temporary one (they are part of what is measured), read back for the case count.
     """
     with tempfile.TemporaryDirectory(prefix="conformance-bench-") as root:
-        command = [sys.executable, "-m", "conformance", *arguments, "--no-progress", "-o", root]
+        command = [sys.executable, "-c", LAUNCHER, *arguments, "--no-progress", "-o", root]
+        peak_file = Path(root) / "peak.txt"
+        env = _environment()
+        env["CONFORMANCE_BENCH_PEAK"] = str(peak_file)
         start = time.perf_counter()
         errors_file = open(Path(root) / "stderr.txt", "w+b")  # noqa: SIM115 (closed below)
-        child = subprocess.Popen(
-            command, cwd=ROOT, env=_environment(), stdout=subprocess.DEVNULL, stderr=errors_file
-        )
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors_file)
         deadline = start + timeout
         while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            pid, status = os.waitpid(child.pid, os.WNOHANG)
             if pid:
                 break
             if time.perf_counter() > deadline:
                 child.kill()
-                pid, status, usage = os.wait4(child.pid, 0)
+                pid, status = os.waitpid(child.pid, 0)
                 break
             time.sleep(0.01)
         wall = time.perf_counter() - start
@@ -76,7 +100,7 @@ def measure(arguments: Sequence[str], *, timeout: float = 900.0) -> Measurement:
         errors = errors_file.read().decode("utf-8", "replace")
         errors_file.close()
         report = Path(root) / "results.json"
-        if not report.exists():
+        if not report.exists() or not peak_file.exists():
             raise RuntimeError(
                 f"`conformance {' '.join(arguments)}` wrote no results ({errors.strip()[-500:]})"
             )
@@ -86,7 +110,7 @@ def measure(arguments: Sequence[str], *, timeout: float = 900.0) -> Measurement:
             cases=cases,
             wall_s=wall,
             run_s=float(raw.get("duration_s", 0.0)),
-            peak_mb=usage.ru_maxrss * 1024 / 1e6,
+            peak_mb=int(peak_file.read_text()) * 1024 / 1e6,
             status=child.returncode,
         )
 
@@ -105,16 +129,14 @@ def worst_peak(runs: Sequence[Measurement]) -> float:
 def baseline() -> float:
     """Peak RSS of ``conformance list`` (interpreter, click, every case loaded): the floor
     under any run."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "list"],
-        cwd=ROOT,
-        env=_environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss * 1024 / 1e6
+    with tempfile.TemporaryDirectory(prefix="conformance-bench-") as root:
+        peak_file = Path(root) / "peak.txt"
+        env = _environment()
+        env["CONFORMANCE_BENCH_PEAK"] = str(peak_file)
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, "list"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+        return int(peak_file.read_text()) * 1024 / 1e6
 
 
 def print_row(label: str, runs: Sequence[Measurement]) -> None:
