@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from twisted.internet.defer import Deferred
 
 from conformance.driver.interpreter import RunOptions
 from conformance.scenario.loader import load_cases
@@ -134,3 +135,64 @@ def test_a_16_mib_http2_frame_is_never_built_whole(
     grown, results = heap_peak(reactor_thread, load_cases([path]), reference_urls["h2"])
     assert results[0].verdict in (Verdict.PASS, Verdict.NON_STRICT), results[0].observed
     assert grown < 4 * MiB, f"the heap grew by {grown / MiB:.1f} MiB"
+
+
+class _Transport:
+    """Enough of a TCP transport for write_stream: records writes, never pauses."""
+
+    disconnected = False
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:  # noqa: N802 - Twisted's name
+        pass
+
+    def unregisterProducer(self) -> None:  # noqa: N802
+        pass
+
+
+class _Session:
+    """Replies ``b"<reply>"`` to whatever it receives."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def sent(self, data: bytes) -> None:
+        pass
+
+    def receive(self, data: bytes) -> list[Any]:
+        self.pending = b"<reply>"
+        return []
+
+    def outgoing(self) -> bytes:
+        reply, self.pending = self.pending, b""
+        return reply
+
+
+def test_a_reply_made_while_a_payload_is_streamed_goes_out_after_it() -> None:
+    # Streaming lets the target speak in the middle of our frame (a close frame, a SETTINGS);
+    # the session's automatic reply must not land inside the frame being written.
+    from twisted.internet.task import Clock
+
+    from conformance.driver.connection import WireProtocol
+    from conformance.driver.recording import Recorder
+
+    clock = Clock()
+    wire = WireProtocol(session=_Session(), recorder=Recorder(clock), reactor=clock, byte_cap=1 << 20)
+    transport = _Transport()
+    wire.makeConnection(transport)  # type: ignore[arg-type]
+
+    def chunks() -> Iterator[bytes]:
+        yield b"<frame part 1>"
+        wire.dataReceived(b"the target speaks")
+        yield b"<frame part 2>"
+
+    finished = Deferred.fromCoroutine(wire.write_stream(chunks(), stall_timeout=1.0))
+    assert finished.called
+    assert transport.written == [b"<frame part 1>", b"<frame part 2>", b"<reply>"]
+    wire.dataReceived(b"and again")  # nothing being streamed: the reply goes out at once
+    assert transport.written[-1] == b"<reply>" and len(transport.written) == 4
