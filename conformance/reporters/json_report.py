@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +21,12 @@ def dumps_json(results: RunResults) -> str:
     return "".join(iter_json(results))
 
 
+#: Makes the placeholders below unlike any text a run could hold (a target's name, a URL).
+_TOKEN = secrets.token_hex(16)
+
+
 def _placeholder(index: int) -> str:
-    return f"\x00cases of target {index}\x00"
+    return f"\x00cases of target {index} {_TOKEN}\x00"
 
 
 def iter_json(results: RunResults) -> Iterator[str]:
