@@ -176,7 +176,10 @@ class WireProtocol(Protocol):
             return False
         pacer = _Pacer()
         self.transport.registerProducer(pacer, True)
-        self._streaming = True
+        # A session whose streamed pieces cut through frames (a WebSocket message written 64
+        # KiB at a time) has its replies held until the payload is out; others (HTTP/2, whose
+        # pieces end on frame boundaries but for one filled frame) answer between pieces.
+        self._streaming = bool(getattr(self.session, "replies_after_stream", False))
         try:
             for chunk in chunks:
                 if not self.write(chunk):

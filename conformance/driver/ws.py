@@ -40,6 +40,9 @@ _STATUS_101 = re.compile(rb"HTTP/\d\.\d 101[ \r\n]")
 class WsSession:
     """One WebSocket connection's state, from the handshake to the TCP close."""
 
+    #: A close frame we answer with must not land inside a message being streamed.
+    replies_after_stream = True
+
     def __init__(self, *, max_message: int = 64 * 1024 * 1024) -> None:
         self.max_message = max_message
         self.request: HandshakeRequest | None = None  # the last handshake we sent

@@ -156,7 +156,9 @@ class _Transport:
 
 
 class _Session:
-    """Replies ``b"<reply>"`` to whatever it receives."""
+    """Replies ``b"<reply>"`` to whatever it receives, held while a payload is streamed."""
+
+    replies_after_stream = True
 
     def __init__(self) -> None:
         self.pending = b""
