@@ -317,6 +317,7 @@ def run(
         _print_errors(loaded.errors)
         sys.exit(EXIT_USAGE)
     cases = _select(loaded.cases, suites, select, exclude)
+    del loaded  # the cases not selected (all 1,273 take 13 MiB): their memory serves the run
     if not cases:
         raise click.UsageError("no case matches the selection")
     if shard_spec:

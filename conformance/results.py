@@ -12,6 +12,7 @@ import enum
 import hashlib
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -323,7 +324,9 @@ class TargetResults:
                 stale.append(StaleEntry(entry=entry, cases=matched))
         return tuple(stale)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, cases: Any = None) -> dict[str, Any]:
+        """The target as JSON; ``cases``, when given, stands in for the list of case results
+        (a writer that streams them one at a time puts a placeholder there)."""
         return {
             "name": self.name,
             "url": self.url,
@@ -331,7 +334,7 @@ class TargetResults:
             "summary": self.summary,
             "baseline": [entry.to_json() for entry in self.baseline],
             "baseline_stale": [stale.to_json() for stale in self.stale_baseline],  # derived
-            "cases": [case.to_json() for case in self.cases],
+            "cases": [case.to_json() for case in self.cases] if cases is None else cases,
         }
 
     @classmethod
@@ -387,7 +390,9 @@ class RunResults:
                     del unmatched[entry]
         return tuple(unmatched)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, cases_of: Callable[[int], Any] | None = None) -> dict[str, Any]:
+        """The run as JSON; ``cases_of(i)``, when given, stands in for the case results of the
+        i-th target (see :meth:`TargetResults.to_json`)."""
         return {
             "schema": self.schema,
             "tool": "conformance",
@@ -398,11 +403,14 @@ class RunResults:
             "baseline_unmatched": [entry.to_json() for entry in self.unmatched_baseline],  # derived
             "profile": self.profile,
             "echo_path": self.echo_path,
-            "targets": [self._target_json(target) for target in self.targets],
+            "targets": [
+                self._target_json(target, None if cases_of is None else cases_of(index))
+                for index, target in enumerate(self.targets)
+            ],
         }
 
-    def _target_json(self, target: TargetResults) -> dict[str, Any]:
-        out = target.to_json()
+    def _target_json(self, target: TargetResults, cases: Any = None) -> dict[str, Any]:
+        out = target.to_json(cases=cases)
         if self.shard:
             out["baseline_stale"] = [stale.to_json() for stale in self.stale_baseline_of(target)]
         return out

@@ -76,6 +76,8 @@ class WireProtocol(Protocol):
         self._handshake_done = False
         self._lost: Failure | None = None
         self._handshake_waiters: list[defer.Deferred[None]] = []
+        self._streaming = False  # write_stream is writing a payload in pieces
+        self._held = bytearray()  # the session's replies meanwhile: they go out after it
 
     # -- Twisted callbacks
 
@@ -115,7 +117,9 @@ class WireProtocol(Protocol):
         for event in self.session.receive(data):
             self._emit(event)
         reply = self.session.outgoing()
-        if reply:
+        if reply and self._streaming:
+            self._held += reply  # not inside a frame being streamed: after it
+        elif reply:
             self.write(reply)
         if self.received > self.byte_cap:
             self._emit(Overflow(self.byte_cap))
@@ -172,6 +176,10 @@ class WireProtocol(Protocol):
             return False
         pacer = _Pacer()
         self.transport.registerProducer(pacer, True)
+        # A session whose streamed pieces cut through frames (a WebSocket message written 64
+        # KiB at a time) has its replies held until the payload is out; others (HTTP/2, whose
+        # pieces end on frame boundaries but for one filled frame) answer between pieces.
+        self._streaming = bool(getattr(self.session, "replies_after_stream", False))
         try:
             for chunk in chunks:
                 if isinstance(chunk, Pause):
@@ -188,9 +196,13 @@ class WireProtocol(Protocol):
                     return False
             return True
         finally:
+            self._streaming = False
             # Unregister whatever wraps the pacer (TLS puts a membrane around it).
             if self.transport is not None:
                 self.transport.unregisterProducer()
+            if self._held:  # replies (a close frame, a SETTINGS ACK) that arrived meanwhile
+                held, self._held = bytes(self._held), bytearray()
+                self.write(held)
 
     async def _until(self, ready: Callable[[], bool], timeout: float) -> bool:
         """Wait until ``ready()``; False when the connection ended or ``timeout`` passed first."""

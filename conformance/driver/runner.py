@@ -10,6 +10,7 @@ from twisted.internet import defer
 
 from conformance import __version__
 from conformance.driver.interpreter import CaseOutcome, RunOptions, run_case
+from conformance.driver.logs import keep_no_log_history
 from conformance.results import CaseResult, RunResults, TargetResults
 from conformance.scenario.model import Case
 from conformance.target import Target
@@ -56,6 +57,7 @@ async def run_suite(
     target that never answers gets no second pass: the run stays about cases / jobs x
     timeout). The second verdict is the one reported.
     """
+    keep_no_log_history()  # else Twisted's log history keeps every connection alive
     started_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     wall_start = time.monotonic()
     semaphore = defer.DeferredSemaphore(jobs or default_jobs())

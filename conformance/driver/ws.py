@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import replace
 
 from conformance.codecs import http1
@@ -23,7 +24,7 @@ from conformance.codecs.ws.handshake import HandshakeOutcome, HandshakeRequest, 
 from conformance.codecs.ws.messages import KEEP, Message, MessageAssembler
 from conformance.driver.openers import Opener, OpeningContext, OpeningFailed, register_opener
 from conformance.driver.sessions import SESSIONS
-from conformance.scenario.kinds.ws import HandshakeOptions
+from conformance.scenario.kinds.ws import HandshakeOptions, WsMessage
 from conformance.scenario.payloads import Concat, Payload, Repeat
 from conformance.scenario.templates import TargetContext
 from conformance.verdicts.ws import ClosingFacts, HandshakeResponse
@@ -38,6 +39,9 @@ _STATUS_101 = re.compile(rb"HTTP/\d\.\d 101[ \r\n]")
 
 class WsSession:
     """One WebSocket connection's state, from the handshake to the TCP close."""
+
+    #: A close frame we answer with must not land inside a message being streamed.
+    replies_after_stream = True
 
     def __init__(self, *, max_message: int = 64 * 1024 * 1024) -> None:
         self.max_message = max_message
@@ -79,6 +83,26 @@ class WsSession:
             self._skip += len(data)
             return data
         return self._render(payload, context)
+
+    def render_chunks(self, payload: Payload, context: TargetContext) -> Iterator[bytes]:
+        """A lone uncompressed message is written as it is produced (its digest noted first):
+        a 16 MiB message never sits in memory whole, as payload or as frames. Anything else
+        is rendered whole, now (so a payload that cannot be built fails before any write)."""
+        known = self.upgraded and self._ours.pending() == 0 and not self._our_messages.in_message
+        stream = payload.stream_ws(context, self) if known and isinstance(payload, WsMessage) else None
+        if stream is None:
+            return iter((self.render(payload, context),))
+        return self._skipped(stream)
+
+    def _skipped(self, stream: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in stream:
+            self._skip += len(chunk)  # noted already: :meth:`sent` need not decode it again
+            yield chunk
+
+    def message_noted(self, opcode: int, head: bytes, length: int, digest: str) -> None:
+        """A whole message is about to be sent in pieces (called by the ``message`` payload)."""
+        if len(self._sent) < 10000:
+            self._sent.append(Message(opcode=opcode, payload=head, length=length, digest=digest))
 
     def _render(self, payload: Payload, context: TargetContext) -> bytes:
         if isinstance(payload, Concat):
@@ -302,8 +326,6 @@ def _stateful(payload: Payload) -> bool:
 
 
 def _only_messages(payload: Payload) -> bool:
-    from conformance.scenario.kinds.ws import WsMessage
-
     if isinstance(payload, Concat):
         return all(_only_messages(part) for part in payload.parts)
     if isinstance(payload, Repeat):

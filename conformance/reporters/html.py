@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from conformance.reporters._text import visible
 from conformance.reporters.html_data import (
     REQUIREMENT_ORDER,
     VERDICT_ORDER,
-    details_data,
+    iter_details,
     section_sort_key,
     summary_data,
 )
@@ -183,6 +184,16 @@ _ASSETS: dict[str, str] = {}
 
 def render_html(results: RunResults) -> str:
     """``results`` as one self-contained HTML5 page (any number of targets)."""
+    return "".join(iter_html(results))
+
+
+#: Where the details block goes in the rendered template, before it is streamed in.
+_DETAILS_PLACEHOLDER = "\x00details\x00"
+
+
+def iter_html(results: RunResults) -> Iterator[str]:
+    """The text of :func:`render_html` in pieces: the details block (every case's transcript,
+    most of the page) a case at a time, never built whole as a value or a string."""
     global _ENV
     if _ENV is None:
         _ENV = _environment()
@@ -190,10 +201,10 @@ def render_html(results: RunResults) -> str:
         _ASSETS.update(script=_asset("report.js"), style=_asset("report.css"))
     summary = summary_data(results)
     script, style = _ASSETS["script"], _ASSETS["style"]
-    return _ENV.get_template("report.html.j2").render(
+    page = _ENV.get_template("report.html.j2").render(
         summary=summary,
         summary_json=embed_json(summary),
-        details_json=embed_json(details_data(results)),
+        details_json=Markup(_DETAILS_PLACEHOLDER),
         section_keys=sorted((row["key"] for row in summary["sections"]), key=section_sort_key),
         verdicts=[verdict.value for verdict in VERDICT_ORDER],
         requirements=[requirement.value for requirement in REQUIREMENT_ORDER],
@@ -201,8 +212,18 @@ def render_html(results: RunResults) -> str:
         script=Markup(script),
         style=Markup(style),
     )
+    before, after = page.split(_DETAILS_PLACEHOLDER)
+    yield before
+    # embed_json of the whole list, a row at a time: compact JSON joins items with ",".
+    yield "["
+    for number, row in enumerate(iter_details(results)):
+        yield ("," if number else "") + embed_json(row)
+    yield "]"
+    yield after
 
 
 def write_html(results: RunResults, path: Path) -> None:
-    """Write ``render_html(results)`` to ``path`` in UTF-8."""
-    Path(path).write_text(render_html(results), encoding="utf-8", newline="\n")
+    """Write ``render_html(results)`` to ``path`` in UTF-8, a case at a time."""
+    with Path(path).open("w", encoding="utf-8", newline="\n") as out:
+        for piece in iter_html(results):
+            out.write(piece)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from conformance.reporters._text import rfc_url, visible
@@ -340,17 +341,19 @@ def case_details(case: CaseResult, target: TargetResults | None = None) -> dict[
 
 def details_data(results: RunResults) -> list[list[dict[str, Any] | None]]:
     """Per case (in the summary's order) and target: the details, or None where it did not run."""
+    return list(iter_details(results))
+
+
+def iter_details(results: RunResults) -> Iterator[list[dict[str, Any] | None]]:
+    """The rows of :func:`details_data` one at a time (a writer streams them)."""
     rows = [row for _, row in sorted(enumerate(_case_rows(results)), key=_row_sort_key)]
-    details: list[list[dict[str, Any] | None]] = _clean(
-        [
+    for _, per_target in rows:
+        yield _clean(
             [
                 case_details(case, target) if case else None
                 for case, target in zip(per_target, results.targets, strict=True)
             ]
-            for _, per_target in rows
-        ]
-    )
-    return details
+        )
 
 
 __all__ = [
@@ -363,6 +366,7 @@ __all__ = [
     "baseline_data",
     "case_details",
     "details_data",
+    "iter_details",
     "entry_data",
     "has_baseline",
     "is_known",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import binascii
 import json
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 from conformance.results import READABLE_SCHEMAS, RunResults
@@ -16,12 +18,50 @@ from conformance.results import READABLE_SCHEMAS, RunResults
 
 def dumps_json(results: RunResults) -> str:
     """The text of ``results.json`` for ``results``."""
-    return json.dumps(results.to_json(), indent=1, ensure_ascii=True) + "\n"
+    return "".join(iter_json(results))
+
+
+#: Makes the placeholders below unlike any text a run could hold (a target's name, a URL).
+_TOKEN = secrets.token_hex(16)
+
+
+def _placeholder(index: int) -> str:
+    return f"\x00cases of target {index} {_TOKEN}\x00"
+
+
+def iter_json(results: RunResults) -> Iterator[str]:
+    """The text of ``results.json`` in pieces, one case result at a time: the same text as
+    ``json.dumps(results.to_json(), indent=1, ensure_ascii=True) + "\n"``, without the
+    whole document (tens of MB for a WebSocket run: every transcript, base64-encoded) ever
+    being in memory at once, as a dict tree or as a string."""
+    head = json.dumps(results.to_json(cases_of=_placeholder), indent=1, ensure_ascii=True)
+    for index, target in enumerate(results.targets):
+        marker = json.dumps(_placeholder(index), ensure_ascii=True)
+        before, head = head.split(marker, 1)
+        yield before
+        if not target.cases:
+            yield "[]"
+            continue
+        # The list sits after a key indented by `depth` spaces; its items one deeper.
+        line = before.rsplit("\n", 1)[-1]
+        depth = len(line) - len(line.lstrip(" "))
+        inner = "\n" + " " * (depth + 1)
+        yield "[" + inner
+        for number, case in enumerate(target.cases):
+            if number:
+                yield "," + inner
+            # No string holds a raw newline (JSON escapes it), so every newline of the case's
+            # own text starts a line that goes one list level deeper.
+            yield json.dumps(case.to_json(), indent=1, ensure_ascii=True).replace("\n", inner)
+        yield "\n" + " " * depth + "]"
+    yield head + "\n"
 
 
 def write_json(results: RunResults, path: Path) -> None:
-    """Write ``results`` to ``path`` as UTF-8 JSON ending with a newline."""
-    Path(path).write_text(dumps_json(results), encoding="utf-8", newline="\n")
+    """Write ``results`` to ``path`` as UTF-8 JSON ending with a newline, a case at a time."""
+    with Path(path).open("w", encoding="utf-8", newline="\n") as out:
+        for piece in iter_json(results):
+            out.write(piece)
 
 
 def loads_json(text: str, *, source: str = "<string>") -> RunResults:

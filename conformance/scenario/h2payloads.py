@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from conformance.codecs import h2frames as fr
 from conformance.codecs import h2hpack as hp
 from conformance.errors import NotApplicable
-from conformance.scenario.payloads import Payload, Raw, Repeat, Text, chunks_of
+from conformance.scenario.payloads import Concat, Payload, Raw, Repeat, Text, chunks_of
 from conformance.scenario.templates import TargetContext
 
 #: The request a ``headers`` step sends when it lists no fields: GET of the target's path.
@@ -169,16 +169,6 @@ class H2Frame:
     def _body(self, context: TargetContext, peer: dict[int, int]) -> bytes:
         """The payload of every frame type but a DATA frame with a generated body."""
         t = self.type
-        if self.fill is not None and t in (fr.FrameType.HEADERS, fr.FrameType.CONTINUATION):
-            target = self.fill.resolve(peer)
-            block = (self.block or HeaderBlockSpec()).render(context)
-            return (
-                _filled_block(block, target)
-                if t == fr.FrameType.CONTINUATION
-                else fr.headers_payload(
-                    _filled_block(block, target), pad_length=self.pad_length, priority=self.priority
-                )
-            )
         padding = self.padding.render(context) if self.padding is not None else None
         if t == fr.FrameType.DATA:
             data = self.data.render(context) if self.data is not None else b""
@@ -221,10 +211,25 @@ class H2Frame:
             return self.data
         return None
 
+    def _filled(self, context: TargetContext, peer: dict[int, int]) -> Payload | None:
+        """A HEADERS or CONTINUATION frame's field block padded to ``fill`` (up to 16 MiB), as
+        a payload written in pieces: the filler field's value is never built whole."""
+        if self.fill is None or self.type not in (fr.FrameType.HEADERS, fr.FrameType.CONTINUATION):
+            return None
+        block = (self.block or HeaderBlockSpec()).render(context)
+        prefix, room = _filled_parts(block, self.fill.resolve(peer))
+        value = Repeat(payload=Text(text="a"), count=room)
+        if self.type == fr.FrameType.CONTINUATION:
+            return Concat(parts=(Raw(data=prefix), value))
+        # As fr.headers_payload lays it out: [Pad Length] [priority] block [padding].
+        head = fr.headers_payload(prefix, pad_length=self.pad_length, priority=self.priority)
+        pad = bytes(self.pad_length) if self.pad_length is not None else b""
+        return Concat(parts=(Raw(data=head[: len(head) - len(pad)]), value, Raw(data=pad)))
+
     def chunks(self, context: TargetContext, peer: dict[int, int] | None = None) -> Iterator[bytes]:
         """The frame in pieces; ``peer`` holds the target's settings (for ``fill``)."""
         peer = peer or {}
-        streamed = self._streamed(peer)
+        streamed = self._filled(context, peer) or self._streamed(peer)
         if streamed is None:
             body = self._body(context, peer)
             yield self._header(len(body)) + body
@@ -397,16 +402,25 @@ def empty() -> Payload:
 def _filled_block(block: bytes, size: int) -> bytes:
     """The block with a literal field (without indexing, no Huffman) appended so that the
     whole is at least ``size`` octets."""
+    prefix, room = _filled_parts(block, size)
+    return prefix + b"a" * room
+
+
+def _filled_parts(block: bytes, size: int) -> tuple[bytes, int]:
+    """:func:`_filled_block` in two parts: the block and the filler field up to its value,
+    and how many octets of value (``a``) follow."""
     name = b"x-filler"
+
+    def prefix(room: int) -> bytes:
+        return hp.Literal(name=name, value=b"", huffman=False, value_length=room).encode()
+
     room = max(1, size - len(block) - 2 - len(name))
     while True:
-        literal = hp.Literal(name=name, value=b"a" * room, huffman=False).encode()
-        over = len(block) + len(literal) - size
+        length = len(prefix(room)) + room
+        over = len(block) + length - size
         if over <= 0 or room == 1:
             break
         room = max(1, room - over)
-    if len(block) + len(literal) < size:  # the length prefix shrank: one more octet
-        literal = hp.Literal(
-            name=name, value=b"a" * (room + size - len(block) - len(literal)), huffman=False
-        ).encode()
-    return block + literal
+    if len(block) + length < size:  # the length prefix shrank: one more octet
+        room += size - len(block) - length
+    return block + prefix(room), room

@@ -15,6 +15,7 @@ https://www.rfc-editor.org/rfc/rfc6455#section-5.2::
 from __future__ import annotations
 
 import enum
+import io
 import os
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -243,6 +244,33 @@ def _violation(code: str, message: str, section: str) -> Violation:
     return Violation(code=code, message=f"{message} (RFC 6455 §{section}, {RFC6455}#section-{section})")
 
 
+#: Payloads from this size on are read into a buffer of their own as they arrive.
+LARGE_PAYLOAD = 256 * 1024
+
+
+class _LargePayload:
+    """The payload of a large frame while it arrives, and what its header said."""
+
+    def __init__(self, *, first: int, key: bytes | None, length: int, encoding: LengthEncoding) -> None:
+        self.first = first
+        self.key = key
+        self.length = length
+        self.encoding: LengthEncoding = encoding
+        self.body = io.BytesIO()
+        self.read = 0
+
+    @property
+    def left(self) -> int:
+        return self.length - self.read
+
+    def take(self, data: memoryview) -> int:
+        """Keep what of ``data`` belongs to the payload; how many bytes that was."""
+        piece = data[: self.left]
+        self.body.write(piece)
+        self.read += len(piece)
+        return len(piece)
+
+
 class FrameDecoder:
     """Incremental frame decoder: :meth:`feed` takes bytes in any pieces and returns the
     frames completed so far. It never raises. Frame-level violations are attached to each
@@ -255,6 +283,7 @@ class FrameDecoder:
         self.max_payload = max_payload
         self._buf = bytearray()
         self._dead = False
+        self._large: _LargePayload | None = None  # a large frame's payload, being read
 
     @property
     def dead(self) -> bool:
@@ -263,13 +292,25 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[Frame | Garbled]:
         if self._dead:
             return []
-        self._buf += data
         out: list[Frame | Garbled] = []
+        large = self._large
+        if large is not None:
+            view = memoryview(data)
+            taken = large.take(view)
+            if large.left:
+                return out
+            self._large = None
+            out.append(self._large_frame(large))
+            data = bytes(view[taken:])
+        self._buf += data
         pos = 0
         buf = self._buf
         while True:
             parsed = self._one(buf, pos)
             if parsed is None:
+                if self._large is not None:  # the rest of the buffer went into it
+                    self._buf = bytearray()
+                    return out
                 break
             event, pos = parsed
             out.append(event)
@@ -283,7 +324,14 @@ class FrameDecoder:
 
     def pending(self) -> int:
         """Bytes held that do not yet make a whole frame."""
-        return len(self._buf)
+        return len(self._buf) + (self._large.read if self._large is not None else 0)
+
+    def _large_frame(self, large: _LargePayload) -> Frame:
+        payload = large.body.getvalue()  # the buffer itself, not a copy
+        large.body.close()
+        if large.key is not None:
+            payload = mask(payload, large.key)
+        return self._frame(large.first, payload, large.key, large.length, large.encoding)
 
     def _one(self, buf: bytearray, pos: int) -> tuple[Frame | Garbled, int] | None:
         if len(buf) - pos < 2:
@@ -326,14 +374,25 @@ class FrameDecoder:
             key = bytes(buf[at : at + 4])
             at += 4
         if len(buf) - at < length:
+            if length >= LARGE_PAYLOAD:
+                # Read the rest straight into a buffer of its own, handed over without a
+                # copy: a 16 MiB payload is held once, not in this buffer and again as bytes.
+                large = _LargePayload(first=first, key=key, length=length, encoding=encoding)
+                with memoryview(buf) as view:
+                    large.take(view[at:])
+                self._large = large
             return None
         view = memoryview(buf)[at : at + length]
         payload = mask(view, key) if key is not None else bytes(view)
         view.release()
+        return self._frame(first, payload, key, length, encoding), at + length
+
+    def _frame(
+        self, first: int, payload: bytes, key: bytes | None, length: int, encoding: LengthEncoding
+    ) -> Frame:
         opcode = first & 0x0F
         fin = bool(first & 0x80)
-        violations = self._check(opcode, fin, length, encoding, masked)
-        frame = Frame(
+        return Frame(
             opcode=opcode,
             payload=payload,
             fin=fin,
@@ -343,9 +402,8 @@ class FrameDecoder:
             mask_key=key,
             length=length,
             encoding=encoding,
-            violations=violations,
+            violations=self._check(opcode, fin, length, encoding, key is not None),
         )
-        return frame, at + length
 
     def _check(
         self, opcode: int, fin: bool, length: int, encoding: LengthEncoding, masked: bool

@@ -9,20 +9,23 @@ length and a SHA-256 digest, never the whole of a 16 MiB payload.
 from __future__ import annotations
 
 import hashlib
+import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from conformance.codecs.common import Violation, printable
 from conformance.codecs.ws.close import check_close_payload
 from conformance.codecs.ws.deflate import TAIL, MessageCompressor
-from conformance.codecs.ws.frames import RFC6455, Frame, Opcode, encode_frame, is_control
+from conformance.codecs.ws.frames import RFC6455, Frame, Opcode, encode_frame, encode_header, is_control, mask
 from conformance.codecs.ws.utf8 import Utf8Validator
 
 RFC7692 = "https://www.rfc-editor.org/rfc/rfc7692"
 #: Bytes of each message kept for descriptions and exact comparisons.
 KEEP = 1024
+#: About how many bytes :func:`stream_message` hands out at a time.
+STREAM_CHUNK = 64 * 1024
 
 
 def _violation(code: str, message: str, section: str, rfc: str = RFC6455) -> Violation:
@@ -321,3 +324,63 @@ def encode_message(
         )
         at += size
     return frames
+
+
+def stream_message(
+    opcode: int,
+    pieces: Iterable[bytes],
+    length: int,
+    *,
+    sizes: Sequence[int] | None = None,
+    mask_key: bytes | None | Literal["random"] = "random",
+    chunk: int = STREAM_CHUNK,
+) -> Iterator[bytes]:
+    """The wire bytes of an uncompressed message whose payload comes in ``pieces`` (any
+    sizes, ``length`` bytes in all), handed out about ``chunk`` bytes at a time: the same
+    bytes as ``b"".join(encode_message(...))`` with the same keys, but neither the payload
+    nor its frames are ever whole in memory (a 16 MiB message costs about ``chunk`` bytes).
+
+    ``sizes`` cut it into frames as in :func:`encode_message`. Raises ValueError when the
+    pieces add up to another length than ``length`` (the frame headers already declared it).
+    """
+    frames = list(sizes) if sizes is not None else [length]
+    if sum(frames) != length:
+        frames = cut(length, len(frames))
+    source = iter(pieces)
+    pending = memoryview(b"")
+    out = bytearray()
+    for index, size in enumerate(frames):
+        key = os.urandom(4) if mask_key == "random" else mask_key
+        out += encode_header(
+            opcode=opcode if index == 0 else Opcode.CONTINUATION,
+            length=size,
+            fin=index == len(frames) - 1,
+            mask_key=key,
+        )
+        if len(out) >= chunk:  # a run of empty frames
+            yield bytes(out)
+            out = bytearray()
+        offset = 0  # of the payload bytes of this frame written so far
+        while offset < size:
+            if not pending:
+                try:
+                    pending = memoryview(next(source))
+                except StopIteration:
+                    raise ValueError(f"the payload ended before its {length} bytes") from None
+                continue
+            take = pending[: min(size - offset, chunk)]
+            pending = pending[len(take) :]
+            if key is None:
+                out += take
+            else:
+                turn = offset % 4  # the key continues where the last piece of the frame left it
+                out += mask(take, key[turn:] + key[:turn])
+            offset += len(take)
+            if len(out) >= chunk:
+                yield bytes(out)
+                out = bytearray()
+    for extra in (pending, *source):
+        if len(extra):
+            raise ValueError(f"the payload is longer than its {length} bytes")
+    if out:
+        yield bytes(out)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import codecs
 
+#: Bytes decoded at a time.
+SLICE = 256 * 1024
+
 
 class Utf8Validator:
     def __init__(self) -> None:
@@ -23,7 +26,20 @@ class Utf8Validator:
         return self.error is None
 
     def feed(self, data: bytes, *, final: bool = False) -> int | None:
-        """Feed the next piece; the offset of the first invalid byte, or None so far."""
+        """Feed the next piece; the offset of the first invalid byte, or None so far.
+
+        A large piece is decoded a slice at a time: the text decoded is thrown away, and a
+        16 MiB message must not cost 16 MiB (or 64, in UCS-4) of it at once."""
+        if len(data) <= SLICE:
+            return self._feed(data, final)
+        view = memoryview(data)
+        for start in range(0, len(view), SLICE):
+            last = start + SLICE >= len(view)
+            if self._feed(bytes(view[start : start + SLICE]), final and last) is not None:
+                break
+        return self.error
+
+    def _feed(self, data: bytes, final: bool) -> int | None:
         if self.error is not None:
             return self.error
         pending = len(self._decoder.getstate()[0])

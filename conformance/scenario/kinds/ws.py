@@ -10,6 +10,7 @@ extension were in use.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -50,6 +51,10 @@ class SendState(Protocol):
     def handshake_sent(self, request: HandshakeRequest) -> None: ...
 
     def message_rendered(self, opcode: int, payload: bytes) -> None: ...
+
+    def message_noted(self, opcode: int, head: bytes, length: int, digest: str) -> None:
+        """A whole message is about to be sent in pieces: its first bytes, length, SHA-256."""
+        ...
 
 
 # ---------------------------------------------------------------- the opening handshake
@@ -411,6 +416,31 @@ class WsMessage:
         data = self.payload.render(context)
         state.message_rendered(self.opcode, data)
         return self._frames(data, compressor)
+
+    def stream_ws(self, context: TargetContext, state: SendState) -> Iterator[bytes] | None:
+        """The frames of the message in pieces of about 64 KiB, the payload read twice from
+        its own pieces (once for its length and digest, once to send it): a 16 MiB message
+        is never whole in memory, as payload or as frames. None when the message is to be
+        compressed (permessage-deflate needs it whole): render it with :meth:`render_ws`."""
+        compressor = state.compressor if self.compress in (None, True) else None
+        if self.compress or compressor is not None:
+            return None
+        digest = hashlib.sha256()
+        length = 0
+        head = bytearray()
+        for piece in payloads.chunks_of(self.payload, context):
+            digest.update(piece)
+            length += len(piece)
+            if len(head) < wsmessages.KEEP:
+                head += piece[: wsmessages.KEEP - len(head)]
+        state.message_noted(self.opcode, bytes(head), length, digest.hexdigest())
+        return wsmessages.stream_message(
+            self.opcode,
+            payloads.chunks_of(self.payload, context),
+            length,
+            sizes=wsmessages.cut(length, self.fragments, self.fragment_size),
+            mask_key=_key(self.mask),
+        )
 
     def _frames(self, data: bytes, compressor: MessageCompressor | None) -> bytes:
         size = len(data) if compressor is None else None
