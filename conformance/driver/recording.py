@@ -6,10 +6,11 @@ from typing import Any
 
 from conformance.results import Direction, TranscriptEntry, cap_detail
 
-#: Bytes of wire data kept per case in the transcript; past it, only sizes are kept.
-TRANSCRIPT_BYTE_CAP = 256 * 1024
+#: Bytes of wire data kept per case in the transcript; past it, only sizes are kept (and
+#: events keep their text, not their decoded fields).
+TRANSCRIPT_BYTE_CAP = 64 * 1024
 #: Entries kept per case.
-TRANSCRIPT_ENTRY_CAP = 2000
+TRANSCRIPT_ENTRY_CAP = 1000
 #: Characters kept of one string in an event's decoded fields (a message's text, a body):
 #: longer ones are kept as their head, length and SHA-256, so that a 16 MiB WebSocket
 #: message or HTTP/2 DATA payload does not land whole in results.json.
@@ -58,6 +59,10 @@ class Recorder:
         )
 
     def event(self, text: str, detail: dict[str, Any] | None = None) -> None:
+        if detail and self._kept >= self._byte_cap:
+            # Past the byte cap the wire data is kept as sizes only, and the events as their
+            # line of text: a case of a thousand messages keeps its first ones decoded in full.
+            detail, self.truncated = None, True
         self._add(
             TranscriptEntry(
                 t=self.elapsed(),

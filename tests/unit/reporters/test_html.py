@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_reporters import BIG, HOSTILE, IMG, SCRIPT, case, entry, full_results, small_results
 
-from conformance.driver.recording import DETAIL_STRING_CAP, Recorder
+from conformance.driver.recording import DETAIL_STRING_CAP, TRANSCRIPT_BYTE_CAP, Recorder
 from conformance.reporters._text import visible
 from conformance.reporters.html import (
     bar_label,
@@ -530,7 +530,11 @@ def test_the_recorder_caps_event_details_so_results_json_holds_no_whole_payload(
     assert len(recorded.detail["text"][ELIDED]["head"]) == DETAIL_STRING_CAP
     assert len(json.dumps(recorded.to_json())) < 2 * DETAIL_STRING_CAP
     recorder.data(Direction.RECEIVED, message.encode())
-    assert len(recorder.entries[1].data) == 256 * 1024 and recorder.entries[1].size == len(message)
+    assert len(recorder.entries[1].data) == TRANSCRIPT_BYTE_CAP and recorder.entries[1].size == len(message)
+    # Past the byte cap, events keep their line of text only.
+    recorder.event("text message", {"type": "message", "length": 1})
+    assert recorder.entries[2].text == "text message" and recorder.entries[2].detail == {}
+    assert recorder.truncated
 
 
 def test_render_is_deterministic_and_independent_of_results_identity() -> None:
