@@ -20,6 +20,19 @@ from conformance.target import Target
 
 PASS, FAIL, NON_STRICT, UNIMPLEMENTED = "PASS", "FAIL", "NON-STRICT", "UNIMPLEMENTED"
 
+#: The 18 message sizes and fragmentations of each Autobahn 12.x and 13.x family.
+AUTOBAHN_SIZES = (
+    *("16", "64", "256", "1024", "4096", "8192", "16384", "32768", "65536", "131072"),
+    *("8192-in-256", "16384-in-256", "32768-in-256", "65536-in-256"),
+    *("131072-in-256", "131072-in-1024", "131072-in-4096", "131072-in-32768"),
+)
+
+
+def family(prefix: str, reason: str) -> dict[str, str]:
+    """The 18 cases of one Autobahn 13.x family (``ws/7692/7.1/<offer>-<size>``), one reason."""
+    return {f"ws/7692/7.1/{prefix}-{size}": reason for size in AUTOBAHN_SIZES}
+
+
 #: server -> the cases it FAILs, each checked against the RFC.
 FAILS: dict[str, dict[str, str]] = {
     "websockets": {
@@ -112,8 +125,10 @@ FAILS: dict[str, dict[str, str]] = {
         "ws/7692/7/offer-declined-server-bits-no-value": "accepts server_max_window_bits without a value",
         # RFC 7692 §7.1.2.1: "A server accepts an extension negotiation offer with this
         # parameter by including the "server_max_window_bits" extension parameter in the
-        # extension negotiation response"; aiohttp leaves out server_max_window_bits=15.
-        "ws/7692/7/offer-server-bits-15-messages-4096": "accepts server_max_window_bits=15 without it",
+        # extension negotiation response"; aiohttp leaves out server_max_window_bits=15
+        # (Autobahn 13.4 and 13.6).
+        **family("server-bits-15", "accepts server_max_window_bits=15 without it"),
+        **family("server-no-takeover-bits-15", "accepts server_max_window_bits=15 without it"),
     },
     "tornado": {
         # RFC 6455 §4.2.1 items 1 and 5, §11.3.1: tornado checks neither the HTTP version nor
@@ -144,10 +159,14 @@ FAILS: dict[str, dict[str, str]] = {
         # "server_no_context_takeover" extension parameter in the corresponding extension
         # negotiation response"; tornado drops parameters without a value from its answer.
         "ws/7692/7/offer-server-no-takeover": "leaves server_no_context_takeover out",
-        "ws/7692/7/offer-server-no-takeover-messages-64": "leaves server_no_context_takeover out",
-        "ws/7692/7/offer-server-no-takeover-messages-4096": "leaves server_no_context_takeover out",
-        "ws/7692/7/offer-both-no-takeover-messages-64": "leaves server_no_context_takeover out",
-        "ws/7692/7/offer-both-no-takeover-messages-4096": "leaves server_no_context_takeover out",
+        **family("server-no-takeover", "leaves server_no_context_takeover out"),  # Autobahn 13.2
+        **family("server-no-takeover-bits-15", "leaves server_no_context_takeover out"),  # 13.6
+        # RFC 7692 §7.1.2.1, §5: a server that cannot use server_max_window_bits=8 declines
+        # that offer (and may accept a later one); tornado answers 500 (Autobahn 13.3, 13.5,
+        # 13.7).
+        **family("server-bits-8", "500"),
+        **family("server-no-takeover-bits-8", "500"),
+        **family("three-offers", "500"),
         # RFC 7692 §7.1: invalid offers MUST be declined (and §5: of several offers the server
         # accepts one or none); tornado answers 500 to unknown parameters and window sizes it
         # cannot use, and accepts a parameter given twice, server_max_window_bits without a
