@@ -31,6 +31,15 @@ UPDATE = os.environ.get("CONFORMANCE_UPDATE_FAULT_MAP") == "1"
 # -- the servers' command line ---------------------------------------------------------------
 
 
+def check_faults(faults: Iterable[str], known: Iterable[str]) -> frozenset[str]:
+    """``faults`` as a set, or a ValueError naming those not ``known``."""
+    chosen, known = frozenset(faults), sorted(known)
+    unknown = sorted(chosen - set(known))
+    if unknown:
+        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    return chosen
+
+
 def single_fault_configurations(faults: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """The correct configuration and one configuration per fault, named after it."""
     return {CORRECT: (), **{fault: (fault,) for fault in faults}}

@@ -1520,19 +1520,11 @@ class FaultyFactory(protocol.Factory):
         return proto
 
 
-def check_faults(faults: Iterable[str]) -> frozenset[str]:
-    chosen = frozenset(faults)
-    unknown = sorted(chosen - FAULTS.keys())
-    if unknown:
-        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
-    return chosen
-
-
 def listen(
     reactor: Any, faults: Iterable[str] = (), host: str = "127.0.0.1", port: int = 0
 ) -> IListeningPort:
     """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
-    chosen = check_faults(faults)
+    chosen = fault_matrix.check_faults(faults, FAULTS)
     # A deep accept queue: the fault matrix opens dozens of connections to one port at once,
     # and a dropped SYN costs a client a one-second retransmission, not the server's fault.
     return reactor.listenTCP(port, FaultyFactory(chosen, reactor), backlog=1024, interface=host)

@@ -1216,19 +1216,11 @@ class FaultyH2Factory(protocol.Factory):
         return proto
 
 
-def check_faults(faults: Iterable[str]) -> frozenset[str]:
-    chosen = frozenset(faults)
-    unknown = sorted(chosen - FAULTS.keys() - FEATURES.keys())
-    if unknown:
-        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
-    return chosen
-
-
 def listen(
     reactor: Any, faults: Iterable[str] = (), host: str = "127.0.0.1", port: int = 0
 ) -> IListeningPort:
     """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
-    chosen = check_faults(faults)
+    chosen = fault_matrix.check_faults(faults, [*FAULTS, *FEATURES])
     # A deep backlog: a run puts up to 64 cases in flight against one configuration, and on a
     # busy machine a full accept queue drops SYNs, which come back only after seconds.
     return reactor.listenTCP(port, FaultyH2Factory(chosen, reactor), backlog=512, interface=host)

@@ -246,18 +246,12 @@ class FaultyH2Factory(protocol.Factory):
         return FaultyH2WebSocket(self.faults)
 
 
-def check_faults(faults: Iterable[str]) -> frozenset[str]:
-    chosen = frozenset(faults)
-    unknown = sorted(chosen - FAULTS.keys())
-    if unknown:
-        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
-    return chosen
-
-
 def listen(
     reactor: Any, faults: Iterable[str] = (), *, host: str = "127.0.0.1", port: int = 0
 ) -> IListeningPort:
-    listening: IListeningPort = reactor.listenTCP(port, FaultyH2Factory(check_faults(faults)), interface=host)
+    listening: IListeningPort = reactor.listenTCP(
+        port, FaultyH2Factory(fault_matrix.check_faults(faults, FAULTS)), interface=host
+    )
     return listening
 
 

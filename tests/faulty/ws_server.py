@@ -530,18 +530,12 @@ class FaultyFactory(protocol.Factory):
         return FaultyWebSocket(self.faults)
 
 
-def check_faults(faults: Iterable[str]) -> frozenset[str]:
-    chosen = frozenset(faults)
-    unknown = sorted(chosen - FAULTS.keys())
-    if unknown:
-        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
-    return chosen
-
-
 def listen(
     reactor: Any, faults: Iterable[str] = (), *, host: str = "127.0.0.1", port: int = 0
 ) -> IListeningPort:
-    port_: IListeningPort = reactor.listenTCP(port, FaultyFactory(check_faults(faults)), interface=host)
+    port_: IListeningPort = reactor.listenTCP(
+        port, FaultyFactory(fault_matrix.check_faults(faults, FAULTS)), interface=host
+    )
     return port_
 
 
