@@ -311,6 +311,20 @@ def verdicts(target: TargetResults) -> dict[str, str]:
     return {case.id: case.verdict.value for case in target.cases}
 
 
+#: server -> case -> the verdicts a run may give, where what the harness can see races: twisted.web
+#: closes the connection without an answer (RFC 9110 §5.4: FAIL) after the first 16 KiB of
+#: an oversized field line, while the rest of the request is still arriving. Read before our
+#: later pieces land, that close is a FIN (FAIL); read after, the server's kernel has answered
+#: them with a reset, which the case must accept as a possibly lost 4xx (NON-STRICT). Either
+#: way nothing else: a 4xx or a served request would change the verdict, and does fail here.
+RACES: dict[str, dict[str, set[str]]] = {
+    "twisted.web": {
+        "h1/9110/5.4/field-line-too-long": {FAIL, NON_STRICT},
+        "h1/9110/5.4/cookie-too-large-then-served": {FAIL, NON_STRICT},
+    },
+}
+
+
 @pytest.mark.parametrize("server", sorted(SERVERS))
 def test_suite_against_real_server(server, reactor_thread, h1_cases):  # type: ignore[no-untyped-def]
     """The whole suite three times in a row: no ERROR, the RFC-checked verdicts, and the same
@@ -326,6 +340,9 @@ def test_suite_against_real_server(server, reactor_thread, h1_cases):  # type: i
     assert errors == {}
     expected = EXPECTED[server]
     assert {case_id: observed[case_id] for case_id in expected} == expected
+    races = RACES.get(server, {})
+    seen = {case_id: {verdicts(target)[case_id] for target in runs} for case_id in races}
+    assert {case_id: found for case_id, found in seen.items() if not found <= races[case_id]} == {}
     echo_cases = {case.id for case in h1_cases if "echo" in case.requires}
     assert echo_cases
     if server not in ECHO_PATHS:  # no echo endpoint: SKIPPED with the reason, never FAILed
@@ -335,5 +352,6 @@ def test_suite_against_real_server(server, reactor_thread, h1_cases):  # type: i
     else:
         assert SKIPPED not in {observed[case_id] for case_id in echo_cases}
     for again in runs[1:]:
-        changed = {k: (v, verdicts(again)[k]) for k, v in observed.items() if verdicts(again)[k] != v}
+        now = verdicts(again)
+        changed = {k: (v, now[k]) for k, v in observed.items() if now[k] != v and k not in races}
         assert changed == {}
