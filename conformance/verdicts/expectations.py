@@ -117,6 +117,13 @@ class Expectation(abc.ABC):
             return Matched(end=outcome.end, grade=grade)
         return outcome
 
+    @property
+    def best_grade(self) -> Grade:
+        """The best grade a match of this expectation can have."""
+        if self.unimplemented:
+            return Grade.UNIMPLEMENTED
+        return Grade.PASS if self.strict else Grade.NON_STRICT
+
     def describe_with_grade(self) -> str:
         text = self.describe()
         if self.unimplemented:
@@ -214,7 +221,9 @@ def _earliest(*wakes: float | None) -> float | None:
 
 @dataclass(frozen=True, kw_only=True)
 class OneOf(Expectation):
-    """One of several outcomes; when several could match, the first listed wins."""
+    """One of several outcomes; when several could match, the first listed wins — unless a
+    later one has matched with a grade no earlier, still undecided, alternative could better
+    (a PASS, say): then the step is decided at once, not at the deadline."""
 
     alternatives: tuple[Expectation, ...]
 
@@ -228,13 +237,22 @@ class OneOf(Expectation):
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
         wake: float | None = None
         mismatches: list[Mismatch] = []
+        pending = False
+        hope = Grade.UNIMPLEMENTED  # the best grade an undecided earlier alternative may reach
         for alternative in self.alternatives:
             outcome = alternative.evaluate(obs, cursor)
             if isinstance(outcome, Matched):
-                return outcome  # every better alternative has already mismatched
+                if not pending or outcome.grade <= hope:
+                    return outcome  # no earlier alternative can do better
+                return Pending(wake_after=wake)
             if isinstance(outcome, Pending):
-                return Pending(wake_after=_earliest(wake, outcome.wake_after))
+                wake = _earliest(wake, outcome.wake_after)
+                pending = True
+                hope = min(hope, alternative.best_grade)
+                continue
             mismatches.append(outcome)
+        if pending:
+            return Pending(wake_after=wake)
         end = max((m.end for m in mismatches), default=cursor.index)
         # Say what was seen once, from the alternative that looked furthest.
         furthest = max(mismatches, key=lambda m: m.end, default=None)

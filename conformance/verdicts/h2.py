@@ -111,12 +111,23 @@ class FramePattern(Expectation):
                 return False
         return True
 
+    def _ends_stream(self, event: Event) -> bool:
+        """Whether ``event`` is the server resetting the pattern's stream: it then sends
+        nothing more on it but PRIORITY (§5.1, closed), so the wait is over."""
+        return (
+            isinstance(event, fr.RstStreamFrame)
+            and self.stream is not None
+            and self.stream != 0
+            and event.stream_id == self.stream
+            and self.frame_type != fr.FrameType.PRIORITY
+        )
+
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
         for index in range(cursor.index, len(obs.events)):
             event = obs.events[index]
             if self.accepts(event):
                 return Matched(end=index + 1)
-            if isinstance(event, ConnectionClosed):
+            if isinstance(event, ConnectionClosed) or self._ends_stream(event):
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if obs.timed_out:
             return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
@@ -127,9 +138,17 @@ class FramePattern(Expectation):
 class ConnectionError_(Expectation):
     """§5.4.1: a connection error of one of ``errors``: a GOAWAY with that code (then,
     usually, the close); a close without GOAWAY is allowed ("SHOULD send a GOAWAY") but not
-    preferred, so it is NON-STRICT."""
+    preferred, so it is NON-STRICT.
+
+    With ``before_ping_ack``, the opaque data of a PING the case sent after the frame under
+    test, the step is decided when that PING is acknowledged, not at the deadline: an
+    endpoint processes frames in the order received, and one that found a connection error
+    stops processing (§5.4.1: it sends GOAWAY and closes), so an acknowledgement of a later
+    PING with no GOAWAY or close before it shows the frame was processed without error.
+    """
 
     errors: frozenset[int]
+    before_ping_ack: bytes | None = None
 
     def describe(self) -> str:
         codes = _codes(self.errors)
@@ -144,6 +163,13 @@ class ConnectionError_(Expectation):
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
+            if (
+                self.before_ping_ack is not None
+                and isinstance(event, fr.PingFrame)
+                and event.flags & fr.Flag.ACK
+                and event.opaque == self.before_ping_ack
+            ):
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if obs.timed_out:
             return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
         return Pending()

@@ -481,6 +481,20 @@ def _frame_pattern(node: Node, ctx: BuildContext, frame_type: int | None = None)
     return h2pat.FramePattern(**kwargs)
 
 
+def _connection_error(node: Node, ctx: BuildContext) -> h2pat.ConnectionError_:
+    if not node.is_mapping:
+        return h2pat.ConnectionError_(errors=_errors(node, ctx))
+    check_keys(node, ctx, {"error", "before_ping_ack"}, "connection_error")
+    if "error" not in node.value:
+        raise ctx.error("connection_error needs an error", node)
+    ping = None
+    if "before_ping_ack" in node.value:
+        ping = build_payload(node.value["before_ping_ack"], ctx).render(_EMPTY)
+        if len(ping) != 8:
+            raise ctx.error(f"before_ping_ack: a PING's 8 octets of data, not {len(ping)}", node)
+    return h2pat.ConnectionError_(errors=_errors(node.value["error"], ctx), before_ping_ack=ping)
+
+
 def _stream_error(node: Node, ctx: BuildContext) -> h2pat.StreamError:
     if node.is_mapping:
         check_keys(node, ctx, {"error", "stream"}, "stream_error")
@@ -692,9 +706,20 @@ def register() -> None:
         ),
         Kind(
             "connection_error",
-            "a connection error of a type: GOAWAY with the code; a close without GOAWAY is NON-STRICT",
-            _ERRORS_SCHEMA,
-            lambda n, c: h2pat.ConnectionError_(errors=_errors(n, c)),
+            "a connection error of a type: GOAWAY with the code; a close without GOAWAY is NON-STRICT"
+            " (before_ping_ack: the data of a PING sent after the frame under test, whose ACK"
+            " decides the step: no error came)",
+            {
+                "oneOf": [
+                    _ERRORS_SCHEMA,
+                    {
+                        "type": "object",
+                        "properties": {"error": _ERRORS_SCHEMA, "before_ping_ack": {}},
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+            _connection_error,
             protocols=H2,
         ),
         Kind(

@@ -105,6 +105,26 @@ def test_one_of_waits_for_a_better_pending_alternative() -> None:
     )
 
 
+def test_one_of_ends_at_once_when_a_later_alternative_matches_as_well_as_any_could() -> None:
+    # The first alternative (a silence) is undecided, but the second has matched strictly: no
+    # outcome of the first could grade better, so the step need not wait for the deadline.
+    one_of = ex.OneOf(alternatives=(ex.Silence(ms=500), NoteIs(name="a")))
+    assert one_of.evaluate(obs(elapsed=0.1), START) == ex.Pending(wake_after=0.5)
+    # (a silence that a note breaks mismatches: use a pattern the note leaves undecided)
+    undecided = ex.OneOf(alternatives=(NoteIs(name="b", skip="a"), NoteIs(name="a")))
+    assert undecided.evaluate(obs(Note("a"), elapsed=0.1), START) == ex.Matched(end=1)
+    # A lesser match still waits for a better undecided one; an equally lesser one does not.
+    lesser = ex.OneOf(alternatives=(NoteIs(name="b", skip="a"), NoteIs(name="a", strict=False)))
+    assert isinstance(lesser.evaluate(obs(Note("a"), elapsed=0.1), START), ex.Pending)
+    assert lesser.evaluate(obs(Note("a"), timed_out=True), START) == ex.Matched(
+        end=1, grade=ex.Grade.NON_STRICT
+    )
+    equal = ex.OneOf(
+        alternatives=(NoteIs(name="b", skip="a", strict=False), NoteIs(name="a", strict=False))
+    )
+    assert equal.evaluate(obs(Note("a"), elapsed=0.1), START) == ex.Matched(end=1, grade=ex.Grade.NON_STRICT)
+
+
 def test_all_of_in_any_order() -> None:
     all_of = ex.AllOf(items=(NoteIs(name="a"), NoteIs(name="b")))
     assert all_of.evaluate(obs(Note("b"), Note("a")), START) == ex.Matched(end=2)
