@@ -77,13 +77,17 @@ def has_baseline(results: RunResults) -> bool:
     return any(target.baseline or target.known_failures() for target in results.targets)
 
 
+def _visible(text: str) -> str:
+    # Printable ASCII (keys, base64, most ids and headers) has nothing to escape: no regex.
+    return text if text.isascii() and text.isprintable() else visible(text)
+
+
 def _clean(value: Any) -> Any:
     """A JSON-able value with every string (keys too) made visible."""
     if isinstance(value, str):
-        # Printable ASCII (base64, most ids and headers) has nothing to escape: skip the regex.
-        return value if value.isascii() and value.isprintable() else visible(value)
+        return _visible(value)
     if isinstance(value, dict):
-        return {visible(str(key)): _clean(item) for key, item in value.items()}
+        return {_visible(str(key)): _clean(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(item) for item in value]
     return value

@@ -1,8 +1,11 @@
 """``results.json``: the canonical record of a run, and the way back from it.
 
-The document is :meth:`RunResults.to_json` as it stands (keys in the model's order, one space
-of indentation, ASCII only so that any string — lone surrogates included — survives the trip),
-followed by a newline. Everything else (HTML, JUnit, baselines) can be rebuilt from it.
+The document is :meth:`RunResults.to_json` as it stands (keys in the model's order, ASCII
+only so that any string — lone surrogates included — survives the trip), followed by a
+newline. It is indented by one space, except that each case result is one line: a diff of two
+runs' files shows the cases that changed, ``grep`` finds a case with all it holds, and the C
+JSON encoder, which does not indent, writes it (a third of the time of the indenting one).
+Everything else (HTML, JUnit, baselines) can be rebuilt from it.
 """
 
 from __future__ import annotations
@@ -30,10 +33,9 @@ def _placeholder(index: int) -> str:
 
 
 def iter_json(results: RunResults) -> Iterator[str]:
-    """The text of ``results.json`` in pieces, one case result at a time: the same text as
-    ``json.dumps(results.to_json(), indent=1, ensure_ascii=True) + "\n"``, without the
-    whole document (tens of MB for a WebSocket run: every transcript, base64-encoded) ever
-    being in memory at once, as a dict tree or as a string."""
+    """The text of ``results.json`` in pieces, one case result at a time, without the whole
+    document (tens of MB for a WebSocket run: every transcript, base64-encoded) ever being
+    in memory at once, as a dict tree or as a string."""
     head = json.dumps(results.to_json(cases_of=_placeholder), indent=1, ensure_ascii=True)
     for index, target in enumerate(results.targets):
         marker = json.dumps(_placeholder(index), ensure_ascii=True)
@@ -50,11 +52,14 @@ def iter_json(results: RunResults) -> Iterator[str]:
         for number, case in enumerate(target.cases):
             if number:
                 yield "," + inner
-            # No string holds a raw newline (JSON escapes it), so every newline of the case's
-            # own text starts a line that goes one list level deeper.
-            yield json.dumps(case.to_json(), indent=1, ensure_ascii=True).replace("\n", inner)
+            yield case_line(case.to_json())
         yield "\n" + " " * depth + "]"
     yield head + "\n"
+
+
+def case_line(case: dict[str, object]) -> str:
+    """One case result as a line of JSON (no string holds a raw newline: JSON escapes it)."""
+    return json.dumps(case, ensure_ascii=True)
 
 
 def write_json(results: RunResults, path: Path) -> None:

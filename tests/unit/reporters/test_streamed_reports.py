@@ -25,8 +25,13 @@ def test_results_json_streamed_is_the_document_at_once(cases: int, targets: int,
     if targets > 1:  # a target that ran nothing, between two that did
         emptied = dataclasses.replace(results.targets[1], cases=())
         results = dataclasses.replace(results, targets=(results.targets[0], emptied, *results.targets[2:]))
-    whole = json.dumps(results.to_json(), indent=1, ensure_ascii=True) + "\n"
-    assert dumps_json(results) == whole
+    whole = dumps_json(results)
+    assert json.loads(whole) == json.loads(json.dumps(results.to_json()))
+    assert whole.isascii() and whole.endswith("}\n")
+    # One line per case result, holding all of it.
+    expected = [json.dumps(case) for target in results.to_json()["targets"] for case in target["cases"]]
+    lines = [line.strip().rstrip(",") for line in whole.splitlines()]
+    assert [line for line in lines if line.startswith('{"id": ')] == expected
     assert len(list(iter_json(results))) > 1
     write_json(results, tmp_path / "results.json")
     assert (tmp_path / "results.json").read_text(encoding="utf-8") == whole
