@@ -206,3 +206,29 @@ def test_named_targets_select_and_exclude(tmp_path: Path, ok_server: str) -> Non
     data = json.loads((out / "results.json").read_text())
     assert [t["name"] for t in data["targets"]] == ["one", "two"]
     assert [[c["id"] for c in t["cases"]] for t in data["targets"]] == [["h1/9112/1/must-200"]] * 2
+
+
+def test_a_run_called_in_another_programs_process_leaves_its_garbage_collector_alone(
+    tmp_path: Path,
+) -> None:
+    # `conformance run` as a command tunes its own process's collector (off while loading,
+    # then frozen); called from a program (here click's test runner, in a process of its own
+    # since a run takes the process's reactor), it must not touch that program's.
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    cases = tmp_path / "c.yaml"
+    cases.write_text(TWO_LEVELS)
+    arguments = ["run", f"http://127.0.0.1:{free}/", "--cases", str(cases), "-o", str(tmp_path / "r")]
+    script = (
+        "import gc, sys\n"
+        "from click.testing import CliRunner\n"
+        "from conformance.cli import main\n"
+        "frozen = gc.get_freeze_count()\n"
+        f"result = CliRunner().invoke(main, {arguments + ['--no-progress']!r})\n"
+        "print(result.exit_code, gc.isenabled(), gc.get_freeze_count() == frozen)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["3", "True", "True"], done.stdout + done.stderr
