@@ -12,6 +12,7 @@ Sections quoted below are of https://www.rfc-editor.org/rfc/rfc9113.
 from __future__ import annotations
 
 import enum
+import functools
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -106,6 +107,11 @@ class Setting(enum.IntEnum):
     NO_RFC7540_PRIORITIES = 0x9
 
 
+# The names below are asked for every frame received and described (thousands per run):
+# cached, within bounds (a frame type and its flags are octets; error codes are 32-bit).
+
+
+@functools.cache
 def type_name(value: int) -> str:
     try:
         return FrameType(value).name
@@ -113,6 +119,7 @@ def type_name(value: int) -> str:
         return f"UNKNOWN(0x{value:02x})"
 
 
+@functools.lru_cache(maxsize=256)
 def error_name(value: int) -> str:
     try:
         return ErrorCode(value).name
@@ -129,12 +136,17 @@ def setting_name(value: int) -> str:
 
 def flag_names(frame_type: int, flags: int) -> list[str]:
     """The defined flags set in ``flags``, by name, then any other bits in hex."""
+    return list(_flag_names(frame_type, flags))
+
+
+@functools.lru_cache(maxsize=4096)
+def _flag_names(frame_type: int, flags: int) -> tuple[str, ...]:
     known = FLAGS_OF.get(frame_type, {})
     names = [name for name, bit in known.items() if flags & bit]
     rest = flags & ~sum(set(known.values()))
     if rest:
         names.append(f"0x{rest:02x}")
-    return names
+    return tuple(names)
 
 
 # ---------------------------------------------------------------- frames
