@@ -117,13 +117,6 @@ class Expectation(abc.ABC):
             return Matched(end=outcome.end, grade=grade)
         return outcome
 
-    @property
-    def best_grade(self) -> Grade:
-        """The best grade a match of this expectation can have."""
-        if self.unimplemented:
-            return Grade.UNIMPLEMENTED
-        return Grade.PASS if self.strict else Grade.NON_STRICT
-
     def describe_with_grade(self) -> str:
         text = self.describe()
         if self.unimplemented:
@@ -221,9 +214,11 @@ def _earliest(*wakes: float | None) -> float | None:
 
 @dataclass(frozen=True, kw_only=True)
 class OneOf(Expectation):
-    """One of several outcomes; when several could match, the first listed wins — unless a
-    later one has matched with a grade no earlier, still undecided, alternative could better
-    (a PASS, say): then the step is decided at once, not at the deadline."""
+    """One of several outcomes; when several could match, the first listed wins, whatever
+    its grade: a later alternative that has matched waits while an earlier one is undecided
+    (an HTTP/1.0 answer, say, that is listed before a plain one, to be told apart by the
+    close that follows it). List what decides soonest first where the order means nothing.
+    """
 
     alternatives: tuple[Expectation, ...]
 
@@ -237,22 +232,13 @@ class OneOf(Expectation):
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
         wake: float | None = None
         mismatches: list[Mismatch] = []
-        pending = False
-        hope = Grade.UNIMPLEMENTED  # the best grade an undecided earlier alternative may reach
         for alternative in self.alternatives:
             outcome = alternative.evaluate(obs, cursor)
             if isinstance(outcome, Matched):
-                if not pending or outcome.grade <= hope:
-                    return outcome  # no earlier alternative can do better
-                return Pending(wake_after=wake)
+                return outcome  # every earlier alternative has already mismatched
             if isinstance(outcome, Pending):
-                wake = _earliest(wake, outcome.wake_after)
-                pending = True
-                hope = min(hope, alternative.best_grade)
-                continue
+                return Pending(wake_after=_earliest(wake, outcome.wake_after))
             mismatches.append(outcome)
-        if pending:
-            return Pending(wake_after=wake)
         end = max((m.end for m in mismatches), default=cursor.index)
         # Say what was seen once, from the alternative that looked furthest.
         furthest = max(mismatches, key=lambda m: m.end, default=None)
