@@ -477,7 +477,8 @@ def _run_in_reactor(
     from rich.console import Console
     from twisted.internet import defer, task
 
-    from conformance.driver.runner import plan, run_suite
+    from conformance.driver.runner import default_jobs, plan, run_suite
+    from conformance.reporters import prepare as prepare_reports
     from conformance.reporters.terminal import TerminalReporter
 
     console = Console(stderr=False, highlight=False)
@@ -502,9 +503,19 @@ def _run_in_reactor(
             total = sum(len(c) for _, c in work)
             reporter = TerminalReporter(console, show_progress=progress)
             reporter.start(total, [t.name for t in run_targets])
-            results = await run_suite(
-                reactor, cases, run_targets, options, jobs=jobs, on_case_done=reporter.case_done
-            )
+            # Once every case left is in flight, the run mostly waits (on deadlines, often):
+            # the report writers are loaded then, not after the last case.
+            tail = max(1, total - (jobs or default_jobs()))
+            done = 0
+
+            def case_done(target: str, result: Any) -> None:
+                nonlocal done
+                reporter.case_done(target, result)
+                done += 1
+                if done == tail:
+                    reactor.callLater(0, prepare_reports)
+
+            results = await run_suite(reactor, cases, run_targets, options, jobs=jobs, on_case_done=case_done)
         finally:
             if reference is not None:
                 await reference.stop()

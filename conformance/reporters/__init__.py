@@ -4,20 +4,29 @@
 ``summary.md`` (for a CI step summary or a PR comment) are written together by
 :func:`write_reports`; the terminal reporter lives in
 :mod:`conformance.reporters.terminal`. Reporters know nothing of sockets or YAML.
+
+The writers are imported when used (see :func:`prepare`): the HTML one brings Jinja2, which
+a run need not load before its cases are under way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.reporters.html import render_html, write_html
-from conformance.reporters.json_report import read_json, write_json
-from conformance.reporters.junit import render_junit, write_junit
-from conformance.reporters.markdown import render_markdown, write_markdown
 from conformance.results import RunResults
 from conformance.verdicts.verdict import Requirement
 
 REPORT_FILES = {"json": "results.json", "junit": "junit.xml", "html": "index.html", "markdown": "summary.md"}
+
+
+def prepare() -> None:
+    """Import the writers and compile the HTML template, ahead of :func:`write_reports`: a
+    run calls this while it waits on its last cases, so that the reports are written sooner
+    once they are done."""
+    from conformance.reporters import json_report, junit, markdown  # noqa: F401
+    from conformance.reporters.html import prepare_html
+
+    prepare_html()
 
 
 def write_reports(
@@ -28,6 +37,11 @@ def write_reports(
 
     Returns their paths keyed ``"json"``, ``"junit"``, ``"html"`` and ``"markdown"``.
     """
+    from conformance.reporters.html import write_html
+    from conformance.reporters.json_report import write_json
+    from conformance.reporters.junit import write_junit
+    from conformance.reporters.markdown import write_markdown
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = {kind: directory / name for kind, name in REPORT_FILES.items()}
@@ -38,15 +52,4 @@ def write_reports(
     return paths
 
 
-__all__ = [
-    "REPORT_FILES",
-    "read_json",
-    "render_html",
-    "render_junit",
-    "render_markdown",
-    "write_html",
-    "write_json",
-    "write_junit",
-    "write_markdown",
-    "write_reports",
-]
+__all__ = ["REPORT_FILES", "prepare", "write_reports"]

@@ -191,17 +191,23 @@ def render_html(results: RunResults) -> str:
 _DETAILS_PLACEHOLDER = "\x00details\x00"
 
 
-def iter_html(results: RunResults) -> Iterator[str]:
-    """The text of :func:`render_html` in pieces: the details block (every case's transcript,
-    most of the page) a case at a time, never built whole as a value or a string."""
+def prepare_html() -> jinja2.Template:
+    """The page's template, compiled once, with its script and style read."""
     global _ENV
     if _ENV is None:
         _ENV = _environment()
     if not _ASSETS:
         _ASSETS.update(script=_asset("report.js"), style=_asset("report.css"))
+    return _ENV.get_template("report.html.j2")
+
+
+def iter_html(results: RunResults) -> Iterator[str]:
+    """The text of :func:`render_html` in pieces: the details block (every case's transcript,
+    most of the page) a case at a time, never built whole as a value or a string."""
+    template = prepare_html()
     summary = summary_data(results)
     script, style = _ASSETS["script"], _ASSETS["style"]
-    page = _ENV.get_template("report.html.j2").render(
+    page = template.render(
         summary=summary,
         summary_json=embed_json(summary),
         details_json=Markup(_DETAILS_PLACEHOLDER),
