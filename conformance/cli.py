@@ -69,12 +69,15 @@ class _GC:
             gc.freeze()
 
 
-def _load(paths: Sequence[str], protocols: Iterable[str] | None = None) -> Any:
+def _load(paths: Sequence[str], protocols: Iterable[str] | None = None, *, cached: bool = True) -> Any:
     """The cases under ``paths``, or the bundled ones — of ``protocols`` only, when given (a
-    run of one suite need not parse the others' files: a third of a second at start-up)."""
+    run of one suite need not parse the others' files: a third of a second at start-up) —
+    parsed again only when they or the tool changed (``conformance.scenario.cache``)."""
     from conformance.scenario import bundled_cases_dir
-    from conformance.scenario.loader import load
+    from conformance.scenario.cache import load_cached
+    from conformance.scenario.loader import load as parse
 
+    load = load_cached if cached else parse
     if paths:
         return load([Path(p) for p in paths])
     if protocols is None:
@@ -185,7 +188,7 @@ def list_cases(
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 def validate(paths: Sequence[str]) -> None:
     """Check case files (default: the bundled cases); exit 2 on any error."""
-    loaded = _load(paths)
+    loaded = _load(paths, cached=False)
     if loaded.errors:
         _print_errors(loaded.errors)
         sys.exit(EXIT_USAGE)

@@ -49,7 +49,9 @@ def test_the_ping_ack_decides_between_an_error_and_an_ignored_frame_at_once() ->
     one_of = ex.OneOf(
         alternatives=(
             h2pat.ConnectionError_(errors=ERROR, before_ping_ack=PING),
-            h2pat.FramePattern(frame_type=fr.FrameType.PING, flags=fr.Flag.ACK, data=PING, unimplemented=True),
+            h2pat.FramePattern(
+                frame_type=fr.FrameType.PING, flags=fr.Flag.ACK, data=PING, unimplemented=True
+            ),
         )
     )
     ignored = one_of.evaluate(obs(ping_ack()), START)
@@ -64,7 +66,9 @@ def test_a_reset_of_the_patterns_stream_ends_the_wait_for_a_frame_on_it() -> Non
     # A reset of another stream, or a pattern on no stream, waits on.
     other = fr.RstStreamFrame(stream_id=3, error_code=fr.ErrorCode.CANCEL, length=4)
     assert isinstance(data.evaluate(obs(other), START), ex.Pending)
-    assert isinstance(h2pat.FramePattern(frame_type=fr.FrameType.GOAWAY).evaluate(obs(reset), START), ex.Pending)
+    assert isinstance(
+        h2pat.FramePattern(frame_type=fr.FrameType.GOAWAY).evaluate(obs(reset), START), ex.Pending
+    )
     # The reset itself can be what the pattern waits for.
     no_error = h2pat.FramePattern(frame_type=fr.FrameType.RST_STREAM, stream=1, errors=frozenset({0}))
     assert no_error.evaluate(obs(fr.RstStreamFrame(stream_id=1, length=4)), START) == ex.Matched(end=1)
