@@ -37,6 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import reference_process  # noqa: E402
+from reference_process import ReferenceServer  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -165,44 +169,6 @@ def print_row(label: str, runs: Sequence[Measurement]) -> None:
     )
 
 
-@dataclass
-class ReferenceServer:
-    """The bundled reference target in a process of its own (``conformance serve``), so that
-    what it holds is not counted as the harness's memory."""
-
-    urls: dict[str, str]
-    process: subprocess.Popen[str]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
 def start_reference() -> ReferenceServer:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "serve", "--port", "0", "--h2-port", "0", "--h2-tls-port", "0"],
-        cwd=ROOT,
-        env=_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    urls: dict[str, str] = {}
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        suite, _, rest = line.partition(": ")
-        if suite in ("h1", "h2", "ws") and "://" in rest:
-            urls[suite] = rest.strip()
-        if line.startswith("Serving"):
-            return ReferenceServer(urls=urls, process=process)
-    process.kill()
-    process.wait(timeout=10)
-    raise RuntimeError("the reference target did not start")
+    """The reference target in a process of its own, running the package as measured."""
+    return reference_process.start_reference(_environment())

@@ -10,11 +10,8 @@ time: a loaded machine makes them no more likely to fail.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,39 +26,19 @@ from conformance.target import Target
 from conformance.verdicts.verdict import Verdict
 
 MiB = 1 << 20
-ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from reference_process import start_reference  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def reference_urls() -> Iterator[dict[str, str]]:
     """The reference target in a process of its own: its URLs by suite."""
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "serve", "--port", "0", "--h2-port", "0", "--h2-tls-port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    urls: dict[str, str] = {}
-    deadline = time.monotonic() + 60
+    server = start_reference()
     try:
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line or line.startswith("Serving"):
-                break
-            suite, _, rest = line.partition(": ")
-            if suite in ("h1", "h2", "ws") and "://" in rest:
-                urls[suite] = rest.strip()
-        assert {"h2", "ws"} <= set(urls), f"the reference target did not start: {urls}"
-        yield urls
+        assert {"h2", "ws"} <= set(server.urls), f"the reference target did not start: {server.urls}"
+        yield server.urls
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 def heap_peak(reactor_thread: Any, cases: list[Any], url: str) -> tuple[int, Any]:
