@@ -481,28 +481,40 @@ def _frame_pattern(node: Node, ctx: BuildContext, frame_type: int | None = None)
     return h2pat.FramePattern(**kwargs)
 
 
-def _connection_error(node: Node, ctx: BuildContext) -> h2pat.ConnectionError_:
+def _errors_schema_with(**options: dict[str, Any]) -> dict[str, Any]:
+    """Error codes, or a mapping of them (``error``) and ``options``."""
+    mapping = {"error": _ERRORS_SCHEMA, **options}
+    return {
+        "oneOf": [_ERRORS_SCHEMA, {"type": "object", "properties": mapping, "additionalProperties": False}]
+    }
+
+
+def _errors_with(
+    node: Node, ctx: BuildContext, kind: str, options: set[str]
+) -> tuple[frozenset[int], dict[str, Node]]:
+    """The error codes of a value of :func:`_errors_schema_with`, and the options given."""
     if not node.is_mapping:
-        return h2pat.ConnectionError_(errors=_errors(node, ctx))
-    check_keys(node, ctx, {"error", "before_ping_ack"}, "connection_error")
+        return _errors(node, ctx), {}
+    check_keys(node, ctx, {"error", *options}, kind)
     if "error" not in node.value:
-        raise ctx.error("connection_error needs an error", node)
+        raise ctx.error(f"{kind} needs an error", node)
+    return _errors(node.value["error"], ctx), {k: v for k, v in node.value.items() if k != "error"}
+
+
+def _connection_error(node: Node, ctx: BuildContext) -> h2pat.ConnectionError_:
+    errors, options = _errors_with(node, ctx, "connection_error", {"before_ping_ack"})
     ping = None
-    if "before_ping_ack" in node.value:
-        ping = build_payload(node.value["before_ping_ack"], ctx).render(_EMPTY)
+    if "before_ping_ack" in options:
+        ping = build_payload(options["before_ping_ack"], ctx).render(_EMPTY)
         if len(ping) != 8:
             raise ctx.error(f"before_ping_ack: a PING's 8 octets of data, not {len(ping)}", node)
-    return h2pat.ConnectionError_(errors=_errors(node.value["error"], ctx), before_ping_ack=ping)
+    return h2pat.ConnectionError_(errors=errors, before_ping_ack=ping)
 
 
 def _stream_error(node: Node, ctx: BuildContext) -> h2pat.StreamError:
-    if node.is_mapping:
-        check_keys(node, ctx, {"error", "stream"}, "stream_error")
-        if "error" not in node.value:
-            raise ctx.error("stream_error needs an error", node)
-        stream = _int(node.value["stream"], ctx, "stream") if "stream" in node.value else None
-        return h2pat.StreamError(errors=_errors(node.value["error"], ctx), stream=stream)
-    return h2pat.StreamError(errors=_errors(node, ctx))
+    errors, options = _errors_with(node, ctx, "stream_error", {"stream"})
+    stream = _int(options["stream"], ctx, "stream") if "stream" in options else None
+    return h2pat.StreamError(errors=errors, stream=stream)
 
 
 def _malformed(node: Node, ctx: BuildContext) -> h2pat.StreamError:
@@ -709,32 +721,14 @@ def register() -> None:
             "a connection error of a type: GOAWAY with the code; a close without GOAWAY is NON-STRICT"
             " (before_ping_ack: the data of a PING sent after the frame under test, whose ACK"
             " decides the step: no error came)",
-            {
-                "oneOf": [
-                    _ERRORS_SCHEMA,
-                    {
-                        "type": "object",
-                        "properties": {"error": _ERRORS_SCHEMA, "before_ping_ack": {}},
-                        "additionalProperties": False,
-                    },
-                ]
-            },
+            _errors_schema_with(before_ping_ack={}),
             _connection_error,
             protocols=H2,
         ),
         Kind(
             "stream_error",
             "a stream error of a type: RST_STREAM or GOAWAY with the code; a close is NON-STRICT",
-            {
-                "oneOf": [
-                    _ERRORS_SCHEMA,
-                    {
-                        "type": "object",
-                        "properties": {"error": _ERRORS_SCHEMA, "stream": {"type": "integer"}},
-                        "additionalProperties": False,
-                    },
-                ]
-            },
+            _errors_schema_with(stream={"type": "integer"}),
             _stream_error,
             protocols=H2,
         ),
