@@ -40,6 +40,29 @@ def check_faults(faults: Iterable[str], known: Iterable[str]) -> frozenset[str]:
     return chosen
 
 
+def factory(build: Callable[[], Any]) -> Any:
+    """A Twisted protocol factory that makes each connection's protocol with ``build()``."""
+    from twisted.internet import protocol
+
+    class Factory(protocol.Factory):
+        noisy = False
+
+        def buildProtocol(self, addr: Any) -> Any:  # noqa: N802
+            made = build()
+            made.factory = self
+            return made
+
+    return Factory()
+
+
+def listen_tcp(reactor: Any, build: Callable[[], Any], *, host: str, port: int, backlog: int = 1024) -> Any:
+    """Listen on ``host:port`` (0: a free port) with a protocol from ``build()`` per connection.
+    A deep accept queue: the fault matrix puts dozens of cases in flight against one port, and
+    a SYN dropped from a full queue comes back only after a second or more, which the case
+    would blame on the server."""
+    return reactor.listenTCP(port, factory(build), backlog=backlog, interface=host)
+
+
 def single_fault_configurations(faults: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """The correct configuration and one configuration per fault, named after it."""
     return {CORRECT: (), **{fault: (fault,) for fault in faults}}

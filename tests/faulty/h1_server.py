@@ -1508,26 +1508,27 @@ class FaultyHTTP11(protocol.Protocol):
         self.linger = reactor.callLater(LINGER_SECONDS, self.transport.loseConnection)
 
 
-class FaultyFactory(protocol.Factory):
-    def __init__(self, faults: frozenset[str], reactor: Any) -> None:
-        self.faults = faults
-        self.reactor = reactor
-
-    def buildProtocol(self, addr: Any) -> FaultyHTTP11:  # noqa: N802
-        proto = FaultyHTTP11(self.faults, clock=self.reactor.seconds)
-        proto.reactor = self.reactor
-        proto.factory = self
-        return proto
-
-
 def listen(
     reactor: Any, faults: Iterable[str] = (), host: str = "127.0.0.1", port: int = 0
 ) -> IListeningPort:
     """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
     chosen = fault_matrix.check_faults(faults, FAULTS)
-    # A deep accept queue: the fault matrix opens dozens of connections to one port at once,
-    # and a dropped SYN costs a client a one-second retransmission, not the server's fault.
-    return reactor.listenTCP(port, FaultyFactory(chosen, reactor), backlog=1024, interface=host)
+    listening: IListeningPort = fault_matrix.listen_tcp(
+        reactor, lambda: _connection(chosen, reactor), host=host, port=port
+    )
+    return listening
+
+
+def factory(reactor: Any, faults: Iterable[str] = ()) -> Any:
+    """A protocol factory of the server, to listen otherwise (over TLS, say)."""
+    chosen = fault_matrix.check_faults(faults, FAULTS)
+    return fault_matrix.factory(lambda: _connection(chosen, reactor))
+
+
+def _connection(faults: frozenset[str], reactor: Any) -> FaultyHTTP11:
+    made = FaultyHTTP11(faults, clock=reactor.seconds)
+    made.reactor = reactor
+    return made
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1205,25 +1205,15 @@ class FaultyH2(protocol.Protocol):
         self.linger = self.reactor.callLater(LINGER_SECONDS, transport.loseConnection)
 
 
-class FaultyH2Factory(protocol.Factory):
-    def __init__(self, faults: frozenset[str], reactor: Any) -> None:
-        self.faults = faults
-        self.reactor = reactor
-
-    def buildProtocol(self, addr: Any) -> FaultyH2:  # noqa: N802
-        proto = FaultyH2(self.faults, self.reactor)
-        proto.factory = self
-        return proto
-
-
 def listen(
     reactor: Any, faults: Iterable[str] = (), host: str = "127.0.0.1", port: int = 0
 ) -> IListeningPort:
     """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
     chosen = fault_matrix.check_faults(faults, [*FAULTS, *FEATURES])
-    # A deep backlog: a run puts up to 64 cases in flight against one configuration, and on a
-    # busy machine a full accept queue drops SYNs, which come back only after seconds.
-    return reactor.listenTCP(port, FaultyH2Factory(chosen, reactor), backlog=512, interface=host)
+    listening: IListeningPort = fault_matrix.listen_tcp(
+        reactor, lambda: FaultyH2(chosen, reactor), host=host, port=port
+    )
+    return listening
 
 
 def main(argv: list[str] | None = None) -> int:

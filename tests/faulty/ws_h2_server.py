@@ -238,19 +238,13 @@ class FaultyH2WebSocket(protocol.Protocol):
             self.sockets.pop(stream_id, None)
 
 
-class FaultyH2Factory(protocol.Factory):
-    def __init__(self, faults: frozenset[str]) -> None:
-        self.faults = faults
-
-    def buildProtocol(self, addr: Any) -> FaultyH2WebSocket:  # noqa: N802
-        return FaultyH2WebSocket(self.faults)
-
-
 def listen(
     reactor: Any, faults: Iterable[str] = (), *, host: str = "127.0.0.1", port: int = 0
 ) -> IListeningPort:
-    listening: IListeningPort = reactor.listenTCP(
-        port, FaultyH2Factory(fault_matrix.check_faults(faults, FAULTS)), interface=host
+    """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
+    chosen = fault_matrix.check_faults(faults, FAULTS)
+    listening: IListeningPort = fault_matrix.listen_tcp(
+        reactor, lambda: FaultyH2WebSocket(chosen), host=host, port=port
     )
     return listening
 

@@ -520,23 +520,15 @@ class FaultyWebSocket(protocol.Protocol):
         reactor.callLater(2.0, self.transport.loseConnection)  # type: ignore[attr-defined]
 
 
-class FaultyFactory(protocol.Factory):
-    noisy = False
-
-    def __init__(self, faults: frozenset[str]) -> None:
-        self.faults = faults
-
-    def buildProtocol(self, addr: Any) -> FaultyWebSocket:  # noqa: N802
-        return FaultyWebSocket(self.faults)
-
-
 def listen(
     reactor: Any, faults: Iterable[str] = (), *, host: str = "127.0.0.1", port: int = 0
 ) -> IListeningPort:
-    port_: IListeningPort = reactor.listenTCP(
-        port, FaultyFactory(fault_matrix.check_faults(faults, FAULTS)), interface=host
+    """Start the server on ``host:port`` (0: a free port) with the given faults switched on."""
+    chosen = fault_matrix.check_faults(faults, FAULTS)
+    listening: IListeningPort = fault_matrix.listen_tcp(
+        reactor, lambda: FaultyWebSocket(chosen), host=host, port=port
     )
-    return port_
+    return listening
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -321,7 +321,7 @@ def test_a_tls_target_whose_alpn_does_not_select_h2_is_unimplemented(
     options = ssl.CertificateOptions(privateKey=key, certificate=chain[0], acceptableProtocols=[b"http/1.1"])
 
     def listen() -> Any:
-        factory = h1_server.FaultyFactory(frozenset(), reactor_thread.reactor)
+        factory = h1_server.factory(reactor_thread.reactor)
         return reactor_thread.reactor.listenSSL(0, factory, options, interface="127.0.0.1")
 
     port = reactor_thread.call(listen)

@@ -50,7 +50,7 @@ def tls_server(reactor_thread, ca) -> Iterator[str]:  # type: ignore[no-untyped-
     )
 
     def listen():  # type: ignore[no-untyped-def]
-        factory = h1_server.FaultyFactory(frozenset(), reactor_thread.reactor)
+        factory = h1_server.factory(reactor_thread.reactor)
         return reactor_thread.reactor.listenSSL(0, factory, options, interface="127.0.0.1")
 
     port = reactor_thread.call(listen)
