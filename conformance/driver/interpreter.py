@@ -153,6 +153,7 @@ class CaseRun:
         self.recorder.event(f"connected to {self.target.host}:{self.target.port}" + (" (TLS)" if tls else ""))
         if opener is None:
             return True
+        opened_at = self.reactor.seconds()
         try:
             consumed = await opener.open(OpeningContext(run=self, connection=protocol, step=step))
         except OpeningFailed as exc:
@@ -165,6 +166,10 @@ class CaseRun:
                 self.observed.append(f"{exc.observed} (an acceptable, not preferred, outcome)")
                 self.recorder.event(f"step {index}: the case ends, acceptably: {exc.observed}")
             else:
+                # As for an expect step: an opening that ran out of time may have met a target
+                # busy with other connections (a handshake is a step with the same deadline).
+                timed_out = self.reactor.seconds() - opened_at >= self.step_timeout
+                self.waited_out = _busy(protocol, timed_out, self.step_timeout)
                 self.failure = StepFailure(
                     index=index, step=step, observed=exc.observed, expected=exc.expected
                 )
@@ -307,11 +312,7 @@ class CaseRun:
                 )
                 return True
             if isinstance(outcome, Mismatch):
-                # The deadline ran out on a connection the target answered late or never: it
-                # may have been busy with other connections (a single worker), not wrong.
-                delay = connection.answer_delay()
-                late = delay is None or delay > budget / 2
-                self.waited_out = timed_out and not connection.ended and late
+                self.waited_out = _busy(connection, timed_out, budget)
                 self.failure = StepFailure(index=index, step=step, observed=outcome.observed)
                 self.recorder.event(f"step {index} did not match: {outcome.observed}")
                 return False
@@ -324,6 +325,14 @@ class CaseRun:
             # the I/O of the same reactor iteration, so bytes or a close that had arrived by
             # then are read first, even when the reactor is slow (many cases in flight).
             await _sleep(self.reactor, 0)
+
+
+def _busy(connection: WireProtocol, timed_out: bool, budget: float) -> bool:
+    """Whether a step's deadline ran out on a connection the target answered late or never:
+    it may have been busy with other connections (a single worker), not wrong — the case is
+    run again, alone (see runner.run_suite)."""
+    delay = connection.answer_delay()
+    return timed_out and not connection.ended and (delay is None or delay > budget / 2)
 
 
 def _progress(connection: WireProtocol) -> int:

@@ -420,3 +420,71 @@ def test_a_feature_not_offered_on_a_closed_connection_ends_the_case(reactor_thre
         answer_and_close,
     )
     assert results["persistence"].verdict is Verdict.UNIMPLEMENTED
+
+
+class OneAtATimeWebSocket(OneAtATime):
+    """The single worker again, as a WebSocket server: it completes each handshake in turn,
+    then keeps a connection opened on /hold and closes the others."""
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        import base64
+        import hashlib
+        import re
+
+        self.buffer += data
+        if b"\r\n\r\n" not in self.buffer or getattr(self, "answered", False):
+            return
+        self.answered = True
+        key = re.search(rb"Sec-WebSocket-Key: *(\S+)", self.buffer, re.IGNORECASE)
+        assert key is not None
+        accept = base64.b64encode(
+            hashlib.sha1(key.group(1) + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+        )
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        if b"/hold" not in self.buffer:
+            self.transport.loseConnection()
+
+
+def test_a_handshake_a_single_worker_answers_late_is_run_again(reactor_thread: Any, tmp_path: Path) -> None:
+    """An opening that runs out of time (a WebSocket handshake here) is judged as an expect
+    step that does: run again, alone, when the target answered other cases."""
+    quick = "".join(
+        f"""
+  - id: quick-{n}
+    title: quick
+    requirement: MUST
+    steps:
+      - connect: websocket
+      - expect: {{closed: true}}
+"""
+        for n in range(6)
+    )
+    hold = """
+  - id: hold
+    title: holds the only worker for a while
+    requirement: MUST
+    steps:
+      - connect: {mode: websocket, path: /hold}
+      - expect: {silence: 1200}
+"""
+    first, rest = quick.split("\n  - id: quick-1", 1)
+    path = tmp_path / "cases.yaml"
+    path.write_text(
+        "protocol: ws\nrfc: 6455\nsection: '4.1'\ncases:" + first + hold + "\n  - id: quick-1" + rest
+    )
+    cases = load_cases([path])
+    factory = protocol.Factory.forProtocol(OneAtATimeWebSocket)
+    factory.queue = []
+    port = reactor_thread.call(
+        lambda: reactor_thread.reactor.listenTCP(0, factory, interface="127.0.0.1", backlog=50)
+    )
+    try:
+        target = Target.parse(f"ws://127.0.0.1:{port.getHost().port}/")
+        results = reactor_thread.run(cases, [target], RunOptions(timeout=0.8), jobs=8)
+    finally:
+        reactor_thread.call(port.stopListening)
+    verdicts = {c.id.rsplit("/", 1)[1]: c.verdict for c in results.targets[0].cases}
+    assert set(verdicts.values()) == {Verdict.PASS}, [c.observed for c in results.targets[0].cases]
