@@ -283,6 +283,11 @@ def test_ws_suite_against_real_server(server, reactor_thread, ws_cases):  # type
     pinned = PINNED[server]
     assert {case_id: observed[case_id] for case_id in pinned} == pinned
     for again in runs[1:]:
-        now = verdicts(again)
-        changed = {k: (v, now[k]) for k, v in observed.items() if now[k] != v}
+        now = {case.id: case for case in again.cases}
+        # A flip says what the run saw, and when, so that it can be understood from CI's log.
+        changed = {
+            k: (v, now[k].verdict.value, now[k].observed[:300], f"{now[k].duration_s:.2f} s")
+            for k, v in observed.items()
+            if now[k].verdict.value != v
+        }
         assert changed == {}
