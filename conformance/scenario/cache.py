@@ -75,7 +75,8 @@ def _key(files: Sequence[Path]) -> str:
     digest = hashlib.sha256()
     for part in (__version__, sys.version, str(Path.cwd())):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
-    for source in sorted(_PACKAGE.rglob("*.py")):
+    # The code, and the data it builds cases from (the allowances an `allow:` names).
+    for source in sorted([*_PACKAGE.rglob("*.py"), *_PACKAGE.glob("scenario/allowances/*.yaml")]):
         digest.update(str(source.relative_to(_PACKAGE)).encode() + b"\0" + source.read_bytes() + b"\0")
     for file in files:
         digest.update(display_name(file).encode("utf-8", "surrogateescape") + b"\0")

@@ -43,7 +43,9 @@ CASE_FIELDS = {
     "steps",
     "description",
     "requires",
+    "rule",
 }
+RULE_FIELDS = ("quote", "source", "subject", "exception")
 SLUG = re.compile(r"[a-z0-9][a-z0-9._-]*")
 SECTION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.-]*")
 
@@ -409,7 +411,26 @@ def _build_case(
         steps=tuple(steps),
         location=node.location,
         requires=requires,
+        rule=_rule(fields.get("rule"), ctx),
     )
+
+
+def _rule(node: Node | None, ctx: BuildContext) -> model.Rule | None:
+    """``rule: {quote, source, subject[, exception]}``: the sentence that decides the case."""
+    if node is None:
+        return None
+    if not node.is_mapping:
+        raise ctx.error("rule: a mapping with quote, source and subject (and an optional exception)", node)
+    check_keys(node, ctx, set(RULE_FIELDS), "rule")
+    for required in ("quote", "source", "subject"):
+        if required not in node.value:
+            raise ctx.error(f"rule needs {required!r}", node)
+    values = {key: " ".join(text(child, ctx, f"rule: {key}").split()) for key, child in node.value.items()}
+    if values["subject"].lower() not in values["quote"].lower():
+        raise ctx.error(
+            f"rule: the subject {values['subject']!r} is not in the quoted sentence", node.value["subject"]
+        )
+    return model.Rule(**values)
 
 
 def _text_list(node: Node | None, ctx: BuildContext, what: str) -> tuple[str, ...]:

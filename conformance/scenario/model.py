@@ -126,6 +126,23 @@ class Abort(Step):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Rule:
+    """The one RFC sentence that decides a case, quoted: its keyword sets the case's
+    requirement, and its subject is the implementation under test (a server, the recipient,
+    an endpoint; the target as the sender of what the case judges)."""
+
+    quote: str  # the sentence, verbatim ("..." marks an elision)
+    source: str  # e.g. "RFC 9112 §6.3"
+    subject: str  # the sentence's subject, as written in it: "a server", "the recipient"
+    # Why the keyword does not set the level, for the few tagged exceptions (a MUST that the
+    # ABNF alone states, say); empty for every other case.
+    exception: str = ""
+
+    def describe(self) -> str:
+        return f'{self.source}: "{self.quote}"'
+
+
+@dataclass(frozen=True, kw_only=True)
 class Case:
     """One expanded case: a stable id, what it checks, and the steps that check it."""
 
@@ -150,6 +167,8 @@ class Case:
     requires: tuple[str, ...] = ()
     # The case file's own level, when a run profile raised ``requirement`` (profiles.py).
     declared_requirement: Requirement | None = None
+    # The RFC sentence that decides the case (``rule:`` in the file); None where not yet audited.
+    rule: Rule | None = field(default=None, compare=False)
 
     def matches(self, prefix: str) -> bool:
         """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix. A number is

@@ -511,7 +511,7 @@ def build_step(node: Node, ctx: BuildContext) -> model.Step:
 
 # ---------------------------------------------------------------- expectations
 
-_GRADE_KEYS = {"strict", "unimplemented"}
+_GRADE_KEYS = {"strict", "unimplemented", "unexercised"}
 
 
 def build_expectation(node: Node, ctx: BuildContext) -> ex.Expectation:
@@ -530,8 +530,10 @@ def build_expectation(node: Node, ctx: BuildContext) -> ex.Expectation:
     grades: dict[str, bool] = {}
     for key in _GRADE_KEYS & set(node.value):
         grades[key] = expect_type(node.value[key], ctx, bool, f"{key}: true or false")
-    if grades.get("unimplemented") and grades.get("strict") is False:
-        raise ctx.error("an outcome is either strict: false or unimplemented: true, not both", node)
+    if sum((grades.get("unimplemented", False), grades.get("unexercised", False), grades.get("strict") is False)) > 1:
+        raise ctx.error(
+            "an outcome is one of strict: false, unimplemented: true or unexercised: true, not several", node
+        )
     if grades:
         built = _with_grades(built, grades)
     return built
@@ -547,6 +549,26 @@ def _alternatives(node: Node, ctx: BuildContext, what: str) -> tuple[ex.Expectat
     if not node.is_sequence or not node.value:
         raise ctx.error(f"{what} takes a non-empty list of expectations", node)
     return tuple(build_expectation(child, ctx) for child in node.value)
+
+
+def _allow(node: Node, ctx: BuildContext) -> ex.Expectation:
+    """``allow: NAME`` (or a list of names): the named sets of behaviours the RFCs allow a
+    server at such a point (scenario/allowances/<protocol>.yaml), built in this case's context."""
+    from conformance.scenario.allowances import allowances
+
+    known = allowances(ctx.protocol)
+    names = node.value if node.is_sequence else [node]
+    if not names:
+        raise ctx.error("allow: a name or a non-empty list of names", node)
+    built: list[ex.Expectation] = []
+    for item in names:
+        name = text(item, ctx, "allow: the name of an allowance")
+        found = known.get(name)
+        if found is None:
+            choices = ", ".join(sorted(known)) or "none"
+            raise ctx.error(f"allow: no allowance {name!r} for {ctx.protocol} cases (known: {choices})", item)
+        built.append(ex.Allowed(name=name, summary=found.summary, inner=build_expectation(found.expect, ctx)))
+    return built[0] if len(built) == 1 else ex.OneOf(alternatives=tuple(built))
 
 
 def _closed(node: Node, ctx: BuildContext) -> ex.Expectation:
@@ -772,6 +794,13 @@ for _kind in (
         "one of several outcomes, best first",
         {"type": "array", "items": {"$ref": "#/$defs/expectation"}, "minItems": 1},
         lambda n, c: ex.OneOf(alternatives=_alternatives(n, c, "one_of")),
+    ),
+    Kind(
+        "allow",
+        "a named set of behaviours the RFCs always allow here (scenario/allowances/), e.g. "
+        "answered-from-head-then-closed",
+        {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+        _allow,
     ),
     Kind(
         "all_of",

@@ -41,7 +41,11 @@ def _one_key_objects(table: dict[str, Kind[Any]], extra: dict[str, Any]) -> list
 
 
 def build_schema() -> dict[str, Any]:
-    grade = {"strict": {"type": "boolean"}, "unimplemented": {"type": "boolean"}}
+    grade = {
+        "strict": {"type": "boolean"},
+        "unimplemented": {"type": "boolean"},
+        "unexercised": {"type": "boolean"},
+    }
     header_condition = {
         "oneOf": [
             {"type": ["string", "number", "boolean"]},
@@ -67,6 +71,19 @@ def build_schema() -> dict[str, Any]:
         "title": {"type": "string"},
         "requirement": {"enum": ["MUST", "SHOULD", "MAY", "INFO"]},
         "reference": {"type": "string", "description": "what the RFC says, with its section"},
+        "rule": {
+            "type": "object",
+            "description": "the RFC sentence that decides the case: its keyword sets requirement, "
+            "its subject is the implementation under test",
+            "properties": {
+                "quote": {"type": "string", "description": "the sentence, verbatim"},
+                "source": {"type": "string", "description": "e.g. RFC 9112 §6.3"},
+                "subject": {"type": "string", "description": "the sentence's subject, as written in it"},
+                "exception": {"type": "string", "description": "why the keyword does not set the level"},
+            },
+            "required": ["quote", "source", "subject"],
+            "additionalProperties": False,
+        },
         "description": {"type": "string"},
         "aliases": {"type": "array", "items": {"type": "string"}},
         "tags": {"type": "array", "items": {"type": "string"}},

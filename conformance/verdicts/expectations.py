@@ -24,6 +24,10 @@ class Grade(enum.IntEnum):
     PASS = 0
     NON_STRICT = 1
     UNIMPLEMENTED = 2
+    # The target did something the RFC allows that never reached the rule under test (it
+    # answered from the request's head and closed before the malformed part was read): the
+    # case says so (SKIPPED, "not exercised") rather than grading the rule.
+    UNEXERCISED = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +98,7 @@ class Expectation(abc.ABC):
 
     strict: bool = True  # False: matching is acceptable, not preferred (NON-STRICT)
     unimplemented: bool = False  # True: matching means an optional feature is absent
+    unexercised: bool = False  # True: matching means the rule under test was never reached
 
     @abc.abstractmethod
     def describe(self) -> str: ...
@@ -110,7 +115,9 @@ class Expectation(abc.ABC):
         outcome = self._evaluate(obs, cursor)
         if isinstance(outcome, Matched):
             grade = outcome.grade
-            if self.unimplemented:
+            if self.unexercised:
+                grade = max(grade, Grade.UNEXERCISED)
+            elif self.unimplemented:
                 grade = max(grade, Grade.UNIMPLEMENTED)
             elif not self.strict:
                 grade = max(grade, Grade.NON_STRICT)
@@ -119,6 +126,8 @@ class Expectation(abc.ABC):
 
     def describe_with_grade(self) -> str:
         text = self.describe()
+        if self.unexercised:
+            return f"{text} (the rule is not exercised)"
         if self.unimplemented:
             return f"{text} (feature not offered)"
         if not self.strict:
@@ -210,6 +219,27 @@ class Silence(Expectation):
 def _earliest(*wakes: float | None) -> float | None:
     present = [w for w in wakes if w is not None]
     return min(present) if present else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Allowed(Expectation):
+    """A named set of behaviours the RFCs always allow a server at such a point (an early
+    answer then a close, a graceful GOAWAY, a documented limit), shared by the cases that
+    include it with ``allow: NAME`` (scenario/allowances/). It reads as its summary."""
+
+    name: str
+    summary: str
+    inner: Expectation
+
+    def describe(self) -> str:
+        return f"{self.summary} [{self.name}]"
+
+    @property
+    def min_duration(self) -> float:
+        return self.inner.min_duration
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        return self.inner.evaluate(obs, cursor)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -69,7 +69,9 @@ def judge(
         step = failure.index
         step_text = failure.step.describe()
     else:
-        if Grade.UNIMPLEMENTED in grades:
+        if Grade.UNEXERCISED in grades:
+            verdict = Verdict.SKIPPED
+        elif Grade.UNIMPLEMENTED in grades:
             verdict = Verdict.UNIMPLEMENTED
         elif Grade.NON_STRICT in grades:
             verdict = Verdict.NON_STRICT
@@ -136,6 +138,8 @@ def _about(case: model.Case) -> dict[str, Any]:
 
 
 def _summary(grades: Sequence[Grade]) -> str:
+    if Grade.UNEXERCISED in grades:
+        return "not exercised: the target did something the RFC allows before the rule under test applied"
     if Grade.UNIMPLEMENTED in grades:
         return "the target does not offer this optional feature"
     if Grade.NON_STRICT in grades:

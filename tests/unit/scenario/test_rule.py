@@ -1,0 +1,37 @@
+"""``rule:``: the quoted sentence that decides a case, loaded with its location."""
+
+from __future__ import annotations
+
+from conformance.scenario.loader import load_text
+
+CASE = """
+protocol: h1
+rfc: 9112
+section: "6.3"
+cases:
+  - id: c
+    title: t
+    requirement: MUST
+    rule:
+      quote: >-
+        the recipient MUST treat it as an
+        unrecoverable error
+      source: RFC 9112 §6.3
+      subject: {subject}
+    steps:
+      - expect: {{closed: true}}
+"""
+
+
+def test_the_rule_is_loaded_with_whitespace_folded() -> None:
+    cases, errors = load_text(CASE.format(subject="the recipient"), "x.yaml")
+    assert not errors
+    rule = cases[0].rule
+    assert rule is not None and rule.quote == "the recipient MUST treat it as an unrecoverable error"
+    assert rule.describe() == 'RFC 9112 §6.3: "the recipient MUST treat it as an unrecoverable error"'
+
+
+def test_a_subject_that_is_not_in_the_sentence_is_an_error() -> None:
+    _, errors = load_text(CASE.format(subject="a server"), "x.yaml")
+    assert errors and "is not in the quoted sentence" in str(errors[0])
+    assert errors[0].location is not None and errors[0].location.line == 14
