@@ -136,6 +136,9 @@ class CaseResult:
     step: int | None = None  # 1-based index of the step where expected and observed diverged
     step_text: str = ""  # that step, described
     reference: str = ""  # the RFC text the case checks, in words
+    # The RFC sentence that decides the case, quoted ('RFC 9112 §6.3: "..."'), so that a
+    # reader can argue with a verdict by the text; empty for cases that quote none.
+    rule: str = ""
     duration_s: float = 0.0
     aliases: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # findings that did not decide the verdict
@@ -161,6 +164,8 @@ class CaseResult:
         out = self._fields()
         if self.declared_requirement is not None:
             out["declared_requirement"] = self.declared_requirement.value
+        if self.rule:
+            out["rule"] = self.rule
         if self.closing is not None:
             out["closing"] = self.closing
         return out
@@ -197,6 +202,7 @@ class CaseResult:
             section=raw.get("section", ""),
             requirement=Requirement(raw["requirement"]),
             reference=raw.get("reference", ""),
+            rule=raw.get("rule", ""),
             aliases=tuple(raw.get("aliases", ())),
             verdict=Verdict(raw["verdict"]),
             expected=raw.get("expected", ""),

@@ -317,6 +317,7 @@ def case_details(case: CaseResult, target: TargetResults | None = None) -> dict[
     out: dict[str, Any] = {
         "verdict": case.verdict.value,
         "reference": case.reference,
+        "rule": case.rule,
         "expected": case.expected,
         "observed": case.observed,
         "step": case.step,

@@ -55,6 +55,8 @@ def _details(case: CaseResult) -> str:
         lines.append(f"Section: {section}")
     if case.reference:
         lines.append(f"Reference: {case.reference}")
+    if case.rule:
+        lines.append(f"Rule: {case.rule}")
     if case.expected:
         lines.append(f"Expected: {case.expected}")
     if case.observed:

@@ -132,6 +132,7 @@ def _about(case: model.Case) -> dict[str, Any]:
         "section": case.section,
         "requirement": case.requirement,
         "reference": case.reference,
+        "rule": case.rule.describe() if case.rule is not None else "",
         "aliases": case.aliases,
         "declared_requirement": case.declared_requirement,
     }

@@ -316,6 +316,7 @@
     fact(dl, "Requirement", item.requirement);
     fact(dl, "RFC", rfcLink(item.url, item.label));
     fact(dl, "Reference", info.reference);
+    if (info.rule) fact(dl, "Rule", el("q", "", info.rule));
     if (item.aliases.length) fact(dl, "Aliases", item.aliases.join(", "));
     fact(dl, "Expected", info.expected ? el("pre", "", info.expected) : null);
     fact(dl, info.verdict === "ERROR" ? "Reason" : "Observed", info.observed ? el("pre", "", info.observed) : null);

@@ -35,3 +35,15 @@ def test_a_subject_that_is_not_in_the_sentence_is_an_error() -> None:
     _, errors = load_text(CASE.format(subject="a server"), "x.yaml")
     assert errors and "is not in the quoted sentence" in str(errors[0])
     assert errors[0].location is not None and errors[0].location.line == 14
+
+
+def test_the_rule_reaches_results_json_and_junit() -> None:
+    from conformance.reporters.junit import _details
+    from conformance.results import CaseResult
+    from conformance.verdicts.judge import judge
+
+    cases, _ = load_text(CASE.format(subject="the recipient"), "x.yaml")
+    result = judge(cases[0], grades=[], failure=None, error=None)
+    assert result.rule == 'RFC 9112 §6.3: "the recipient MUST treat it as an unrecoverable error"'
+    assert CaseResult.from_json(result.to_json()).rule == result.rule
+    assert "Rule: RFC 9112 §6.3" in _details(result)
