@@ -302,6 +302,13 @@ def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None) ->
     help="The targets' echo endpoint (e.g. /echo), for the cases that need to see what the server "
     "parsed; without it they are SKIPPED. Default with no target: the reference target's /echo.",
 )
+@click.option(
+    "--transcripts",
+    type=click.Choice(["failures", "all"]),
+    default="failures",
+    show_default=True,
+    help="Whose wire transcripts the reports keep: every case that did not PASS, or all cases.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
     "--baseline",
@@ -334,6 +341,7 @@ def run(
     ca_file: str | None,
     profile: str,
     echo_path: str | None,
+    transcripts: str,
     no_progress: bool,
     baseline_path: str | None,
     shard: str | None,
@@ -391,6 +399,7 @@ def run(
         tls=TLSSettings(insecure=insecure, ca_file=Path(ca_file) if ca_file else None),
         profile=profile,
         echo_path=echo_path,
+        transcripts=transcripts,
     )
     directory = (
         Path(report_dir)

@@ -144,6 +144,8 @@ class CaseResult:
     notes: tuple[str, ...] = ()  # findings that did not decide the verdict
     transcript: tuple[TranscriptEntry, ...] = ()
     truncated: bool = False  # the transcript hit its cap
+    # Entries of a PASS case's transcript that the run did not keep (``--transcripts failures``).
+    transcript_omitted: int = 0
     # The baseline's reason when this FAIL was expected (a known failure, not a regression).
     known_failure: str | None = None
 
@@ -166,6 +168,8 @@ class CaseResult:
             out["declared_requirement"] = self.declared_requirement.value
         if self.rule:
             out["rule"] = self.rule
+        if self.transcript_omitted:
+            out["transcript_omitted"] = self.transcript_omitted
         if self.closing is not None:
             out["closing"] = self.closing
         return out
@@ -213,6 +217,7 @@ class CaseResult:
             duration_s=raw.get("duration_s", 0.0),
             transcript=tuple(TranscriptEntry.from_json(e) for e in raw.get("transcript", ())),
             truncated=raw.get("truncated", False),
+            transcript_omitted=raw.get("transcript_omitted", 0),
             known_failure=raw.get("known_failure"),
             declared_requirement=(
                 Requirement(raw["declared_requirement"]) if raw.get("declared_requirement") else None

@@ -23,6 +23,7 @@ from conformance.scenario import model
 from conformance.target import Target
 from conformance.verdicts.expectations import Cursor, Grade, Matched, Mismatch, Observation, Pending
 from conformance.verdicts.judge import StepFailure, judge, skipped
+from conformance.verdicts.verdict import Verdict
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +38,9 @@ class RunOptions:
     tls: TLSSettings = field(default_factory=TLSSettings)
     profile: str = "default"  # verdicts.profiles.PROFILES
     echo_path: str | None = None  # the target's echo endpoint (cases that require "echo")
+    # Whose wire transcripts the results keep: "all", or "failures" (every case that did not
+    # PASS): a PASS case's transcript is most of a report's size and of a run's memory.
+    transcripts: str = "all"
 
     def offers(self, capability: str) -> bool:
         """Whether the targets of the run offer a capability cases may require."""
@@ -476,6 +480,8 @@ async def run_case(reactor: object, case: model.Case, target: Target, options: R
         if run.connection is not None and hasattr(run.connection.session, "closing_facts")
         else None,
     )
+    if options.transcripts != "all" and result.verdict is Verdict.PASS and result.transcript:
+        result = replace(result, transcript=(), transcript_omitted=len(result.transcript))
     received = run.received + (run.connection.received if run.connection else 0)
     if run.connection is not None:
         _release(run.connection)

@@ -327,6 +327,7 @@ def case_details(case: CaseResult, target: TargetResults | None = None) -> dict[
         "transcript": entries,
         "entries": len(case.transcript),
         "truncated": case.truncated,
+        "omitted": case.transcript_omitted,
     }
     if case.closing:
         # WebSocket cases: the closing-handshake verdict beside the behaviour verdict.

@@ -230,6 +230,11 @@
 
   function renderTranscript(info) {
     const box = el("div", "transcript-box");
+    if (info.omitted) {
+      box.append(el("h4", "", "Transcript: " + info.omitted + " entries, not kept for a PASS case"),
+        el("p", "muted", "Run with --transcripts all to keep the wire transcript of every case."));
+      return box;
+    }
     const count = info.entries;
     box.append(el("h4", "", "Transcript: " + count + (count === 1 ? " entry" : " entries") +
       (info.truncated ? " (the harness stopped recording at its cap)" : "")));

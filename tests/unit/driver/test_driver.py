@@ -488,3 +488,26 @@ def test_a_handshake_a_single_worker_answers_late_is_run_again(reactor_thread: A
         reactor_thread.call(port.stopListening)
     verdicts = {c.id.rsplit("/", 1)[1]: c.verdict for c in results.targets[0].cases}
     assert set(verdicts.values()) == {Verdict.PASS}, [c.observed for c in results.targets[0].cases]
+
+
+def test_transcripts_failures_keeps_the_wire_of_every_case_but_a_pass(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    yaml = """
+        - id: ok
+          title: t
+          requirement: MUST
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
+            - expect: {response: {status: 200}}
+        - id: wants-400
+          title: t
+          requirement: MUST
+          steps:
+            - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
+            - expect: {response: {status: 400}}
+        """
+    kept, _ = run(reactor_thread, tmp_path, yaml, answer_ok, transcripts="failures")
+    assert kept["ok"].transcript == () and kept["ok"].transcript_omitted > 0
+    assert kept["ok"].to_json()["transcript_omitted"] == kept["ok"].transcript_omitted
+    assert kept["wants-400"].transcript and not kept["wants-400"].transcript_omitted
+    everything, _ = run(reactor_thread, tmp_path, yaml, answer_ok)
+    assert everything["ok"].transcript and not everything["ok"].transcript_omitted
