@@ -215,13 +215,23 @@ def schema(out: str | None) -> None:
 )
 @click.option("--h2-port", type=int, help="Port for HTTP/2 by prior knowledge, h2c (default: PORT+1).")
 @click.option("--h2-tls-port", type=int, help="Port for TLS, HTTP/2 or HTTP/1.1 by ALPN (default: PORT+2).")
-def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None) -> None:
+@click.option(
+    "--managed",
+    is_flag=True,
+    hidden=True,
+    help="For `conformance run`: free ports, the URLs as one JSON line, exit when stdin closes.",
+)
+def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None, managed: bool) -> None:
     """Run the bundled reference target in the foreground (Ctrl-C stops it)."""
     import tempfile
 
     from twisted.internet import reactor
 
     from conformance.targets.reference import start_reference_target
+
+    if managed:
+        _serve_managed(reactor, host)
+        return
 
     h2_port = h2_port if h2_port is not None else (port + 1 if port else 0)
     h2_tls_port = h2_tls_port if h2_tls_port is not None else (port + 2 if port else 0)
@@ -244,6 +254,28 @@ def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None) ->
 
     click.echo(f"echo endpoint: {ECHO_PATH} (run with --echo-path {ECHO_PATH})")
     click.echo("Serving; press Ctrl-C to stop.")
+    reactor.run()
+
+
+def _serve_managed(reactor: Any, host: str) -> None:
+    """``serve --managed`` (targets/process.py): the reference target for one run, in a
+    process of its own, announced as JSON and ended by the parent closing our stdin."""
+    import json
+
+    from twisted.internet import protocol, stdio
+
+    from conformance.targets.reference import start_reference_target
+
+    target = start_reference_target(reactor, host=host)
+
+    class _ParentGone(protocol.Protocol):
+        def connectionLost(self, reason: object = None) -> None:  # noqa: N802 - Twisted's name
+            if reactor.running:
+                target.stop().addBoth(lambda _: reactor.stop())
+
+    click.echo(json.dumps({"urls": target.urls, "suites": {k: list(v) for k, v in target.suites.items()}}))
+    sys.stdout.flush()
+    stdio.StandardIO(_ParentGone(), reactor=reactor)
     reactor.run()
 
 
@@ -501,9 +533,10 @@ def _run_in_reactor(
         run_targets = targets
         if not run_targets:
             from conformance.target import Target
-            from conformance.targets.reference import start_reference_target
+            from conformance.targets.process import start_reference_process
 
-            reference = start_reference_target(reactor)
+            # In a process of its own: the harness and the target each get a core.
+            reference = start_reference_process()
             run_targets = [
                 Target.parse(f"reference-{name}={url}", suites=reference.suites.get(name))
                 for name, url in reference.urls.items()
@@ -530,7 +563,7 @@ def _run_in_reactor(
             results = await run_suite(reactor, cases, run_targets, options, jobs=jobs, on_case_done=case_done)
         finally:
             if reference is not None:
-                await reference.stop()
+                reference.stop()
         if gate.shard:
             results = dataclasses.replace(results, shard=gate.shard)
         if gate.baseline is not None:
