@@ -45,7 +45,7 @@ def pins(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_every_pinned_case_exists_once_and_every_group_is_judged() -> None:
     ids = {case.id for case in load_cases([bundled_cases_dir()])}
-    document = yaml.safe_load(real_fails.PINS.read_text(encoding="utf-8"))
+    document = real_fails._document()
     assert set(document) <= set(SUITES)
     for suite in document:
         for server in real_fails.servers(suite):
@@ -86,3 +86,12 @@ def test_ignored_cases_and_missing_cases() -> None:
     assert real_fails.differences("h1", "server-x", observed, ignore={"a/1"}) == [
         "a/2: pinned, but no such case ran"
     ]
+
+
+def test_a_key_given_twice_is_refused(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A group written over another (as a slip of the indentation does) must not pass."""
+    path = tmp_path / "real_fails.yaml"
+    path.write_text("h1:\n  x:\n    g:\n      judged: case\n      judged: server\n", encoding="utf-8")
+    monkeypatch.setattr(real_fails, "PINS", path)
+    with pytest.raises(ValueError, match="given twice"):
+        real_fails.servers("h1")
