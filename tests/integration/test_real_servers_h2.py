@@ -6,7 +6,7 @@ by prior knowledge (h2c) and over TLS with ALPN h2, and no case may end in ERROR
 Determinism: three runs in a row against the same server give the same verdict for every
 case. Servers missing from the machine are skipped, except under CI=true.
 
-For the servers of ``real_fails.yaml`` (Apache httpd by h2c and TLS, h2o) every FAIL is
+For the servers of ``real_fails.yaml`` (Apache httpd by h2c, h2o) every FAIL is
 pinned there, grouped and judged; a change from those pins fails the test with one line per
 case saying what it was and what it is now.
 """
