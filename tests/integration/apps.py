@@ -19,6 +19,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ws_apps import websocket_echo
+
 BODY = b"<p>hello</p>\n"
 ECHO_PATH = "/echo"
 ETAG = '"v1"'
@@ -123,21 +125,30 @@ async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Cal
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    if scope["type"] == "websocket":
+        await websocket_echo(scope, receive, send)
+        return
     if scope["type"] != "http":
         return
     more = True
     content = b""
     while more:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            # The server aborted the request (a body it rejected, or a client gone): answering
+            # it as if it were complete would put our 200 on the wire after the server's
+            # own verdict, or on a request the server never finished reading.
+            return
         content += message.get("body", b"")
         more = message.get("more_body", False)
-    if _asgi_target(scope)[1] == ECHO_PATH:
+    path = _asgi_target(scope)[1]
+    if path == ECHO_PATH:
         await asgi_echo(scope, content, send)
         return
     fields = {name.lower(): value.decode("latin-1") for name, value in scope["headers"]}
-    status, headers, body = answer(
-        scope["method"], scope["path"], fields.get(b"if-none-match"), fields.get(b"if-match")
-    )
+    # RFC 9112 §3.2.2: an absolute-form target names the same resource as its path (the ASGI
+    # path is the whole URI then), so the route is taken from the path part.
+    status, headers, body = answer(scope["method"], path, fields.get(b"if-none-match"), fields.get(b"if-match"))
     if status != 304:
         headers.append(("Content-Length", str(len(body))))
     await send(

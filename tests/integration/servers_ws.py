@@ -1,10 +1,11 @@
 """Real WebSocket echo servers for integration tests and benchmarks, each in a process of
 its own on a free loopback port, always stopped: ``websockets`` (asyncio), autobahn-python
 (Twisted), Node's ``ws`` (npm, installed by ``npm ci`` in ``node/``), hypercorn (wsproto,
-running the ASGI echo of ``ws_apps.py``), aiohttp and tornado.
+running the ASGI echo of ``ws_apps.py``), aiohttp, tornado and daphne (running the ASGI
+application of ``apps.py``, whose websocket scope is the same echo).
 
 Every one echoes text as text and binary as binary, takes messages of 16 MiB (the largest the
-suite sends), and has permessage-deflate on. Those that let the application choose a
+suite sends), and has permessage-deflate on (except daphne, which does not offer it). Those that let the application choose a
 subprotocol (all but ``websockets`` here) take the first of "chat" and "superchat" offered.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import servers
 from servers import HERE, IN_CI, free_port, need, need_module, running
 
 WEBSOCKETS = """
@@ -177,4 +179,6 @@ WS_SERVERS = {
     "hypercorn": hypercorn_server,
     "aiohttp": aiohttp_server,
     "tornado": tornado_server,
+    # daphne (Twisted and autobahn) serving apps.asgi_app, whose websocket scope is the echo
+    "daphne": lambda: servers.daphne(scheme="ws"),
 }

@@ -5,11 +5,16 @@ where a server is right, the case must say so. The whole suite runs against ever
 by prior knowledge (h2c) and over TLS with ALPN h2, and no case may end in ERROR.
 Determinism: three runs in a row against the same server give the same verdict for every
 case. Servers missing from the machine are skipped, except under CI=true.
+
+For the servers of ``real_fails.yaml`` (Apache httpd by h2c, h2o) every FAIL is
+pinned there, grouped and judged; a change from those pins fails the test with one line per
+case saying what it was and what it is now.
 """
 
 from __future__ import annotations
 
 import pytest
+import real_fails
 from servers_h2 import ECHO_PATHS_H2, SERVERS_H2, H2Server
 
 from conformance.driver.endpoints import TLSSettings
@@ -203,8 +208,11 @@ def test_h2_suite_against_real_server(server, reactor_thread, h2_cases):  # type
         case.id: case.observed for target in runs for case in target.cases if case.verdict.value == "ERROR"
     }
     assert errors == {}
-    expected = EXPECTED[server]
+    expected = EXPECTED.get(server, {})
     assert {case_id: observed.get(case_id) for case_id in expected} == expected
+    if server in real_fails.servers("h2"):
+        changes = real_fails.differences("h2", server, first)
+        assert not changes, "FAILs that differ from real_fails.yaml:\n" + "\n".join(changes)
     for again in runs[1:]:
         changed = {k: (v, verdicts(again)[k]) for k, v in observed.items() if verdicts(again)[k] != v}
         assert changed == {}

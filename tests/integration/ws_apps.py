@@ -36,10 +36,19 @@ async def asgi_echo(scope: dict[str, Any], receive: Receive, send: Send) -> None
         )
         await send({"type": "http.response.body", "body": b"not found\n"})
         return
+    await websocket_echo(scope, receive, send)
+
+
+async def websocket_echo(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """One WebSocket connection (an ASGI ``websocket`` scope): accepted on connect, every
+    message sent back as it came, done when the client or the server ends it. Shared by
+    ``apps.asgi_app`` (daphne, uvicorn) and :func:`asgi_echo` (hypercorn)."""
     while True:
         event = await receive()
         if event["type"] == "websocket.connect":
-            await send({"type": "websocket.accept", "subprotocol": choose_subprotocol(scope["subprotocols"])})
+            # ASGI makes ``subprotocols`` optional (an empty list when absent).
+            offered = list(scope.get("subprotocols") or [])
+            await send({"type": "websocket.accept", "subprotocol": choose_subprotocol(offered)})
         elif event["type"] == "websocket.receive":
             if event.get("text") is not None:
                 await send({"type": "websocket.send", "text": event["text"]})
