@@ -134,11 +134,28 @@ class FramePattern(Expectation):
         return Pending()
 
 
+#: §5.4: "an endpoint MAY use any applicable error code when it detects an error condition; a
+#: generic error code (such as PROTOCOL_ERROR or INTERNAL_ERROR) can always be used in place
+#: of more specific error codes." Allowed wherever a specific code is asked for, but it tells
+#: the peer less: NON-STRICT.
+GENERIC_ERRORS = frozenset({fr.ErrorCode.PROTOCOL_ERROR, fr.ErrorCode.INTERNAL_ERROR})
+
+
+def _code_grade(code: int, errors: frozenset[int]) -> Grade | None:
+    """The grade of an error ``code`` where one of ``errors`` is asked for; ``None``: wrong."""
+    if code in errors:
+        return Grade.PASS
+    if code in GENERIC_ERRORS:
+        return Grade.NON_STRICT
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConnectionError_(Expectation):
     """§5.4.1: a connection error of one of ``errors``: a GOAWAY with that code (then,
     usually, the close); a close without GOAWAY is allowed ("SHOULD send a GOAWAY") but not
-    preferred, so it is NON-STRICT.
+    preferred, so it is NON-STRICT, and so is a generic code (PROTOCOL_ERROR, INTERNAL_ERROR)
+    in place of the specific one (§5.4).
 
     With ``before_ping_ack``, the opaque data of a PING the case sent after the frame under
     test, the step is decided when that PING is acknowledged, not at the deadline: an
@@ -158,8 +175,9 @@ class ConnectionError_(Expectation):
         for index in range(cursor.index, len(obs.events)):
             event = obs.events[index]
             if isinstance(event, fr.GoAwayFrame):
-                if event.error_code in self.errors:
-                    return Matched(end=index + 1)
+                grade = _code_grade(event.error_code, self.errors)
+                if grade is not None:
+                    return Matched(end=index + 1, grade=grade)
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
@@ -202,7 +220,7 @@ class StreamError(Expectation):
 
     A server may answer a request before it has read all of it and then reset the stream
     with NO_ERROR (§8.1); it then MUST ignore what arrives on the stream (§5.1, closed): the
-    frame under test came too late to be judged, which is NON-STRICT, not a failure.
+    frame under test came too late to be judged, so the rule is not exercised (SKIPPED).
     With ``malformed`` (§8.1.1), a 4xx response that ends the stream is NON-STRICT too:
     "a server MAY send an HTTP response prior to closing or resetting the stream".
     """
@@ -230,19 +248,35 @@ class StreamError(Expectation):
             if isinstance(event, fr.RstStreamFrame) and (
                 self.stream is None or event.stream_id == self.stream
             ):
-                if event.error_code in self.errors:
-                    return Matched(end=index + 1)
+                grade = _code_grade(event.error_code, self.errors)
+                if grade is not None:
+                    return Matched(end=index + 1, grade=grade)
                 if event.error_code == fr.ErrorCode.NO_ERROR and _answered(
                     obs.events, cursor.index, index, event.stream_id
                 ):
-                    return Matched(end=index + 1, grade=Grade.NON_STRICT)
+                    # The server answered from what it had read and stopped reading (§8.1):
+                    # the frame under test was never processed, so the rule is not exercised.
+                    return Matched(end=index + 1, grade=Grade.UNEXERCISED)
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, fr.GoAwayFrame):
-                if event.error_code in self.errors:
-                    return Matched(end=index + 1)
+                grade = _code_grade(event.error_code, self.errors)
+                if grade is not None:
+                    return Matched(end=index + 1, grade=grade)
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
+            if (
+                not self.malformed
+                and self.stream is not None
+                and isinstance(event, (HeaderBlock, fr.DataFrame))
+                and event.stream_id == self.stream
+                and _answered(obs.events, index, index + 1, self.stream)
+            ):
+                status = _final_status(obs.events, cursor.index, index + 1, self.stream)
+                if status is not None and status < 400:
+                    # The named stream was served whole: the error the case waits for is not
+                    # coming on it, and waiting out the deadline would only delay the verdict.
+                    return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
             if self.malformed and isinstance(event, (HeaderBlock, fr.DataFrame)):
                 stream = event.stream_id
                 if (self.stream is None or stream == self.stream) and _answered(
@@ -285,6 +319,57 @@ class H2Response:
         status = self.head.get(":status") or "(no :status)"
         end = "" if self.complete else ", not ended"
         return f"response {status} on stream {self.stream_id} ({self.body_length}-byte body{end})"
+
+
+def _left_out(event: Event, stream: int | None) -> bool:
+    """Whether ``event`` is a GOAWAY whose last-stream-id leaves ``stream`` out: its sender
+    has not processed that stream and will not (§6.8), so no response to it will come."""
+    return (
+        isinstance(event, fr.GoAwayFrame)
+        and stream is not None
+        and stream % 2 == 1
+        and event.last_stream_id < stream
+    )
+
+
+#: §6.8: the first GOAWAY of a two-phase graceful shutdown says nothing yet.
+_SHUTDOWN_NOTICE = (1 << 31) - 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class GracefulGoAway(Expectation):
+    """§6.8: a graceful shutdown: a GOAWAY NO_ERROR whose last-stream-id covers every
+    stream the server answered on the connection (any stream above it was refused and may
+    be retried). A GOAWAY naming 2^31-1 (the notice of a two-phase shutdown) is passed over
+    for the GOAWAY that follows it; a GOAWAY with another code, or one whose last-stream-id
+    is below a stream the server answered, does not match."""
+
+    def describe(self) -> str:
+        return "a graceful GOAWAY (NO_ERROR, its last-stream-id covering the streams answered)"
+
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        for index in range(cursor.index, len(obs.events)):
+            event = obs.events[index]
+            if isinstance(event, fr.GoAwayFrame):
+                if event.error_code != fr.ErrorCode.NO_ERROR:
+                    return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                if event.last_stream_id == _SHUTDOWN_NOTICE:
+                    continue
+                answered = [
+                    e.stream_id
+                    for e in obs.events[:index]
+                    if isinstance(e, HeaderBlock) and e.frame == "HEADERS" and e.stream_id % 2 == 1
+                ]
+                if any(stream > event.last_stream_id for stream in answered):
+                    return Mismatch(
+                        observed=f"{event.describe()} after answering stream {max(answered)}", end=index + 1
+                    )
+                return Matched(end=index + 1)
+            if isinstance(event, ConnectionClosed):
+                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+        if obs.timed_out:
+            return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
+        return Pending()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -330,7 +415,7 @@ class ResponsePattern(Expectation):
                 self.stream is None or event.stream_id == self.stream
             ):
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
-            if isinstance(event, ConnectionClosed):
+            if isinstance(event, ConnectionClosed) or _left_out(event, self.stream):
                 return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
         if start is None:
             if obs.timed_out:

@@ -74,14 +74,14 @@ FAULTS: dict[str, str] = {
     "max-frame-size-setting-unchecked": "accepts SETTINGS_MAX_FRAME_SIZE outside 16384..2^24-1",
     "unknown-setting-rejected": "treats an unknown SETTINGS identifier as a PROTOCOL_ERROR",
     "first-setting-wins": "applies the first of repeated values of a setting, not the last",
-    "connect-protocol-setting-unchecked": "accepts SETTINGS_ENABLE_CONNECT_PROTOCOL above 1 (with extended CONNECT)",
     # frame format and size (§4.1, §4.2)
     "unknown-frame-type-rejected": "treats a frame of an unknown type as a PROTOCOL_ERROR",
     "unknown-flags-rejected": "treats undefined flags as a PROTOCOL_ERROR",
     "reserved-bit-rejected": "treats a set reserved bit in the stream identifier as a PROTOCOL_ERROR",
     "ignore-max-frame-size": "accepts frames larger than its SETTINGS_MAX_FRAME_SIZE",
     "frames-over-peer-max-frame-size": "sends DATA frames twice as large as the client's SETTINGS_MAX_FRAME_SIZE",
-    "wrong-error-code-frame-size": "answers an oversized frame with PROTOCOL_ERROR, not FRAME_SIZE_ERROR",
+    # (not PROTOCOL_ERROR: RFC 9113 §5.4 lets a generic code stand in for a specific one)
+    "wrong-error-code-frame-size": "answers an oversized frame with FLOW_CONTROL_ERROR, not FRAME_SIZE_ERROR",
     # stream states and identifiers (§5.1, §5.1.1, §5.1.2)
     "accept-frame-on-idle-stream": "accepts DATA, RST_STREAM and WINDOW_UPDATE on an idle stream",
     "accept-even-stream-id": "accepts a client-initiated stream with an even identifier",
@@ -89,10 +89,9 @@ FAULTS: dict[str, str] = {
     "accept-data-after-end-stream": "ignores DATA on a stream the client has ended with END_STREAM",
     "accept-headers-after-end-stream": "ignores HEADERS on a stream the client has ended with END_STREAM",
     "accept-frames-after-reset": "ignores DATA and HEADERS on a stream the client has reset",
-    "stream-closed-as-protocol-error": "answers frames on closed streams with PROTOCOL_ERROR, not STREAM_CLOSED",
+    "stream-closed-as-refused-stream": "answers frames on closed streams with REFUSED_STREAM, not STREAM_CLOSED",
     "ignore-max-concurrent-streams": "accepts streams beyond its SETTINGS_MAX_CONCURRENT_STREAMS",
     # priority (§5.3, §6.3, RFC 9218)
-    "priority-self-dependency-ok": "accepts a stream that depends on itself",
     "priority-length-unchecked": "accepts a PRIORITY frame whose length is not 5",
     "priority-on-stream-zero-ok": "accepts a PRIORITY frame on stream 0",
     "priority-opens-stream": "takes a PRIORITY frame on an idle stream as opening it",
@@ -117,11 +116,17 @@ FAULTS: dict[str, str] = {
     "ping-length-unchecked": "accepts a PING whose length is not 8",
     "goaway-on-stream-ok": "accepts GOAWAY on a stream other than 0",
     "goaway-wrong-last-stream": "sends GOAWAY with last-stream-id 0 whatever it processed",
+    # a graceful shutdown (§6.8) is allowed at any time, but its GOAWAY must not disown
+    # streams it answered, and a client's GOAWAY does not cancel the client's own requests
+    "shutdown-disowns-answered-streams": (
+        "after each response, shuts down with GOAWAY NO_ERROR naming stream 0 (not the one answered)"
+    ),
+    "client-goaway-drops-requests": "drops the connection, unanswered requests included, on the client's GOAWAY",
     "no-goaway-on-error": "closes the connection without a GOAWAY on a connection error",
     "window-update-zero-ok": "accepts a WINDOW_UPDATE with an increment of 0",
     "window-update-length-unchecked": "accepts a WINDOW_UPDATE whose length is not 4",
     "ignore-window-overflow": "accepts a WINDOW_UPDATE that takes a window above 2^31-1",
-    "window-overflow-as-protocol-error": "answers a window overflow with PROTOCOL_ERROR, not FLOW_CONTROL_ERROR",
+    "window-overflow-as-frame-size-error": "answers a window overflow with FRAME_SIZE_ERROR, not FLOW_CONTROL_ERROR",
     # flow control (§5.2, §6.9)
     "no-window-update": "never sends WINDOW_UPDATE: a request body beyond 65,535 octets stalls",
     "ignore-flow-control": "sends DATA beyond the client's flow-control window",
@@ -129,7 +134,7 @@ FAULTS: dict[str, str] = {
     "ignore-initial-window-change": "does not adjust open streams' windows when INITIAL_WINDOW_SIZE changes",
     "ignore-negative-window": "treats a window made negative by SETTINGS as zero",
     # HPACK (RFC 7541, RFC 9113 §4.3)
-    "hpack-error-as-protocol-error": "answers a header block it cannot decode with PROTOCOL_ERROR",
+    "hpack-error-as-frame-size-error": "answers a header block it cannot decode with FRAME_SIZE_ERROR",
     "hpack-error-as-stream-error": "answers a header block it cannot decode with RST_STREAM",
     "hpack-rolled-back-on-reset": "undoes the dynamic table changes of a request it resets as malformed",
     "hpack-table-size-unchecked": "accepts a dynamic table size update above SETTINGS_HEADER_TABLE_SIZE",
@@ -175,7 +180,6 @@ FEATURES: dict[str, str] = {
 }
 #: faults that break a feature: they are switched on together with it
 FAULT_FEATURES: dict[str, tuple[str, ...]] = {
-    "connect-protocol-setting-unchecked": ("extended-connect",),
     "extended-connect-unchecked": ("extended-connect",),
 }
 #: the fault matrix: the correct configurations (one per optional feature: a case about a
@@ -493,7 +497,7 @@ class FaultyH2(protocol.Protocol):
         if length > OUR_MAX_FRAME_SIZE and not self.fault("ignore-max-frame-size"):
             # https://www.rfc-editor.org/rfc/rfc9113#section-4.2: FRAME_SIZE_ERROR; answered
             # as a connection error at once, without reading the payload.
-            code = PROTOCOL_ERROR if self.fault("wrong-error-code-frame-size") else FRAME_SIZE_ERROR
+            code = FLOW_CONTROL_ERROR if self.fault("wrong-error-code-frame-size") else FRAME_SIZE_ERROR
             raise ConnectionFault(code, f"frame of {length} octets")
         if len(buf) - at < 9 + length:
             return False
@@ -573,7 +577,7 @@ class FaultyH2(protocol.Protocol):
             return
         if reason == "end" and self.fault(f"accept-{kind.lower()}-after-end-stream"):
             return
-        code = PROTOCOL_ERROR if self.fault("stream-closed-as-protocol-error") else STREAM_CLOSED
+        code = REFUSED_STREAM if self.fault("stream-closed-as-refused-stream") else STREAM_CLOSED
         # §5.1 closed: a connection error of type STREAM_CLOSED is allowed (and, for a
         # stream closed by END_STREAM in both directions, expected).
         raise ConnectionFault(code, f"{kind} on closed stream {stream_id}")
@@ -613,7 +617,7 @@ class FaultyH2(protocol.Protocol):
             self.return_window(None, size)
             if self.fault("accept-data-after-end-stream"):
                 return
-            code = PROTOCOL_ERROR if self.fault("stream-closed-as-protocol-error") else STREAM_CLOSED
+            code = REFUSED_STREAM if self.fault("stream-closed-as-refused-stream") else STREAM_CLOSED
             # §6.1: DATA on a stream not "open" or "half-closed (local)" is a stream error
             # of type STREAM_CLOSED.
             raise StreamFault(stream_id, code, "DATA after END_STREAM")
@@ -716,8 +720,9 @@ class FaultyH2(protocol.Protocol):
         ):
             refuse = True
         self_dependent = block.priority is not None and block.priority[0] == stream_id
-        if self_dependent and not self.fault("priority-self-dependency-ok"):
-            # §5.3.1: a stream cannot depend on itself: stream error PROTOCOL_ERROR.
+        if self_dependent:
+            # RFC 7540 §5.3.1 made self-dependency a stream error PROTOCOL_ERROR; RFC 9113
+            # dropped the rule (the cases are INFO), and this server keeps the old answer.
             if new:
                 self.open_stream(stream_id, closed_by="our-reset")
             self.decode(b"".join(block.fragments), stream_id)
@@ -746,7 +751,7 @@ class FaultyH2(protocol.Protocol):
                     return
                 if self.fault("accept-headers-after-end-stream"):
                     return
-                code = PROTOCOL_ERROR if self.fault("stream-closed-as-protocol-error") else STREAM_CLOSED
+                code = REFUSED_STREAM if self.fault("stream-closed-as-refused-stream") else STREAM_CLOSED
                 # §5.1 half-closed (remote): any frame but WINDOW_UPDATE, PRIORITY and
                 # RST_STREAM is a stream error of type STREAM_CLOSED.
                 raise StreamFault(stream_id, code, "HEADERS after END_STREAM")
@@ -780,7 +785,7 @@ class FaultyH2(protocol.Protocol):
             # type COMPRESSION_ERROR.
             if self.fault("hpack-error-as-stream-error"):
                 raise StreamFault(stream_id, COMPRESSION_ERROR, "undecodable header block") from None
-            code = PROTOCOL_ERROR if self.fault("hpack-error-as-protocol-error") else COMPRESSION_ERROR
+            code = FRAME_SIZE_ERROR if self.fault("hpack-error-as-frame-size-error") else COMPRESSION_ERROR
             raise ConnectionFault(code, "undecodable header block") from None
 
     # -- field validity (§8.2, §8.3)
@@ -897,7 +902,7 @@ class FaultyH2(protocol.Protocol):
             # §6.3: a stream error of type FRAME_SIZE_ERROR.
             raise StreamFault(stream_id, FRAME_SIZE_ERROR, "PRIORITY of the wrong length")
         self_dependent = len(payload) >= 4 and int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF == stream_id
-        if self_dependent and stream_id and not self.fault("priority-self-dependency-ok"):
+        if self_dependent and stream_id:
             raise StreamFault(stream_id, PROTOCOL_ERROR, "a stream that depends on itself")
         if self.fault("priority-opens-stream") and stream_id and self.is_idle(stream_id) and stream_id % 2:
             self.open_stream(stream_id)
@@ -968,7 +973,7 @@ class FaultyH2(protocol.Protocol):
         if out_of_range and not self.fault("max-frame-size-setting-unchecked"):
             raise ConnectionFault(PROTOCOL_ERROR, "SETTINGS_MAX_FRAME_SIZE out of range")
         not_boolean = identifier == ENABLE_CONNECT_PROTOCOL and value > 1
-        if not_boolean and not self.fault("connect-protocol-setting-unchecked"):
+        if not_boolean:
             raise ConnectionFault(PROTOCOL_ERROR, "SETTINGS_ENABLE_CONNECT_PROTOCOL above 1")
         known = {HEADER_TABLE_SIZE, ENABLE_PUSH, MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE}
         known |= {MAX_FRAME_SIZE, MAX_HEADER_LIST_SIZE, ENABLE_CONNECT_PROTOCOL, 9}
@@ -1040,6 +1045,11 @@ class FaultyH2(protocol.Protocol):
         # §6.8: no new streams after it; the ones in progress are answered, and PING and
         # SETTINGS still are: the client closes the connection when it is done.
         self.goaway_received = True
+        if self.fault("client-goaway-drops-requests"):
+            # Responses written in this same read are discarded with the connection.
+            self.phase = "closed"
+            self.buf.clear()
+            self.transport.abortConnection()
 
     def on_window_update(self, flags: int, stream_id: int, payload: bytes) -> None:
         if len(payload) != 4 and not self.fault("window-update-length-unchecked"):
@@ -1056,7 +1066,7 @@ class FaultyH2(protocol.Protocol):
                 raise ConnectionFault(PROTOCOL_ERROR, "WINDOW_UPDATE of 0")
             raise StreamFault(stream_id, PROTOCOL_ERROR, "WINDOW_UPDATE of 0")
         overflow_code = (
-            PROTOCOL_ERROR if self.fault("window-overflow-as-protocol-error") else FLOW_CONTROL_ERROR
+            FRAME_SIZE_ERROR if self.fault("window-overflow-as-frame-size-error") else FLOW_CONTROL_ERROR
         )
         if self.fault("ignore-window-update"):
             return
@@ -1176,6 +1186,11 @@ class FaultyH2(protocol.Protocol):
     def finish(self, stream: Stream) -> None:
         """Our response is complete: the stream closes (it was half-closed remote)."""
         self.close(stream, "end")
+        if self.fault("shutdown-disowns-answered-streams") and self.phase != "closed":
+            self.write(GoAwayFrame(0, last_stream_id=0, error_code=NO_ERROR))
+            self.phase = "closed"
+            self.buf.clear()
+            self.transport.loseConnection()
 
     # -- errors
 

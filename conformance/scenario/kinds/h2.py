@@ -733,6 +733,14 @@ def register() -> None:
             protocols=H2,
         ),
         Kind(
+            "graceful_goaway",
+            "a graceful shutdown (RFC 9113 §6.8): a GOAWAY NO_ERROR whose last-stream-id covers every"
+            " stream the target answered (a 2^31-1 notice is passed over for the GOAWAY after it)",
+            {"const": True},
+            lambda n, c: h2pat.GracefulGoAway(),
+            protocols=H2,
+        ),
+        Kind(
             "requires_setting",
             "the target's SETTINGS gave a setting this value (0: or left it out); otherwise the "
             "case ends UNIMPLEMENTED",

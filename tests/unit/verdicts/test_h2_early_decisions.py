@@ -7,6 +7,7 @@ from typing import Any
 
 from conformance.codecs import h2frames as fr
 from conformance.codecs.common import ConnectionClosed
+from conformance.codecs.h2fields import HeaderBlock
 from conformance.verdicts import expectations as ex
 from conformance.verdicts import h2 as h2pat
 
@@ -110,3 +111,56 @@ cases:
     messages = "\n".join(error.render() for error in loaded.errors)
     assert "short" in messages and "8 octets" in messages
     assert "no-error" in messages and "needs an error" in messages
+
+
+def answered(stream: int, status: int = 200) -> HeaderBlock:
+    return HeaderBlock(stream_id=stream, fields=((b":status", str(status).encode()),), end_stream=True)
+
+
+def shutdown(last: int, code: int = fr.ErrorCode.NO_ERROR) -> fr.GoAwayFrame:
+    return fr.GoAwayFrame(last_stream_id=last, error_code=code, length=8)
+
+
+def test_a_graceful_goaway_must_cover_every_stream_answered() -> None:
+    graceful = h2pat.GracefulGoAway()
+    # RFC 9113 §6.8: streams up to the last-stream-id may have been processed, the rest not.
+    assert graceful.evaluate(obs(answered(1), shutdown(1)), START) == ex.Matched(end=2)
+    assert graceful.evaluate(obs(shutdown(0)), START) == ex.Matched(end=1)
+    # A last-stream-id below a stream it answered is wrong; so is an error code.
+    assert isinstance(graceful.evaluate(obs(answered(3), shutdown(1)), START), ex.Mismatch)
+    assert isinstance(graceful.evaluate(obs(shutdown(1, fr.ErrorCode.PROTOCOL_ERROR)), START), ex.Mismatch)
+    # The 2^31-1 notice of a two-phase shutdown is passed over for the GOAWAY after it.
+    assert isinstance(graceful.evaluate(obs(shutdown(2**31 - 1)), START), ex.Pending)
+    assert graceful.evaluate(obs(shutdown(2**31 - 1), shutdown(1)), START) == ex.Matched(end=2)
+
+
+def test_a_response_wait_ends_at_a_goaway_that_leaves_its_stream_out() -> None:
+    response = h2pat.ResponsePattern(stream=3)
+    assert isinstance(response.evaluate(obs(shutdown(1)), START), ex.Mismatch)
+    assert isinstance(response.evaluate(obs(shutdown(3)), START), ex.Pending)
+
+
+def test_generic_codes_stand_in_for_specific_ones_but_not_others() -> None:
+    specific = frozenset({fr.ErrorCode.FRAME_SIZE_ERROR})
+    conn = h2pat.ConnectionError_(errors=specific)
+    # RFC 9113 §5.4: a generic code "can always be used in place of more specific error codes".
+    assert conn.evaluate(obs(goaway(fr.ErrorCode.INTERNAL_ERROR)), START).grade is ex.Grade.NON_STRICT
+    assert conn.evaluate(obs(goaway(fr.ErrorCode.FRAME_SIZE_ERROR)), START) == ex.Matched(end=1)
+    assert isinstance(conn.evaluate(obs(goaway(fr.ErrorCode.FLOW_CONTROL_ERROR)), START), ex.Mismatch)
+    reset = fr.RstStreamFrame(stream_id=1, error_code=fr.ErrorCode.PROTOCOL_ERROR, length=4)
+    assert h2pat.StreamError(errors=specific).evaluate(obs(reset), START).grade is ex.Grade.NON_STRICT
+
+
+def test_a_stream_error_after_an_answer_and_a_reset_no_error_is_not_exercised() -> None:
+    stream = h2pat.StreamError(errors=frozenset({fr.ErrorCode.FRAME_SIZE_ERROR}))
+    done = fr.RstStreamFrame(stream_id=1, error_code=fr.ErrorCode.NO_ERROR, length=4)
+    assert stream.evaluate(obs(answered(1, 405), done), START) == ex.Matched(end=2, grade=ex.Grade.UNEXERCISED)
+
+
+def test_a_stream_error_on_a_named_stream_that_was_served_is_decided_at_once() -> None:
+    named = h2pat.StreamError(errors=ERROR, stream=3)
+    assert isinstance(named.evaluate(obs(answered(3)), START), ex.Mismatch)
+    # A 4xx, another stream's answer, or a stream error on no named stream, waits on.
+    assert isinstance(named.evaluate(obs(answered(3, 431)), START), ex.Pending)
+    assert isinstance(named.evaluate(obs(answered(1)), START), ex.Pending)
+    assert isinstance(h2pat.StreamError(errors=ERROR).evaluate(obs(answered(3)), START), ex.Pending)
