@@ -290,8 +290,13 @@ def _param_group(axis: str, node: Node, ctx: BuildContext) -> dict[str, Any]:
 
 
 def _param_value(node: Node, ctx: BuildContext) -> Any:
+    if isinstance(node.value, list) and all(
+        isinstance(item.value, int) and not isinstance(item.value, bool) for item in node.value
+    ):
+        # A list of numbers, for a lone "{name}" that takes a list (split offsets, fragment sizes).
+        return [item.value for item in node.value]
     if isinstance(node.value, (dict, list)):
-        raise ctx.error("a parameter value is text, a number or !hex bytes", node)
+        raise ctx.error("a parameter value is text, a number, a list of numbers or !hex bytes", node)
     return node.value
 
 
@@ -323,6 +328,8 @@ def _fill(
     match = re.fullmatch(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", value)
     if match and match.group(1) in params and not isinstance(params[match.group(1)], str):
         whole = params[match.group(1)]  # a lone "{n}" takes the parameter's own type
+        if isinstance(whole, list):  # a list of scalars (byte offsets, fragment sizes)
+            return Node([Node(item, node.location) for item in whole], node.location)
         return Node(whole, node.location, "!hex" if isinstance(whole, bytes) else "")
     unknown = names_in(value) - set(params) - TARGET_FIELDS - captured
     if unknown:

@@ -45,10 +45,8 @@ FAULTS: dict[str, str] = {
     "plain-connect-accepted": "opens a WebSocket for a CONNECT without :protocol (but with :scheme, :path)",
     "scheme-unchecked": "accepts an extended CONNECT without :scheme",
     "path-unchecked": "accepts an extended CONNECT without :path, or with an empty one",
-    "any-protocol": "opens a WebSocket whatever :protocol names",
     "refuse-websocket": "answers every extended CONNECT with 403",
     "end-stream-on-200": "sets END_STREAM on the 200 that opens the WebSocket",
-    "sends-accept": "puts a Sec-WebSocket-Accept field in the 200",
     "upgrade-fields": "puts Connection: upgrade and Upgrade: websocket in the 200",
     "any-version": "accepts any Sec-WebSocket-Version",
     "subprotocol-unoffered": "names a subprotocol the client did not offer",
@@ -157,8 +155,6 @@ class FaultyH2WebSocket(protocol.Protocol):
         if not pseudo.get(b":path") and "path-unchecked" not in self.faults:
             self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
             return
-        if "any-protocol" in self.faults:
-            headers = [(n, b"websocket" if n == b":protocol" else v) for n, v in headers]
         if "any-version" in self.faults:
             headers = [(n, v) for n, v in headers if n != b"sec-websocket-version"]
             headers.append((b"sec-websocket-version", b"13"))
@@ -178,8 +174,6 @@ class FaultyH2WebSocket(protocol.Protocol):
                 stream_id, [(b":status", status), *fields, (b"content-length", b"0")], end_stream=True
             )
             return
-        if "sends-accept" in self.faults:
-            fields.append((b"sec-websocket-accept", b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
         if "upgrade-fields" in self.faults:
             fields += [(b"connection", b"upgrade"), (b"upgrade", b"websocket")]
         if "subprotocol-unoffered" in self.faults:

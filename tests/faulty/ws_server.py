@@ -51,7 +51,7 @@ FAULTS: dict[str, str] = {
     "no-upgrade-check": "upgrades without Upgrade: websocket or Connection: Upgrade",
     "case-sensitive-tokens": "compares Upgrade and Connection case-sensitively, as whole values",
     "subprotocol-unoffered": "answers Sec-WebSocket-Protocol: chat whatever was offered",
-    "unknown-extension-accepted": "accepts any extension offered, by name",
+    "extension-unrequested": "answers an offer of an unknown extension with another it was not offered",
     "deflate-invalid-offer-accepted": "accepts permessage-deflate offers with invalid parameters",
     # framing (RFC 6455 §5)
     "no-mask-check": "accepts unmasked client frames",
@@ -69,7 +69,7 @@ FAULTS: dict[str, str] = {
     "non-minimal-replies": "writes every length in the 64-bit form",
     # UTF-8 (RFC 6455 §8.1)
     "no-utf8-check": "echoes text messages that are not valid UTF-8",
-    "no-close-reason-utf8-check": "accepts close reasons that are not valid UTF-8",
+    "no-close-reason-utf8-check": "accepts close reasons that are not valid UTF-8, echoing them",
     # ping and pong (RFC 6455 §5.5.2, §5.5.3)
     "no-pong": "ignores pings",
     "pong-empty": "answers pings with an empty pong",
@@ -292,10 +292,13 @@ class FaultyWebSocket(protocol.Protocol):
         if negotiated is not None:
             accepted.append(negotiated[0])
             self.deflate = Deflate(negotiated[1], faults)
-        if "unknown-extension-accepted" in faults:
-            accepted += [
-                e.split(";")[0].strip() for e in extensions.split(",") if "deflate" not in e and e.strip()
-            ]
+        if "extension-unrequested" in faults and any(
+            "deflate" not in e and e.strip() for e in extensions.split(",")
+        ):
+            # Accepting the unknown offer itself would be the server's choice (RFC 6455 §9: it
+            # MAY accept what it implements); naming one never offered is not (§9: "A server
+            # MUST NOT respond with any extension not requested by the client").
+            accepted.append("x-unrequested")
         if accepted:
             answer.append(f"Sec-WebSocket-Extensions: {', '.join(accepted)}")
         self.transport.write(("\r\n".join(answer) + "\r\n\r\n").encode("latin-1"))
@@ -473,6 +476,11 @@ class FaultyWebSocket(protocol.Protocol):
         if self.closed:
             return
         reply = payload[:2] if code is not None else b""
+        if "no-close-reason-utf8-check" in faults:
+            # An ordinary answer to an invalid reason only says the reason was not read (the
+            # case's "not exercised"); echoing it sends invalid UTF-8, a close no endpoint may
+            # send (RFC 6455 §5.5.1: the reason is UTF-8-encoded data).
+            reply = payload
         self.send(8, reply)
         self.closed = True
         if "no-tcp-close" not in faults and "data-after-close" not in faults:

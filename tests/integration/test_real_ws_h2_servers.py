@@ -69,9 +69,13 @@ def test_ws_suite_over_h2_against_hypercorn(tls, reactor_thread, ws_cases):  # t
         case.id: case.observed for target in runs for case in target.cases if case.verdict.value == "ERROR"
     }
     assert errors == {}
-    # HTTP/1.1 opening-handshake cases are SKIPPED over HTTP/2, with the reason; none other is.
+    # HTTP/1.1 opening-handshake cases are SKIPPED over HTTP/2, with the reason; none other is,
+    # but for a case whose rule the server never reached (a size limit, RFC 6455 §10.4).
     skipped = {case.id for case in first.values() if case.verdict.value == "SKIPPED"}
-    assert skipped and all("HTTP/1.1" in first[case_id].observed for case_id in skipped)
+    assert skipped and all(
+        "HTTP/1.1" in first[case_id].observed or "not exercised" in first[case_id].observed
+        for case_id in skipped
+    )
     assert not any(case_id.startswith("ws/8441/") for case_id in skipped)
     pinned = yaml.safe_load(FAILS.read_text(encoding="utf-8"))["hypercorn"]
     expected = {case_id: reason for reason, group in pinned.items() for case_id in group["cases"]}

@@ -486,3 +486,44 @@ def test_a_case_may_keep_a_shorter_transcript(value: str, error: str | None) -> 
         assert errors == [] and cases[0].transcript == int(value)
     else:
         assert len(errors) == 1 and error in errors[0]
+
+
+def test_a_list_of_numbers_is_a_parameter_a_lone_template_takes_whole() -> None:
+    # Frame-by-frame writes cut at each frame's end: the offsets differ from row to row.
+    cases, errors = load_one(
+        """
+        protocol: ws
+        rfc: 6455
+        section: "5.4"
+        cases:
+          - id: "pieces-{name}"
+            title: "in pieces {name}"
+            requirement: MUST
+            params:
+              - {name: offsets, split: [15, 33]}
+              - {name: size, split: 7}
+            steps:
+              - send: {hex: "00", split: "{split}", delay_ms: 0}
+              - expect: {silence: 10}
+        """
+    )
+    assert errors == []
+    splits = [step.split for case in cases for step in case.steps if isinstance(step, model.Send)]
+    assert splits == [(15, 33), 7]
+    _, errors = load_one(
+        """
+        protocol: ws
+        rfc: 6455
+        section: "5.4"
+        cases:
+          - id: "bad-{name}"
+            title: "bad {name}"
+            requirement: MUST
+            params:
+              - {name: words, split: [a, b]}
+            steps:
+              - send: {hex: "00", split: "{split}"}
+              - expect: {silence: 10}
+        """
+    )
+    assert len(errors) == 1 and "a list of numbers" in errors[0]
