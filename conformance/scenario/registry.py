@@ -530,7 +530,8 @@ def build_expectation(node: Node, ctx: BuildContext) -> ex.Expectation:
     grades: dict[str, bool] = {}
     for key in _GRADE_KEYS & set(node.value):
         grades[key] = expect_type(node.value[key], ctx, bool, f"{key}: true or false")
-    chosen = (grades.get("unimplemented", False), grades.get("unexercised", False), grades.get("strict") is False)
+    chosen = [grades.get("unimplemented", False), grades.get("unexercised", False)]
+    chosen.append(grades.get("strict") is False)
     if sum(chosen) > 1:
         raise ctx.error(
             "an outcome is one of strict: false, unimplemented: true or unexercised: true, not several", node
