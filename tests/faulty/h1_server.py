@@ -695,7 +695,7 @@ class FaultyHTTP11(protocol.Protocol):
         if target == b"*" and request.method == "OPTIONS" and "options-star-rejected" not in self.faults:
             request.path = b"*"
             return
-        if "other-forms-autocorrected" in self.faults:
+        if "other-forms-autocorrected" in self.faults and request.method != "CONNECT":
             # "DELETE *", "GET host:port": autocorrected to a request for the server's root
             request.path = b"/"
             if request.method != "HEAD":
