@@ -57,6 +57,7 @@ FAULTS: dict[str, str] = {
     "unknown-method-as-get": "treats an unknown method as GET",
     "no-target-check": "accepts control bytes, NUL and any form in the request-target",
     "no-absolute-form": "rejects an absolute-form request-target",
+    "other-forms-autocorrected": "serves an authority-form or asterisk-form target its method does not allow as GET / (HEAD /)",
     "options-star-rejected": "rejects OPTIONS * as an invalid request-target",
     "connect-tunnels": "answers CONNECT with 200, as if it were a proxy opening a tunnel",
     "absolute-form-uses-host": "routes an absolute-form request by its Host field, not by the target",
@@ -66,7 +67,7 @@ FAULTS: dict[str, str] = {
     "absolute-form-userinfo-accepted": "accepts user information in an absolute-form target",
     # versions (RFC 9112 §2.3, RFC 9110 §2.5)
     "lenient-version": "reads the version loosely: any case, spaces, missing numbers, leading zeros, junk around",
-    "ignore-major-version": "serves any major version as HTTP/1.1 instead of answering 505",
+    "version-numbers-wrap": "reads HTTP-version numbers as 32-bit integers (4294967297 is 1), 'HTTP/11' as 1.1",
     "reject-higher-minor": "answers 505 to HTTP/1.2 instead of serving it as HTTP/1.1",
     "h2-preface-silence": "takes the HTTP/2 preface as a switch to HTTP/2 that never comes: no answer",
     "echo-request-version": "answers an HTTP/1.0 request with HTTP/1.0 as the response version",
@@ -99,8 +100,6 @@ FAULTS: dict[str, str] = {
     "duplicate-host-ok": "serves a request with several Host lines (the first wins)",
     "no-host-syntax-check": "accepts any Host field value",
     "naive-host-parse": "splits Host at its first colon, so an IPv6 literal is invalid",
-    "host-required-http10": "rejects an HTTP/1.0 request without Host",
-    "host-lookup-crashes": "answers 500 to a valid Host it does not serve, or an empty one",
     # framing (RFC 9112 §6, §7)
     "lenient-content-length": "parses Content-Length like strtol: sign, junk and 64-bit wrap accepted",
     "cl-leading-zero-octal": "reads a Content-Length with a leading zero as an octal number",
@@ -626,7 +625,10 @@ class FaultyHTTP11(protocol.Protocol):
         return request
 
     def _parse_version(self, version: bytes) -> tuple[int, int]:
-        if "lenient-version" in self.faults:
+        loose = self._loose_version(version) if "version-numbers-wrap" in self.faults else None
+        if loose is not None:
+            major, minor = loose
+        elif "lenient-version" in self.faults:
             match = LENIENT_VERSION.search(version)
             if not match:
                 raise Reject(400, "no HTTP-version")
@@ -639,9 +641,7 @@ class FaultyHTTP11(protocol.Protocol):
         if major != 1:
             # https://www.rfc-editor.org/rfc/rfc9110#section-15.6.6: 505 for a major version
             # the server does not support.
-            if "ignore-major-version" not in self.faults:
-                raise Reject(505, "only HTTP/1.x is supported")
-            major, minor = 1, 1
+            raise Reject(505, "only HTTP/1.x is supported")
         if minor > 1:
             # https://www.rfc-editor.org/rfc/rfc9110#section-2.5: a higher minor version is
             # processed as the highest minor version the recipient conforms to.
@@ -649,6 +649,20 @@ class FaultyHTTP11(protocol.Protocol):
                 raise Reject(505, "only HTTP/1.0 and HTTP/1.1 are supported")
             minor = 1
         return major, minor
+
+    @staticmethod
+    def _loose_version(version: bytes) -> tuple[int, int] | None:
+        """The ``version-numbers-wrap`` fault: "HTTP/" and digits read as C's 32-bit
+        integers would (any number of digits, wrapping), a missing dot between two digits
+        taken for granted. None when that reading finds no version either."""
+        if not version.startswith(b"HTTP/"):
+            return None
+        major, dot, minor = version[5:].partition(b".")
+        if not dot and len(major) == 2:
+            major, minor = major[:1], major[1:]
+        if not (major.isdigit() and minor.isdigit()):
+            return None
+        return int(major) % 2**32, int(minor)
 
     def _check_target(self, request: Request) -> None:
         target = request.target
@@ -680,6 +694,12 @@ class FaultyHTTP11(protocol.Protocol):
             return
         if target == b"*" and request.method == "OPTIONS" and "options-star-rejected" not in self.faults:
             request.path = b"*"
+            return
+        if "other-forms-autocorrected" in self.faults and request.method != "CONNECT":
+            # "DELETE *", "GET host:port": autocorrected to a request for the server's root
+            request.path = b"/"
+            if request.method != "HEAD":
+                request.method = "GET"
             return
         if lenient:
             request.path = target
@@ -916,8 +936,6 @@ class FaultyHTTP11(protocol.Protocol):
                 raise Reject(400, "several Host fields")
             if hosts and "no-host-syntax-check" not in self.faults and not self._valid_host(hosts[0]):
                 raise Reject(400, "an invalid Host value")
-        elif "host-required-http10" in self.faults:
-            raise Reject(400, "no Host field")
 
     def _valid_host(self, value: bytes) -> bool:
         if "naive-host-parse" in self.faults:
@@ -1079,11 +1097,6 @@ class FaultyHTTP11(protocol.Protocol):
             hosts = request.values("host")
             authority = hosts[0] if hosts else b""
         hostname = HOST.fullmatch(authority)
-        if "host-lookup-crashes" in self.faults and (
-            request.values("host") == [b""] or (hostname and hostname.group(1).lower().endswith(b".invalid"))
-        ):
-            self._respond(request, 500, body=b"no such virtual host\n")
-            return
         if hostname and hostname.group(1).lower().endswith(b".invalid"):
             # https://www.rfc-editor.org/rfc/rfc9110#section-7.4: a request for an authority
             # this server does not serve.
