@@ -337,8 +337,11 @@ class CloseVerdict(enum.Enum):
     """Autobahn's second dimension: how the connection closed."""
 
     OK = "OK"  # close frames both ways, then the target closed TCP (RFC 6455 §7.1.1)
+    # Close frames both ways, then a TCP reset: closed cleanly all the same (§7.1.4), but not
+    # the clean TCP close that §7.1.1 says an endpoint SHOULD use.
+    NON_STRICT = "NON-STRICT"
     WRONG_CODE = "WRONG CODE"  # the target's close code is not one the case accepts
-    UNCLEAN = "UNCLEAN"  # TCP closed (or reset) without a complete closing handshake
+    UNCLEAN = "UNCLEAN"  # TCP closed (or reset) without a complete closing handshake, or kept open
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -394,29 +397,48 @@ def closing_verdict(
     if carrier != "TCP":
         detail["transport"] = carrier
     code = f"code {facts.target_code}" if facts.target_code is not None else "no code"
-    if facts.target_closed and facts.harness_closed and facts.eof and not reset:
-        verdict = CloseVerdict.OK
+    connection = "TCP connection" if carrier == "TCP" else carrier
+    handshake_done = facts.target_closed and facts.harness_closed
+    if handshake_done and (facts.eof or reset):
+        # RFC 6455 §7.1.4: "If the TCP connection was closed after the WebSocket closing
+        # handshake was completed, the WebSocket connection is said to have been closed
+        # cleanly" -- however it was closed. A reset only misses §7.1.1's "SHOULD use a
+        # method that cleanly closes the TCP connection".
         detail["clean"] = True
-        text = f"clean closing handshake, {who}, target's {code}"
+        if reset:
+            verdict = CloseVerdict.NON_STRICT
+            text = (
+                f"closing handshake completed ({who}, target's {code}), then the {connection} reset"
+                " by the target: closed cleanly (RFC 6455 §7.1.4), but not in the orderly way"
+                " §7.1.1 says it SHOULD be"
+            )
+        else:
+            verdict = CloseVerdict.OK
+            text = f"clean closing handshake, {who}, target's {code}"
     elif facts.eof or reset:
         verdict = CloseVerdict.UNCLEAN
         missing = "no close frame from the target" if not facts.target_closed else "no close frame from us"
         text = f"{carrier} {'reset' if reset else 'closed'} by the target with {missing}"
-        if facts.target_closed and facts.harness_closed:
-            text = f"{carrier} reset by the target after the closing handshake"
+    elif handshake_done:
+        verdict = CloseVerdict.UNCLEAN
+        text = f"close frames exchanged ({who}), but the target kept the {connection} open"
+    elif facts.harness_closed:
+        verdict = CloseVerdict.UNCLEAN
+        text = f"no close frame from the target in answer to ours, and the {connection} still open"
     else:
         verdict = CloseVerdict.UNCLEAN
-        text = f"close frames exchanged ({who}) but the target left the {carrier} open"
-        if carrier == "TCP":
-            text += " connection"
+        text = f"the target's close frame ({code}) was not answered, and the {connection} still open"
     codes = {c for p in patterns for c in p.codes}
     if (
-        verdict is CloseVerdict.OK
+        verdict in (CloseVerdict.OK, CloseVerdict.NON_STRICT)
         and codes
         and facts.target_code is not None
         and facts.target_code not in codes
     ):
+        expected = " or ".join(str(c) for c in sorted(codes))
+        text = f"{who}, target's {code}, expected {expected}" + (
+            f"; then the {connection} reset by the target" if verdict is CloseVerdict.NON_STRICT else ""
+        )
         verdict = CloseVerdict.WRONG_CODE
-        text = f"{who}, target's {code}, expected {' or '.join(str(c) for c in sorted(codes))}"
     detail["text"] = text
     return Closing(verdict=verdict, detail=detail)
