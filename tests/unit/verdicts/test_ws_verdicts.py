@@ -160,3 +160,19 @@ def test_results_keep_the_closing_dimension_and_load_old_results() -> None:
     )
     assert "closing" not in h1.to_json()
 
+
+def test_close_codes_beyond_every_range_are_recorded_not_judged() -> None:
+    """RFC 6455 §7.4.2 defines the close codes up to 4999 and states nothing about larger
+    ones (Autobahn 7.13.x records them as informational): no verdict of ours may fail them."""
+    from conformance.scenario import bundled_cases_dir
+    from conformance.scenario.loader import load_cases
+    from conformance.scenario.model import Expect
+    from conformance.verdicts.judge import StepFailure, judge
+
+    cases = {c.id: c for c in load_cases([bundled_cases_dir() / "ws" / "6455" / "7.4.yaml"])}
+    for code in (5000, 65535):
+        case = cases[f"ws/6455/7.4/out-of-range-code-{code}"]
+        assert case.requirement is Requirement.INFO
+        step = next(s for s in case.steps if isinstance(s, Expect))
+        failed = judge(case, grades=[], failure=StepFailure(index=2, step=step, observed="x"), error=None)
+        assert failed.verdict is Verdict.INFORMATIONAL
