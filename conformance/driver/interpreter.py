@@ -21,7 +21,15 @@ from conformance.driver.sessions import session_for
 from conformance.results import CaseResult
 from conformance.scenario import model
 from conformance.target import Target
-from conformance.verdicts.expectations import Cursor, Grade, Matched, Mismatch, Observation, Pending
+from conformance.verdicts.expectations import (
+    Cursor,
+    Grade,
+    Matched,
+    Mismatch,
+    Observation,
+    Pending,
+    consumed,
+)
 from conformance.verdicts.judge import StepFailure, judge, skipped
 
 
@@ -327,8 +335,9 @@ class CaseRun:
             outcome = expectation.evaluate(observation, cursor)
             if isinstance(outcome, Matched):
                 self.grades.append(outcome.grade)
-                consumed = connection.events[cursor.index : outcome.end]
-                self.observed.append("; ".join(e.describe() for e in consumed) or expectation.describe())
+                self.observed.append(
+                    consumed(connection.events, cursor.index, outcome.end) or expectation.describe()
+                )
                 self.cursor = Cursor(index=outcome.end, received=_progress(connection))
                 self.recorder.event(
                     f"step {index} matched"

@@ -28,7 +28,7 @@ from conformance.verdicts.expectations import (
     Observation,
     Outcome,
     Pending,
-    observed_after,
+    unmatched_after,
 )
 
 
@@ -176,15 +176,15 @@ class MessagePattern(EventPattern):
             problem = self.check(event)
             if problem is not None:
                 prefix = f"after {seen} echoed messages: " if seen else ""
-                return Mismatch(observed=prefix + problem, end=index + 1)
+                return Mismatch(observed=prefix + problem, end=index + 1, at=index)
             seen += 1
             if seen == self.count:
                 return Matched(end=index + 1)
         if obs.timed_out:
-            observed = observed_after(obs, cursor.index)
             if seen:
                 observed = f"only {seen} of {self.count} messages echoed within {obs.elapsed:.1f} s"
-            return Mismatch(observed=observed, end=len(obs.events))
+                return Mismatch(observed=observed, end=len(obs.events))
+            return unmatched_after(obs, cursor.index)
         return Pending()
 
     def check(self, event: Event) -> str | None:
@@ -268,15 +268,15 @@ class ClosePattern(Expectation):
             if isinstance(event, ConnectionClosed | Garbled):
                 if self.failing and not self.clean:
                     return Matched(end=index + 1, grade=Grade.NON_STRICT)
-                return Mismatch(observed=f"{event.describe()} without a close frame", end=index + 1)
+                return Mismatch(observed=f"{event.describe()} without a close frame", end=index + 1, at=index)
             if not (isinstance(event, Frame) and event.opcode == Opcode.CLOSE):
-                return Mismatch(observed=event.describe(), end=index + 1)
+                return Mismatch(observed=event.describe(), end=index + 1, at=index)
             if event.violations and not self.failing:
-                return Mismatch(observed=_broken(event), end=index + 1)
+                return Mismatch(observed=_broken(event), end=index + 1, at=index)
             grade = Grade.PASS
             if not self._code_ok(event):
                 if not self.failing:
-                    return Mismatch(observed=event.describe(), end=index + 1)
+                    return Mismatch(observed=event.describe(), end=index + 1, at=index)
                 grade = Grade.NON_STRICT
             # Wait for the TCP close, to know how the closing handshake ended.
             for after in range(index + 1, len(events)):
@@ -285,7 +285,9 @@ class ClosePattern(Expectation):
                     return Matched(end=after + 1, grade=grade)
                 if isinstance(follow, Frame | Message):
                     return Mismatch(
-                        observed=f"{event.describe()}; then, after it, {follow.describe()}", end=after + 1
+                        observed=f"{event.describe()}; then, after it, {follow.describe()}",
+                        end=after + 1,
+                        at=after,
                     )
             if not obs.timed_out:
                 return Pending()
@@ -293,10 +295,11 @@ class ClosePattern(Expectation):
                 return Mismatch(
                     observed=f"{event.describe()}, then the connection still open after {obs.elapsed:.1f} s",
                     end=len(events),
+                    at=index,
                 )
             return Matched(end=len(events), grade=grade)
         if obs.timed_out:
-            return Mismatch(observed=observed_after(obs, start), end=len(events))
+            return unmatched_after(obs, start)
         return Pending()
 
 

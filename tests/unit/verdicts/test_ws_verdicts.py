@@ -127,7 +127,10 @@ def test_closing_texts_say_what_stayed_open() -> None:
     both = ClosingFacts(target_closed=True, target_code=1000, harness_closed=True, first="harness")
     found = closing_verdict(both, [], [])
     assert found is not None and found.verdict is CloseVerdict.UNCLEAN
-    assert found.detail["text"] == "close frames exchanged (closed by the harness), but the target kept the TCP connection open"
+    assert (
+        found.detail["text"]
+        == "close frames exchanged (closed by the harness), but the target kept the TCP connection open"
+    )
     ours = closing_verdict(ClosingFacts(harness_closed=True, harness_code=1000, first="harness"), [], [])
     assert ours is not None and "no close frame from the target" in ours.detail["text"]
     assert "exchanged" not in ours.detail["text"]
