@@ -158,7 +158,7 @@ class CaseResult:
     declared_requirement: Requirement | None = None
 
     # WebSocket cases: the closing-handshake verdict beside the behaviour verdict, as in
-    # Autobahn: {"verdict": "OK" | "WRONG CODE" | "UNCLEAN" | "OPEN", "text": ..., "clean":
+    # Autobahn: {"verdict": "OK" | "NON-STRICT" | "WRONG CODE" | "UNCLEAN", "text": ..., "clean":
     # bool, "closed_by": "target" | "harness" | "nobody", "target_code", "harness_code"}.
     closing: dict[str, Any] | None = None
 

@@ -21,7 +21,15 @@ from conformance.driver.sessions import session_for
 from conformance.results import CaseResult
 from conformance.scenario import model
 from conformance.target import Target
-from conformance.verdicts.expectations import Cursor, Grade, Matched, Mismatch, Observation, Pending
+from conformance.verdicts.expectations import (
+    Cursor,
+    Grade,
+    Matched,
+    Mismatch,
+    Observation,
+    Pending,
+    consumed,
+)
 from conformance.verdicts.judge import StepFailure, judge, skipped
 from conformance.verdicts.verdict import Verdict
 
@@ -46,6 +54,10 @@ class RunOptions:
         """Whether the targets of the run offer a capability cases may require."""
         return capability == "echo" and self.echo_path is not None
 
+
+#: Seconds, at most, that a closing handshake under way when a case's steps are over is given
+#: to end (the target closing the TCP connection) before the closing is judged.
+CLOSING_GRACE = 1.0
 
 #: ALPN offered over TLS by transport-only connect modes, per protocol.
 DEFAULT_ALPN = {"h1": ("http/1.1",), "h2": ("h2",), "ws": ("http/1.1",)}
@@ -104,6 +116,30 @@ class CaseRun:
                 self._require_connection().abort()
             else:  # pragma: no cover - the loader builds only the kinds above
                 raise CaseError(f"unknown step {step!r}")
+
+    async def settle_closing(self) -> None:
+        """Once the steps are over, give a closing handshake under way a short, bounded time to
+        end before it is judged: a target that closes the TCP connection a moment after its
+        close frame (RFC 6455 §7.1.1: once it has sent and received one) closed cleanly, even
+        when the case's verdict was decided by that close frame, before the TCP close came."""
+        connection = self.connection
+        facts_of = getattr(connection.session, "closing_facts", None) if connection is not None else None
+        if connection is None or facts_of is None:
+            return
+        grace = min(self.step_timeout, CLOSING_GRACE)
+        deadline = self.reactor.seconds() + grace
+        noted = False
+        while not connection.ended:
+            facts = facts_of()
+            if facts is None or facts.eof or not (facts.target_closed or facts.harness_closed):
+                return
+            left = deadline - self.reactor.seconds()
+            if left <= 0:
+                return
+            if not noted:
+                self.recorder.event(f"closing handshake under way: waiting up to {grace:g} s for its end")
+                noted = True
+            await connection.changed(left)
 
     def _require_connection(self) -> WireProtocol:
         if self.connection is None:
@@ -308,8 +344,9 @@ class CaseRun:
             outcome = expectation.evaluate(observation, cursor)
             if isinstance(outcome, Matched):
                 self.grades.append(outcome.grade)
-                consumed = connection.events[cursor.index : outcome.end]
-                self.observed.append("; ".join(e.describe() for e in consumed) or expectation.describe())
+                self.observed.append(
+                    consumed(connection.events, cursor.index, outcome.end) or expectation.describe()
+                )
                 self.cursor = Cursor(index=outcome.end, received=_progress(connection))
                 self.recorder.event(
                     f"step {index} matched"
@@ -454,6 +491,7 @@ async def run_case(reactor: object, case: model.Case, target: Target, options: R
     inner.addTimeout(options.case_timeout, reactor)
     try:
         await inner
+        await run.settle_closing()
     except (defer.TimeoutError, defer.CancelledError):
         error = f"the case did not finish within its budget of {options.case_timeout:g} s"
         run.waited_out = True

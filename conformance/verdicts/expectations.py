@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
 from conformance.codecs.common import ConnectionClosed, Event
 
@@ -58,6 +58,12 @@ class Matched:
 class Mismatch:
     observed: str  # what was seen instead, in a server author's words
     end: int  # index just past the last event looked at
+    # The index of the event the mismatch was decided on (None: the deadline); how the observed
+    # text is built, not part of what a mismatch is.
+    at: int | None = field(default=None, compare=False)
+    # When ``observed`` only lists the events it saw: the same list again, keeping these events
+    # too (a ``one_of`` keeps the event each of its alternatives was decided on).
+    relist: Callable[[Collection[int]], str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,15 +87,63 @@ class Overflow:
         return {"type": "overflow", "limit": self.limit}
 
 
-def observed_after(obs: Observation, start: int, *, limit: int = 3) -> str:
-    """Describe the events from ``start`` on, and how the wait ended."""
-    events = list(obs.events[start:])
-    parts = [event.describe() for event in events[:limit]]
-    if len(events) > limit:
-        parts.append(f"and {len(events) - limit} more events")
+#: Events an observed text lists at most (and the few it must keep besides).
+LISTED = 5
+
+
+def listing(
+    events: Sequence[Event],
+    start: int,
+    end: int | None = None,
+    *,
+    keep: Collection[int] = (),
+    shown: Callable[[Event], bool] | None = None,
+    limit: int = LISTED,
+) -> list[str]:
+    """The descriptions of ``events[start:end]`` (those ``shown``), in order: all of them when
+    there are few, else the first ones, the last one and every one in ``keep`` -- the events
+    that decided the outcome, never left out -- with how many were left out between them
+    ("3 more events"), so that a GOAWAY in the middle of a long exchange is not hidden."""
+    stop = len(events) if end is None else end
+    indexes = [i for i in range(start, stop) if shown is None or shown(events[i]) or i in keep]
+    if len(indexes) <= limit:
+        return [events[i].describe() for i in indexes]
+    kept = {i for i in keep if start <= i < stop} | {indexes[-1]}
+    chosen = kept | set(indexes[: max(1, limit - len(kept))])
+    parts: list[str] = []
+    left_out = 0
+    for index in indexes:
+        if index not in chosen:
+            left_out += 1
+            continue
+        if left_out:
+            parts.append(f"{left_out} more event{'s' if left_out > 1 else ''}")
+            left_out = 0
+        parts.append(events[index].describe())
+    return parts
+
+
+def observed_after(obs: Observation, start: int, *, keep: Collection[int] = ()) -> str:
+    """Describe the events from ``start`` on (keeping those in ``keep``), and how the wait ended."""
+    parts = listing(obs.events, start, keep=keep)
     if not parts:
         return f"nothing within {obs.elapsed:.1f} s"
     return "; then ".join(parts)
+
+
+def consumed(events: Sequence[Event], start: int, end: int) -> str:
+    """What a matched step consumed, ``events[start:end]``: the event that matched last, always."""
+    return "; ".join(listing(events, start, end, keep=(end - 1,) if end > start else ()))
+
+
+def unmatched_after(obs: Observation, start: int) -> Mismatch:
+    """The mismatch of a wait that ended (deadline or close) with nothing that matched: the
+    events from ``start`` on, listed again with other deciding events when asked."""
+    return Mismatch(
+        observed=observed_after(obs, start),
+        end=len(obs.events),
+        relist=lambda keep: observed_after(obs, start, keep=keep),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,9 +207,9 @@ class EventPattern(Expectation):
             problem = self.check(event)
             if problem is None:
                 return Matched(end=index + 1)
-            return Mismatch(observed=problem, end=index + 1)
+            return Mismatch(observed=problem, end=index + 1, at=index)
         if obs.timed_out:
-            return Mismatch(observed=observed_after(obs, cursor.index), end=len(obs.events))
+            return unmatched_after(obs, cursor.index)
         return Pending()
 
 
@@ -202,7 +256,13 @@ class Silence(Expectation):
 
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
         if len(obs.events) > cursor.index:
-            return Mismatch(observed=observed_after(obs, cursor.index), end=len(obs.events))
+            # The first event broke the silence: it decided.
+            return Mismatch(
+                observed=observed_after(obs, cursor.index, keep=(cursor.index,)),
+                end=len(obs.events),
+                at=cursor.index,
+                relist=lambda keep: observed_after(obs, cursor.index, keep={cursor.index, *keep}),
+            )
         if obs.received > cursor.received:
             return Mismatch(
                 observed=f"{obs.received - cursor.received} bytes after {obs.elapsed * 1000:.0f} ms"
@@ -270,10 +330,15 @@ class OneOf(Expectation):
                 return Pending(wake_after=_earliest(wake, outcome.wake_after))
             mismatches.append(outcome)
         end = max((m.end for m in mismatches), default=cursor.index)
-        # Say what was seen once, from the alternative that looked furthest.
+        # Say what was seen once, from the alternative that looked furthest, keeping the event
+        # each alternative was decided on: a GOAWAY that failed one alternative must not be
+        # left out of the list that another, decided later by the close, shows.
         furthest = max(mismatches, key=lambda m: m.end, default=None)
-        observed = furthest.observed if furthest else observed_after(obs, cursor.index)
-        return Mismatch(observed=observed, end=end)
+        if furthest is None:
+            return unmatched_after(obs, cursor.index)
+        deciding = {m.at for m in mismatches if m.at is not None}
+        observed = furthest.relist(deciding) if furthest.relist is not None else furthest.observed
+        return Mismatch(observed=observed, end=end, at=furthest.at, relist=furthest.relist)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -295,6 +360,7 @@ class AllOf(Expectation):
         wake: float | None = None
         for item in self.items:
             found: Outcome = Pending()
+            first: Mismatch | None = None  # how the item failed from the cursor
             for start in range(cursor.index, len(obs.events) + 1):
                 outcome = item.evaluate(obs, Cursor(index=start, received=cursor.received))
                 if isinstance(outcome, Matched):
@@ -302,6 +368,8 @@ class AllOf(Expectation):
                     break
                 if isinstance(outcome, Pending):
                     found = outcome
+                elif first is None:
+                    first = outcome
             if isinstance(found, Matched):
                 end = max(end, found.end)
                 grade = max(grade, found.grade)
@@ -309,9 +377,12 @@ class AllOf(Expectation):
                 wake = _earliest(wake, found.wake_after)
                 return Pending(wake_after=wake)
             else:
+                at = first.at if first is not None else None
+                keep = () if at is None else (at,)
                 return Mismatch(
-                    observed=f"no {item.describe()}: {observed_after(obs, cursor.index)}",
+                    observed=f"no {item.describe()}: {observed_after(obs, cursor.index, keep=keep)}",
                     end=len(obs.events),
+                    at=at,
                 )
         return Matched(end=end, grade=grade)
 

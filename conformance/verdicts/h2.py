@@ -10,13 +10,14 @@ Sections below are of https://www.rfc-editor.org/rfc/rfc9113.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from conformance.codecs import h2frames as fr
 from conformance.codecs.common import ConnectionClosed, Event, printable
 from conformance.codecs.h2fields import HeaderBlock
 from conformance.verdicts.expectations import (
+    LISTED,
     Cursor,
     Expectation,
     Grade,
@@ -25,6 +26,7 @@ from conformance.verdicts.expectations import (
     Observation,
     Outcome,
     Pending,
+    listing,
 )
 from conformance.verdicts.http1 import BodySpec, HeaderSpec, StatusSpec
 
@@ -34,21 +36,33 @@ def _shown(event: Event) -> bool:
     return not isinstance(event, (fr.HeadersFrame, fr.ContinuationFrame, fr.PushPromiseFrame))
 
 
-def summary(obs: Observation, start: int, *, limit: int = 4, end: int | None = None) -> str:
-    """What arrived from ``start`` on (up to ``end``, the event that decided), and how the
-    wait ended, in a server author's words."""
+def summary(
+    obs: Observation, start: int, *, limit: int = LISTED, end: int | None = None, keep: Collection[int] = ()
+) -> str:
+    """What arrived from ``start`` on (up to ``end``, just past the event that decided), and how
+    the wait ended, in a server author's words: the deciding event, and those in ``keep``, are
+    always listed; the count of those left out is given."""
     decided = end is not None
-    events = [e for e in obs.events[start:end] if _shown(e)]
-    if len(events) > limit:
-        events = events[: limit - 1] + [events[-1]] if decided else events
-    parts = [event.describe() for event in events[:limit]]
-    if len(events) > limit:
-        parts.append(f"and {len(events) - limit} more")
-    if not decided and (not events or not isinstance(events[-1], ConnectionClosed)):
+    kept = {*keep, end - 1} if end is not None else set(keep)
+    parts = listing(obs.events, start, end, keep=kept, shown=_shown, limit=limit)
+    stop = len(obs.events) if end is None else end
+    last = obs.events[stop - 1] if stop > start else None
+    if not decided and not isinstance(last, ConnectionClosed):
         parts.append(
             f"nothing more within {obs.elapsed:.1f} s" if parts else f"nothing within {obs.elapsed:.1f} s"
         )
     return "; then ".join(parts)
+
+
+def _mismatch(obs: Observation, start: int, *, end: int | None = None, suffix: str = "") -> Mismatch:
+    """A mismatch that lists what arrived (see :func:`summary`); decided by the event just
+    before ``end``, or by the deadline when ``end`` is None."""
+    return Mismatch(
+        observed=summary(obs, start, end=end) + suffix,
+        end=len(obs.events) if end is None else end,
+        at=None if end is None else end - 1,
+        relist=lambda keep: summary(obs, start, end=end, keep=keep) + suffix,
+    )
 
 
 def _codes(codes: frozenset[int]) -> str:
@@ -128,9 +142,9 @@ class FramePattern(Expectation):
             if self.accepts(event):
                 return Matched(end=index + 1)
             if isinstance(event, ConnectionClosed) or self._ends_stream(event):
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
         if obs.timed_out:
-            return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
+            return _mismatch(obs, cursor.index)
         return Pending()
 
 
@@ -178,7 +192,7 @@ class ConnectionError_(Expectation):
                 grade = _code_grade(event.error_code, self.errors)
                 if grade is not None:
                     return Matched(end=index + 1, grade=grade)
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
             if (
@@ -187,9 +201,9 @@ class ConnectionError_(Expectation):
                 and event.flags & fr.Flag.ACK
                 and event.opaque == self.before_ping_ack
             ):
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
         if obs.timed_out:
-            return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
+            return _mismatch(obs, cursor.index)
         return Pending()
 
 
@@ -257,12 +271,12 @@ class StreamError(Expectation):
                     # The server answered from what it had read and stopped reading (§8.1):
                     # the frame under test was never processed, so the rule is not exercised.
                     return Matched(end=index + 1, grade=Grade.UNEXERCISED)
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
             if isinstance(event, fr.GoAwayFrame):
                 grade = _code_grade(event.error_code, self.errors)
                 if grade is not None:
                     return Matched(end=index + 1, grade=grade)
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
             if isinstance(event, ConnectionClosed):
                 return Matched(end=index + 1, grade=Grade.NON_STRICT)
             if (
@@ -276,7 +290,7 @@ class StreamError(Expectation):
                 if status is not None and status < 400:
                     # The named stream was served whole: the error the case waits for is not
                     # coming on it, and waiting out the deadline would only delay the verdict.
-                    return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                    return _mismatch(obs, cursor.index, end=index + 1)
             if self.malformed and isinstance(event, (HeaderBlock, fr.DataFrame)):
                 stream = event.stream_id
                 if (self.stream is None or stream == self.stream) and _answered(
@@ -295,9 +309,9 @@ class StreamError(Expectation):
                             ):
                                 return Matched(end=later + 1)
                         return Matched(end=index + 1, grade=Grade.NON_STRICT)
-                    return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                    return _mismatch(obs, cursor.index, end=index + 1)
         if obs.timed_out:
-            return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
+            return _mismatch(obs, cursor.index)
         return Pending()
 
 
@@ -352,7 +366,7 @@ class GracefulGoAway(Expectation):
             event = obs.events[index]
             if isinstance(event, fr.GoAwayFrame):
                 if event.error_code != fr.ErrorCode.NO_ERROR:
-                    return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                    return _mismatch(obs, cursor.index, end=index + 1)
                 if event.last_stream_id == _SHUTDOWN_NOTICE:
                     continue
                 answered = [
@@ -366,9 +380,9 @@ class GracefulGoAway(Expectation):
                     )
                 return Matched(end=index + 1)
             if isinstance(event, ConnectionClosed):
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
         if obs.timed_out:
-            return Mismatch(observed=summary(obs, cursor.index), end=len(obs.events))
+            return _mismatch(obs, cursor.index)
         return Pending()
 
 
@@ -414,12 +428,12 @@ class ResponsePattern(Expectation):
             if isinstance(event, fr.RstStreamFrame) and (
                 self.stream is None or event.stream_id == self.stream
             ):
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
             if isinstance(event, ConnectionClosed) or _left_out(event, self.stream):
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
         if start is None:
             if obs.timed_out:
-                return Mismatch(observed=summary(obs, cursor.index), end=len(events))
+                return _mismatch(obs, cursor.index)
             return Pending()
         head = events[start]
         assert isinstance(head, HeaderBlock)
@@ -522,9 +536,7 @@ class Closed(Expectation):
                     return Mismatch(observed=event.describe(), end=index + 1)
                 return Matched(end=index + 1)
         if obs.timed_out:
-            return Mismatch(
-                observed=summary(obs, cursor.index) + "; the connection still open", end=len(obs.events)
-            )
+            return _mismatch(obs, cursor.index, suffix="; the connection still open")
         return Pending()
 
 
@@ -587,7 +599,7 @@ class NoFrameFor(Expectation):
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
         for index in range(cursor.index, len(obs.events)):
             if self.pattern.accepts(obs.events[index]):
-                return Mismatch(observed=summary(obs, cursor.index, end=index + 1), end=index + 1)
+                return _mismatch(obs, cursor.index, end=index + 1)
         if obs.elapsed >= self.ms / 1000:
             return Matched(end=len(obs.events))
         if obs.timed_out:

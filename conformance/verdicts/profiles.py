@@ -32,6 +32,7 @@ from conformance.verdicts.expectations import (
     Observation,
     OneOf,
     Outcome,
+    consumed,
 )
 from conformance.verdicts.verdict import Requirement
 
@@ -74,11 +75,14 @@ class PreferredOnly(Expectation):
     def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
         outcome = self.inner.evaluate(obs, cursor)
         if isinstance(outcome, Matched) and outcome.grade is Grade.NON_STRICT:
-            consumed = [event.describe() for event in obs.events[cursor.index : outcome.end]]
-            seen = "; ".join(consumed) or "an outcome acceptable only under the default profile"
+            seen = (
+                consumed(obs.events, cursor.index, outcome.end)
+                or "an outcome acceptable only under the default profile"
+            )
             return Mismatch(
                 observed=f"{seen} (acceptable under the default profile, not under strict)",
                 end=outcome.end,
+                at=outcome.end - 1 if outcome.end > cursor.index else None,
             )
         return outcome
 

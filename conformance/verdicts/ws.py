@@ -28,7 +28,7 @@ from conformance.verdicts.expectations import (
     Observation,
     Outcome,
     Pending,
-    observed_after,
+    unmatched_after,
 )
 
 
@@ -176,15 +176,15 @@ class MessagePattern(EventPattern):
             problem = self.check(event)
             if problem is not None:
                 prefix = f"after {seen} echoed messages: " if seen else ""
-                return Mismatch(observed=prefix + problem, end=index + 1)
+                return Mismatch(observed=prefix + problem, end=index + 1, at=index)
             seen += 1
             if seen == self.count:
                 return Matched(end=index + 1)
         if obs.timed_out:
-            observed = observed_after(obs, cursor.index)
             if seen:
                 observed = f"only {seen} of {self.count} messages echoed within {obs.elapsed:.1f} s"
-            return Mismatch(observed=observed, end=len(obs.events))
+                return Mismatch(observed=observed, end=len(obs.events))
+            return unmatched_after(obs, cursor.index)
         return Pending()
 
     def check(self, event: Event) -> str | None:
@@ -268,15 +268,15 @@ class ClosePattern(Expectation):
             if isinstance(event, ConnectionClosed | Garbled):
                 if self.failing and not self.clean:
                     return Matched(end=index + 1, grade=Grade.NON_STRICT)
-                return Mismatch(observed=f"{event.describe()} without a close frame", end=index + 1)
+                return Mismatch(observed=f"{event.describe()} without a close frame", end=index + 1, at=index)
             if not (isinstance(event, Frame) and event.opcode == Opcode.CLOSE):
-                return Mismatch(observed=event.describe(), end=index + 1)
+                return Mismatch(observed=event.describe(), end=index + 1, at=index)
             if event.violations and not self.failing:
-                return Mismatch(observed=_broken(event), end=index + 1)
+                return Mismatch(observed=_broken(event), end=index + 1, at=index)
             grade = Grade.PASS
             if not self._code_ok(event):
                 if not self.failing:
-                    return Mismatch(observed=event.describe(), end=index + 1)
+                    return Mismatch(observed=event.describe(), end=index + 1, at=index)
                 grade = Grade.NON_STRICT
             # Wait for the TCP close, to know how the closing handshake ended.
             for after in range(index + 1, len(events)):
@@ -285,7 +285,9 @@ class ClosePattern(Expectation):
                     return Matched(end=after + 1, grade=grade)
                 if isinstance(follow, Frame | Message):
                     return Mismatch(
-                        observed=f"{event.describe()}; then, after it, {follow.describe()}", end=after + 1
+                        observed=f"{event.describe()}; then, after it, {follow.describe()}",
+                        end=after + 1,
+                        at=after,
                     )
             if not obs.timed_out:
                 return Pending()
@@ -293,10 +295,11 @@ class ClosePattern(Expectation):
                 return Mismatch(
                     observed=f"{event.describe()}, then the connection still open after {obs.elapsed:.1f} s",
                     end=len(events),
+                    at=index,
                 )
             return Matched(end=len(events), grade=grade)
         if obs.timed_out:
-            return Mismatch(observed=observed_after(obs, start), end=len(events))
+            return unmatched_after(obs, start)
         return Pending()
 
 
@@ -337,8 +340,11 @@ class CloseVerdict(enum.Enum):
     """Autobahn's second dimension: how the connection closed."""
 
     OK = "OK"  # close frames both ways, then the target closed TCP (RFC 6455 §7.1.1)
+    # Close frames both ways, then a TCP reset: closed cleanly all the same (§7.1.4), but not
+    # the clean TCP close that §7.1.1 says an endpoint SHOULD use.
+    NON_STRICT = "NON-STRICT"
     WRONG_CODE = "WRONG CODE"  # the target's close code is not one the case accepts
-    UNCLEAN = "UNCLEAN"  # TCP closed (or reset) without a complete closing handshake
+    UNCLEAN = "UNCLEAN"  # TCP closed (or reset) without a complete closing handshake, or kept open
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -394,29 +400,48 @@ def closing_verdict(
     if carrier != "TCP":
         detail["transport"] = carrier
     code = f"code {facts.target_code}" if facts.target_code is not None else "no code"
-    if facts.target_closed and facts.harness_closed and facts.eof and not reset:
-        verdict = CloseVerdict.OK
+    connection = "TCP connection" if carrier == "TCP" else carrier
+    handshake_done = facts.target_closed and facts.harness_closed
+    if handshake_done and (facts.eof or reset):
+        # RFC 6455 §7.1.4: "If the TCP connection was closed after the WebSocket closing
+        # handshake was completed, the WebSocket connection is said to have been closed
+        # cleanly" -- however it was closed. A reset only misses §7.1.1's "SHOULD use a
+        # method that cleanly closes the TCP connection".
         detail["clean"] = True
-        text = f"clean closing handshake, {who}, target's {code}"
+        if reset:
+            verdict = CloseVerdict.NON_STRICT
+            text = (
+                f"closing handshake completed ({who}, target's {code}), then the {connection} reset"
+                " by the target: closed cleanly (RFC 6455 §7.1.4), but not in the orderly way"
+                " §7.1.1 says it SHOULD be"
+            )
+        else:
+            verdict = CloseVerdict.OK
+            text = f"clean closing handshake, {who}, target's {code}"
     elif facts.eof or reset:
         verdict = CloseVerdict.UNCLEAN
         missing = "no close frame from the target" if not facts.target_closed else "no close frame from us"
         text = f"{carrier} {'reset' if reset else 'closed'} by the target with {missing}"
-        if facts.target_closed and facts.harness_closed:
-            text = f"{carrier} reset by the target after the closing handshake"
+    elif handshake_done:
+        verdict = CloseVerdict.UNCLEAN
+        text = f"close frames exchanged ({who}), but the target kept the {connection} open"
+    elif facts.harness_closed:
+        verdict = CloseVerdict.UNCLEAN
+        text = f"no close frame from the target in answer to ours, and the {connection} still open"
     else:
         verdict = CloseVerdict.UNCLEAN
-        text = f"close frames exchanged ({who}) but the target left the {carrier} open"
-        if carrier == "TCP":
-            text += " connection"
+        text = f"the target's close frame ({code}) was not answered, and the {connection} still open"
     codes = {c for p in patterns for c in p.codes}
     if (
-        verdict is CloseVerdict.OK
+        verdict in (CloseVerdict.OK, CloseVerdict.NON_STRICT)
         and codes
         and facts.target_code is not None
         and facts.target_code not in codes
     ):
+        expected = " or ".join(str(c) for c in sorted(codes))
+        text = f"{who}, target's {code}, expected {expected}" + (
+            f"; then the {connection} reset by the target" if verdict is CloseVerdict.NON_STRICT else ""
+        )
         verdict = CloseVerdict.WRONG_CODE
-        text = f"{who}, target's {code}, expected {' or '.join(str(c) for c in sorted(codes))}"
     detail["text"] = text
     return Closing(verdict=verdict, detail=detail)

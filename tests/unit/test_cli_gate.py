@@ -220,7 +220,7 @@ def _without_timings(value: Any) -> Any:
         return {
             k: _without_timings(v)
             for k, v in value.items()
-            if k not in ("started_at", "duration_s", "transcript", "transcript_omitted")
+            if k not in ("started_at", "duration_s", "transcript", "transcript_omitted", "truncated")
         }
     if isinstance(value, list):
         return [_without_timings(v) for v in value]

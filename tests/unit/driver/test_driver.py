@@ -511,3 +511,77 @@ def test_transcripts_failures_keeps_the_wire_of_every_case_but_a_pass(reactor_th
     assert kept["wants-400"].transcript and not kept["wants-400"].transcript_omitted
     everything, _ = run(reactor_thread, tmp_path, yaml, answer_ok)
     assert everything["ok"].transcript and not everything["ok"].transcript_omitted
+
+
+class CloseThenLingerWebSocket(protocol.Protocol):
+    """A WebSocket server that answers any message with a close frame (code 1000), and closes
+    the TCP connection a little while after our close frame comes back, as a server that
+    finishes its closing handshake on another turn of its event loop does."""
+
+    def connectionMade(self) -> None:  # noqa: N802
+        self.buffer = b""
+        self.stage = "handshake"
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        import base64
+        import hashlib
+        import re
+
+        self.buffer += data
+        if self.stage == "handshake" and b"\r\n\r\n" in self.buffer:
+            key = re.search(rb"Sec-WebSocket-Key: *(\S+)", self.buffer, re.IGNORECASE)
+            assert key is not None
+            accept = base64.b64encode(
+                hashlib.sha1(key.group(1) + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+            )
+            self.transport.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+            self.stage, self.buffer = "open", self.buffer[self.buffer.index(b"\r\n\r\n") + 4 :]
+        if self.stage == "open" and self.buffer:
+            self.transport.write(b"\x88\x02\x03\xe8")  # close, code 1000
+            self.stage, self.buffer = "closing", b""
+        elif self.stage == "closing" and self.buffer:
+            self.stage = "closed"
+            self.factory.reactor.callLater(self.factory.linger, self.transport.loseConnection)
+
+
+def test_the_closing_is_judged_after_the_tcp_close_that_follows_a_failed_step(
+    reactor_thread: Any, tmp_path: Path
+) -> None:
+    """A step decided by the target's close frame (a FAIL: another code) ends the case at once;
+    the closing handshake is judged after the TCP close that follows the close frames a moment
+    later, not as a connection the target kept open."""
+    path = tmp_path / "cases.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            protocol: ws
+            rfc: 6455
+            section: '7.4'
+            cases:
+              - id: wrong-code
+                title: t
+                requirement: MUST
+                steps:
+                  - connect: websocket
+                  - send: {message: {text: "x"}}
+                  - expect: {close: {code: 1002}}
+            """
+        )
+    )
+    cases = load_cases([path])
+    factory = protocol.Factory.forProtocol(CloseThenLingerWebSocket)
+    factory.linger = 0.1
+    factory.reactor = reactor_thread.reactor
+    port = reactor_thread.call(lambda: reactor_thread.reactor.listenTCP(0, factory, interface="127.0.0.1"))
+    try:
+        target = Target.parse(f"ws://127.0.0.1:{port.getHost().port}/")
+        results = reactor_thread.run(cases, [target], RunOptions(timeout=2.0))
+    finally:
+        reactor_thread.call(port.stopListening)
+    (result,) = results.targets[0].cases
+    assert result.verdict is Verdict.FAIL, result.observed
+    assert result.closing is not None
+    assert result.closing["verdict"] == "WRONG CODE", result.closing

@@ -147,3 +147,41 @@ def test_cursor_starts_after_consumed_events() -> None:
 @pytest.mark.parametrize("elapsed", [0.0, 0.5, 10.0])
 def test_overflow_is_never_a_close(elapsed: float) -> None:
     assert isinstance(ex.Closed().evaluate(obs(ex.Overflow(10), elapsed=elapsed), START), ex.Mismatch)
+
+
+def test_a_long_listing_keeps_the_deciding_event_and_counts_what_it_leaves_out() -> None:
+    events = [Note(str(n)) for n in range(12)]
+    parts = ex.listing(events, 0, keep=(6,))
+    assert parts == ["note 0", "note 1", "note 2", "3 more events", "note 6", "4 more events", "note 11"]
+    assert ex.listing(events[:4], 0, keep=(2,)) == ["note 0", "note 1", "note 2", "note 3"]
+    assert ex.listing(events, 10) == ["note 10", "note 11"]
+    # What a matched step consumed ends with the event that matched.
+    assert ex.consumed(events, 0, 8).endswith("note 7")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteAmong(NoteIs):
+    """A note, passing over the others that start with ``skip``."""
+
+    def skips(self, event: Any) -> bool:
+        return isinstance(event, Note) and event.name.startswith(self.skip)
+
+
+def test_one_of_shows_the_event_each_alternative_was_decided_on() -> None:
+    """An alternative failed by an event in the middle of a long exchange (as a GOAWAY with
+    the wrong code) is not hidden by another that looked further, to the deadline."""
+    events = [*(Note(f"x{n}") for n in range(6)), Note("wrong"), *(Note(f"x{n}") for n in range(6, 12))]
+    one_of = ex.OneOf(alternatives=(NoteAmong(name="right", skip="x"), NoteAmong(name="never", skip="")))
+    outcome = one_of.evaluate(obs(*events, timed_out=True), START)
+    assert isinstance(outcome, ex.Mismatch)
+    assert outcome.observed == (
+        "note x0; then note x1; then note x2; then 3 more events; then note wrong; then 5 more events;"
+        " then note x11"
+    )
+    # A silence broken by the first of many events, and an all_of item failed by one in the middle.
+    silence = ex.Silence(ms=10).evaluate(obs(*events), START)
+    assert isinstance(silence, ex.Mismatch) and silence.at == 0 and "more events" in silence.observed
+    all_of = ex.AllOf(items=(NoteAmong(name="right", skip="x"),)).evaluate(
+        obs(*events, timed_out=True), START
+    )
+    assert isinstance(all_of, ex.Mismatch) and "note wrong" in all_of.observed, all_of.observed

@@ -105,6 +105,37 @@ def test_closing_verdicts() -> None:
     assert closing_verdict(None, [], []) is None
 
 
+def test_a_reset_after_the_closing_handshake_is_a_clean_close_not_in_the_preferred_way() -> None:
+    """RFC 6455 §7.1.4: a TCP close after the completed closing handshake is a clean close,
+    whatever the close; a reset only misses §7.1.1's SHOULD (close the TCP cleanly)."""
+    expectations = [ClosePattern(codes=(1002,), failing=True)]
+    done = ClosingFacts(target_closed=True, target_code=1002, harness_closed=True, first="target", eof=True)
+    found = closing_verdict(done, [ConnectionClosed(reset=True)], expectations)
+    assert found is not None and found.verdict is CloseVerdict.NON_STRICT
+    assert found.detail["clean"] is True and "§7.1.4" in found.detail["text"]
+    wrong = closing_verdict(
+        ClosingFacts(**{**done.__dict__, "target_code": 1000}), [ConnectionClosed(reset=True)], expectations
+    )
+    assert wrong is not None and wrong.verdict is CloseVerdict.WRONG_CODE and "reset" in wrong.detail["text"]
+    # Without our close frame the handshake was not complete: the reset is unclean.
+    half = ClosingFacts(target_closed=True, target_code=1002, first="target", eof=True)
+    unclean = closing_verdict(half, [ConnectionClosed(reset=True)], expectations)
+    assert unclean is not None and unclean.verdict is CloseVerdict.UNCLEAN
+
+
+def test_closing_texts_say_what_stayed_open() -> None:
+    both = ClosingFacts(target_closed=True, target_code=1000, harness_closed=True, first="harness")
+    found = closing_verdict(both, [], [])
+    assert found is not None and found.verdict is CloseVerdict.UNCLEAN
+    assert (
+        found.detail["text"]
+        == "close frames exchanged (closed by the harness), but the target kept the TCP connection open"
+    )
+    ours = closing_verdict(ClosingFacts(harness_closed=True, harness_code=1000, first="harness"), [], [])
+    assert ours is not None and "no close frame from the target" in ours.detail["text"]
+    assert "exchanged" not in ours.detail["text"]
+
+
 def test_results_keep_the_closing_dimension_and_load_old_results() -> None:
     result = CaseResult(
         id="ws/6455/7.4/x",
@@ -131,3 +162,20 @@ def test_results_keep_the_closing_dimension_and_load_old_results() -> None:
         verdict=Verdict.PASS,
     )
     assert "closing" not in h1.to_json()
+
+
+def test_close_codes_beyond_every_range_are_recorded_not_judged() -> None:
+    """RFC 6455 §7.4.2 defines the close codes up to 4999 and states nothing about larger
+    ones (Autobahn 7.13.x records them as informational): no verdict of ours may fail them."""
+    from conformance.scenario import bundled_cases_dir
+    from conformance.scenario.loader import load_cases
+    from conformance.scenario.model import Expect
+    from conformance.verdicts.judge import StepFailure, judge
+
+    cases = {c.id: c for c in load_cases([bundled_cases_dir() / "ws" / "6455" / "7.4.yaml"])}
+    for code in (5000, 65535):
+        case = cases[f"ws/6455/7.4/out-of-range-code-{code}"]
+        assert case.requirement is Requirement.INFO
+        step = next(s for s in case.steps if isinstance(s, Expect))
+        failed = judge(case, grades=[], failure=StepFailure(index=2, step=step, observed="x"), error=None)
+        assert failed.verdict is Verdict.INFORMATIONAL
