@@ -616,6 +616,13 @@ def _read_baseline(path: str, target_names: Sequence[str]) -> Any:
         click.echo(f"{len(exc.errors)} error{plural} in the baseline file", err=True)
         sys.exit(EXIT_USAGE)
     if target_names:
+        paired = baseline.paired_section(list(target_names))
+        if paired is not None:
+            click.echo(
+                f"{path}: note: the baseline section {paired!r} applies to the run's only target, "
+                f"{target_names[0]!r}",
+                err=True,
+            )
         for name in baseline.unknown_targets(list(target_names)):
             click.echo(f"{path}: note: the baseline section {name!r} names no target of this run", err=True)
     return baseline
