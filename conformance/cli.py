@@ -464,6 +464,7 @@ def _run(
         tls=TLSSettings(insecure=insecure, ca_file=Path(ca_file) if ca_file else None),
         profile=profile,
         echo_path=echo_path,
+        preflight=True,
     )
     directory = _report_directory(report_dir)
     gate = Gate(

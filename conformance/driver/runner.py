@@ -9,11 +9,13 @@ from collections.abc import Callable, Sequence
 from twisted.internet import defer
 
 from conformance import __version__
-from conformance.driver.interpreter import CaseOutcome, RunOptions, run_case
+from conformance.driver.interpreter import CaseOutcome, RunOptions, run_case, skip_reason
 from conformance.driver.logs import keep_no_log_history
+from conformance.driver.preflight import Diagnosis, probe
 from conformance.results import CaseResult, RunResults, TargetResults
 from conformance.scenario.model import Case
 from conformance.target import Target
+from conformance.verdicts.judge import judge, skipped
 from conformance.verdicts.profiles import apply_profile
 from conformance.verdicts.verdict import Verdict
 
@@ -125,9 +127,35 @@ async def run_suite(
                 heavy[target.name].release()
         return outcome if outcome is None or outcome.waited_out else report(target, outcome)
 
+    async def diagnosed(target: Target, case: Case, diagnosis: Diagnosis) -> CaseOutcome:
+        """The outcome of a case of a suite the pre-flight probe found the target cannot run:
+        SKIPPED as it would be anyway, else an ERROR with the diagnosis."""
+        reason = skip_reason(case, target, options)
+        if reason:
+            result = skipped(case, reason)
+        else:
+            result = judge(
+                case, grades=(), failure=None, error=diagnosis.reason, transcript=diagnosis.transcript
+            )
+        return report(
+            target,
+            CaseOutcome(result=result, connected=diagnosis.connected, answered=False, waited_out=False),
+        )
+
     async def all_of(target: Target, target_cases: list[Case]) -> list[CaseOutcome | None]:
+        diagnoses: dict[str, Diagnosis | None] = {}
+        if options.preflight:
+            for suite in dict.fromkeys(case.protocol for case in target_cases):
+                diagnoses[suite] = await probe(reactor, target, suite, options.tls, options.timeout)
+
+        def start(case: Case) -> defer.Deferred[CaseOutcome | None]:
+            diagnosis = diagnoses.get(case.protocol)
+            if diagnosis is not None:
+                return defer.Deferred.fromCoroutine(diagnosed(target, case, diagnosis))
+            return defer.Deferred.fromCoroutine(one(target, case))
+
         outcomes: list[CaseOutcome | None] = await defer.gatherResults(
-            [defer.Deferred.fromCoroutine(one(target, case)) for case in target_cases], consumeErrors=True
+            [start(case) for case in target_cases], consumeErrors=True
         )
         alive = any(outcome.answered for outcome in outcomes if outcome is not None)
         deadline = reactor.seconds() + options.retry_budget  # type: ignore[attr-defined]
