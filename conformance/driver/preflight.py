@@ -21,7 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from twisted.internet import defer
-from twisted.internet.error import ConnectError, DNSLookupError
+from twisted.internet.error import (
+    ConnectError,
+    ConnectingCancelledError,
+    DNSLookupError,
+    TCPTimedOutError,
+    UserError,
+)
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
@@ -32,6 +38,8 @@ from conformance.driver.recording import Recorder
 from conformance.results import Direction, TranscriptEntry
 from conformance.target import Target
 
+#: What :meth:`_Probe.exchange` returns when a connection attempt timed out.
+_NO_ANSWER = "the connection attempt timed out"
 #: Bytes of the target's answer a probe reads at most (a status line and headers).
 READ_CAP = 4096
 #: The HTTP/2 connection preface and an empty SETTINGS frame (RFC 9113 §3.4).
@@ -97,7 +105,8 @@ class _Probe:
     reactor: object
     target: Target
     tls: TLSSettings
-    deadline: float
+    deadline: float  # seconds to wait for the answer
+    connect_timeout: float = 5.0
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.reactor, byte_cap=8 * 1024)
@@ -111,13 +120,15 @@ class _Probe:
     ) -> _Exchange | str:
         """One connection: the exchange, or why no connection could be made."""
         endpoint = endpoint_for(
-            self.reactor, self.target, tls=tls, alpn=alpn, settings=self.tls, timeout=self.deadline
+            self.reactor, self.target, tls=tls, alpn=alpn, settings=self.tls, timeout=self.connect_timeout
         )
         self.recorder.connection += 1
         exchange = _Exchange(request, enough, self.recorder)
         self.recorder.event(f"pre-flight probe: connecting to {self.where}" + (" (TLS)" if tls else ""))
         try:
             await endpoint.connect(_factory(exchange))
+        except (TCPTimedOutError, UserError, ConnectingCancelledError):
+            return _NO_ANSWER  # a busy target may not have accepted in time: the cases try again
         except (ConnectError, DNSLookupError, OSError) as exc:
             return _connect_reason(exc)
         exchange.done.addTimeout(self.deadline, self.reactor)
@@ -198,11 +209,16 @@ _TLS_SCHEME_FOR = {"h1": "https://", "h2": "https://", "ws": "wss://"}
 
 
 async def probe(
-    reactor: object, target: Target, suite: str, tls: TLSSettings, deadline: float
+    reactor: object,
+    target: Target,
+    suite: str,
+    tls: TLSSettings,
+    deadline: float,
+    connect_timeout: float = 5.0,
 ) -> Diagnosis | None:
     """Check that ``target`` speaks ``suite`` ("h1", "h2" or "ws") as its URL says; a
     :class:`Diagnosis` when it does not, None when it does or when the probe cannot tell."""
-    check = _Probe(reactor, target, tls, deadline)
+    check = _Probe(reactor, target, tls, deadline, connect_timeout)
     over_h2 = suite == "h2" or (suite == "ws" and target.scheme in ("h2c", "https"))
     if over_h2:
         request, enough, alpn = H2_PREFACE, (lambda data: len(data) >= 9 or _has_line(data)), ("h2",)
@@ -214,6 +230,8 @@ async def probe(
     else:
         request, enough, alpn = _get(target), _has_line, ("http/1.1",)
     exchange = await check.exchange(request, enough, tls=target.tls, alpn=alpn)
+    if exchange is _NO_ANSWER:
+        return None
     if isinstance(exchange, str):
         return check.diagnosis(f"could not connect to {check.where}: {exchange}", connected=False)
     if target.tls and not exchange.handshake_done:

@@ -146,7 +146,9 @@ async def run_suite(
         diagnoses: dict[str, Diagnosis | None] = {}
         if options.preflight:
             for suite in dict.fromkeys(case.protocol for case in target_cases):
-                diagnoses[suite] = await probe(reactor, target, suite, options.tls, options.timeout)
+                diagnoses[suite] = await probe(
+                    reactor, target, suite, options.tls, options.timeout, options.connect_timeout
+                )
 
         def start(case: Case) -> defer.Deferred[CaseOutcome | None]:
             diagnosis = diagnoses.get(case.protocol)
