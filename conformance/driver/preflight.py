@@ -40,6 +40,9 @@ from conformance.target import Target
 
 #: What :meth:`_Probe.exchange` returns when a connection attempt timed out.
 _NO_ANSWER = "the connection attempt timed out"
+#: Seconds a probe waits for an answer at most (less when the run's step timeout is less):
+#: a target that answers later is not diagnosed, its cases judge it.
+ANSWER_DEADLINE = 3.0
 #: Bytes of the target's answer a probe reads at most (a status line and headers).
 READ_CAP = 4096
 #: The HTTP/2 connection preface and an empty SETTINGS frame (RFC 9113 §3.4).
@@ -218,7 +221,7 @@ async def probe(
 ) -> Diagnosis | None:
     """Check that ``target`` speaks ``suite`` ("h1", "h2" or "ws") as its URL says; a
     :class:`Diagnosis` when it does not, None when it does or when the probe cannot tell."""
-    check = _Probe(reactor, target, tls, deadline, connect_timeout)
+    check = _Probe(reactor, target, tls, min(deadline, ANSWER_DEADLINE), connect_timeout)
     over_h2 = suite == "h2" or (suite == "ws" and target.scheme in ("h2c", "https"))
     if over_h2:
         request, enough, alpn = H2_PREFACE, (lambda data: len(data) >= 9 or _has_line(data)), ("h2",)
@@ -279,12 +282,18 @@ async def probe(
             f"the target closed the connection without a byte, and speaks TLS on this port: use "
             f"{_TLS_SCHEME_FOR[suite]}"
         )
-    again = await check.exchange(request, enough, tls=target.tls, alpn=alpn)
-    if isinstance(again, _Exchange) and again.closed and not again.data:
+    # A server may close without an answer after reading what it rejects (some cases accept
+    # that); one that closes a connection before anything was sent on it closes every one.
+    if target.tls:
+        return None
+    idle = await check.exchange(b"", lambda data: True, tls=False)
+    if isinstance(idle, _Exchange) and idle.closed and not idle.data:
         what = {"h1": "a well-formed GET request", "ws": "a well-formed WebSocket opening handshake"}.get(
             suite, "the HTTP/2 connection preface"
         )
-        return check.diagnosis(f"the target closed every connection at once, without answering {what}")
+        return check.diagnosis(
+            f"the target closed every connection at once, before any request (and without answering {what})"
+        )
     return None
 
 

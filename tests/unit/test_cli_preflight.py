@@ -140,7 +140,32 @@ def closing_server(reactor_thread: Any) -> Iterator[str]:
 def test_a_target_that_closes_every_connection_is_diagnosed(tmp_path: Path, closing_server: str) -> None:
     result, data = _run(tmp_path, f"http://{closing_server}/", "--select", "h1/9112/2.2")
     assert result.returncode == 3, result.stdout + result.stderr
-    message = "the target closed every connection at once, without answering a well-formed GET request"
+    message = (
+        "the target closed every connection at once, before any request "
+        "(and without answering a well-formed GET request)"
+    )
     assert message in result.stdout
     assert _verdicts(data) == {"ERROR"}
     assert data["targets"][0]["reachable"] is True
+
+
+class _ClosesAfterReading(protocol.Protocol):
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        self.transport.loseConnection()
+
+
+@pytest.fixture
+def closes_after_reading(reactor_thread: Any) -> Iterator[str]:
+    factory = protocol.Factory.forProtocol(_ClosesAfterReading)
+    port = reactor_thread.call(reactor_thread.reactor.listenTCP, 0, factory, interface="127.0.0.1")
+    yield f"127.0.0.1:{port.getHost().port}"
+    reactor_thread.call(port.stopListening)
+
+
+def test_a_target_that_closes_after_reading_a_request_is_left_to_the_cases(
+    tmp_path: Path, closes_after_reading: str
+) -> None:
+    # Closing without an answer is what some cases accept (NON-STRICT): not a diagnosis.
+    result, data = _run(tmp_path, f"http://{closes_after_reading}/", "--select", "h1/9112/2.2")
+    assert "closed every connection" not in result.stdout
+    assert "NON-STRICT" in _verdicts(data)
