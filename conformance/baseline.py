@@ -35,7 +35,8 @@ from conformance.verdicts.verdict import Verdict
 
 FORMAT_VERSION = 1
 ALL_TARGETS = "*"
-_TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# A name given with NAME=URL, or the host:port an unnamed target is called by ([::1]:8080).
+_TARGET_NAME = re.compile(r"[A-Za-z0-9\[][A-Za-z0-9_.:\[\]-]*")
 # protocol/rfc/section/slug, or any prefix of one followed by "*".
 _PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*\*?|\*")
 
@@ -62,8 +63,19 @@ class Baseline:
         )
 
     def unknown_targets(self, names: list[str]) -> list[str]:
-        """Sections that name no target in ``names`` (a typo, or a target not run)."""
-        return [name for name in self.sections if name != ALL_TARGETS and name not in names]
+        """Sections that name no target in ``names`` (a typo, or a target not run), but for
+        the one that :meth:`paired_section` pairs with the run's only target."""
+        paired = self.paired_section(names)
+        return [name for name in self.sections if name not in (ALL_TARGETS, paired) and name not in names]
+
+    def paired_section(self, names: list[str]) -> str | None:
+        """The section that stands for a run's only target when the names differ: a baseline
+        of one target gates the next run of one target whatever it is called (an unnamed
+        target is called by its host:port, and a CI job's server may get a new port each run)."""
+        named = [name for name in self.sections if name != ALL_TARGETS]
+        if len(names) == 1 and names[0] not in self.sections and len(named) == 1:
+            return named[0]
+        return None
 
 
 def _error(message: str, node: Node | None = None, location: SourceLocation | None = None) -> ScenarioError:
@@ -172,9 +184,10 @@ def apply_to_target(target: TargetResults, entries: tuple[BaselineEntry, ...]) -
 
 def apply_baseline(results: RunResults, baseline: Baseline) -> RunResults:
     """``results`` judged against ``baseline`` (any earlier baseline on them is replaced)."""
+    paired = baseline.paired_section([t.name for t in results.targets])
     return dataclasses.replace(
         results,
-        targets=tuple(apply_to_target(t, baseline.entries_for(t.name)) for t in results.targets),
+        targets=tuple(apply_to_target(t, baseline.entries_for(paired or t.name)) for t in results.targets),
     )
 
 

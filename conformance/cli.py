@@ -1,9 +1,11 @@
 """The command line: ``conformance run | list | validate | serve | schema | baseline | report | diff``.
 
 Exit status of ``run``: 0 when no case at or above ``--fail-on`` FAILed (outside the
-``--baseline``); 1 when some did; 2 for usage errors, broken case or baseline files; 3 when no
-target could be reached at all. ``report`` exits like ``run`` on the merged results; ``diff``
-exits 1 on a regression.
+``--baseline``), none ended in ERROR and every target could be reached; 1 when some case
+FAILed; 2 for usage errors, broken case or baseline files; 3 when nothing FAILed but a case
+ended in ERROR or a target could not be reached (``--allow-errors``: not counted); 130 / 143
+when the run was interrupted by SIGINT / SIGTERM (the cases that finished are reported).
+``report`` exits like ``run`` on the merged results; ``diff`` exits 1 on a regression.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,9 @@ from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
 from conformance.shards import case_sort_key, in_shard, parse_shard
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
+#: An interrupted run exits as a shell reports a process killed by the signal: 128 + its number.
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 SUITES = ("h1", "h2", "ws")
 
 #: Set by :func:`command`: the process is the command's own (not a test calling the CLI).
@@ -279,6 +284,13 @@ def _serve_managed(reactor: Any, host: str) -> None:
     reactor.run()
 
 
+_ALLOW_ERRORS = click.option(
+    "--allow-errors",
+    is_flag=True,
+    help="Exit 0 even when a case ended in ERROR or a target could not be reached (exit 3 otherwise).",
+)
+
+
 @main.command()
 @click.argument("targets", nargs=-1, metavar="[NAME=]URL...")
 @case_options
@@ -358,6 +370,7 @@ def _serve_managed(reactor: Any, host: str) -> None:
     type=click.Path(dir_okay=False),
     help="Also write the Markdown summary to this file ($GITHUB_STEP_SUMMARY is appended to anyway).",
 )
+@_ALLOW_ERRORS
 def run(
     targets: Sequence[str],
     case_paths: Sequence[str],
@@ -378,18 +391,72 @@ def run(
     baseline_path: str | None,
     shard: str | None,
     summary_md: str | None,
+    allow_errors: bool,
 ) -> None:
     """Run the suites against TARGETS (default: the bundled reference target).
 
     \b
     A target is a URL, optionally named: http://127.0.0.1:8080/, nginx=https://localhost:8443/
     """
+    try:
+        _run(
+            targets=targets,
+            case_paths=case_paths,
+            suites=suites,
+            select=select,
+            exclude=exclude,
+            jobs=jobs,
+            timeout=timeout,
+            case_timeout=case_timeout,
+            fail_on=fail_on,
+            report_dir=report_dir,
+            insecure=insecure,
+            ca_file=ca_file,
+            profile=profile,
+            echo_path=echo_path,
+            no_progress=no_progress,
+            baseline_path=baseline_path,
+            shard=shard,
+            summary_md=summary_md,
+            allow_errors=allow_errors,
+        )
+    except KeyboardInterrupt:  # before the run began: nothing to report
+        click.echo("\nInterrupted before any case ran", err=True)
+        sys.exit(EXIT_SIGINT)
+
+
+def _run(
+    targets: Sequence[str],
+    case_paths: Sequence[str],
+    suites: Sequence[str],
+    select: Sequence[str],
+    exclude: Sequence[str],
+    jobs: int | None,
+    timeout: float,
+    case_timeout: float,
+    fail_on: str,
+    report_dir: str | None,
+    insecure: bool,
+    ca_file: str | None,
+    profile: str,
+    echo_path: str | None,
+    no_progress: bool,
+    baseline_path: str | None,
+    shard: str | None,
+    summary_md: str | None,
+    allow_errors: bool,
+) -> None:
+    """The body of :func:`run`."""
     _GC.starting()
     from conformance.driver.endpoints import TLSSettings
     from conformance.driver.interpreter import RunOptions
     from conformance.target import Target
     from conformance.verdicts.verdict import Requirement
 
+    for spec in targets:
+        hint = _not_a_target(spec)
+        if hint:
+            raise click.UsageError(hint)
     try:
         parsed = [Target.parse(spec, requested=tuple(suites)) for spec in targets]
     except UsageError as exc:
@@ -410,10 +477,16 @@ def run(
         _print_errors(loaded.errors)
         sys.exit(EXIT_USAGE)
     cases = _select(loaded.cases, suites, select, exclude)
+    unmatched = [prefix for prefix in select if not any(c.matches(prefix) for c in loaded.cases)]
     del loaded  # the cases not selected (all 1,273 take 13 MiB): their memory serves the run
     _GC.loaded()
     if not cases:
-        raise click.UsageError("no case matches the selection")
+        raise click.UsageError("no case matches the selection" + _why_no_case(unmatched, suites))
+    for target in parsed:
+        if not any(case.protocol in target.suites for case in cases):
+            raise click.UsageError(_why_no_case_for(target, cases))
+    for prefix in unmatched:
+        click.echo(f"note: --select {prefix} matches no case{_select_hint(prefix)}", err=True)
     if shard_spec:
         cases = [case for case in cases if in_shard(case.id, shard_spec)]
     if echo_path is not None and not re.fullmatch(r"/[\x21-\x7e]*", echo_path):
@@ -432,21 +505,134 @@ def run(
         profile=profile,
         echo_path=echo_path,
         transcripts=transcripts,
+        preflight=True,
     )
-    directory = (
-        Path(report_dir)
-        if report_dir
-        else Path("reports") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    )
+    directory = _report_directory(report_dir)
     gate = Gate(
         fail_on=Requirement(fail_on.upper()),
         baseline=baseline,
         shard=shard.strip() if shard else "",
         summary_md=Path(summary_md) if summary_md else None,
+        allow_errors=allow_errors,
     )
     code = _run_in_reactor(parsed, cases, options, jobs, directory, gate, not no_progress)
+    if not report_dir:
+        _point_latest(directory)
     _GC.exiting()
     sys.exit(code)
+
+
+SUITE_NAMES = {"h1": "HTTP/1.1", "h2": "HTTP/2", "ws": "WebSocket"}
+#: The URLs that serve each suite, for the messages that say which one to use.
+SUITE_SCHEMES = {
+    "h1": "http:// (or https://)",
+    "h2": "h2c:// (or https://)",
+    "ws": "ws:// (or wss://; or h2c:// or https:// with --suite ws, over HTTP/2)",
+}
+
+
+def _not_a_target(spec: str) -> str | None:
+    """The message for a positional argument that is no target but something a user of
+    another tool would type there: an h2spec or Autobahn case id, a case id, a host:port."""
+    if "://" in spec:
+        return None
+    if re.fullmatch(r"(generic|http2|hpack)(/[0-9][0-9.]*)*(/[0-9]+)?/?", spec):
+        return f"{spec!r} is not a target but looks like an h2spec case id: use --select h2spec:{spec}"
+    if re.fullmatch(r"(h1|h2|ws)/[0-9]+(/.*)?", spec):
+        return f"{spec!r} is not a target but a case id (prefix): use --select {spec}"
+    if re.fullmatch(r"[0-9]{1,2}(\.[0-9]{1,2}){1,2}", spec):
+        return f"{spec!r} is not a target but looks like an Autobahn case id: use --select autobahn:{spec}"
+    if re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]+/?.*", spec):
+        return f"target {spec!r} has no scheme: e.g. http://{spec} (HTTP/1.1), h2c:// or ws://"
+    return None
+
+
+def _select_hint(prefix: str) -> str:
+    if re.match(r"(generic|http2|hpack)(/|$)", prefix):
+        return f" (h2spec ids are aliases: --select h2spec:{prefix})"
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)*", prefix):
+        return f" (Autobahn ids are aliases: --select autobahn:{prefix})"
+    return ""
+
+
+def _why_no_case(unmatched: Sequence[str], suites: Sequence[str]) -> str:
+    if unmatched:
+        return ": " + "; ".join(f"--select {p} matches no case{_select_hint(p)}" for p in unmatched)
+    if suites:
+        return f" of the suite{'s' if len(suites) != 1 else ''} {', '.join(suites)}"
+    return ""
+
+
+def _why_no_case_for(target: Any, cases: Sequence[Any]) -> str:
+    """Why a target would run nothing: its URL serves other suites than those selected."""
+    served = " and ".join(f"the {SUITE_NAMES[s]} suite ({s})" for s in target.suites)
+    selected = sorted({case.protocol for case in cases})
+    wanted = " and ".join(f"{SUITE_NAMES[s]} ({s})" for s in selected)
+    use = "; ".join(f"the {SUITE_NAMES[s]} suite needs {SUITE_SCHEMES[s]}" for s in selected)
+    return (
+        f"no selected case can run against {target.name} ({target.url}): {target.scheme}:// "
+        f"serves {served}, and the selection holds only {wanted} cases; {use}"
+    )
+
+
+def _report_directory(report_dir: str | None) -> Path:
+    """The report directory, checked before anything runs: ``-o DIR`` must be writable
+    (created if missing); the default is a new ``reports/<timestamp>`` directory, made
+    unique for runs started in the same second (``-2``, ``-3`` ...)."""
+    if report_dir is None:
+        root = Path("reports")
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            for number in range(1, 1000):
+                candidate = root / (stamp if number == 1 else f"{stamp}-{number}")
+                try:
+                    candidate.mkdir()
+                except FileExistsError:
+                    continue
+                return candidate
+        except OSError as exc:
+            _unwritable(root, exc)
+        raise click.UsageError(f"cannot make a new report directory in {root}: too many for {stamp}")
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", report_dir):
+        click.echo(
+            f"warning: writing the reports into a directory named {report_dir!r}: -o is --report-dir "
+            "here (h2spec's -o is a timeout: --timeout; its -j, a JUnit file, is written as junit.xml "
+            "in the report directory; -j is --jobs here)",
+            err=True,
+        )
+    directory = Path(report_dir)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        _unwritable(directory, exc)
+    return directory
+
+
+def _unwritable(directory: Path, exc: OSError) -> None:
+    click.echo(f"Error: cannot write the reports into {directory}: {exc.strerror or exc}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _point_latest(directory: Path) -> None:
+    """Make ``reports/latest`` point at ``directory``, the newest report: a relative symlink,
+    replaced atomically, or where symlinks cannot be made a file holding the directory's
+    name. A ``latest`` that is a real directory is left alone."""
+    latest = directory.parent / "latest"
+    if not (directory / "results.json").exists() or (latest.is_dir() and not latest.is_symlink()):
+        return
+    temporary = directory.parent / f".latest-{os.getpid()}"
+    try:
+        try:
+            os.symlink(directory.name, temporary, target_is_directory=True)
+        except (OSError, NotImplementedError):
+            temporary.write_text(directory.name + "\n", encoding="utf-8")
+        os.replace(temporary, latest)
+    except OSError as exc:
+        click.echo(f"note: could not point {latest} at {directory.name}: {exc.strerror or exc}", err=True)
+        temporary.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -457,6 +643,7 @@ class Gate:
     baseline: Any = None
     shard: str = ""
     summary_md: Path | None = None
+    allow_errors: bool = False  # ERRORs and unreachable targets do not set the exit status
 
 
 def _read_baseline(path: str, target_names: Sequence[str]) -> Any:
@@ -471,6 +658,13 @@ def _read_baseline(path: str, target_names: Sequence[str]) -> Any:
         click.echo(f"{len(exc.errors)} error{plural} in the baseline file", err=True)
         sys.exit(EXIT_USAGE)
     if target_names:
+        paired = baseline.paired_section(list(target_names))
+        if paired is not None:
+            click.echo(
+                f"{path}: note: the baseline section {paired!r} applies to the run's only target, "
+                f"{target_names[0]!r}",
+                err=True,
+            )
         for name in baseline.unknown_targets(list(target_names)):
             click.echo(f"{path}: note: the baseline section {name!r} names no target of this run", err=True)
     return baseline
@@ -502,11 +696,22 @@ def _exit_status(results: Any, gate: Gate, console: Any) -> int:
         for line in workflow_commands(results, gate.fail_on):
             console.file.write(line + "\n")
         console.file.flush()
-    if results.targets and not any(t.reachable for t in results.targets):
-        return EXIT_UNREACHABLE
     if any(t.new_failures(gate.fail_on) for t in results.targets):
         return EXIT_FAILED
+    if not gate.allow_errors and _has_errors(results):
+        return EXIT_ERRORS
     return EXIT_OK
+
+
+def _has_errors(results: Any) -> bool:
+    """Whether the run cannot be trusted to have tested what it was asked to: a target could
+    not be reached, or a case ended in ERROR (a server that died mid-run, say)."""
+    from conformance.verdicts.verdict import Verdict
+
+    return any(
+        not target.reachable or any(case.verdict is Verdict.ERROR for case in target.cases)
+        for target in results.targets
+    )
 
 
 def _run_in_reactor(
@@ -521,14 +726,18 @@ def _run_in_reactor(
     from rich.console import Console
     from twisted.internet import defer, task
 
-    from conformance.driver.runner import default_jobs, plan, run_suite
+    from conformance.driver.runner import RunControl, default_jobs, plan, run_suite
     from conformance.reporters import prepare as prepare_reports
     from conformance.reporters.terminal import TerminalReporter
 
     console = Console(stderr=False, highlight=False)
     outcome: dict[str, int] = {}
+    control = RunControl()
 
     async def main_async(reactor: Any) -> None:
+        # Once running: the reactor installs its own handlers as it starts (this coroutine
+        # begins before that).
+        reactor.callWhenRunning(_on_signals, reactor, control, console)
         reference = None
         run_targets = targets
         if not run_targets:
@@ -560,7 +769,9 @@ def _run_in_reactor(
                 if done == tail:
                     reactor.callLater(0, prepare_reports)
 
-            results = await run_suite(reactor, cases, run_targets, options, jobs=jobs, on_case_done=case_done)
+            results = await run_suite(
+                reactor, cases, run_targets, options, jobs=jobs, on_case_done=case_done, control=control
+            )
         finally:
             if reference is not None:
                 reference.stop()
@@ -571,8 +782,9 @@ def _run_in_reactor(
 
             results = apply_baseline(results, gate.baseline)
         _write_outputs(results, directory, gate)
-        reporter.finish(results, directory, gate.fail_on)
-        outcome["code"] = _exit_status(results, gate, console)
+        reporter.finish(results, directory, gate.fail_on, allow_errors=gate.allow_errors)
+        code = _exit_status(results, gate, console)
+        outcome["code"] = _SIGNAL_EXITS.get(results.interrupted, code)
 
     def start(reactor: Any) -> Any:
         return defer.Deferred.fromCoroutine(main_async(reactor))
@@ -583,6 +795,35 @@ def _run_in_reactor(
         if exit_.code not in (0, None):
             return int(exit_.code) if isinstance(exit_.code, int) else EXIT_FAILED
     return outcome.get("code", EXIT_FAILED)
+
+
+_SIGNAL_EXITS = {"SIGINT": EXIT_SIGINT, "SIGTERM": EXIT_SIGTERM}
+
+
+def _on_signals(reactor: Any, control: Any, console: Any) -> None:
+    """Replace the reactor's SIGINT and SIGTERM handlers (which stop it at once, reports lost)
+    with: the first signal interrupts the run (no case starts any more, those in flight are
+    dropped, the report of the finished ones is written, the exit status says which signal);
+    a second SIGINT quits at once, the terminal's cursor shown again first."""
+    import signal
+
+    def handler(number: int, frame: Any) -> None:
+        name = signal.Signals(number).name
+        if control.interrupted:
+            if number == signal.SIGINT:
+                console.show_cursor(True)
+                sys.stderr.write("\nInterrupted again: quitting without a report\n")
+                sys.stderr.flush()
+                os._exit(EXIT_SIGINT)
+            return
+        sys.stderr.write(
+            f"\n{name}: stopping; writing the report of the cases that finished (Ctrl-C again to quit)\n"
+        )
+        sys.stderr.flush()
+        reactor.callFromThread(control.interrupt, name)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 class BadInputFile(click.ClickException):
@@ -646,6 +887,7 @@ def baseline_command(results_path: str, out: str | None) -> None:
     help="Judge the merged results against this baseline (instead of the runs' own).",
 )
 @_FAIL_ON
+@_ALLOW_ERRORS
 @click.option("--summary-md", type=click.Path(dir_okay=False), help="Also write the Markdown summary here.")
 @click.option(
     "--matrix-md",
@@ -658,14 +900,15 @@ def report_command(
     out: str,
     baseline_path: str | None,
     fail_on: str,
+    allow_errors: bool,
     summary_md: str | None,
     matrix_md: str | None,
     title: str,
 ) -> None:
     """Merge the results of several runs, targets or CI shards into one report directory.
 
-    Exits like run: 1 when a FAIL outside the baseline is at or above --fail-on, 2 when a
-    file cannot be read.
+    Exits like run: 1 when a FAIL outside the baseline is at or above --fail-on, 3 when none
+    did but a case ended in ERROR or a target was unreachable, 2 when a file cannot be read.
     """
     from rich.console import Console
 
@@ -682,7 +925,11 @@ def report_command(
 
         baseline = _read_baseline(baseline_path, [t.name for t in merged.targets])
         merged = apply_baseline(merged, baseline)
-    gate = Gate(fail_on=Requirement(fail_on.upper()), summary_md=Path(summary_md) if summary_md else None)
+    gate = Gate(
+        fail_on=Requirement(fail_on.upper()),
+        summary_md=Path(summary_md) if summary_md else None,
+        allow_errors=allow_errors,
+    )
     _write_outputs(merged, Path(out), gate)
     if matrix_md:
         from conformance.reporters.markdown import render_verdict_matrix
@@ -691,7 +938,9 @@ def report_command(
     console = Console(highlight=False)
     plural = "s" if len(runs) != 1 else ""
     console.print(f"Merged {len(runs)} result file{plural}", highlight=False)
-    TerminalReporter(console, show_progress=False).finish(merged, Path(out), gate.fail_on)
+    TerminalReporter(console, show_progress=False).finish(
+        merged, Path(out), gate.fail_on, allow_errors=gate.allow_errors
+    )
     sys.exit(_exit_status(merged, gate, console))
 
 

@@ -1,6 +1,8 @@
 """Comparing two runs: which cases regressed, which were fixed, which are new or gone.
 
-Targets are matched by name and cases by id. A change is
+Targets are matched by name and cases by id; when each run has one target, those two are
+compared whatever their names (an unnamed target is called by its host:port, which a CI job's
+server may change every run). A change is
 
 - a **regression** when the new verdict is FAIL and the old one was not, or the new verdict is
   ERROR and the old one was neither FAIL nor ERROR (the case stopped running);
@@ -98,6 +100,7 @@ class RunDiff:
     targets_added: tuple[str, ...] = ()
     targets_removed: tuple[str, ...] = ()
     unchanged: int = 0
+    paired: tuple[str, str] | None = None  # (old name, new name): the only targets, compared
 
     def of_kind(self, kind: str) -> tuple[CaseChange, ...]:
         return tuple(change for change in self.changes if change.kind == kind)
@@ -110,6 +113,10 @@ def diff_runs(old: RunResults, new: RunResults) -> RunDiff:
     """Every difference between ``old`` and ``new``, per target, per case in canonical order."""
     old_targets = {t.name: t for t in old.targets}
     new_targets = {t.name: t for t in new.targets}
+    paired = None
+    if len(old.targets) == 1 and len(new.targets) == 1 and old.targets[0].name != new.targets[0].name:
+        paired = (old.targets[0].name, new.targets[0].name)
+        old_targets = {new.targets[0].name: old.targets[0]}
     names = [t.name for t in new.targets] + [t.name for t in old.targets if t.name not in new_targets]
     changes: list[CaseChange] = []
     unchanged = 0
@@ -131,6 +138,7 @@ def diff_runs(old: RunResults, new: RunResults) -> RunDiff:
         targets_added=tuple(n for n in new_targets if n not in old_targets),
         targets_removed=tuple(n for n in old_targets if n not in new_targets),
         unchanged=unchanged,
+        paired=paired,
     )
 
 
@@ -151,6 +159,11 @@ def _counts_line(diff: RunDiff, fail_on: Requirement) -> str:
 
 def render_text(diff: RunDiff, fail_on: Requirement = Requirement.MUST) -> str:
     lines: list[str] = []
+    if diff.paired:
+        old_name, new_name = (visible(name) for name in diff.paired)
+        lines.append(
+            f"target {old_name} (old run) compared with {new_name} (new run): each run has one target"
+        )
     for name in diff.targets_added:
         lines.append(f"target {visible(name)}: only in the new run")
     for name in diff.targets_removed:
@@ -169,6 +182,12 @@ def render_text(diff: RunDiff, fail_on: Requirement = Requirement.MUST) -> str:
 
 def render_markdown_diff(diff: RunDiff, fail_on: Requirement = Requirement.MUST) -> str:
     lines = ["# Conformance diff", "", _counts_line(diff, fail_on)]
+    if diff.paired:
+        old_name, new_name = (md_text(name) for name in diff.paired)
+        lines += [
+            "",
+            f"- target {old_name} (old run) compared with {new_name} (new run): each run has one target",
+        ]
     for name in diff.targets_added:
         lines += ["", f"- target {md_text(name)}: only in the new run"]
     for name in diff.targets_removed:
@@ -198,6 +217,7 @@ def render_json_diff(diff: RunDiff, fail_on: Requirement = Requirement.MUST) -> 
         "counts": {kind: len(diff.of_kind(kind)) for kind in KINDS} | {"unchanged": diff.unchanged},
         "targets_added": list(diff.targets_added),
         "targets_removed": list(diff.targets_removed),
+        "paired": list(diff.paired) if diff.paired else None,
         "changes": [change.to_json() for change in diff.changes],
     }
     return json.dumps(document, indent=1, ensure_ascii=True) + "\n"

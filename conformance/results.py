@@ -371,6 +371,9 @@ class RunResults:
     schema: int = SCHEMA_VERSION
     profile: str = "default"  # how strictly the run read the RFC's SHOULDs (--profile)
     echo_path: str | None = None  # the targets' echo endpoint, when the run had one
+    # The signal that stopped the run early ("SIGINT", "SIGTERM"), or "" for a whole run: an
+    # interrupted run holds the cases that finished before it, and not the others.
+    interrupted: str = ""
 
     def stale_baseline_of(self, target: TargetResults) -> tuple[StaleEntry, ...]:
         """``target.stale_baseline`` as far as this run can judge it.
@@ -414,6 +417,7 @@ class RunResults:
             "baseline_unmatched": [entry.to_json() for entry in self.unmatched_baseline],  # derived
             "profile": self.profile,
             "echo_path": self.echo_path,
+            **({"interrupted": self.interrupted} if self.interrupted else {}),
             "targets": [
                 self._target_json(target, None if cases_of is None else cases_of(index))
                 for index, target in enumerate(self.targets)
@@ -439,5 +443,6 @@ class RunResults:
             duration_s=raw["duration_s"],
             profile=raw.get("profile", "default"),
             echo_path=raw.get("echo_path"),
+            interrupted=raw.get("interrupted") or "",
             targets=tuple(TargetResults.from_json(t) for t in raw["targets"]),
         )

@@ -49,6 +49,9 @@ class RunOptions:
     # Whose wire transcripts the results keep: "all", or "failures" (every case that did not
     # PASS): a PASS case's transcript is most of a report's size and of a run's memory.
     transcripts: str = "all"
+    # Probe each target once per suite before its cases (conformance.driver.preflight): a
+    # target that does not speak what its URL says gets one diagnosis, not a FAIL per case.
+    preflight: bool = False
 
     def offers(self, capability: str) -> bool:
         """Whether the targets of the run offer a capability cases may require."""
@@ -476,12 +479,17 @@ class CaseOutcome:
     waited_out: bool  # the verdict rests on a deadline: the target may only have been busy
 
 
-async def run_case(reactor: object, case: model.Case, target: Target, options: RunOptions) -> CaseOutcome:
-    """Run a case to its verdict."""
+def skip_reason(case: model.Case, target: Target, options: RunOptions) -> str:
+    """Why ``case`` does not run against ``target`` (SKIPPED), or "" when it does."""
     from conformance.scenario.registry import CAPABILITIES
 
     missing = [name for name in case.requires if not options.offers(name)]
-    reason = "; ".join(CAPABILITIES[name].skip_reason for name in missing) or not_applicable(case, target)
+    return "; ".join(CAPABILITIES[name].skip_reason for name in missing) or not_applicable(case, target) or ""
+
+
+async def run_case(reactor: object, case: model.Case, target: Target, options: RunOptions) -> CaseOutcome:
+    """Run a case to its verdict."""
+    reason = skip_reason(case, target, options)
     if reason:
         return CaseOutcome(result=skipped(case, reason), connected=False, answered=False, waited_out=False)
     run = CaseRun(reactor, case, target, options)

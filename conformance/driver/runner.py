@@ -9,11 +9,13 @@ from collections.abc import Callable, Sequence
 from twisted.internet import defer
 
 from conformance import __version__
-from conformance.driver.interpreter import CaseOutcome, RunOptions, run_case
+from conformance.driver.interpreter import CaseOutcome, RunOptions, run_case, skip_reason
 from conformance.driver.logs import keep_no_log_history
+from conformance.driver.preflight import Diagnosis, probe
 from conformance.results import CaseResult, RunResults, TargetResults
 from conformance.scenario.model import Case
 from conformance.target import Target
+from conformance.verdicts.judge import judge, skipped
 from conformance.verdicts.profiles import apply_profile
 from conformance.verdicts.verdict import Verdict
 
@@ -33,6 +35,43 @@ def default_jobs() -> int:
 HEAVY_JOBS = 1
 
 
+class RunControl:
+    """Lets the caller stop a run early (Ctrl-C): after :meth:`interrupt` no case starts, the
+    cases in flight are cancelled, and :func:`run_suite` returns the cases that had finished,
+    its results marked interrupted."""
+
+    def __init__(self) -> None:
+        self.interrupted = ""  # the reason (the signal's name) once interrupted
+        self._in_flight: set[defer.Deferred[CaseOutcome]] = set()
+        self._cancelled: set[defer.Deferred[CaseOutcome]] = set()
+
+    def interrupt(self, reason: str) -> None:
+        if self.interrupted:
+            return
+        self.interrupted = reason
+        for running in list(self._in_flight):
+            if not running.called:
+                self._cancelled.add(running)
+                running.cancel()
+
+    async def run(
+        self, reactor: object, case: Case, target: Target, options: RunOptions
+    ) -> CaseOutcome | None:
+        """``run_case``, or None when the run was interrupted before the case started or
+        while it ran (its result would say so, not what the target did)."""
+        if self.interrupted:
+            return None
+        running = defer.Deferred.fromCoroutine(run_case(reactor, case, target, options))
+        self._in_flight.add(running)
+        try:
+            outcome = await running
+        except defer.CancelledError:
+            return None
+        finally:
+            self._in_flight.discard(running)
+        return None if running in self._cancelled else outcome
+
+
 def plan(cases: Sequence[Case], targets: Sequence[Target]) -> list[tuple[Target, list[Case]]]:
     """Which cases run against which target: those of the suites its URL can serve."""
     return [(target, [case for case in cases if case.protocol in target.suites]) for target in targets]
@@ -46,6 +85,7 @@ async def run_suite(
     *,
     jobs: int | None = None,
     on_case_done: ProgressCallback | None = None,
+    control: RunControl | None = None,
 ) -> RunResults:
     """Run every case against every target, ``jobs`` at a time.
 
@@ -56,7 +96,11 @@ async def run_suite(
     target's other cases are done, if the target answered anything in the first pass (a
     target that never answers gets no second pass: the run stays about cases / jobs x
     timeout). The second verdict is the one reported.
+
+    ``control`` (a :class:`RunControl`) can interrupt the run: the results then hold only the
+    cases that finished, and say so.
     """
+    control = control or RunControl()
     keep_no_log_history()  # else Twisted's log history keeps every connection alive
     started_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     wall_start = time.monotonic()
@@ -70,37 +114,66 @@ async def run_suite(
             on_case_done(target.name, outcome.result)
         return outcome
 
-    async def one(target: Target, case: Case) -> CaseOutcome:
+    async def one(target: Target, case: Case) -> CaseOutcome | None:
         is_heavy = "heavy" in case.tags
         if is_heavy:
             await heavy[target.name].acquire()
         await semaphore.acquire()
         try:
-            outcome = await run_case(reactor, case, target, options)
+            outcome = await control.run(reactor, case, target, options)
         finally:
             semaphore.release()
             if is_heavy:
                 heavy[target.name].release()
-        return outcome if outcome.waited_out else report(target, outcome)
+        return outcome if outcome is None or outcome.waited_out else report(target, outcome)
 
-    async def all_of(target: Target, target_cases: list[Case]) -> list[CaseOutcome]:
-        outcomes: list[CaseOutcome] = await defer.gatherResults(
-            [defer.Deferred.fromCoroutine(one(target, case)) for case in target_cases], consumeErrors=True
+    async def diagnosed(target: Target, case: Case, diagnosis: Diagnosis) -> CaseOutcome:
+        """The outcome of a case of a suite the pre-flight probe found the target cannot run:
+        SKIPPED as it would be anyway, else an ERROR with the diagnosis."""
+        reason = skip_reason(case, target, options)
+        if reason:
+            result = skipped(case, reason)
+        else:
+            result = judge(
+                case, grades=(), failure=None, error=diagnosis.reason, transcript=diagnosis.transcript
+            )
+        return report(
+            target,
+            CaseOutcome(result=result, connected=diagnosis.connected, answered=False, waited_out=False),
         )
-        alive = any(outcome.answered for outcome in outcomes)
+
+    async def all_of(target: Target, target_cases: list[Case]) -> list[CaseOutcome | None]:
+        diagnoses: dict[str, Diagnosis | None] = {}
+        if options.preflight:
+            for suite in dict.fromkeys(case.protocol for case in target_cases):
+                diagnoses[suite] = await probe(
+                    reactor, target, suite, options.tls, options.timeout, options.connect_timeout
+                )
+
+        def start(case: Case) -> defer.Deferred[CaseOutcome | None]:
+            diagnosis = diagnoses.get(case.protocol)
+            if diagnosis is not None:
+                return defer.Deferred.fromCoroutine(diagnosed(target, case, diagnosis))
+            return defer.Deferred.fromCoroutine(one(target, case))
+
+        outcomes: list[CaseOutcome | None] = await defer.gatherResults(
+            [start(case) for case in target_cases], consumeErrors=True
+        )
+        alive = any(outcome.answered for outcome in outcomes if outcome is not None)
         deadline = reactor.seconds() + options.retry_budget  # type: ignore[attr-defined]
         for index, (case, outcome) in enumerate(zip(target_cases, outcomes, strict=True)):
-            if not outcome.waited_out:
+            if outcome is None or not outcome.waited_out:
                 continue
             if alive and reactor.seconds() < deadline:  # type: ignore[attr-defined]
-                retried = await run_case(reactor, case, target, options)
-                outcomes[index] = CaseOutcome(
-                    result=retried.result,
-                    connected=outcome.connected or retried.connected,
-                    answered=retried.answered,
-                    waited_out=retried.waited_out,
-                )
-            report(target, outcomes[index])
+                retried = await control.run(reactor, case, target, options)
+                if retried is not None:  # else interrupted: the first verdict stands
+                    outcome = outcomes[index] = CaseOutcome(
+                        result=retried.result,
+                        connected=outcome.connected or retried.connected,
+                        answered=retried.answered,
+                        waited_out=retried.waited_out,
+                    )
+            report(target, outcome)
         return outcomes
 
     gathered = await defer.gatherResults(
@@ -108,7 +181,8 @@ async def run_suite(
         consumeErrors=True,
     )
     target_results = []
-    for (target, _), outcomes in zip(work, gathered, strict=True):
+    for (target, _), all_outcomes in zip(work, gathered, strict=True):
+        outcomes = [outcome for outcome in all_outcomes if outcome is not None]
         reachable = any(outcome.connected for outcome in outcomes) or all(
             outcome.result.verdict is Verdict.SKIPPED for outcome in outcomes
         )
@@ -127,4 +201,5 @@ async def run_suite(
         targets=tuple(target_results),
         profile=options.profile,
         echo_path=options.echo_path,
+        interrupted=control.interrupted,
     )

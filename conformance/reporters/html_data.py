@@ -223,6 +223,8 @@ def summary_data(results: RunResults) -> dict[str, Any]:
             "baseline": baseline_data(results),
         }
     )
+    if results.interrupted:
+        summary["interrupted"] = results.interrupted
     return summary
 
 

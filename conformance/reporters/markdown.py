@@ -171,6 +171,12 @@ def render_markdown(results: RunResults, fail_on: Requirement = Requirement.MUST
         f"{len(results.targets)} target{plural}{shard}"
     )
     lines.append("")
+    if results.interrupted:
+        lines += [
+            f"**Interrupted run ({md_text(results.interrupted)})**: only the cases that finished "
+            "before it are reported.",
+            "",
+        ]
     verdict = f"**{gating} new FAIL at {_level(fail_on)}**" if gating else f"No new FAIL at {_level(fail_on)}"
     if known:
         verdict += f" ({known} known, expected by the baseline)"

@@ -69,6 +69,19 @@ def summary_line(target: TargetResults) -> Text:
     return line
 
 
+def _error_reasons(results: RunResults) -> list[str]:
+    """Per target with any: 'NAME could not be reached', or 'NAME: N cases ended in ERROR'."""
+    reasons = []
+    for target in results.targets:
+        errors = sum(1 for case in target.cases if case.verdict is Verdict.ERROR)
+        if not target.reachable:
+            reasons.append(f"{visible(target.name)} could not be reached")
+        elif errors:
+            plural = "s" if errors != 1 else ""
+            reasons.append(f"{visible(target.name)}: {errors} case{plural} ended in ERROR")
+    return reasons
+
+
 class TerminalReporter:
     """Reports a run on a rich console: :meth:`start`, :meth:`case_done` per case, :meth:`finish`."""
 
@@ -174,11 +187,30 @@ class TerminalReporter:
                 line.append(f"  ({visible(entry.entry.source)})", style="dim")
             self.console.print(line, soft_wrap=True)
 
-    def finish(self, results: RunResults, report_dir: Path | None, fail_on: Requirement) -> None:
+    def finish(
+        self,
+        results: RunResults,
+        report_dir: Path | None,
+        fail_on: Requirement,
+        *,
+        allow_errors: bool = False,
+    ) -> None:
         """Print per target every FAIL the baseline does not expect, the ERRORs, the known
         failures and the stale baseline entries; then a summary line per target, the verdict
-        of the run and the report path."""
+        of the run (ERRORs and unreachable targets fail it unless ``allow_errors``) and the
+        report path."""
         self._stop_progress()
+        if results.interrupted:
+            ran = sum(len(target.cases) for target in results.targets)
+            self.console.print()
+            self.console.print(
+                Text(
+                    f"Interrupted ({results.interrupted}): {ran} of {self._total or ran} cases finished; "
+                    "the report holds those.",
+                    style="bold yellow",
+                ),
+                soft_wrap=True,
+            )
         for target in results.targets:
             fails = sorted((c for c in target.cases if c.is_new_failure), key=lambda c: -c.requirement.rank)
             known = target.known_failures()
@@ -241,6 +273,14 @@ class TerminalReporter:
             plural = "y" if stale_count == 1 else "ies"
             verdict.append(f"; {stale_count} baseline entr{plural} no longer FAIL", style="cyan")
         self.console.print(verdict, soft_wrap=True)
+        errors = _error_reasons(results)
+        if errors:
+            line = Text("; ".join(errors), style=STYLES[Verdict.ERROR])
+            if allow_errors:
+                line.append(" (not counted: --allow-errors)")
+            else:
+                line.append(": the run fails (--allow-errors to accept)")
+            self.console.print(line, soft_wrap=True)
         if report_dir is not None:
             report = Text("Report: ")
             report.append(visible(str(Path(report_dir) / "index.html")), style="bold")

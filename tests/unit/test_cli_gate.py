@@ -344,6 +344,10 @@ def test_report_with_a_baseline_and_schema_1_input(tmp_path: Path) -> None:
     baseline = tmp_path / "b.yaml"
     baseline.write_text('targets:\n  nginx:\n    h2/9113/6.5.2/max-frame-size: "known"\n')
     result = conformance("report", str(schema1), "--out", str(tmp_path / "r"), "--baseline", str(baseline))
+    assert result.returncode == 3, result.stdout + result.stderr  # its ERRORs remain
+    result = conformance(
+        "report", str(schema1), "--out", str(tmp_path / "r"), "--baseline", str(baseline), "--allow-errors"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads((tmp_path / "r" / "results.json").read_text())
     assert data["schema"] == 2
