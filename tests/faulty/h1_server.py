@@ -123,6 +123,8 @@ FAULTS: dict[str, str] = {
     "no-length-body-until-close": "reads the body of a request with neither Content-Length nor Transfer-Encoding until the connection closes",
     "trailers-unchecked": "discards trailer lines without checking their syntax",
     "chunk-ext-unbounded": "puts no limit on the length of a chunk-size line and its extensions",
+    "nul-field-dropped": "ignores a field line whose value holds a NUL byte, as if it were not there",
+    "chunked-params-ignored": "drops parameters on the chunked coding ('chunked;foo=bar' is chunked)",
     # connections (RFC 9112 §9)
     "close-after-response": "closes the connection after every response, without saying so",
     "pipeline-drop-second": "answers the first request of a read and drops the rest",
@@ -751,6 +753,8 @@ class FaultyHTTP11(protocol.Protocol):
             field_name = self._field_name(name)
             if "duplicate-fields-last-wins" in self.faults:
                 request.fields = [(key, v) for key, v in request.fields if key != field_name]
+            if "nul-field-dropped" in self.faults and b"\x00" in value:
+                continue  # neither rejected nor replaced with SP (RFC 9110 §5.5): just gone
             request.fields.append((field_name, self._field_value(value)))
 
     def _field_name(self, name: bytes) -> str:
@@ -856,7 +860,13 @@ class FaultyHTTP11(protocol.Protocol):
         for element in joined.split(b","):
             element = element.strip(OWS)
             if element:  # https://www.rfc-editor.org/rfc/rfc9110#section-5.6.1: empty elements
-                codings.append(element.split(b";", 1)[0].strip(OWS).lower())
+                coding, semicolon, _ = element.partition(b";")
+                coding = coding.strip(OWS).lower()
+                if coding == b"chunked" and semicolon and "chunked-params-ignored" not in self.faults:
+                    # https://www.rfc-editor.org/rfc/rfc9112#section-7.1: chunked defines no
+                    # parameters; their presence SHOULD be treated as an error.
+                    raise Reject(400, "parameters on the chunked coding")
+                codings.append(coding)
         if not codings:
             raise Reject(400, "an empty Transfer-Encoding")
         if "chunked-anywhere" in self.faults and b"chunked" in codings:
