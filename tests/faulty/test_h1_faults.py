@@ -57,7 +57,12 @@ def matrix(reactor_thread, h1_cases, ports) -> Matrix:  # type: ignore[no-untype
     serves the echo contract at /echo, so the echo cases run too."""
     options = RunOptions(timeout=1.5, retry_budget=0, echo_path="/echo")
     return run_confirmed(
-        reactor_thread, h1_cases, http_targets(ports), options, MAP.expected(), correct=("PASS", "INFORMATIONAL")
+        reactor_thread,
+        h1_cases,
+        http_targets(ports),
+        options,
+        MAP.expected(),
+        correct=("PASS", "INFORMATIONAL"),
     )
 
 
