@@ -167,7 +167,6 @@ FAULTS: dict[str, str] = {
     "304-without-etag": "sends 304 without the ETag the 200 has",
     "range-no-content-range": "sends 206 without Content-Range",
     "416-without-content-range": "sends 416 without Content-Range",
-    "range-multipart-amplify": "answers many ranges with a multipart 206 holding every one of them",
     "if-range-ignored": "serves the Range whatever If-Range says",
     "ius-ignored": "ignores If-Unmodified-Since",
     "ims-future-400": "answers 400 to an If-Modified-Since later than its clock",
@@ -1343,16 +1342,7 @@ class FaultyHTTP11(protocol.Protocol):
                 start, end = max(0, size - int(last)), size - 1
             parts.append((start, end))
         if len(parts) > 1:
-            if "range-multipart-amplify" not in self.faults:
-                return False  # several ranges: this server sends the whole representation
-            body = b"".join(
-                b"--conformance\r\nContent-Range: bytes %d-%d/%d\r\n\r\n%s\r\n"
-                % (start, end, size, RESOURCE_BODY[start : end + 1])
-                for start, end in parts
-            )
-            mixed = [("Content-Type", "multipart/byteranges; boundary=conformance")]
-            self._respond(request, 206, headers=mixed, body=body + b"--conformance--\r\n")
-            return True
+            return False  # several ranges: this server sends the whole representation
         ((start, end),) = parts
         if start >= size:
             unsatisfiable = (
