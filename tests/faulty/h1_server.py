@@ -94,7 +94,6 @@ FAULTS: dict[str, str] = {
     "value-unicode-strip": "trims field values like str.strip() on Latin-1 text (VT, FF, 0x1C-0x1F, 0x85, 0xA0)",
     "field-name-junk-stripped": "drops bytes that are not token characters from field names",
     "obs-fold-dropped": "ignores obs-fold continuation lines instead of rejecting or unfolding them",
-    "small-header-limits": "answers 431 to field lines over 1 KiB or more than 30 of them",
     # Host (RFC 9112 §3.2, RFC 9110 §7.2)
     "no-host-check": "serves an HTTP/1.1 request without a Host field",
     "duplicate-host-ok": "serves a request with several Host lines (the first wins)",
@@ -167,11 +166,8 @@ FAULTS: dict[str, str] = {
     "trace-echoes-credentials": "answers TRACE with the whole request as message/http, credentials included",
     "head-fields-differ": "answers HEAD without Content-Type and with Content-Length: 0",
     "304-without-etag": "sends 304 without the ETag the 200 has",
-    "unsatisfiable-accept-400": "answers 400 to an Accept field no representation satisfies",
-    "unknown-content-type-500": "answers 500 to a POST with a Content-Type it does not know",
     "range-no-content-range": "sends 206 without Content-Range",
     "416-without-content-range": "sends 416 without Content-Range",
-    "range-multipart-amplify": "answers many ranges with a multipart 206 holding every one of them",
     "if-range-ignored": "serves the Range whatever If-Range says",
     "ius-ignored": "ignores If-Unmodified-Since",
     "ims-future-400": "answers 400 to an If-Modified-Since later than its clock",
@@ -711,11 +707,10 @@ class FaultyHTTP11(protocol.Protocol):
         raise Reject(400, "the request-target is in no form this method allows")
 
     def _parse_fields(self, request: Request, lines: list[bytes]) -> None:
-        small = "small-header-limits" in self.faults
-        if len(lines) > (30 if small else FIELD_COUNT_CAP):
+        if len(lines) > FIELD_COUNT_CAP:
             raise Reject(431, "too many field lines")
         for number, line in enumerate(lines):
-            if len(line) > (1024 if small else FIELD_LINE_CAP):
+            if len(line) > FIELD_LINE_CAP:
                 raise Reject(431, "a field line is too long")
             if line[:1] in (b" ", b"\t"):
                 if number > 0 and "obs-fold-dropped" in self.faults:
@@ -1164,14 +1159,6 @@ class FaultyHTTP11(protocol.Protocol):
             allow = [] if "405-without-allow" in self.faults else [("Allow", ALLOW)]
             self._respond(request, 405, headers=allow, body=b"method not allowed\n")
             return
-        if "unsatisfiable-accept-400" in self.faults and not self._acceptable(request):
-            self._respond(request, 400, body=b"nothing acceptable\n")
-            return
-        content_type = b"".join(request.values("content-type")).split(b";")[0].strip(OWS).lower()
-        known_type = content_type in (b"", b"text/plain", b"application/octet-stream")
-        if not known_type and "unknown-content-type-500" in self.faults:
-            self._respond(request, 500, body=b"internal error\n")
-            return
         if "preconditions-before-404" not in self.faults and self._preconditions(request, method):
             return
         if request.values("range") and "range-any-unit" in self.faults:
@@ -1221,12 +1208,6 @@ class FaultyHTTP11(protocol.Protocol):
             # https://www.rfc-editor.org/rfc/rfc9110#section-9.3.7: Allow, and
             # Content-Length: 0 when there is no content.
             self._respond(request, 200, headers=allow, body=b"")
-
-    def _acceptable(self, request: Request) -> bool:
-        """Whether Accept (https://www.rfc-editor.org/rfc/rfc9110#section-12.5.1) allows
-        text/plain; only the unsatisfiable-accept-400 fault refuses what it does not."""
-        ranges = {element.split(";")[0].strip() for element in request.tokens("accept")}
-        return not ranges or bool(ranges & {"*/*", "text/*", RESOURCE_TYPE})
 
     def _websocket(self, request: Request) -> bool:
         """A WebSocket opening handshake (RFC 6455 §4.2): 426 with the supported version for
@@ -1384,16 +1365,7 @@ class FaultyHTTP11(protocol.Protocol):
                 start, end = max(0, size - int(last)), size - 1
             parts.append((start, end))
         if len(parts) > 1:
-            if "range-multipart-amplify" not in self.faults:
-                return False  # several ranges: this server sends the whole representation
-            body = b"".join(
-                b"--conformance\r\nContent-Range: bytes %d-%d/%d\r\n\r\n%s\r\n"
-                % (start, end, size, RESOURCE_BODY[start : end + 1])
-                for start, end in parts
-            )
-            mixed = [("Content-Type", "multipart/byteranges; boundary=conformance")]
-            self._respond(request, 206, headers=mixed, body=body + b"--conformance--\r\n")
-            return True
+            return False  # several ranges: this server sends the whole representation
         ((start, end),) = parts
         if start >= size:
             unsatisfiable = (
