@@ -798,6 +798,14 @@ for _kind in (
         lambda n, c: ex.OneOf(alternatives=_alternatives(n, c, "one_of")),
     ),
     Kind(
+        "http2_preface",
+        "the target answered in HTTP/2 (a SETTINGS frame where a response had to start): it "
+        "serves HTTP/2 by prior knowledge on this port",
+        {"const": True},
+        lambda n, c: h1pat.Http2PrefacePattern(),
+        protocols=("h1",),
+    ),
+    Kind(
         "allow",
         "a named set of behaviours the RFCs always allow here (scenario/allowances/), e.g. "
         "answered-from-head-then-closed",

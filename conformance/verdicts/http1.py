@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from conformance.codecs.common import Event, printable
-from conformance.codecs.http1 import Response
+from conformance.codecs.http1 import Garbage, Response
 from conformance.verdicts.expectations import EventPattern
 
 
@@ -173,3 +173,29 @@ class ResponsePattern(EventPattern):
         if problems:
             return f"{event.describe()} — " + "; ".join(problems)
         return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Http2PrefacePattern(EventPattern):
+    """The target answered in HTTP/2: what it sent where a response had to start is a SETTINGS
+    frame on stream 0, the server connection preface (RFC 9113 §3.4: "The server connection
+    preface consists of a potentially empty SETTINGS frame ... that MUST be the first frame
+    the server sends in the HTTP/2 connection"). A server that serves HTTP/2 by prior
+    knowledge on the same port as HTTP/1.1 (RFC 9113 §3.3) answers the preface this way."""
+
+    def describe(self) -> str:
+        return "an HTTP/2 server connection preface (a SETTINGS frame)"
+
+    def check(self, event: Event) -> str | None:
+        if isinstance(event, Garbage) and _is_settings_frame(event.data):
+            return None
+        return event.describe()
+
+
+def _is_settings_frame(data: bytes) -> bool:
+    # 9 octets of frame header: length (24 bits, a multiple of 6 for SETTINGS), type 0x4,
+    # flags (no ACK in the preface), and a reserved bit plus stream id 0.
+    if len(data) < 9 or data[3] != 0x4 or data[4] & 0x1:
+        return False
+    length = int.from_bytes(data[0:3], "big")
+    return length % 6 == 0 and int.from_bytes(data[5:9], "big") & 0x7FFFFFFF == 0

@@ -95,3 +95,19 @@ def test_an_outcome_has_one_grade(grades: str) -> None:
     source = CASE.replace("{allow: answered-from-head-then-closed}", "closed: true\n              " + grades)
     _, errors = load_text(source, "x.yaml")
     assert errors and "not several" in str(errors[0])
+
+
+def test_an_http2_answer_to_the_preface_on_an_http1_port_is_recognised() -> None:
+    """RFC 9113 §3.3: a server may speak HTTP/2 by prior knowledge on its HTTP/1.1 port; it
+    answers the preface with its SETTINGS frame, which the HTTP/1.1 parser reads as garbage."""
+    from conformance.verdicts.http1 import Http2PrefacePattern
+
+    settings = bytes.fromhex("00000c 04 00 00000000 0003 00000064 0004 0000ffff")
+    events = ResponseParser().feed(settings)
+    assert isinstance(Http2PrefacePattern().evaluate(ex.Observation(events=events, received=len(settings), elapsed=0.1, timed_out=False), START), ex.Matched)
+    # An HTTP/1.1 answer, or garbage that is no SETTINGS frame, is not one.
+    for other in (OK, b"\x00\x00\x08\x07\x00\x00\x00\x00\x00" + bytes(8), b"garbage\r\n\r\n"):
+        outcome = Http2PrefacePattern().evaluate(
+            ex.Observation(events=ResponseParser().feed(other), received=len(other), elapsed=0.1, timed_out=True), START
+        )
+        assert isinstance(outcome, ex.Mismatch), other
