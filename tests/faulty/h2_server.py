@@ -88,7 +88,6 @@ FAULTS: dict[str, str] = {
     "accept-lower-stream-id": "accepts a new stream whose identifier is lower than one already used",
     "accept-data-after-end-stream": "ignores DATA on a stream the client has ended with END_STREAM",
     "accept-headers-after-end-stream": "ignores HEADERS on a stream the client has ended with END_STREAM",
-    "accept-frames-after-reset": "ignores DATA and HEADERS on a stream the client has reset",
     "stream-closed-as-refused-stream": "answers frames on closed streams with REFUSED_STREAM, not STREAM_CLOSED",
     "ignore-max-concurrent-streams": "accepts streams beyond its SETTINGS_MAX_CONCURRENT_STREAMS",
     # priority (§5.3, §6.3, RFC 9218)
@@ -572,8 +571,6 @@ class FaultyH2(protocol.Protocol):
         reason = stream.closed_by if stream is not None else "end"
         if reason == "our-reset":
             # §5.1: frames after we sent RST_STREAM MUST be ignored (they may be in flight).
-            return
-        if reason == "client-reset" and self.fault("accept-frames-after-reset"):
             return
         if reason == "end" and self.fault(f"accept-{kind.lower()}-after-end-stream"):
             return
