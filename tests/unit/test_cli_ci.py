@@ -20,24 +20,8 @@ from twisted.internet import protocol
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
-TWO_LEVELS = """\
-protocol: h1
-rfc: 9112
-section: "1"
-cases:
-  - id: must-200
-    title: t
-    requirement: MUST
-    steps:
-      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
-      - expect: {response: {status: 200}}
-  - id: should-400
-    title: t
-    requirement: SHOULD
-    steps:
-      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
-      - expect: {response: {status: 400}}
-"""
+# The same two-level file the gate tests use.
+from test_cli_gate import TWO_LEVELS  # noqa: E402
 
 
 def conformance(*args: str) -> subprocess.CompletedProcess[str]:
