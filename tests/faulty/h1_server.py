@@ -121,7 +121,6 @@ FAULTS: dict[str, str] = {
     "trailers-not-consumed": "ends a chunked body at the last chunk; trailer lines become the next request",
     "no-length-body-until-close": "reads the body of a request with neither Content-Length nor Transfer-Encoding until the connection closes",
     "trailers-unchecked": "discards trailer lines without checking their syntax",
-    "chunk-ext-unbounded": "puts no limit on the length of a chunk-size line and its extensions",
     "nul-field-dropped": "ignores a field line whose value holds a NUL byte, as if it were not there",
     "chunked-params-ignored": "drops parameters on the chunked coding ('chunked;foo=bar' is chunked)",
     # connections (RFC 9112 §9)
@@ -968,7 +967,7 @@ class FaultyHTTP11(protocol.Protocol):
             self.buf = bytearray(re.sub(rb"\r(?=[^\n])", b"\r\n", bytes(self.buf)))
         found = self._line_end()
         if found is None:
-            if len(self.buf) > CHUNK_LINE_CAP and "chunk-ext-unbounded" not in self.faults:
+            if len(self.buf) > CHUNK_LINE_CAP:
                 raise Reject(400, "a chunk-size line is too long")
             return False
         content_end, next_start = found
