@@ -168,7 +168,6 @@ FAULTS: dict[str, str] = {
     "head-with-body": "sends content in the response to HEAD",
     # resource-exhaustion defences (§10.5)
     "rapid-reset-silence": "past the rapid-reset limit, stops answering instead of sending GOAWAY",
-    "no-continuation-limit": "accepts an endless header block of CONTINUATION frames",
     "control-flood-silence": "past the SETTINGS/PING limit, stops answering instead of sending GOAWAY",
     "empty-frame-flood-silence": "past the empty-DATA limit, stops answering instead of sending GOAWAY",
 }
@@ -682,7 +681,7 @@ class FaultyH2(protocol.Protocol):
             return
         self.block.fragments.append(payload)
         self.block.continuations += 1
-        if not self.fault("no-continuation-limit") and (
+        if (
             self.block.continuations > CONTINUATION_CAP
             or sum(map(len, self.block.fragments)) > HEADER_BLOCK_CAP
         ):
