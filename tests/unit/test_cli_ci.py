@@ -4,11 +4,8 @@ port changing between runs, and README examples that all work."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +17,8 @@ from twisted.internet import protocol
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
-# The same two-level file the gate tests use.
-from test_cli_gate import TWO_LEVELS  # noqa: E402
-
-
-def conformance(*args: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    environ["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args], capture_output=True, text=True, timeout=120, env=environ
-    )
+# The gate tests' two-level case file, and their way of running the CLI in a process of its own.
+from test_cli_gate import TWO_LEVELS, conformance  # noqa: E402
 
 
 class _Ok(protocol.Protocol):

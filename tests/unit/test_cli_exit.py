@@ -22,6 +22,9 @@ from twisted.internet import protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# The CLI in a process of its own, as the gate tests run it.
+from test_cli_gate import conformance  # noqa: E402
+
 FAST_AND_SLOW = """\
 protocol: h1
 rfc: 9112
@@ -66,22 +69,6 @@ cases:
       - wait: 3000
       - expect: {response: {status: 200}}
 """
-
-
-def conformance(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    environ["PYTHONPATH"] = str(ROOT)
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=environ,
-    )
 
 
 class _FastOrSilent(protocol.Protocol):

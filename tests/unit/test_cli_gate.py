@@ -40,12 +40,20 @@ cases:
 """
 
 
-def conformance(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def conformance(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own (this checkout's package), as a CI job runs it."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     environ["PYTHONPATH"] = str(ROOT)
     environ.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "conformance", *args], capture_output=True, text=True, timeout=120, env=environ
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+        cwd=cwd,
     )
 
 
