@@ -273,8 +273,15 @@ class TerminalReporter:
         return line
 
     def running_line(self) -> Text | None:
-        """The cases still running, once the run is ending: ``still running (7): ID (38 s),
-        ...``; None before (or when none is)."""
+        """The cases still running, once the run is ending, the longest-running first, one
+        per line (time first, so a narrow terminal cuts the id, not the time)::
+
+            still running (7):
+               38 s  h2/9113/5.1/idle-timeout  nginx
+               12 s  ws/6455/7.1/close-unanswered  nginx
+              and 5 more
+
+        None before (or when none is)."""
         with self._lock:
             running = sorted(self._running.items(), key=lambda item: item[1])
         left = self._total - self._done
@@ -282,15 +289,18 @@ class TerminalReporter:
             return None
         now = self._clock()
         several = len(self._targets) > 1
-        text = Text(f"still running ({len(running)}): ", style="dim")
-        for n, ((target, case_id), since) in enumerate(running[:RUNNING_SHOWN]):
-            if n:
-                text.append(", ", style="dim")
-            text.append(visible(case_id))
-            where = f"{visible(target)}, " if several else ""
-            text.append(f" ({where}{_seconds(now - since)})", style="dim")
+        lines = [Text(f"still running ({len(running)}):", style="dim")]
+        for (target, case_id), since in running[:RUNNING_SHOWN]:
+            line = Text(f"  {_seconds(now - since):>6}  ", style="dim")
+            line.append(visible(case_id))
+            if several:
+                line.append(f"  {visible(target)}", style="dim")
+            lines.append(line)
         if len(running) > RUNNING_SHOWN:
-            text.append(f" and {len(running) - RUNNING_SHOWN} more", style="dim")
+            lines.append(Text(f"  and {len(running) - RUNNING_SHOWN} more", style="dim"))
+        text = Text("\n").join(lines)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
         return text
 
     @property

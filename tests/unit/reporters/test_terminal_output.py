@@ -199,13 +199,17 @@ def test_the_cases_still_running_are_named_as_the_run_ends() -> None:
         clock.now = 150.0
         line = reporter.running_line()
         assert line is not None
-        assert line.plain == (
-            "still running (10): h1/9112/2/c10 (40 s), h1/9112/2/c11 (39 s), h1/9112/2/c12 (38 s) and 7 more"
-        )
+        assert line.plain.split("\n") == [
+            "still running (10):",
+            "    40 s  h1/9112/2/c10",
+            "    39 s  h1/9112/2/c11",
+            "    38 s  h1/9112/2/c12",
+            "  and 7 more",
+        ]
         for case_id in ids[10:19]:
             reporter.case_done("srv", case(case_id, Verdict.PASS))
         line = reporter.running_line()
-        assert line is not None and line.plain == "still running (1): h1/9112/2/c19 (31 s)"
+        assert line is not None and line.plain == "still running (1):\n    31 s  h1/9112/2/c19"
         reporter.case_done("srv", case(ids[19], Verdict.PASS))
         assert reporter.running_line() is None
     finally:
@@ -222,9 +226,8 @@ def test_nothing_is_named_while_most_of_the_run_is_ahead() -> None:
         for n in range(90):
             reporter.case_done("a", case(f"h1/9112/2/d{n}", Verdict.PASS))
         line = reporter.running_line()  # 90 % done: now it is
-        assert (
-            line is not None and line.plain == "still running (2): h1/9112/2/x (a, 0 s), h1/9112/2/x (b, 0 s)"
-        )
+        assert line is not None
+        assert line.plain == "still running (2):\n     0 s  h1/9112/2/x  a\n     0 s  h1/9112/2/x  b"
     finally:
         reporter._stop_progress()
 
