@@ -146,7 +146,8 @@ _NOTABLE = (Verdict.FAIL, Verdict.ERROR, Verdict.NON_STRICT)
 def _matrix(results: RunResults) -> list[str]:
     """The cases that FAIL, ERROR or are NON-STRICT on some target, or whose verdicts differ
     between the targets that ran them: FAILs and ERRORs first, at most :data:`MATRIX_LIMIT`.
-    A target that did not run a case (another suite's) is a dash, not a difference."""
+    A target that did not run a case (another suite's) is a dash, not a difference; nor is a
+    SKIPPED (a case that does not apply there: the opening handshake over HTTP/2)."""
     names = [t.name for t in results.targets]
     verdicts: dict[str, dict[int, CaseResult]] = {}
     for index, target in enumerate(results.targets):
@@ -155,7 +156,8 @@ def _matrix(results: RunResults) -> list[str]:
     rows = []
     for case_id, cells in verdicts.items():
         seen = {cell.verdict for cell in cells.values()}
-        if len(seen) == 1 and not seen & set(_NOTABLE):
+        applied = seen - {Verdict.SKIPPED}
+        if len(applied) <= 1 and not seen & set(_NOTABLE):
             continue
         worst = 0 if any(c.is_new_failure or c.verdict is Verdict.ERROR for c in cells.values()) else 1
         rows.append((worst, case_id, cells))
@@ -169,7 +171,7 @@ def _matrix(results: RunResults) -> list[str]:
         ]
     lines.append(
         f"{len(rows)} of {len(verdicts)} cases FAIL, end in ERROR or are NON-STRICT on some target, "
-        "or the targets that ran them disagree (– : not run against that target):"
+        "or the targets that ran them disagree (–: not run against that target):"
     )
     lines += ["", "| case | " + " | ".join(md_text(n) for n in names) + " |", "|---" * (len(names) + 1) + "|"]
     for _, case_id, cells in rows[:MATRIX_LIMIT]:

@@ -65,11 +65,14 @@ def test_the_matrix_shows_failures_first_and_stops_at_the_list_limit() -> None:
     assert "… and 21 more rows: see the full report" in matrix
 
 
-def test_targets_that_disagree_are_shown() -> None:
-    a = TargetResults(name="a", url="u", cases=(case("ws/1/2/x"),))
-    b = TargetResults(name="b", url="u", cases=(case("ws/1/2/x", Verdict.SKIPPED),))
+def test_targets_that_disagree_are_shown_a_case_that_does_not_apply_is_no_difference() -> None:
+    a = TargetResults(name="a", url="u", cases=(case("ws/1/2/x"), case("ws/1/2/y")))
+    b = TargetResults(
+        name="b", url="u", cases=(case("ws/1/2/x", Verdict.UNIMPLEMENTED), case("ws/1/2/y", Verdict.SKIPPED))
+    )
     page = render_markdown(run_of(a, b))
-    assert "| `ws/1/2/x` | PASS | SKIPPED |" in page
+    assert "| `ws/1/2/x` | PASS | UNIMPLEMENTED |" in page
+    assert "ws/1/2/y" not in page  # SKIPPED over there: it does not apply
 
 
 def test_with_a_baseline_the_gating_fails_are_called_regressions() -> None:
