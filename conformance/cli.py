@@ -291,6 +291,51 @@ _ALLOW_ERRORS = click.option(
 )
 
 
+@dataclass(frozen=True)
+class Output:
+    """How much the terminal says: ``verbosity`` -1 (``-q``) to 2 (``-vv``), and how many
+    failures it lists (``--max-failures``)."""
+
+    verbosity: int = 0
+    max_failures: int = 50
+
+
+def _output_options(fn: Any) -> Any:
+    """``-q``, ``-v``/``-vv`` and ``--max-failures``, on ``run`` and ``report``."""
+    for option in reversed(
+        [
+            click.option(
+                "-q",
+                "--quiet",
+                is_flag=True,
+                help="Only the failures and the verdict of the run: no progress, no summary lines.",
+            ),
+            click.option(
+                "-v",
+                "--verbose",
+                count=True,
+                help="-v: a line per case as it ends (like h2spec's); -vv: also each FAIL's wire transcript.",
+            ),
+            click.option(
+                "--max-failures",
+                type=click.IntRange(0),
+                default=50,
+                show_default=True,
+                metavar="N",
+                help="List at most N failures (FAILs and ERRORs) in the terminal; the report has them all.",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _output(quiet: bool, verbose: int, max_failures: int) -> Output:
+    if quiet and verbose:
+        raise click.UsageError("-q and -v: choose one")
+    return Output(verbosity=-1 if quiet else min(verbose, 2), max_failures=max_failures)
+
+
 @main.command()
 @click.argument("targets", nargs=-1, metavar="[NAME=]URL...")
 @case_options
@@ -371,6 +416,7 @@ _ALLOW_ERRORS = click.option(
     help="Also write the Markdown summary to this file ($GITHUB_STEP_SUMMARY is appended to anyway).",
 )
 @_ALLOW_ERRORS
+@_output_options
 def run(
     targets: Sequence[str],
     case_paths: Sequence[str],
@@ -392,6 +438,9 @@ def run(
     shard: str | None,
     summary_md: str | None,
     allow_errors: bool,
+    quiet: bool,
+    verbose: int,
+    max_failures: int,
 ) -> None:
     """Run the suites against TARGETS (default: the bundled reference target).
 
@@ -420,6 +469,7 @@ def run(
             shard=shard,
             summary_md=summary_md,
             allow_errors=allow_errors,
+            output=_output(quiet, verbose, max_failures),
         )
     except KeyboardInterrupt:  # before the run began: nothing to report
         click.echo("\nInterrupted before any case ran", err=True)
@@ -447,6 +497,7 @@ def _run(
     shard: str | None,
     summary_md: str | None,
     allow_errors: bool,
+    output: Output = Output(),
 ) -> None:
     """The body of :func:`run`."""
     _GC.starting()
@@ -517,7 +568,7 @@ def _run(
         summary_md=Path(summary_md) if summary_md else None,
         allow_errors=allow_errors,
     )
-    code = _run_in_reactor(parsed, cases, options, jobs, directory, gate, not no_progress)
+    code = _run_in_reactor(parsed, cases, options, jobs, directory, gate, not no_progress, output)
     if not report_dir:
         _point_latest(directory)
     _GC.exiting()
@@ -724,6 +775,7 @@ def _run_in_reactor(
     directory: Path,
     gate: Gate,
     progress: bool,
+    output: Output = Output(),
 ) -> int:
     from rich.console import Console
     from twisted.internet import defer, task
@@ -753,11 +805,18 @@ def _run_in_reactor(
                 for name, url in reference.urls.items()
             ]
             urls = ", ".join(dict.fromkeys(reference.urls.values()))
-            console.print(f"No target given: testing the bundled reference target ({urls})")
+            if output.verbosity >= 0:
+                console.print(f"No target given: testing the bundled reference target ({urls})")
         try:
             work = plan(cases, run_targets)
             total = sum(len(c) for _, c in work)
-            reporter = TerminalReporter(console, show_progress=progress)
+            reporter = TerminalReporter(
+                console,
+                show_progress=progress,
+                verbosity=output.verbosity,
+                max_failures=output.max_failures,
+                fail_on=gate.fail_on,
+            )
             reporter.start(total, [t.name for t in run_targets])
             # Once every case left is in flight, the run mostly waits (on deadlines, often):
             # the report writers are loaded then, not after the last case.
@@ -772,7 +831,14 @@ def _run_in_reactor(
                     reactor.callLater(0, prepare_reports)
 
             results = await run_suite(
-                reactor, cases, run_targets, options, jobs=jobs, on_case_done=case_done, control=control
+                reactor,
+                cases,
+                run_targets,
+                options,
+                jobs=jobs,
+                on_case_done=case_done,
+                control=control,
+                on_case_start=reporter.case_started,
             )
         finally:
             if reference is not None:
@@ -897,6 +963,7 @@ def baseline_command(results_path: str, out: str | None) -> None:
     help="Also write every case against every target as a Markdown table (for documentation).",
 )
 @click.option("--title", default="Verdict matrix", show_default=True, help="The --matrix-md page's title.")
+@_output_options
 def report_command(
     results_paths: Sequence[str],
     out: str,
@@ -906,6 +973,9 @@ def report_command(
     summary_md: str | None,
     matrix_md: str | None,
     title: str,
+    quiet: bool,
+    verbose: int,
+    max_failures: int,
 ) -> None:
     """Merge the results of several runs, targets or CI shards into one report directory.
 
@@ -918,6 +988,7 @@ def report_command(
     from conformance.shards import merge_results
     from conformance.verdicts.verdict import Requirement
 
+    output = _output(quiet, verbose, max_failures)
     runs = [_read_results(path) for path in results_paths]
     merged, warnings = merge_results(runs)
     for warning in warnings:
@@ -939,9 +1010,17 @@ def report_command(
         Path(matrix_md).write_text(render_verdict_matrix(merged, title), encoding="utf-8", newline="\n")
     console = Console(highlight=False)
     plural = "s" if len(runs) != 1 else ""
-    console.print(f"Merged {len(runs)} result file{plural}", highlight=False)
-    TerminalReporter(console, show_progress=False).finish(
-        merged, Path(out), gate.fail_on, allow_errors=gate.allow_errors
+    if output.verbosity >= 0:
+        console.print(f"Merged {len(runs)} result file{plural}", highlight=False)
+    # The runs printed their failures already: the gate here, the list with -v.
+    TerminalReporter(
+        console, show_progress=False, verbosity=output.verbosity, max_failures=output.max_failures
+    ).finish(
+        merged,
+        Path(out),
+        gate.fail_on,
+        allow_errors=gate.allow_errors,
+        list_failures=output.verbosity >= 1,
     )
     sys.exit(_exit_status(merged, gate, console))
 

@@ -58,7 +58,8 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
     """One run from several: targets by name (in order of first appearance), each target's
     cases in canonical order (:func:`case_sort_key`), the union of their baseline entries.
 
-    A case present twice for one target keeps the later input's result (a warning says so).
+    A case present twice for one target keeps the later input's result (one warning per
+    target says how many did, not one per case: two runs of a whole suite repeat them all).
     The merged run starts when the first input started and lasts as long as the longest.
     """
     if not runs:
@@ -69,6 +70,7 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
     reachable: dict[str, bool] = {}
     cases: dict[str, dict[str, CaseResult]] = {}
     baselines: dict[str, dict[BaselineEntry, None]] = {}
+    repeated: dict[str, list[str]] = {}
     for run in runs:
         for target in run.targets:
             if target.name not in cases:
@@ -86,11 +88,17 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
                     )
             for case in target.cases:
                 if case.id in cases[target.name]:
-                    note = f"target {target.name}: {case.id} appears twice; the later result is kept"
-                    warnings.append(note)
+                    repeated.setdefault(target.name, []).append(case.id)
                 cases[target.name][case.id] = case
             for entry in target.baseline:
                 baselines[target.name][entry] = None
+    for name, case_ids in repeated.items():
+        unique = list(dict.fromkeys(case_ids))
+        shown = ", ".join(unique[:3]) + (f" and {len(unique) - 3} more" if len(unique) > 3 else "")
+        count = f"{len(unique)} cases appear" if len(unique) != 1 else "1 case appears"
+        warnings.append(
+            f"target {name}: {count} in more than one file ({shown}); the later file's result is kept"
+        )
     targets = tuple(
         TargetResults(
             name=name,

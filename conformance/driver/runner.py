@@ -20,6 +20,9 @@ from conformance.verdicts.profiles import apply_profile
 from conformance.verdicts.verdict import Verdict
 
 ProgressCallback = Callable[[str, CaseResult], None]
+#: Called with the target's name and the case id as a case starts (the terminal names the
+#: cases still running at the end of a run).
+StartCallback = Callable[[str, str], None]
 
 
 def default_jobs() -> int:
@@ -86,6 +89,7 @@ async def run_suite(
     jobs: int | None = None,
     on_case_done: ProgressCallback | None = None,
     control: RunControl | None = None,
+    on_case_start: StartCallback | None = None,
 ) -> RunResults:
     """Run every case against every target, ``jobs`` at a time.
 
@@ -119,6 +123,8 @@ async def run_suite(
         if is_heavy:
             await heavy[target.name].acquire()
         await semaphore.acquire()
+        if on_case_start is not None and not control.interrupted:
+            on_case_start(target.name, case.id)
         try:
             outcome = await control.run(reactor, case, target, options)
         finally:
@@ -165,6 +171,8 @@ async def run_suite(
             if outcome is None or not outcome.waited_out:
                 continue
             if alive and reactor.seconds() < deadline:  # type: ignore[attr-defined]
+                if on_case_start is not None and not control.interrupted:
+                    on_case_start(target.name, case.id)
                 retried = await control.run(reactor, case, target, options)
                 if retried is not None:  # else interrupted: the first verdict stands
                     outcome = outcomes[index] = CaseOutcome(

@@ -1,12 +1,16 @@
 """``summary.md``: the results in GitHub-flavoured Markdown, for a CI step summary or a PR comment.
 
-Per target the counts per verdict, then the FAILs that gate (with expected, observed and the
-step), the ERRORs, the FAILs the baseline expects (not flagged as regressions) and the baseline
-entries that no longer FAIL; with several targets, a matrix of the cases whose verdicts are not
-PASS everywhere. GitHub renders HTML inside Markdown, so everything from the results goes
-through :func:`md_text`: visible, clipped, with ``& < >`` as entities and Markdown punctuation
-backslash-escaped. The page is capped (GitHub takes 1 MiB per step summary): lists stop after
-:data:`LIST_LIMIT` entries and point at the full report.
+What matters, not every case: the verdict of the run, per target the counts per verdict, then
+the FAILs that gate (with expected, observed and the step) — the regressions, when a baseline
+was given —, the ERRORs, the FAILs the baseline expects and the baseline entries that no longer
+FAIL; with several targets, a matrix of the cases that FAIL, end in ERROR or are NON-STRICT
+somewhere, or on which the targets that ran them disagree (a case that PASSes wherever it ran
+is only counted: the default run's targets each run their own suite).
+
+GitHub renders HTML inside Markdown, so everything from the results goes through
+:func:`md_text`: visible, clipped, with ``& < >`` as entities and Markdown punctuation
+backslash-escaped. The page is capped (GitHub takes 1 MiB per step summary): lists and the
+matrix stop after :data:`LIST_LIMIT` entries and point at the full report.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from conformance.verdicts.verdict import Requirement, Verdict
 
 TEXT_LIMIT = 500
 LIST_LIMIT = 50
-MATRIX_LIMIT = 300
+MATRIX_LIMIT = LIST_LIMIT
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._/-]+")
 
@@ -97,7 +101,9 @@ def _target_section(results: RunResults, target: TargetResults, fail_on: Require
     gating = [c for c in fails if c.requirement.rank >= fail_on.rank]
     below = [c for c in fails if c.requirement.rank < fail_on.rank]
     if gating:
-        lines += ["", f"### FAIL at {_level(fail_on)} ({len(gating)})", ""]
+        new = "New FAIL" if target.baseline or target.known_failures() else "FAIL"
+        regressions = ", not in the baseline: regressions" if new != "FAIL" else ""
+        lines += ["", f"### {new} at {_level(fail_on)}{regressions} ({len(gating)})", ""]
         lines += _limited(gating, _failure, "failures")
     if below:
         lines += ["", f"### FAIL below {fail_on.value} ({len(below)}, not gating)", ""]
@@ -134,24 +140,41 @@ def _level(fail_on: Requirement) -> str:
     return fail_on.value if fail_on is Requirement.MUST else f"{fail_on.value} or stricter"
 
 
+_NOTABLE = (Verdict.FAIL, Verdict.ERROR, Verdict.NON_STRICT)
+
+
 def _matrix(results: RunResults) -> list[str]:
+    """The cases that FAIL, ERROR or are NON-STRICT on some target, or whose verdicts differ
+    between the targets that ran them: FAILs and ERRORs first, at most :data:`MATRIX_LIMIT`.
+    A target that did not run a case (another suite's) is a dash, not a difference; nor is a
+    SKIPPED (a case that does not apply there: the opening handshake over HTTP/2)."""
     names = [t.name for t in results.targets]
     verdicts: dict[str, dict[int, CaseResult]] = {}
     for index, target in enumerate(results.targets):
         for case in target.cases:
             verdicts.setdefault(case.id, {})[index] = case
-    rows = [
-        (case_id, cells)
-        for case_id, cells in verdicts.items()
-        if not (len(cells) == len(names) and all(c.verdict is Verdict.PASS for c in cells.values()))
-    ]
-    everywhere = len(verdicts) - len(rows)
+    rows = []
+    for case_id, cells in verdicts.items():
+        seen = {cell.verdict for cell in cells.values()}
+        applied = seen - {Verdict.SKIPPED}
+        if len(applied) <= 1 and not seen & set(_NOTABLE):
+            continue
+        worst = 0 if any(c.is_new_failure or c.verdict is Verdict.ERROR for c in cells.values()) else 1
+        rows.append((worst, case_id, cells))
+    rows.sort(key=lambda row: row[0])  # stable: the canonical order within each group
     lines = ["", "## Matrix", ""]
     if not rows:
-        return [*lines, "Every case PASSes on every target."]
-    lines.append(f"{everywhere} cases PASS on every target; the others:")
+        return [
+            *lines,
+            f"No case FAILs, ends in ERROR or is NON-STRICT, and the targets agree on each of the "
+            f"{len(verdicts)} cases.",
+        ]
+    lines.append(
+        f"{len(rows)} of {len(verdicts)} cases FAIL, end in ERROR or are NON-STRICT on some target, "
+        "or the targets that ran them disagree (–: not run against that target):"
+    )
     lines += ["", "| case | " + " | ".join(md_text(n) for n in names) + " |", "|---" * (len(names) + 1) + "|"]
-    for case_id, cells in rows[:MATRIX_LIMIT]:
+    for _, case_id, cells in rows[:MATRIX_LIMIT]:
         shown = [verdict_label(cells[i]) if i in cells else "–" for i in range(len(names))]
         lines.append(f"| {md_id(case_id)} | " + " | ".join(shown) + " |")
     if len(rows) > MATRIX_LIMIT:

@@ -254,14 +254,15 @@ def test_the_report_merged_from_shards_equals_the_report_of_one_run(
     whole_cases = json.loads((tmp_path / "whole" / "results.json").read_text())["targets"][0]["cases"]
     assert sum(sizes) == len(whole_cases) and all(sizes)
     merged = conformance(
-        "report", *(str(d / "results.json") for d in shard_dirs), "--out", str(tmp_path / "merged")
+        "report", *(str(d / "results.json") for d in shard_dirs), "--out", str(tmp_path / "merged"), "-v"
     )
     single = conformance(
         "report", str(tmp_path / "whole" / "results.json"), "--out", str(tmp_path / "single")
     )
     assert merged.returncode == single.returncode == 1, merged.stdout + merged.stderr
     assert merged.stdout.startswith("Merged 3 result files\n")
-    assert "h1/9112/2.2/bare-cr-field-line" in merged.stdout  # the failures are listed
+    assert "h1/9112/2.2/bare-cr-field-line" in merged.stdout  # the failures are listed (-v)
+    assert "bare-cr-field-line" not in single.stdout  # without -v, the verdict only
     merged_json = json.loads((tmp_path / "merged" / "results.json").read_text())
     single_json = json.loads((tmp_path / "single" / "results.json").read_text())
     fails = [c["id"] for c in single_json["targets"][0]["cases"] if c["verdict"] == "FAIL"]

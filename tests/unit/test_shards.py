@@ -149,7 +149,21 @@ def test_merge_keeps_the_later_duplicate_and_says_so() -> None:
     assert merged.targets[0].url == "http://a/"
     assert warnings == [
         "target t: http://b/ and http://a/ merged (the report shows http://a/)",
-        "target t: h1/9112/2/x appears twice; the later result is kept",
+        "target t: 1 case appears in more than one file (h1/9112/2/x); the later file's result is kept",
+    ]
+
+
+def test_merging_two_runs_of_one_target_says_so_once_not_per_case() -> None:
+    cases = tuple(result(f"h1/9112/2/c{n}") for n in range(5))
+    other = TargetResults(name="u", url="http://u/", cases=cases[:1])
+    first = run("s", 1.0, TargetResults(name="t", url="http://a/", cases=cases), other)
+    second = run("s", 1.0, TargetResults(name="t", url="http://a/", cases=cases), other)
+    merged, warnings = merge_results([first, second, second])
+    assert len(merged.targets[0].cases) == 5
+    assert warnings == [
+        "target t: 5 cases appear in more than one file (h1/9112/2/c0, h1/9112/2/c1, h1/9112/2/c2 "
+        "and 2 more); the later file's result is kept",
+        "target u: 1 case appears in more than one file (h1/9112/2/c0); the later file's result is kept",
     ]
 
 

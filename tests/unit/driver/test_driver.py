@@ -230,6 +230,7 @@ def test_progress_callback_sees_every_case(reactor_thread, tmp_path, jobs: int) 
     cases = load_cases([path])
     port, _ = serve(reactor_thread, answer_ok)
     seen: list[str] = []
+    events: list[tuple[str, str]] = []
     try:
         target = Target.parse(f"http://127.0.0.1:{port.getHost().port}/")
         results = reactor_thread.call(
@@ -239,11 +240,15 @@ def test_progress_callback_sees_every_case(reactor_thread, tmp_path, jobs: int) 
             [target],
             RunOptions(),
             jobs=jobs,
-            on_case_done=lambda t, c: seen.append(c.id),
+            on_case_done=lambda t, c: (seen.append(c.id), events.append(("done", c.id))),
+            on_case_start=lambda t, case_id: events.append(("start", case_id)),
         )
     finally:
         reactor_thread.call(port.stopListening)
     assert sorted(seen) == sorted(c.id for c in cases)
+    # Each case is announced as it starts (the terminal names those still running), before it ends.
+    for case in cases:
+        assert events.index(("start", case.id)) < events.index(("done", case.id))
     assert results.targets[0].summary["PASS"] == 5
 
 
