@@ -57,9 +57,10 @@ class Settings:
     """What the plugin runs and how it judges: ``conformance run``'s options, each field named
     as the CLI's option is (``--fail-on`` -> ``fail_on``), with the CLI's defaults.
 
-    The command line gives only what it names (:func:`given_settings`), over a base: today
-    ``Settings()``; a configuration-file loader builds the base from the file, so that an
-    option given on the command line overrides the file, as with ``conformance run``.
+    The command line gives only what it names (:func:`given_settings`), over a base
+    (:func:`base_settings`): today ``Settings()``; a configuration-file loader builds the base
+    from the file, so that an option given on the command line overrides the file, as with
+    ``conformance run``.
     """
 
     targets: tuple[str, ...] = ()  # [NAME=]URL
@@ -454,10 +455,18 @@ class StaleBaselineReport:
 _SETTINGS_KEY = pytest.StashKey[Settings]()
 
 
+def base_settings(config: pytest.Config) -> Settings:
+    """The settings the command line overrides: the CLI's defaults. The one place a
+    configuration-file loader plugs in: return the file's settings here (found from
+    ``config.rootpath``, as ``conformance run`` finds it from its working directory)."""
+    return Settings()
+
+
 def plugin_settings(config: pytest.Config) -> Settings:
-    """The session's :class:`Settings` (read once): the command line over the defaults."""
+    """The session's :class:`Settings` (read once): the command line over
+    :func:`base_settings`."""
     if _SETTINGS_KEY not in config.stash:
-        config.stash[_SETTINGS_KEY] = settings_for(config)
+        config.stash[_SETTINGS_KEY] = settings_for(config, base_settings(config))
     return config.stash[_SETTINGS_KEY]
 
 
