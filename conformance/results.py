@@ -149,6 +149,12 @@ class CaseResult:
     # The baseline's reason when this FAIL was expected (a known failure, not a regression).
     known_failure: str | None = None
 
+    def __repr__(self) -> str:
+        # Short: what pytest prints of a failed ``assert not target.new_failures()``. The
+        # generated repr (every field, the transcript too) runs to pages and is cut at 240
+        # characters, inside the first case.
+        return f"<CaseResult {self.id} {self.requirement.value} {self.verdict.value}>"
+
     @property
     def is_new_failure(self) -> bool:
         """A FAIL the baseline did not expect."""

@@ -33,7 +33,8 @@ def write_reports(
     results: RunResults, directory: Path, *, fail_on: Requirement = Requirement.MUST
 ) -> dict[str, Path]:
     """Write results.json, junit.xml, index.html and summary.md into ``directory`` (created if
-    missing); ``fail_on`` is the level the summary counts as gating.
+    missing); ``fail_on`` is the level the summary counts as gating and below which a FAIL is
+    no JUnit ``<failure>``.
 
     Returns their paths keyed ``"json"``, ``"junit"``, ``"html"`` and ``"markdown"``.
     """
@@ -46,7 +47,7 @@ def write_reports(
     directory.mkdir(parents=True, exist_ok=True)
     paths = {kind: directory / name for kind, name in REPORT_FILES.items()}
     write_json(results, paths["json"])
-    write_junit(results, paths["junit"])
+    write_junit(results, paths["junit"], fail_on)
     write_html(results, paths["html"])
     write_markdown(results, paths["markdown"], fail_on)
     return paths

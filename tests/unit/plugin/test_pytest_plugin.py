@@ -6,97 +6,9 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from importlib import metadata
-from pathlib import Path
-from typing import Any
 
 import pytest
-from twisted.internet import protocol
-
-ROOT = Path(__file__).resolve().parents[3]
-
-CASES = """\
-protocol: h1
-rfc: 9112
-section: "1"
-cases:
-  - id: must-200
-    title: a plain GET is answered
-    requirement: MUST
-    steps:
-      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
-      - expect: {response: {status: 200}}
-  - id: should-400
-    title: this server should have said 400
-    requirement: SHOULD
-    steps:
-      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
-      - expect: {response: {status: 400}}
-  - id: should-404
-    title: this server should have said 404
-    requirement: SHOULD
-    steps:
-      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
-      - expect: {response: {status: 404}}
-  - id: lenient
-    title: 400 preferred, 200 allowed
-    requirement: MUST
-    steps:
-      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
-      - expect:
-          one_of:
-            - response: {status: 400}
-            - response: {status: 200}
-              strict: false
-  - id: optional-feature
-    title: an optional feature this server lacks
-    requirement: MAY
-    steps:
-      - send: "GET / HTTP/1.1\\r\\nHost: {authority}\\r\\n\\r\\n"
-      - expect:
-          one_of:
-            - response: {status: 400}
-            - response: {status: 200}
-              unimplemented: true
-"""
-
-
-def _plugin_installed() -> bool:
-    return any(ep.name == "conformance" for ep in metadata.entry_points(group="pytest11"))
-
-
-# Installed (tox), the entry point loads the plugin; from a checkout, -p does.
-PLUGIN = [] if _plugin_installed() else ["-p", "conformance.pytest_plugin"]
-
-
-class _Ok(protocol.Protocol):
-    def dataReceived(self, data: bytes) -> None:  # noqa: N802
-        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-
-
-@pytest.fixture(scope="module")
-def ok_server(reactor_thread: Any) -> Iterator[str]:
-    port = reactor_thread.call(
-        reactor_thread.reactor.listenTCP, 0, protocol.Factory.forProtocol(_Ok), interface="127.0.0.1"
-    )
-    yield f"http://127.0.0.1:{port.getHost().port}/"
-    reactor_thread.call(port.stopListening)
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    pytester.makefile(".yaml", cases=CASES)
-    return pytester
-
-
-def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return project.runpytest_subprocess(*PLUGIN, "-p", "no:cacheprovider", *args, timeout=120)
-
-
-def target_args(url: str) -> list[str]:
-    return ["--conformance-target", f"srv={url}", "--conformance-cases", "cases.yaml"]
+from plugin_support import ROOT, run, target_args
 
 
 def test_the_plugin_is_registered_as_a_pytest11_entry_point() -> None:
@@ -120,7 +32,11 @@ def test_cases_are_collected_as_items_named_by_case_id(project: pytest.Pytester,
 
 
 def test_verdicts_become_pytest_outcomes_and_junit(project: pytest.Pytester, ok_server: str) -> None:
-    result = run(project, *target_args(ok_server), "-rA", "--junitxml=junit.xml")
+    # At --conformance-fail-on should, the SHOULD FAILs fail their tests (test_plugin_options
+    # has the default, MUST, at which they are reported and pass).
+    result = run(
+        project, *target_args(ok_server), "-rA", "--junitxml=junit.xml", "--conformance-fail-on=should"
+    )
     # NON-STRICT passes (exit status, JUnit) and is counted apart in the summary line.
     assert result.parseoutcomes() == {"passed": 1, "failed": 2, "skipped": 1, "nonstrict": 1}
     out = result.stdout.str()
@@ -153,11 +69,13 @@ def test_verdicts_become_pytest_outcomes_and_junit(project: pytest.Pytester, ok_
 
 
 def test_k_selects_and_x_stops_at_the_first_failure(project: pytest.Pytester, ok_server: str) -> None:
-    selected = run(project, *target_args(ok_server), "-k", "should-4 and not 404")
+    selected = run(
+        project, *target_args(ok_server), "-k", "should-4 and not 404", "--conformance-fail-on=should"
+    )
     selected.assert_outcomes(failed=1, deselected=4)
     by_path = run(project, *target_args(ok_server), "-k", "h1/9112/1/must")
     by_path.assert_outcomes(passed=1, deselected=4)
-    stopped = run(project, *target_args(ok_server), "-x")
+    stopped = run(project, *target_args(ok_server), "-x", "--conformance-fail-on=should")
     assert stopped.parseoutcomes() == {"passed": 1, "failed": 1}  # must-200, should-400, then stop
     assert "stopping after 1 failures" in stopped.stdout.str()
 
@@ -165,7 +83,9 @@ def test_k_selects_and_x_stops_at_the_first_failure(project: pytest.Pytester, ok
 def test_xdist_runs_the_cases_in_two_workers(project: pytest.Pytester, ok_server: str) -> None:
     if os.environ.get("CI") != "true":  # in the test extras: never skipped in CI
         pytest.importorskip("xdist")
-    result = run(project, *target_args(ok_server), "-n", "2", "--junitxml=junit.xml")
+    result = run(
+        project, *target_args(ok_server), "-n", "2", "--junitxml=junit.xml", "--conformance-fail-on=should"
+    )
     assert result.parseoutcomes() == {"passed": 1, "failed": 2, "skipped": 1, "nonstrict": 1}
     assert "2 workers" in result.stdout.str()
     root = ET.parse(project.path / "junit.xml").getroot()
@@ -307,9 +227,11 @@ def test_fixtures_run_cases_against_a_server_the_suite_starts(project: pytest.Py
         def test_check_fails_with_the_failures_listed(conformance_check, my_server):
             with pytest.raises(pytest.fail.Exception) as info:
                 conformance_check(my_server, cases=["cases.yaml"], select=["h1/9112/1/should-400"], fail_on="should")
-            message = str(info.value)
-            assert message.startswith("1 conformance problem(s):")
-            assert "h1/9112/1/should-400" in message and "expected: a response with status 400" in message
+            lines = str(info.value).splitlines()
+            assert lines[0] == "1 conformance problem (FAIL at SHOULD or stricter, or ERROR):"
+            assert lines[1].startswith("h1/9112/1/should-400 on 127.0.0.1:")
+            assert ": SHOULD FAIL: expected a response with status 400; observed HTTP/1.1 200 OK" in lines[1]
+            assert len(lines) == 2
         """
     )
     result = run(project, "test_own_server.py", "-n", "2")
