@@ -43,7 +43,11 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Package scope, never session: Playwright's sync API keeps an asyncio loop marked "running"
+# in the main thread for as long as it lives, and tests outside tests/browser that start an
+# event loop of their own (tests/integration/test_apps.py) fail under it. Torn down with the
+# package, the browser is gone before any other package's tests run.
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from hostile_http import ALL, PAYLOADS, HostileHTTPServer
 from synthetic_results import synthetic_results
 
 from conformance.reporters import write_reports
@@ -19,6 +18,8 @@ from conformance.reporters.html import render_html
 from conformance.reporters.html_data import ENTRY_LIMIT, summary_data
 from conformance.results import Direction, RunResults, TargetResults, TranscriptEntry
 from conformance.verdicts.verdict import Requirement, Verdict
+
+from .hostile_http import ALL, PAYLOADS, HostileHTTPServer
 
 VISIBLE_IDS = """
 [...document.querySelectorAll('#cases .row[data-i]')].filter((row) => !row.hidden)
