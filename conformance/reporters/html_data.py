@@ -397,11 +397,11 @@ def case_details(case: CaseResult, target: TargetResults | None = None) -> dict[
             "text": str(case.closing.get("text", "")),
         }
     if is_known(case):
-        entry = _baseline_entry_of(target, case) if target is not None else None
+        listed = _baseline_entry_of(target, case) if target is not None else None
         out["known"] = {
             "reason": case.known_failure,
-            "pattern": entry.pattern if entry else "",
-            "source": entry.source if entry else "",
+            "pattern": listed.pattern if listed else "",
+            "source": listed.source if listed else "",
         }
     return out
 

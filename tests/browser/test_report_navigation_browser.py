@@ -21,6 +21,7 @@ from conformance.verdicts.verdict import Requirement, Verdict
 from .test_report_browser import VISIBLE_IDS, expected_ids, fragment
 
 TOP = "(selector) => document.querySelector(selector).getBoundingClientRect().top"
+AT_TOP = "Math.abs(document.getElementById('cases-section').getBoundingClientRect().top) < 2"
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +111,19 @@ def test_the_jump_link_takes_the_reader_to_the_matrix(open_report: Any, syntheti
     assert jump.text_content() == "Jump to the matrix of 60 cases × 3 targets ↓"
     assert page.evaluate(TOP, "#jump") < 200
     jump.click()
-    page.wait_for_function(
-        "Math.abs(document.getElementById('cases-section').getBoundingClientRect().top) < 2"
-    )
+    page.wait_for_function(AT_TOP)
     assert page.evaluate(VISIBLE_IDS) == [item["id"] for item in summary["cases"]]  # no filter set
+    # The jump keeps the view: its filters, the open case, and the fragment that records them.
+    page.check('input[name="v"][value="FAIL"]')
+    page.click('#cases .row[data-i="0"] a.id')
+    view = page.evaluate("location.hash")
+    page.evaluate("window.scrollTo(0, 0)")
+    jump.click()
+    page.wait_for_function(AT_TOP)
+    page.wait_for_function(f"location.hash === {view!r}")
+    assert page.is_checked('input[name="v"][value="FAIL"]')
+    assert page.locator("#cases .detail").count() == 1
+    assert page.evaluate(VISIBLE_IDS) == expected_ids(summary, v=["FAIL"])
     opened.assert_clean()
 
 

@@ -636,6 +636,11 @@
     commit();
   });
   window.addEventListener("hashchange", () => {
+    if (location.hash === "#cases-section") {
+      // The jump link: an anchor, not a view. The browser has scrolled; keep the view.
+      commit();
+      return;
+    }
     restore();
     // A link in the overview (a count, a section) sets a filter: show the cases it selects,
     // which start far below it. The jump link scrolls by itself (it names the section).
