@@ -729,7 +729,7 @@ def _write_outputs(results: Any, directory: Path | None, gate: Gate) -> None:
     from conformance.reporters.markdown import append_markdown, write_markdown
 
     if directory is not None:
-        write_reports(results, directory, fail_on=gate.fail_on)
+        write_reports(results, directory, fail_on=gate.fail_on, allow_errors=gate.allow_errors)
     if gate.summary_md is not None:
         gate.summary_md.parent.mkdir(parents=True, exist_ok=True)
         write_markdown(results, gate.summary_md, gate.fail_on)
@@ -749,22 +749,15 @@ def _exit_status(results: Any, gate: Gate, console: Any) -> int:
         for line in workflow_commands(results, gate.fail_on):
             console.file.write(line + "\n")
         console.file.flush()
-    if any(t.new_failures(gate.fail_on) for t in results.targets):
+    # The same outcome the reports state (the HTML banner): conformance.gate.
+    from conformance.gate import judge_gate
+
+    outcome = judge_gate(results, gate.fail_on, allow_errors=gate.allow_errors)
+    if outcome.failures:
         return EXIT_FAILED
-    if not gate.allow_errors and _has_errors(results):
+    if outcome.erred and not gate.allow_errors:
         return EXIT_ERRORS
     return EXIT_OK
-
-
-def _has_errors(results: Any) -> bool:
-    """Whether the run cannot be trusted to have tested what it was asked to: a target could
-    not be reached, or a case ended in ERROR (a server that died mid-run, say)."""
-    from conformance.verdicts.verdict import Verdict
-
-    return any(
-        not target.reachable or any(case.verdict is Verdict.ERROR for case in target.cases)
-        for target in results.targets
-    )
 
 
 def _run_in_reactor(

@@ -141,6 +141,7 @@ class CaseResult:
     rule: str = ""
     duration_s: float = 0.0
     aliases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # the case file's tags ("deflate", "smuggling"): the report searches them
     notes: tuple[str, ...] = ()  # findings that did not decide the verdict
     transcript: tuple[TranscriptEntry, ...] = ()
     truncated: bool = False  # the transcript hit its cap
@@ -174,6 +175,8 @@ class CaseResult:
             out["declared_requirement"] = self.declared_requirement.value
         if self.rule:
             out["rule"] = self.rule
+        if self.tags:
+            out["tags"] = list(self.tags)
         if self.transcript_omitted:
             out["transcript_omitted"] = self.transcript_omitted
         if self.closing is not None:
@@ -214,6 +217,7 @@ class CaseResult:
             reference=raw.get("reference", ""),
             rule=raw.get("rule", ""),
             aliases=tuple(raw.get("aliases", ())),
+            tags=tuple(raw.get("tags", ())),
             verdict=Verdict(raw["verdict"]),
             expected=raw.get("expected", ""),
             observed=raw.get("observed", ""),

@@ -30,11 +30,16 @@ def prepare() -> None:
 
 
 def write_reports(
-    results: RunResults, directory: Path, *, fail_on: Requirement = Requirement.MUST
+    results: RunResults,
+    directory: Path,
+    *,
+    fail_on: Requirement = Requirement.MUST,
+    allow_errors: bool = False,
 ) -> dict[str, Path]:
     """Write results.json, junit.xml, index.html and summary.md into ``directory`` (created if
     missing); ``fail_on`` is the level the summary counts as gating and below which a FAIL is
-    no JUnit ``<failure>``.
+    no JUnit ``<failure>``, and with ``allow_errors`` ERRORs do not fail the gate (index.html
+    states the gate's outcome).
 
     Returns their paths keyed ``"json"``, ``"junit"``, ``"html"`` and ``"markdown"``.
     """
@@ -48,7 +53,7 @@ def write_reports(
     paths = {kind: directory / name for kind, name in REPORT_FILES.items()}
     write_json(results, paths["json"])
     write_junit(results, paths["junit"], fail_on)
-    write_html(results, paths["html"])
+    write_html(results, paths["html"], fail_on=fail_on, allow_errors=allow_errors)
     write_markdown(results, paths["markdown"], fail_on)
     return paths
 

@@ -41,7 +41,7 @@ from conformance.reporters.html_data import (
     summary_data,
 )
 from conformance.results import RunResults
-from conformance.verdicts.verdict import Verdict
+from conformance.verdicts.verdict import Requirement, Verdict
 
 # Characters that must not appear raw inside a <script> block (or that old JavaScript
 # parsers read as line terminators inside strings). In JSON they only occur inside strings,
@@ -182,9 +182,12 @@ _ENV: jinja2.Environment | None = None
 _ASSETS: dict[str, str] = {}
 
 
-def render_html(results: RunResults) -> str:
-    """``results`` as one self-contained HTML5 page (any number of targets)."""
-    return "".join(iter_html(results))
+def render_html(
+    results: RunResults, *, fail_on: Requirement = Requirement.MUST, allow_errors: bool = False
+) -> str:
+    """``results`` as one self-contained HTML5 page (any number of targets); its banner says
+    whether the run passed its gate (``fail_on``, ``allow_errors``: as the run was judged)."""
+    return "".join(iter_html(results, fail_on=fail_on, allow_errors=allow_errors))
 
 
 #: Where the details block goes in the rendered template, before it is streamed in.
@@ -201,11 +204,13 @@ def prepare_html() -> jinja2.Template:
     return _ENV.get_template("report.html.j2")
 
 
-def iter_html(results: RunResults) -> Iterator[str]:
+def iter_html(
+    results: RunResults, *, fail_on: Requirement = Requirement.MUST, allow_errors: bool = False
+) -> Iterator[str]:
     """The text of :func:`render_html` in pieces: the details block (every case's transcript,
     most of the page) a case at a time, never built whole as a value or a string."""
     template = prepare_html()
-    summary = summary_data(results)
+    summary = summary_data(results, fail_on=fail_on, allow_errors=allow_errors)
     script, style = _ASSETS["script"], _ASSETS["style"]
     page = template.render(
         summary=summary,
@@ -228,8 +233,10 @@ def iter_html(results: RunResults) -> Iterator[str]:
     yield after
 
 
-def write_html(results: RunResults, path: Path) -> None:
-    """Write ``render_html(results)`` to ``path`` in UTF-8, a case at a time."""
+def write_html(
+    results: RunResults, path: Path, *, fail_on: Requirement = Requirement.MUST, allow_errors: bool = False
+) -> None:
+    """Write ``render_html(results, ...)`` to ``path`` in UTF-8, a case at a time."""
     with Path(path).open("w", encoding="utf-8", newline="\n") as out:
-        for piece in iter_html(results):
+        for piece in iter_html(results, fail_on=fail_on, allow_errors=allow_errors):
             out.write(piece)

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+from conformance.gate import judge_gate
 from conformance.reporters._text import rfc_url, visible
 from conformance.results import (
     ELIDED,
@@ -57,6 +58,21 @@ VERDICT_ORDER = (
     Verdict.PASS,
 )
 REQUIREMENT_ORDER = (Requirement.MUST, Requirement.SHOULD, Requirement.MAY, Requirement.INFO)
+
+#: The titles of the RFCs the suites cite, so that the page's search finds a case by its RFC's
+#: name ("deflate", "HPACK") as well as by its number. RFC 7692 defines one extension,
+#: permessage-deflate, and is known by its name.
+RFC_TITLES = {
+    "6455": "The WebSocket Protocol",
+    "7541": "HPACK: Header Compression for HTTP/2",
+    "7692": "Compression Extensions for WebSocket (permessage-deflate)",
+    "8441": "Bootstrapping WebSockets with HTTP/2",
+    "9110": "HTTP Semantics",
+    "9111": "HTTP Caching",
+    "9112": "HTTP/1.1",
+    "9113": "HTTP/2",
+    "9218": "Extensible Prioritization Scheme for HTTP",
+}
 
 
 def _severity(case: CaseResult) -> float:
@@ -112,6 +128,30 @@ def _label(case: CaseResult) -> str:
     return f"RFC {case.rfc} §{case.section}" if case.section else f"RFC {case.rfc}"
 
 
+def duration_text(seconds: float) -> str:
+    """A case's duration, short: ``"12 ms"``, ``"3.4 ms"`` (a tenth of a ms below 10 ms)."""
+    ms = seconds * 1000
+    return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
+
+
+def wire_text(case: CaseResult | None) -> str | None:
+    """What a WebSocket case's matrix cell shows under its verdict, as Autobahn's matrix does:
+    the close code the target sent and the case's duration (``"1000 · 12 ms"``); ``"no code"``
+    for a close frame without one, ``"no close"`` when the target sent none, only the duration
+    when neither side began to close. None for other protocols and for a case that did not
+    run (SKIPPED)."""
+    if case is None or case.protocol != "ws" or case.verdict is Verdict.SKIPPED:
+        return None
+    duration = duration_text(case.duration_s)
+    if not case.closing:
+        return duration
+    code = case.closing.get("target_code")
+    if not isinstance(code, int):
+        sent = case.closing.get("target_closed")  # absent from results written before it was kept
+        code = "no close" if sent is False else "no code" if sent else "–"
+    return f"{code} · {duration}"
+
+
 def _counts(cases: list[CaseResult | None]) -> dict[str, int]:
     tally = Counter(case.verdict.value for case in cases if case is not None)
     return {verdict.value: tally[verdict.value] for verdict in Verdict if tally[verdict.value]}
@@ -136,27 +176,42 @@ def _row_sort_key(item: tuple[int, tuple[str, list[CaseResult | None]]]) -> tupl
     return worst, -present[0].requirement.rank, position
 
 
-def summary_data(results: RunResults) -> dict[str, Any]:
-    """What the page needs to draw the overview, the filters and the matrix."""
+def gate_data(results: RunResults, fail_on: Requirement, allow_errors: bool) -> dict[str, Any]:
+    """The gate's outcome as the banner says it: passed or not, at which level, and why
+    (:func:`conformance.gate.judge_gate`, the logic of the command line's exit status)."""
+    outcome = judge_gate(results, fail_on, allow_errors=allow_errors)
+    return {"passed": outcome.passed, "level": outcome.level, "reasons": outcome.reasons()}
+
+
+def summary_data(
+    results: RunResults, *, fail_on: Requirement = Requirement.MUST, allow_errors: bool = False
+) -> dict[str, Any]:
+    """What the page needs to draw the overview, the gate's banner, the filters and the
+    matrix; ``fail_on`` and ``allow_errors`` are the run's gate (``--fail-on``,
+    ``--allow-errors``)."""
     rows = [row for _, row in sorted(enumerate(_case_rows(results)), key=_row_sort_key)]
     cases = []
     for case_id, per_target in rows:
         first = next(case for case in per_target if case is not None)
-        cases.append(
-            {
-                "id": case_id,
-                "title": first.title,
-                "protocol": first.protocol,
-                "section": section_key(first),
-                "label": _label(first),
-                "url": rfc_url(first.rfc, first.section) if first.rfc else "",
-                "requirement": first.requirement.value,
-                "aliases": list(first.aliases),
-                "verdicts": [case.verdict.value if case else None for case in per_target],
-                # Per target: the baseline's reason for a FAIL it expects, else None.
-                "known": [case.known_failure if case and is_known(case) else None for case in per_target],
-            }
-        )
+        row: dict[str, Any] = {
+            "id": case_id,
+            "title": first.title,
+            "protocol": first.protocol,
+            "section": section_key(first),
+            "rfc": first.rfc,
+            "label": _label(first),
+            "url": rfc_url(first.rfc, first.section) if first.rfc else "",
+            "requirement": first.requirement.value,
+            "aliases": list(first.aliases),
+            "tags": list(first.tags),
+            "verdicts": [case.verdict.value if case else None for case in per_target],
+            # Per target: the baseline's reason for a FAIL it expects, else None.
+            "known": [case.known_failure if case and is_known(case) else None for case in per_target],
+        }
+        if first.protocol == "ws":
+            # Per target: the close code and the duration (wire_text), under the verdict.
+            row["wire"] = [wire_text(case) for case in per_target]
+        cases.append(row)
     sections: dict[str, list[list[CaseResult | None]]] = {}
     protocols: dict[str, list[list[CaseResult | None]]] = {}
     for _, per_target in rows:
@@ -221,6 +276,10 @@ def summary_data(results: RunResults) -> dict[str, Any]:
             "protocols": groups_data(protocols),
             "sections": groups_data(sections),
             "baseline": baseline_data(results),
+            "rfc_titles": {
+                rfc: RFC_TITLES[rfc] for rfc in sorted({case["rfc"] for case in cases}) if rfc in RFC_TITLES
+            },
+            "gate": gate_data(results, fail_on, allow_errors),
         }
     )
     if results.interrupted:
@@ -338,11 +397,11 @@ def case_details(case: CaseResult, target: TargetResults | None = None) -> dict[
             "text": str(case.closing.get("text", "")),
         }
     if is_known(case):
-        entry = _baseline_entry_of(target, case) if target is not None else None
+        listed = _baseline_entry_of(target, case) if target is not None else None
         out["known"] = {
             "reason": case.known_failure,
-            "pattern": entry.pattern if entry else "",
-            "source": entry.source if entry else "",
+            "pattern": listed.pattern if listed else "",
+            "source": listed.source if listed else "",
         }
     return out
 
@@ -370,10 +429,12 @@ __all__ = [
     "ELIDED",
     "ENTRIES_LIMIT",
     "ENTRY_LIMIT",
+    "RFC_TITLES",
     "VERDICT_ORDER",
     "baseline_data",
     "case_details",
     "details_data",
+    "duration_text",
     "iter_details",
     "entry_data",
     "has_baseline",
@@ -381,4 +442,5 @@ __all__ = [
     "section_key",
     "section_sort_key",
     "summary_data",
+    "wire_text",
 ]

@@ -134,6 +134,7 @@ def _about(case: model.Case) -> dict[str, Any]:
         "reference": case.reference,
         "rule": case.rule.describe() if case.rule is not None else "",
         "aliases": case.aliases,
+        "tags": case.tags,
         "declared_requirement": case.declared_requirement,
     }
 

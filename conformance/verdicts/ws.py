@@ -391,6 +391,8 @@ def closing_verdict(
     reset = any(isinstance(e, ConnectionClosed) and e.reset for e in events)
     detail: dict[str, Any] = {
         "target_code": facts.target_code,
+        # Whether the target sent a close frame: tells "no close frame" from one without a code.
+        "target_closed": facts.target_closed,
         "harness_code": facts.harness_code,
         "closed_by": facts.first or ("target" if facts.eof else "nobody"),
         "clean": False,

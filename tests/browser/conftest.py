@@ -43,12 +43,12 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+# Package scope, never session: Playwright's sync API keeps an asyncio loop marked "running"
+# in the main thread for as long as it lives, and tests outside tests/browser that start an
+# event loop of their own (tests/integration/test_apps.py) fail under it. Torn down with the
+# package, the browser is gone before any other package's tests run.
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
-    """Playwright's sync API keeps an asyncio loop marked as running in this thread for as
-    long as it lives, so it must not outlive the module that uses it: a later test calling
-    asyncio.run() (tests/integration/test_apps.py) fails otherwise. ("package" scope does
-    not help: tests/browser is not a package.)"""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
     try:

@@ -3,8 +3,10 @@
 
    Everything shown comes from the two JSON blocks; whatever a target sent is data and is
    only ever inserted as text (textContent, append of strings), never parsed as HTML.
-   The filters and the open case live in the URL fragment (#v=FAIL&r=MUST&b=new&p=h1&s=...
-   &q=...&case=ID&t=N): a link reproduces the view, and loading it restores the view.
+   The filters and the open case live in the URL fragment (#v=FAIL&r=MUST&b=new&target=1&p=h1
+   &s=...&q=...&case=ID&t=N): a link reproduces the view, and loading it restores the view.
+   With target=N (a report of several targets) the verdict and failure filters look at that
+   target's verdicts only, so a target's FAIL count in the overview lists its own FAILs.
    A FAIL the baseline expects is a "known" FAIL: shown as "FAIL (known)" with its own style,
    and b=new / b=known keeps only the cases with a new / known FAIL on some target. */
 (function () {
@@ -319,10 +321,12 @@
       fact(dl, "Baseline", "not listed: a new FAIL");
     }
     fact(dl, "Requirement", item.requirement);
-    fact(dl, "RFC", rfcLink(item.url, item.label));
+    fact(dl, "RFC", el("span", "", rfcLink(item.url, item.label),
+      rfcTitles[item.rfc] ? " \u2014 " + rfcTitles[item.rfc] : null));
     fact(dl, "Reference", info.reference);
     if (info.rule) fact(dl, "Rule", el("q", "", info.rule));
     if (item.aliases.length) fact(dl, "Aliases", item.aliases.join(", "));
+    if (item.tags && item.tags.length) fact(dl, "Tags", item.tags.join(", "));
     fact(dl, "Expected", info.expected ? el("pre", "", info.expected) : null);
     fact(dl, info.verdict === "ERROR" ? "Reason" : "Observed", info.observed ? el("pre", "", info.observed) : null);
     if (info.step !== null || info.step_text) {
@@ -356,7 +360,13 @@
   // targets open fast. ARIA roles keep it a table for assistive technology.
   const matrix = document.getElementById("cases");
   const rows = [];
-  const haystacks = cases.map((item) => (item.id + "\n" + item.title + "\n" + item.aliases.join("\n")).toLowerCase());
+  // What the search box looks in: the id, title, aliases and tags, and the RFC by its number,
+  // section ("RFC 9113 §6.5") and name ("permessage-deflate", "HPACK"). Every word typed must
+  // occur somewhere in it.
+  const rfcTitles = summary.rfc_titles || {};
+  const haystacks = cases.map((item) => [
+    item.id, item.title, item.label, item.section, rfcTitles[item.rfc] || "",
+  ].concat(item.aliases, item.tags || []).join("\n").toLowerCase());
   const indexById = new Map(cases.map((item, index) => [item.id, index]));
 
   function cellDiv(className, role, ...children) {
@@ -383,10 +393,14 @@
           return;
         }
         const reason = knownReason(item, t);
-        const cell = cellDiv("v " + cellClass(item, t), "cell", verdictLabel(item, t));
+        // WebSocket cases, as in Autobahn's matrix: the target's close code and the duration.
+        const wire = item.wire ? item.wire[t] : null;
+        const cell = cellDiv("v " + cellClass(item, t), "cell", verdictLabel(item, t),
+          typeof wire === "string" ? el("span", "wire", wire) : null);
         cell.dataset.t = String(t);
         cell.tabIndex = 0;
-        cell.title = targets[t].name + ": " + verdictLabel(item, t) + (reason === null ? "" : " \u2014 " + reason);
+        cell.title = targets[t].name + ": " + verdictLabel(item, t) + (reason === null ? "" : " \u2014 " + reason) +
+          (typeof wire === "string" ? " (close code from the target \u00b7 duration: " + wire + ")" : "");
         row.append(cell);
       });
       rows.push(row);
@@ -474,13 +488,15 @@
   const controls = {
     v: Array.from(filters.querySelectorAll('input[name="v"]')),
     r: Array.from(filters.querySelectorAll('input[name="r"]')),
-    b: filters.querySelector('select[name="b"]'),
+    b: filters.querySelector('select[name="b"]'), // only with a baseline
+    target: filters.querySelector('select[name="target"]'), // only with several targets
     p: filters.querySelector('select[name="p"]'),
     s: filters.querySelector('select[name="s"]'),
     q: filters.querySelector('input[name="q"]'),
   };
   const shown = document.getElementById("shown");
-  let state = { v: [], r: [], b: "", p: "", s: "", q: "", case: "", t: 0 };
+  const EMPTY = { v: [], r: [], b: "", target: "", p: "", s: "", q: "", case: "", t: 0 };
+  let state = Object.assign({}, EMPTY);
   const FAILURE_FILTERS = ["new", "known"];
 
   function fragment(view) {
@@ -488,6 +504,7 @@
     if (view.v.length) params.set("v", view.v.join(","));
     if (view.r.length) params.set("r", view.r.join(","));
     if (view.b) params.set("b", view.b);
+    if (view.target !== "") params.set("target", view.target);
     if (view.p) params.set("p", view.p);
     if (view.s) params.set("s", view.s);
     if (view.q) params.set("q", view.q);
@@ -502,10 +519,12 @@
     const params = new URLSearchParams(hash.replace(/^#/, ""));
     const list = (name) => (params.get(name) || "").split(",").filter((item) => item);
     const t = Number.parseInt(params.get("t") || "0", 10);
+    const target = params.get("target") || "";
     return {
       v: list("v").filter((verdict) => summary.verdicts.includes(verdict)),
       r: list("r").filter((level) => summary.requirements.includes(level)),
-      b: FAILURE_FILTERS.includes(params.get("b")) ? params.get("b") : "",
+      b: controls.b && FAILURE_FILTERS.includes(params.get("b")) ? params.get("b") : "",
+      target: /^\d+$/.test(target) && Number(target) < targets.length && targets.length > 1 ? String(Number(target)) : "",
       p: params.get("p") || "",
       s: params.get("s") || "",
       q: params.get("q") || "",
@@ -517,7 +536,8 @@
   function setControls(view) {
     for (const box of controls.v) box.checked = view.v.includes(box.value);
     for (const box of controls.r) box.checked = view.r.includes(box.value);
-    controls.b.value = view.b;
+    if (controls.b) controls.b.value = view.b;
+    if (controls.target) controls.target.value = view.target;
     for (const [name, select] of [["p", controls.p], ["s", controls.s]]) {
       select.value = view[name];
       if (select.value !== view[name]) {
@@ -534,7 +554,8 @@
   function readControls() {
     state.v = controls.v.filter((box) => box.checked).map((box) => box.value);
     state.r = controls.r.filter((box) => box.checked).map((box) => box.value);
-    state.b = FAILURE_FILTERS.includes(controls.b.value) ? controls.b.value : "";
+    state.b = controls.b && FAILURE_FILTERS.includes(controls.b.value) ? controls.b.value : "";
+    state.target = controls.target ? controls.target.value : "";
     state.p = controls.p.value;
     state.s = controls.s.value;
     state.q = controls.q.value;
@@ -542,10 +563,14 @@
 
   function matches(index) {
     const item = cases[index];
-    if (state.v.length && !item.verdicts.some((verdict) => verdict !== null && state.v.includes(verdict))) return false;
+    // The targets whose verdicts the filters look at: the chosen one, or any.
+    const on = state.target === "" ? null : Number(state.target);
+    const some = (test) => (on === null ? item.verdicts.some((_, t) => test(t)) : test(on));
+    if (on !== null && item.verdicts[on] === null) return false;
+    if (state.v.length && !some((t) => item.verdicts[t] !== null && state.v.includes(item.verdicts[t]))) return false;
     if (state.r.length && !state.r.includes(item.requirement)) return false;
-    if (state.b === "new" && !item.verdicts.some((_, t) => isNewFail(item, t))) return false;
-    if (state.b === "known" && !item.verdicts.some((_, t) => knownReason(item, t) !== null)) return false;
+    if (state.b === "new" && !some((t) => isNewFail(item, t))) return false;
+    if (state.b === "known" && !some((t) => knownReason(item, t) !== null)) return false;
     if (state.p && item.protocol !== state.p) return false;
     if (state.s && item.section !== state.s) return false;
     if (state.q) {
@@ -605,12 +630,24 @@
   filters.addEventListener("change", onFilterChange);
   controls.q.addEventListener("input", onFilterChange);
   document.getElementById("clear").addEventListener("click", () => {
-    state = { v: [], r: [], b: "", p: "", s: "", q: "", case: state.case, t: state.t };
+    state = Object.assign({}, EMPTY, { case: state.case, t: state.t });
     setControls(state);
     applyFilters();
     commit();
   });
-  window.addEventListener("hashchange", restore);
+  window.addEventListener("hashchange", () => {
+    if (location.hash === "#cases-section") {
+      // The jump link: an anchor, not a view. The browser has scrolled; keep the view.
+      commit();
+      return;
+    }
+    restore();
+    // A link in the overview (a count, a section) sets a filter: show the cases it selects,
+    // which start far below it. The jump link scrolls by itself (it names the section).
+    if (openRow === null && location.hash !== "#cases-section") {
+      document.getElementById("cases-section").scrollIntoView({ block: "start" });
+    }
+  });
   document.addEventListener("keydown", (event) => {
     // Escape closes the open case (unless typing in the search box, where it clears it).
     if (event.key === "Escape" && openRow !== null && event.target !== controls.q) {

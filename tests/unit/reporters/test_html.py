@@ -39,7 +39,15 @@ from conformance.reporters.html_data import (
     entry_data,
     summary_data,
 )
-from conformance.results import ELIDED, Direction, RunResults, TargetResults, TranscriptEntry, cap_detail
+from conformance.results import (
+    ELIDED,
+    CaseResult,
+    Direction,
+    RunResults,
+    TargetResults,
+    TranscriptEntry,
+    cap_detail,
+)
 from conformance.verdicts.verdict import Requirement, Verdict
 
 # ---------------------------------------------------------------------------- page parsing
@@ -254,10 +262,13 @@ def test_page_overview_counts_per_verdict_and_level(small_page: str) -> None:
     row = re.search(r"<tr><th>nginx</th>.*?</tr>", small_page)
     assert row is not None
     # FAIL, ERROR, NON-STRICT, UNIMPLEMENTED, INFORMATIONAL, SKIPPED, PASS, total
-    assert re.findall(r'<td class="n">(?:<a href="#v=[A-Z-]+">)?(?:<span class="zero">)?(\d+)', row.group()) == [
+    # Two targets: each count links to its own target's cases (target=0 is nginx).
+    assert re.findall(
+        r'<td class="n">(?:<a href="#v=[A-Z-]+&amp;target=0">)?(?:<span class="zero">)?(\d+)', row.group()
+    ) == [
         "3", "1", "1", "1", "1", "1", "1", "9",
     ]  # fmt: skip
-    assert '<a href="#v=FAIL&amp;r=SHOULD">1</a>' in small_page
+    assert '<a href="#v=FAIL&amp;r=SHOULD&amp;target=0">1</a>' in small_page
     assert '<th rowspan="4">nginx</th>' in small_page
     assert '<strong class="unreachable">(unreachable)</strong>' in small_page
     assert (
@@ -664,10 +675,10 @@ def test_page_with_a_baseline_splits_fail_counts_and_lists_what_can_go() -> None
     nginx = re.search(r"<tr><th>nginx</th>.*?</tr>", verdicts)
     assert nginx is not None
     assert (
-        '<td class="n"><a href="#b=new">1</a></td><td class="n"><a href="#b=known">2</a></td>'
-        in nginx.group()
+        '<td class="n"><a href="#b=new&amp;target=0">1</a></td>'
+        '<td class="n"><a href="#b=known&amp;target=0">2</a></td>' in nginx.group()
     )
-    assert '<a href="#b=known&amp;r=SHOULD">1</a>' in page_text
+    assert '<a href="#b=known&amp;r=SHOULD&amp;target=0">1</a>' in page_text
     assert 'aria-label="1 FAIL (new), 1 FAIL (known), 1 NON-STRICT of 3"' in page_text
     text = " ".join("".join(page.text).split())
     assert "Entries that no longer FAIL: remove them" in text
@@ -705,3 +716,83 @@ def test_baseline_reasons_are_data_wherever_they_appear() -> None:
     assert reason in "".join(page.text)  # the stale entries in the overview, as text
     window = [i for i, item in enumerate(summary["cases"]) if item["id"] == "h2/9113/6.9/window-overflow"][0]
     assert details[window][0]["known"]["reason"] == reason
+
+
+# ---------------------------------------------------------------------------- issue 13
+
+
+def test_the_summary_carries_the_gate_as_the_cli_judges_it() -> None:
+    results = small_results()
+    gate = summary_data(results)["gate"]
+    assert gate["passed"] is False and gate["level"] == "MUST"
+    assert gate["reasons"][0].endswith("at MUST on nginx")
+    allowed = summary_data(results, fail_on=Requirement.MAY, allow_errors=True)["gate"]
+    assert allowed["level"] == "MAY or stricter"
+    assert any("not counted: --allow-errors" in reason for reason in allowed["reasons"])
+    page = render_html(results, fail_on=Requirement.SHOULD)
+    assert '<p id="gate" class="gate failed" role="status"><strong>Gate failed</strong> (--fail-on SHOULD or stricter): ' in page
+    assert '<a href="#cases-section" id="jump">Jump to the matrix of 10 cases × 2 targets ↓</a>' in page
+
+
+def test_tags_go_from_the_case_file_to_results_json_and_the_summary() -> None:
+    from conformance.scenario.loader import load_cases
+    from conformance.verdicts.judge import skipped
+
+    case_ = next(c for c in load_cases() if "deflate" in c.tags)
+    result = skipped(case_, "not run")
+    assert result.tags == case_.tags
+    assert CaseResult.from_json(json.loads(json.dumps(result.to_json()))).tags == case_.tags
+    assert "tags" not in dataclasses.replace(result, tags=()).to_json()  # older files stay as they were
+    run = RunResults(
+        tool_version="0", started_at="now", duration_s=1.0, targets=(TargetResults(name="t", url="ws://x/", cases=(result,)),)
+    )  # fmt: skip
+    summary = summary_data(run)
+    assert summary["cases"][0]["tags"] == list(case_.tags)
+    assert summary["cases"][0]["rfc"] == "7692"
+    assert summary["rfc_titles"] == {"7692": "Compression Extensions for WebSocket (permessage-deflate)"}
+
+
+def test_websocket_cells_carry_the_targets_close_code_and_the_duration() -> None:
+    from conformance.verdicts.ws import ClosingFacts, closing_verdict
+
+    def closed(facts: ClosingFacts) -> dict[str, object]:
+        found = closing_verdict(facts, [], [])
+        assert found is not None
+        return {"verdict": found.verdict.value, **found.detail}
+
+    normal = closed(ClosingFacts(target_closed=True, target_code=1000, harness_closed=True, first="harness", eof=True))
+    empty = closed(ClosingFacts(target_closed=True, harness_closed=True, first="target", eof=True))
+    dropped = closed(ClosingFacts(harness_closed=True, first="harness", eof=True))
+    assert (normal["target_closed"], empty["target_closed"], dropped["target_closed"]) == (True, True, False)
+    ws = [
+        case("ws/6455/7.4/normal", Verdict.PASS, duration_s=0.0123, closing=normal),
+        case("ws/6455/7.4/empty", Verdict.PASS, duration_s=0.25, closing=empty),
+        case("ws/6455/7.4/dropped", Verdict.FAIL, duration_s=0.0042, closing=dropped),
+        case("ws/6455/7.4/open", Verdict.PASS, duration_s=0.0004),
+        case("ws/6455/7.4/skipped", Verdict.SKIPPED),
+        case("ws/6455/7.4/old", Verdict.PASS, duration_s=0.02, closing={"verdict": "OK", "target_code": None}),
+    ]
+    other = TargetResults(name="b", url="ws://y/", cases=(ws[0],))
+    run = RunResults(
+        tool_version="0", started_at="now", duration_s=1.0,
+        targets=(TargetResults(name="a", url="ws://x/", cases=(*ws, case("h1/9112/2.2/x", Verdict.PASS))), other),
+    )  # fmt: skip
+    wire = {item["id"]: item.get("wire") for item in summary_data(run)["cases"]}
+    assert wire == {
+        "ws/6455/7.4/normal": ["1000 · 12 ms", "1000 · 12 ms"],
+        "ws/6455/7.4/empty": ["no code · 250 ms", None],
+        "ws/6455/7.4/dropped": ["no close · 4.2 ms", None],
+        "ws/6455/7.4/open": ["0.4 ms", None],
+        "ws/6455/7.4/skipped": [None, None],
+        "ws/6455/7.4/old": ["– · 20 ms", None],
+        "h1/9112/2.2/x": None,  # not a WebSocket case: no such line at all
+    }
+
+
+def test_the_baseline_filter_and_the_target_filter_appear_only_when_they_can_filter() -> None:
+    plain = render_html(small_results())
+    assert 'select name="b"' not in plain and 'select name="target"' in plain
+    one = dataclasses.replace(small_results(), targets=small_results().targets[:1])
+    page = render_html(one)
+    assert 'select name="target"' not in page and "target=" not in page.split("<script")[0]
+    assert 'select name="b"' in render_html(_gated())
