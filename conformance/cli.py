@@ -347,6 +347,24 @@ _ALLOW_ERRORS = click.option(
     "parsed; without it they are SKIPPED. Default with no target: the reference target's /echo.",
 )
 @click.option(
+    "--target-option",
+    "target_options",
+    multiple=True,
+    metavar="NAME.KEY=PATH",
+    help="One target's resource, for the cases that need it (else SKIPPED): KEY is echo-path, "
+    "validator-path (a 200 with an ETag), large-path (128 KiB or more) or chunked-path (a chunked "
+    "200). Overrides --echo-path for that target. Repeatable.",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False),
+    is_eager=True,
+    callback=lambda ctx, param, value: _read_config(ctx, value),
+    help="Read the settings from this TOML file (default: ./conformance.toml, or [tool.conformance] "
+    "of ./pyproject.toml, looked for upwards from here). Command-line options override it.",
+)
+@click.option(
     "--transcripts",
     type=click.Choice(["failures", "all"]),
     default="failures",
@@ -392,15 +410,19 @@ def run(
     shard: str | None,
     summary_md: str | None,
     allow_errors: bool,
+    target_options: Sequence[str],
+    config: Any,
 ) -> None:
-    """Run the suites against TARGETS (default: the bundled reference target).
+    """Run the suites against TARGETS (default: the targets of the configuration file, else
+    the bundled reference target).
 
     \b
     A target is a URL, optionally named: http://127.0.0.1:8080/, nginx=https://localhost:8443/
     """
     try:
         _run(
-            targets=targets,
+            targets=_configured_targets(targets, target_options, config),
+            config=config,
             case_paths=case_paths,
             suites=suites,
             select=select,
@@ -427,7 +449,8 @@ def run(
 
 
 def _run(
-    targets: Sequence[str],
+    targets: Sequence[Any],
+    config: Any,
     case_paths: Sequence[str],
     suites: Sequence[str],
     select: Sequence[str],
@@ -455,12 +478,15 @@ def _run(
     from conformance.target import Target
     from conformance.verdicts.verdict import Requirement
 
-    for spec in targets:
+    for spec, _ in targets:
         hint = _not_a_target(spec)
         if hint:
             raise click.UsageError(hint)
     try:
-        parsed = [Target.parse(spec, requested=tuple(suites)) for spec in targets]
+        parsed = [
+            Target.parse(spec, requested=tuple(suites)).with_resources(resources)
+            for spec, resources in targets
+        ]
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     names = [t.name for t in parsed]
@@ -522,6 +548,67 @@ def _run(
         _point_latest(directory)
     _GC.exiting()
     sys.exit(code)
+
+
+def _read_config(ctx: click.Context, path: str | None) -> Any:
+    """The ``--config`` callback: the configuration file's settings (``conformance.config``),
+    made the defaults of the command's options, so that those given on the command line
+    override them. None when there is no configuration file."""
+    from conformance.config import ConfigError, find_config, load_config
+
+    found = Path(path) if path else find_config(Path.cwd())
+    if found is None:
+        return None
+    try:
+        settings = load_config(found)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    ctx.default_map = {**(ctx.default_map or {}), **settings.options}
+    where = " [tool.conformance]" if found.name == "pyproject.toml" else ""
+    click.echo(f"note: settings from {found}{where}", err=True)
+    return settings
+
+
+def _configured_targets(
+    specs: Sequence[str], target_options: Sequence[str], settings: Any
+) -> list[tuple[str, dict[str, str]]]:
+    """The run's targets as (``[NAME=]URL``, resource paths by capability): those of the
+    command line, else those of the configuration file; each with the resources its table
+    in the file names (a command-line target takes the settings of the table of its name),
+    then those of ``--target-option``."""
+    from conformance.target import Target, parse_target_option
+
+    tables = {table.name: table for table in settings.targets} if settings is not None else {}
+    if not specs and tables:
+        for table in tables.values():
+            if table.url is None:
+                raise click.UsageError(
+                    f"{settings.source}: the target {table.name!r} has no url: give it one, or give "
+                    f"the target on the command line ({table.name}=URL)"
+                )
+        specs = [table.spec for table in tables.values()]
+    targets: list[tuple[str, dict[str, str]]] = []
+    names: dict[str, dict[str, str]] = {}  # target name -> its resources
+    for spec in specs:
+        resources: dict[str, str] = {}
+        targets.append((spec, resources))
+        try:
+            name = Target.parse(spec).name
+        except UsageError:
+            continue  # reported, with a hint, when the run parses its targets
+        if name in tables:
+            resources.update(tables[name].resources)
+        names[name] = resources
+    for text in target_options:
+        try:
+            name, capability, path = parse_target_option(text)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        if name not in names:
+            known = ", ".join(names) if names else "none: the bundled reference target names its own"
+            raise click.UsageError(f"--target-option {text!r}: no target named {name!r} (targets: {known})")
+        names[name][capability] = path
+    return targets
 
 
 SUITE_NAMES = {"h1": "HTTP/1.1", "h2": "HTTP/2", "ws": "WebSocket"}
@@ -745,11 +832,14 @@ def _run_in_reactor(
         if not run_targets:
             from conformance.target import Target
             from conformance.targets.process import start_reference_process
+            from conformance.targets.resources import RESOURCES
 
             # In a process of its own: the harness and the target each get a core.
             reference = start_reference_process()
             run_targets = [
-                Target.parse(f"reference-{name}={url}", suites=reference.suites.get(name))
+                Target.parse(f"reference-{name}={url}", suites=reference.suites.get(name)).with_resources(
+                    RESOURCES
+                )
                 for name, url in reference.urls.items()
             ]
             urls = ", ".join(dict.fromkeys(reference.urls.values()))

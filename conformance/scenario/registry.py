@@ -55,6 +55,20 @@ class Capability:
     template_fields: tuple[str, ...] = ()  # run-time templates only such cases may use
 
 
+def _resource(name: str, serving: str, example: str) -> Capability:
+    """A capability that is a resource of the target, named by its path with the setting
+    ``{name}-path`` (conformance.target.RESOURCE_SETTINGS) and used as ``{{name_path}}``."""
+    return Capability(
+        name=name,
+        summary=f"a resource serving {serving} (the target's {name}-path)",
+        skip_reason=(
+            f"needs a resource serving {serving}: set --target-option NAME.{name}-path={example}, "
+            f"or {name}-path in the target's table of the configuration file"
+        ),
+        template_fields=(f"{name}_path",),
+    )
+
+
 CAPABILITIES: dict[str, Capability] = {
     "echo": Capability(
         name="echo",
@@ -62,6 +76,9 @@ CAPABILITIES: dict[str, Capability] = {
         skip_reason="needs --echo-path (the target's echo endpoint)",
         template_fields=("echo_path",),
     ),
+    "validator": _resource("validator", "a 200 with an ETag to GET", "/index.html"),
+    "large": _resource("large", "a 200 to GET with at least 128 KiB of content", "/large.bin"),
+    "chunked": _resource("chunked", "a chunked 200 to an HTTP/1.1 GET", "/stream"),
 }
 
 

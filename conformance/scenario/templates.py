@@ -10,8 +10,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-#: Filled from the target URL (and the run's options) when a case runs.
-TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme", "echo_path"})
+#: The paths of the resources a target names (conformance.target.RESOURCE_SETTINGS), each
+#: for the cases that require its capability (registry.CAPABILITIES).
+RESOURCE_FIELDS = frozenset({"echo_path", "validator_path", "large_path", "chunked_path"})
+#: Filled from the target URL (and the target's settings) when a case runs.
+TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme"}) | RESOURCE_FIELDS
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -74,7 +77,9 @@ class TargetContext:
     authority: str
     path: str
     scheme: str
-    echo_path: str = ""  # the target's echo endpoint (--echo-path); cases using it require "echo"
+    # (field of RESOURCE_FIELDS, path): the resources the target named; a case using one
+    # requires its capability, so it does not run without it
+    resource_paths: tuple[tuple[str, str], ...] = ()
     captured: tuple[tuple[str, str], ...] = ()  # values a ``capture`` step took from a response
     # Which repetition of a ``repeat`` of messages is being rendered (0 for the first): a
     # ``sample`` payload takes its window from it. Not a template field.
@@ -82,12 +87,13 @@ class TargetContext:
 
     def fill(self, text: str) -> str:
         values = {
+            **dict.fromkeys(RESOURCE_FIELDS, ""),
+            **dict(self.resource_paths),
             **dict(self.captured),
             "host": self.host,
             "port": str(self.port),
             "authority": self.authority,
             "path": self.path,
             "scheme": self.scheme,
-            "echo_path": self.echo_path,
         }
         return _substitute(text, values.get, unescape=True)

@@ -25,6 +25,9 @@ ALLOWED = frozenset({"GET", "HEAD", "POST", "PUT", "OPTIONS"})
 RESOURCE_PATH = "/"
 ECHO_PATH = "/echo"
 SERVER_WIDE = "*"  # the asterisk-form target (RFC 9112 §3.2.4)
+#: The resources this server offers to the cases that require them (capability -> path; see
+#: conformance.target.RESOURCE_SETTINGS): a run against it needs no --target-option.
+RESOURCES = {"echo": ECHO_PATH, "validator": RESOURCE_PATH}
 TEXT = "text/plain; charset=utf-8"
 
 

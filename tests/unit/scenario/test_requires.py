@@ -51,7 +51,7 @@ def test_requires_in_defaults_is_inherited() -> None:
     [
         ({"send": "{echo_path}"}, "{echo_path} needs the case to declare `requires: [echo]`", 9),
         ({"expect": "echo: {method: GET}"}, "'echo' needs the case to declare `requires: [echo]`", 11),
-        ({"requires": "    requires: [telepathy]\n"}, "unknown capability 'telepathy' (known: echo)", 8),
+        ({"requires": "    requires: [telepathy]\n"}, "unknown capability 'telepathy' (known: echo, validator, large, chunked)", 8),
         ({"requires": "    requires: echo\n"}, "requires: a list of capabilities", 8),
         (
             {"requires": "    requires: [echo]\n", "expect": "echo: {headers: {Host: '{authority}'}}"},
