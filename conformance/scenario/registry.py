@@ -54,10 +54,20 @@ class Capability:
     skip_reason: str
     template_fields: tuple[str, ...] = ()  # run-time templates only such cases may use
 
+    @property
+    def optional(self) -> bool:
+        """Whether a case may use the templates without requiring the capability: against a
+        target without the resource they are its URL's path (templates.PATH_FALLBACK_FIELDS),
+        and the case runs there. A case that can judge only on the resource requires it."""
+        from conformance.scenario.templates import PATH_FALLBACK_FIELDS
+
+        return bool(self.template_fields) and set(self.template_fields) <= PATH_FALLBACK_FIELDS
+
 
 def _resource(name: str, serving: str, example: str) -> Capability:
     """A capability that is a resource of the target, named by its path with the setting
-    ``{name}-path`` (conformance.target.RESOURCE_SETTINGS) and used as ``{{name_path}}``."""
+    ``{name}-path`` (conformance.target.RESOURCE_SETTINGS) and used as ``{{name_path}}``:
+    the target's URL path when it names none (:attr:`Capability.optional`)."""
     return Capability(
         name=name,
         summary=f"a resource serving {serving} (the target's {name}-path)",

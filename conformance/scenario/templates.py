@@ -13,6 +13,10 @@ from dataclasses import dataclass
 #: The paths of the resources a target names (conformance.target.RESOURCE_SETTINGS), each
 #: for the cases that require its capability (registry.CAPABILITIES).
 RESOURCE_FIELDS = frozenset({"echo_path", "validator_path", "large_path", "chunked_path"})
+#: Those a case may use without requiring the resource: a target that names none is asked
+#: for its URL's path instead (``{path}``), as before it could name one. (No echo endpoint
+#: stands in for another: ``{echo_path}`` always needs ``requires: [echo]``.)
+PATH_FALLBACK_FIELDS = frozenset({"validator_path", "large_path", "chunked_path"})
 #: Filled from the target URL (and the target's settings) when a case runs.
 TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme"}) | RESOURCE_FIELDS
 
@@ -88,6 +92,7 @@ class TargetContext:
     def fill(self, text: str) -> str:
         values = {
             **dict.fromkeys(RESOURCE_FIELDS, ""),
+            **dict.fromkeys(PATH_FALLBACK_FIELDS, self.path),
             **dict(self.resource_paths),
             **dict(self.captured),
             "host": self.host,

@@ -51,7 +51,11 @@ def test_requires_in_defaults_is_inherited() -> None:
     [
         ({"send": "{echo_path}"}, "{echo_path} needs the case to declare `requires: [echo]`", 9),
         ({"expect": "echo: {method: GET}"}, "'echo' needs the case to declare `requires: [echo]`", 11),
-        ({"requires": "    requires: [telepathy]\n"}, "unknown capability 'telepathy' (known: echo, validator, large, chunked)", 8),
+        (
+            {"requires": "    requires: [telepathy]\n"},
+            "unknown capability 'telepathy' (known: echo, validator, large, chunked)",
+            8,
+        ),
         ({"requires": "    requires: echo\n"}, "requires: a list of capabilities", 8),
         (
             {"requires": "    requires: [echo]\n", "expect": "echo: {headers: {Host: '{authority}'}}"},
@@ -75,3 +79,23 @@ def test_misuse_is_a_located_error(kwargs: dict[str, str], message: str, line: i
     assert message in error
     assert f"cases/x.yaml:{line}:" in error
     assert "(case h1/9110/5/c)" in error
+
+
+@pytest.mark.parametrize("field", ["validator_path", "large_path", "chunked_path"])
+def test_a_resource_with_a_path_fallback_may_be_used_without_requiring_it(field: str) -> None:
+    from conformance.scenario.templates import TargetContext
+
+    source = (
+        CASE.replace("{requires}", "")
+        .replace("{send}", "{" + field + "}")
+        .replace("{expect}", "closed: true")
+    )
+    cases, errors = load_text(source, "x.yaml")
+    assert errors == [] and cases[0].requires == ()
+    # Against a target that names no such resource, the template is the target URL's path.
+    bare = TargetContext(host="h", port=80, authority="h", path="/root", scheme="http")
+    assert bare.fill("{" + field + "} {echo_path}") == "/root "
+    named = TargetContext(
+        host="h", port=80, authority="h", path="/root", scheme="http", resource_paths=((field, "/named"),)
+    )
+    assert named.fill("{" + field + "}") == "/named"
