@@ -99,3 +99,28 @@ def test_a_resource_with_a_path_fallback_may_be_used_without_requiring_it(field:
         host="h", port=80, authority="h", path="/root", scheme="http", resource_paths=((field, "/named"),)
     )
     assert named.fill("{" + field + "}") == "/named"
+
+
+@pytest.mark.parametrize(
+    ("file", "case_id", "setting", "field"),
+    [
+        ("h1/9110/13.1.2.yaml", "h1/9110/13.1.2/if-none-match-star-get", "validator", "validator_path"),
+        ("h1/9112/6.1.yaml", "h1/9112/6.1/no-chunked-response-to-http10-get", "chunked", "chunked_path"),
+    ],
+)
+def test_bundled_cases_ask_the_resource_the_target_names(
+    file: str, case_id: str, setting: str, field: str
+) -> None:
+    from conformance.scenario import model
+    from conformance.scenario.loader import default_case_paths, load_file
+    from conformance.target import Target
+
+    [root] = [p for p in default_case_paths() if (p / file).exists()]
+    cases, errors = load_file(root / file)
+    assert errors == []
+    [case] = [c for c in cases if c.id == case_id]
+    send = next(s for s in case.steps if isinstance(s, model.Send))
+    target = Target.parse("http://127.0.0.1:8080/root")
+    assert send.payload.render(target.context()).startswith(b"GET /root HTTP/1.")
+    named = target.with_resources({setting: "/named"})
+    assert send.payload.render(named.context()).startswith(b"GET /named HTTP/1.")
