@@ -351,14 +351,14 @@ _ALLOW_ERRORS = click.option(
     "target_options",
     multiple=True,
     metavar="NAME.KEY=PATH",
-    help="One target's resource, for the cases that need it (else SKIPPED): KEY is echo-path, "
+    help="One target's resource, for the cases that use it: KEY is echo-path, "
     "validator-path (a 200 with an ETag), large-path (128 KiB or more) or chunked-path (a chunked "
     "200). Overrides --echo-path for that target. Repeatable.",
 )
 @click.option(
     "--config",
     "config",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(dir_okay=False),  # a missing file is the loader's error, naming it
     is_eager=True,
     callback=lambda ctx, param, value: _read_config(ctx, value),
     help="Read the settings from this TOML file (default: ./conformance.toml, or [tool.conformance] "

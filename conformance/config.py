@@ -211,7 +211,8 @@ def load_config(path: Path) -> Settings:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the configuration file: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"{path}: cannot read the configuration file: {reason}") from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

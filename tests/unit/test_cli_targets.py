@@ -266,3 +266,9 @@ def test_a_broken_file_is_a_usage_error_naming_file_line_and_key(
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_config_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = conformance("run", "--config", "nowhere.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nowhere.toml: cannot read the configuration file: No such file or directory" in result.stderr
