@@ -297,6 +297,9 @@ class TargetResults:
     cases: tuple[CaseResult, ...]
     reachable: bool = True  # False when not one connection could be made
     baseline: tuple[BaselineEntry, ...] = ()  # the baseline entries that applied to this target
+    # (capability, path): the resources the target's cases were given (conformance.target),
+    # its own or the run's --echo-path
+    resources: tuple[tuple[str, str], ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -342,6 +345,7 @@ class TargetResults:
             "name": self.name,
             "url": self.url,
             "reachable": self.reachable,
+            **({"resources": dict(self.resources)} if self.resources else {}),
             "summary": self.summary,
             "baseline": [entry.to_json() for entry in self.baseline],
             "baseline_stale": [stale.to_json() for stale in self.stale_baseline],  # derived
@@ -354,6 +358,7 @@ class TargetResults:
             name=raw["name"],
             url=raw["url"],
             reachable=raw.get("reachable", True),
+            resources=tuple(sorted((raw.get("resources") or {}).items())),
             baseline=tuple(BaselineEntry.from_json(e) for e in raw.get("baseline", ())),
             cases=tuple(CaseResult.from_json(c) for c in raw.get("cases", ())),
         )

@@ -69,6 +69,7 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
     reachable: dict[str, bool] = {}
     cases: dict[str, dict[str, CaseResult]] = {}
     baselines: dict[str, dict[BaselineEntry, None]] = {}
+    resources: dict[str, tuple[tuple[str, str], ...]] = {}  # the first input's, per target
     for run in runs:
         for target in run.targets:
             if target.name not in cases:
@@ -77,6 +78,7 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
                 reachable[target.name] = target.reachable
                 cases[target.name] = {}
                 baselines[target.name] = {}
+                resources[target.name] = target.resources
             else:
                 reachable[target.name] = reachable[target.name] or target.reachable
                 if target.url != urls[target.name]:
@@ -97,6 +99,7 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
             url=urls[name],
             reachable=reachable[name],
             baseline=tuple(baselines[name]),
+            resources=resources[name],
             cases=tuple(cases[name][i] for i in sorted(cases[name], key=case_sort_key)),
         )
         for name in order

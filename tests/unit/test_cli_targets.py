@@ -84,6 +84,8 @@ def test_an_echo_path_given_to_one_target_is_not_sent_to_the_other(
         "a": ("PASS", verdicts(data)["a"][1]),
         "b": ("SKIPPED", "needs --echo-path (the target's echo endpoint)"),
     }
+    # results.json says which resources each target's cases were given.
+    assert [target.get("resources") for target in data["targets"]] == [{"echo": "/mirror"}, None]
 
 
 def test_a_targets_own_echo_path_overrides_the_run_wide_one(tmp_path: Path, mirror: str) -> None:
