@@ -422,7 +422,6 @@ def run(
     try:
         _run(
             targets=_configured_targets(targets, target_options, config),
-            config=config,
             case_paths=case_paths,
             suites=suites,
             select=select,
@@ -449,8 +448,7 @@ def run(
 
 
 def _run(
-    targets: Sequence[Any],
-    config: Any,
+    targets: Sequence[tuple[str, dict[str, str]]],
     case_paths: Sequence[str],
     suites: Sequence[str],
     select: Sequence[str],
