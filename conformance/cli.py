@@ -255,9 +255,11 @@ def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None, ma
         reactor.addSystemEventTrigger("after", "shutdown", Path(pem.name).unlink, missing_ok=True)
         for suite, url in target.tls_urls.items():
             click.echo(f"{suite} over TLS: {url} (self-signed: --ca-file {pem.name})")
-    from conformance.targets.resources import ECHO_PATH
+    from conformance.targets.resources import ECHO_PATH, RESOURCES
 
     click.echo(f"echo endpoint: {ECHO_PATH} (run with --echo-path {ECHO_PATH})")
+    others = ", ".join(f"{name}-path {path}" for name, path in RESOURCES.items() if name != "echo")
+    click.echo(f"other resources: {others} (run with --target-option NAME.KEY=PATH for each)")
     click.echo("Serving; press Ctrl-C to stop.")
     reactor.run()
 
