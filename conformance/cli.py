@@ -255,9 +255,11 @@ def serve(host: str, port: int, h2_port: int | None, h2_tls_port: int | None, ma
         reactor.addSystemEventTrigger("after", "shutdown", Path(pem.name).unlink, missing_ok=True)
         for suite, url in target.tls_urls.items():
             click.echo(f"{suite} over TLS: {url} (self-signed: --ca-file {pem.name})")
-    from conformance.targets.resources import ECHO_PATH
+    from conformance.targets.resources import ECHO_PATH, RESOURCES
 
     click.echo(f"echo endpoint: {ECHO_PATH} (run with --echo-path {ECHO_PATH})")
+    others = ", ".join(f"{name}-path {path}" for name, path in RESOURCES.items() if name != "echo")
+    click.echo(f"other resources: {others} (run with --target-option NAME.KEY=PATH for each)")
     click.echo("Serving; press Ctrl-C to stop.")
     reactor.run()
 
@@ -392,6 +394,24 @@ def _output(quiet: bool, verbose: int, max_failures: int) -> Output:
     "parsed; without it they are SKIPPED. Default with no target: the reference target's /echo.",
 )
 @click.option(
+    "--target-option",
+    "target_options",
+    multiple=True,
+    metavar="NAME.KEY=PATH",
+    help="One target's resource, for the cases that use it: KEY is echo-path, "
+    "validator-path (a 200 with an ETag), large-path (128 KiB or more) or chunked-path (a chunked "
+    "200). Overrides --echo-path for that target. Repeatable.",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),  # a missing file is the loader's error, naming it
+    is_eager=True,
+    callback=lambda ctx, param, value: _read_config(ctx, value),
+    help="Read the settings from this TOML file (default: ./conformance.toml, or [tool.conformance] "
+    "of ./pyproject.toml, looked for upwards from here). Command-line options override it.",
+)
+@click.option(
     "--transcripts",
     type=click.Choice(["failures", "all"]),
     default="failures",
@@ -441,15 +461,18 @@ def run(
     quiet: bool,
     verbose: int,
     max_failures: int,
+    target_options: Sequence[str],
+    config: Any,
 ) -> None:
-    """Run the suites against TARGETS (default: the bundled reference target).
+    """Run the suites against TARGETS (default: the targets of the configuration file, else
+    the bundled reference target).
 
     \b
     A target is a URL, optionally named: http://127.0.0.1:8080/, nginx=https://localhost:8443/
     """
     try:
         _run(
-            targets=targets,
+            targets=_configured_targets(targets, target_options, config),
             case_paths=case_paths,
             suites=suites,
             select=select,
@@ -477,7 +500,7 @@ def run(
 
 
 def _run(
-    targets: Sequence[str],
+    targets: Sequence[tuple[str, dict[str, str]]],
     case_paths: Sequence[str],
     suites: Sequence[str],
     select: Sequence[str],
@@ -506,12 +529,15 @@ def _run(
     from conformance.target import Target
     from conformance.verdicts.verdict import Requirement
 
-    for spec in targets:
+    for spec, _ in targets:
         hint = _not_a_target(spec)
         if hint:
             raise click.UsageError(hint)
     try:
-        parsed = [Target.parse(spec, requested=tuple(suites)) for spec in targets]
+        parsed = [
+            Target.parse(spec, requested=tuple(suites)).with_resources(resources)
+            for spec, resources in targets
+        ]
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     names = [t.name for t in parsed]
@@ -573,6 +599,67 @@ def _run(
         _point_latest(directory)
     _GC.exiting()
     sys.exit(code)
+
+
+def _read_config(ctx: click.Context, path: str | None) -> Any:
+    """The ``--config`` callback: the configuration file's settings (``conformance.config``),
+    made the defaults of the command's options, so that those given on the command line
+    override them. None when there is no configuration file."""
+    from conformance.config import ConfigError, find_config, load_config
+
+    found = Path(path) if path else find_config(Path.cwd())
+    if found is None:
+        return None
+    try:
+        settings = load_config(found)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    ctx.default_map = {**(ctx.default_map or {}), **settings.options}
+    where = " [tool.conformance]" if found.name == "pyproject.toml" else ""
+    click.echo(f"note: settings from {found}{where}", err=True)
+    return settings
+
+
+def _configured_targets(
+    specs: Sequence[str], target_options: Sequence[str], settings: Any
+) -> list[tuple[str, dict[str, str]]]:
+    """The run's targets as (``[NAME=]URL``, resource paths by capability): those of the
+    command line, else those of the configuration file; each with the resources its table
+    in the file names (a command-line target takes the settings of the table of its name),
+    then those of ``--target-option``."""
+    from conformance.target import Target, parse_target_option
+
+    tables = {table.name: table for table in settings.targets} if settings is not None else {}
+    if not specs and tables:
+        for table in tables.values():
+            if table.url is None:
+                raise click.UsageError(
+                    f"{settings.source}: the target {table.name!r} has no url: give it one, or give "
+                    f"the target on the command line ({table.name}=URL)"
+                )
+        specs = [table.spec for table in tables.values()]
+    targets: list[tuple[str, dict[str, str]]] = []
+    names: dict[str, dict[str, str]] = {}  # target name -> its resources
+    for spec in specs:
+        resources: dict[str, str] = {}
+        targets.append((spec, resources))
+        try:
+            name = Target.parse(spec).name
+        except UsageError:
+            continue  # reported, with a hint, when the run parses its targets
+        if name in tables:
+            resources.update(tables[name].resources)
+        names[name] = resources
+    for text in target_options:
+        try:
+            name, capability, path = parse_target_option(text)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        if name not in names:
+            known = ", ".join(names) if names else "none: the bundled reference target names its own"
+            raise click.UsageError(f"--target-option {text!r}: no target named {name!r} (targets: {known})")
+        names[name][capability] = path
+    return targets
 
 
 SUITE_NAMES = {"h1": "HTTP/1.1", "h2": "HTTP/2", "ws": "WebSocket"}
@@ -790,11 +877,14 @@ def _run_in_reactor(
         if not run_targets:
             from conformance.target import Target
             from conformance.targets.process import start_reference_process
+            from conformance.targets.resources import RESOURCES
 
             # In a process of its own: the harness and the target each get a core.
             reference = start_reference_process()
             run_targets = [
-                Target.parse(f"reference-{name}={url}", suites=reference.suites.get(name))
+                Target.parse(f"reference-{name}={url}", suites=reference.suites.get(name)).with_resources(
+                    RESOURCES
+                )
                 for name, url in reference.urls.items()
             ]
             urls = ", ".join(dict.fromkeys(reference.urls.values()))

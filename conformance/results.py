@@ -307,6 +307,9 @@ class TargetResults:
     cases: tuple[CaseResult, ...]
     reachable: bool = True  # False when not one connection could be made
     baseline: tuple[BaselineEntry, ...] = ()  # the baseline entries that applied to this target
+    # (capability, path): the resources the target's cases were given (conformance.target),
+    # its own or the run's --echo-path
+    resources: tuple[tuple[str, str], ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -352,6 +355,7 @@ class TargetResults:
             "name": self.name,
             "url": self.url,
             "reachable": self.reachable,
+            **({"resources": dict(self.resources)} if self.resources else {}),
             "summary": self.summary,
             "baseline": [entry.to_json() for entry in self.baseline],
             "baseline_stale": [stale.to_json() for stale in self.stale_baseline],  # derived
@@ -364,6 +368,7 @@ class TargetResults:
             name=raw["name"],
             url=raw["url"],
             reachable=raw.get("reachable", True),
+            resources=tuple(sorted((raw.get("resources") or {}).items())),
             baseline=tuple(BaselineEntry.from_json(e) for e in raw.get("baseline", ())),
             cases=tuple(CaseResult.from_json(c) for c in raw.get("cases", ())),
         )

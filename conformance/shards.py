@@ -71,6 +71,7 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
     cases: dict[str, dict[str, CaseResult]] = {}
     baselines: dict[str, dict[BaselineEntry, None]] = {}
     repeated: dict[str, list[str]] = {}
+    resources: dict[str, tuple[tuple[str, str], ...]] = {}  # the first input's, per target
     for run in runs:
         for target in run.targets:
             if target.name not in cases:
@@ -79,6 +80,7 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
                 reachable[target.name] = target.reachable
                 cases[target.name] = {}
                 baselines[target.name] = {}
+                resources[target.name] = target.resources
             else:
                 reachable[target.name] = reachable[target.name] or target.reachable
                 if target.url != urls[target.name]:
@@ -105,6 +107,7 @@ def merge_results(runs: Sequence[RunResults]) -> tuple[RunResults, list[str]]:
             url=urls[name],
             reachable=reachable[name],
             baseline=tuple(baselines[name]),
+            resources=resources[name],
             cases=tuple(cases[name][i] for i in sorted(cases[name], key=case_sort_key)),
         )
         for name in order

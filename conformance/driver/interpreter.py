@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import re
 from dataclasses import dataclass, field, replace
@@ -45,7 +44,9 @@ class RunOptions:
     retry_budget: float = 30.0
     tls: TLSSettings = field(default_factory=TLSSettings)
     profile: str = "default"  # verdicts.profiles.PROFILES
-    echo_path: str | None = None  # the target's echo endpoint (cases that require "echo")
+    # The echo endpoint of every target that names none of its own (Target.resources): cases
+    # that require "echo" run against it.
+    echo_path: str | None = None
     # Whose wire transcripts the results keep: "all", or "failures" (every case that did not
     # PASS): a PASS case's transcript is most of a report's size and of a run's memory.
     transcripts: str = "all"
@@ -53,9 +54,11 @@ class RunOptions:
     # target that does not speak what its URL says gets one diagnosis, not a FAIL per case.
     preflight: bool = False
 
-    def offers(self, capability: str) -> bool:
-        """Whether the targets of the run offer a capability cases may require."""
-        return capability == "echo" and self.echo_path is not None
+    def resolve(self, target: Target) -> Target:
+        """``target`` with the run-wide resource paths (``echo_path``) it does not name itself."""
+        if self.echo_path is None or target.resource("echo") is not None:
+            return target
+        return target.with_resources({"echo": self.echo_path}, override=False)
 
 
 #: Seconds, at most, that a closing handshake under way when a case's steps are over is given
@@ -74,7 +77,7 @@ class CaseRun:
     def __init__(self, reactor: object, case: model.Case, target: Target, options: RunOptions) -> None:
         self.reactor = reactor
         self.case = case
-        self.target = target
+        self.target = options.resolve(target)
         self.options = options
         self.recorder = (
             Recorder(reactor) if case.transcript is None else Recorder(reactor, byte_cap=case.transcript)
@@ -295,7 +298,7 @@ class CaseRun:
         """Write a payload; False when the target makes the payload impossible to build (the
         case ends UNIMPLEMENTED)."""
         connection = self._require_connection()
-        context = dataclasses.replace(self.target.context(), echo_path=self.options.echo_path or "")
+        context = self.target.context()
         if self.captured:
             context = replace(context, captured=tuple(self.captured.items()))
         try:
@@ -483,7 +486,8 @@ def skip_reason(case: model.Case, target: Target, options: RunOptions) -> str:
     """Why ``case`` does not run against ``target`` (SKIPPED), or "" when it does."""
     from conformance.scenario.registry import CAPABILITIES
 
-    missing = [name for name in case.requires if not options.offers(name)]
+    resolved = options.resolve(target)
+    missing = [name for name in case.requires if resolved.resource(name) is None]
     return "; ".join(CAPABILITIES[name].skip_reason for name in missing) or not_applicable(case, target) or ""
 
 

@@ -200,6 +200,7 @@ async def run_suite(
                 url=target.url,
                 cases=tuple(outcome.result for outcome in outcomes),
                 reachable=reachable,
+                resources=options.resolve(target).resources,
             )
         )
     return RunResults(

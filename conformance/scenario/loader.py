@@ -340,7 +340,7 @@ def _fill(
         )
     for name in sorted(names_in(value) - set(params)):
         capability = capability_of_template(name)
-        if capability is not None and capability.name not in ctx.requires:
+        if capability is not None and not capability.optional and capability.name not in ctx.requires:
             needs = f"`requires: [{capability.name}]` ({capability.summary})"
             raise ctx.error(f"{{{name}}} needs the case to declare {needs}", node)
     text_params = {k: _param_text(v) for k, v in params.items()}

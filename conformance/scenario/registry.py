@@ -54,6 +54,30 @@ class Capability:
     skip_reason: str
     template_fields: tuple[str, ...] = ()  # run-time templates only such cases may use
 
+    @property
+    def optional(self) -> bool:
+        """Whether a case may use the templates without requiring the capability: against a
+        target without the resource they are its URL's path (templates.PATH_FALLBACK_FIELDS),
+        and the case runs there. A case that can judge only on the resource requires it."""
+        from conformance.scenario.templates import PATH_FALLBACK_FIELDS
+
+        return bool(self.template_fields) and set(self.template_fields) <= PATH_FALLBACK_FIELDS
+
+
+def _resource(name: str, serving: str, example: str) -> Capability:
+    """A capability that is a resource of the target, named by its path with the setting
+    ``{name}-path`` (conformance.target.RESOURCE_SETTINGS) and used as ``{{name_path}}``:
+    the target's URL path when it names none (:attr:`Capability.optional`)."""
+    return Capability(
+        name=name,
+        summary=f"a resource serving {serving} (the target's {name}-path)",
+        skip_reason=(
+            f"needs a resource serving {serving}: set --target-option NAME.{name}-path={example}, "
+            f"or {name}-path in the target's table of the configuration file"
+        ),
+        template_fields=(f"{name}_path",),
+    )
+
 
 CAPABILITIES: dict[str, Capability] = {
     "echo": Capability(
@@ -62,6 +86,9 @@ CAPABILITIES: dict[str, Capability] = {
         skip_reason="needs --echo-path (the target's echo endpoint)",
         template_fields=("echo_path",),
     ),
+    "validator": _resource("validator", "a 200 with an ETag to GET", "/index.html"),
+    "large": _resource("large", "a 200 to GET with at least 128 KiB of content", "/large.bin"),
+    "chunked": _resource("chunked", "a chunked 200 to an HTTP/1.1 GET", "/stream"),
 }
 
 

@@ -10,8 +10,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-#: Filled from the target URL (and the run's options) when a case runs.
-TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme", "echo_path"})
+#: The paths of the resources a target names (conformance.target.RESOURCE_SETTINGS), each
+#: for the cases that require its capability (registry.CAPABILITIES).
+RESOURCE_FIELDS = frozenset({"echo_path", "validator_path", "large_path", "chunked_path"})
+#: Those a case may use without requiring the resource: a target that names none is asked
+#: for its URL's path instead (``{path}``), as before it could name one. (No echo endpoint
+#: stands in for another: ``{echo_path}`` always needs ``requires: [echo]``.)
+PATH_FALLBACK_FIELDS = frozenset({"validator_path", "large_path", "chunked_path"})
+#: Filled from the target URL (and the target's settings) when a case runs.
+TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme"}) | RESOURCE_FIELDS
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -74,7 +81,9 @@ class TargetContext:
     authority: str
     path: str
     scheme: str
-    echo_path: str = ""  # the target's echo endpoint (--echo-path); cases using it require "echo"
+    # (field of RESOURCE_FIELDS, path): the resources the target named; a case using one
+    # requires its capability, so it does not run without it
+    resource_paths: tuple[tuple[str, str], ...] = ()
     captured: tuple[tuple[str, str], ...] = ()  # values a ``capture`` step took from a response
     # Which repetition of a ``repeat`` of messages is being rendered (0 for the first): a
     # ``sample`` payload takes its window from it. Not a template field.
@@ -82,12 +91,14 @@ class TargetContext:
 
     def fill(self, text: str) -> str:
         values = {
+            **dict.fromkeys(RESOURCE_FIELDS, ""),
+            **dict.fromkeys(PATH_FALLBACK_FIELDS, self.path),
+            **dict(self.resource_paths),
             **dict(self.captured),
             "host": self.host,
             "port": str(self.port),
             "authority": self.authority,
             "path": self.path,
             "scheme": self.scheme,
-            "echo_path": self.echo_path,
         }
         return _substitute(text, values.get, unescape=True)

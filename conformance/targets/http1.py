@@ -679,7 +679,11 @@ class HTTP1Channel(protocol.Protocol):
     def _respond(self, head: RequestHead, response: resources.Response) -> None:
         headers = [*self._common(), *response.headers]
         bodiless = response.status in (204, 304)
-        if not bodiless:
+        # https://www.rfc-editor.org/rfc/rfc9112#section-6.1: no Transfer-Encoding in a
+        # response to HTTP/1.0, so a streamed response is framed by its length for it;
+        # to HTTP/1.1, h11 frames it with chunked.
+        streamed = response.streamed and head.minor >= 1
+        if not bodiless and not streamed:
             # https://www.rfc-editor.org/rfc/rfc9110#section-8.6: not in 1xx, 204 (nor a 304
             # here); to HEAD, the length GET would have had.
             headers.append(("Content-Length", str(len(response.body))))

@@ -3,8 +3,9 @@
 Pure functions from a parsed request to a response, so that the HTTP/1.1 front end (and
 later the HTTP/2 one) share them; no framing, no connection management here. ``/`` is a
 text resource with validators, so that conditional requests (RFC 9110 §13) have something
-to compare against; ``/echo`` reflects the parsed request as JSON; ``*`` (OPTIONS only) is
-the server as a whole; every other path is 404.
+to compare against; ``/chunked`` is the same resource, streamed (chunked to HTTP/1.1, and
+framed by its length for HTTP/1.0, which has no chunked); ``/echo`` reflects the parsed
+request as JSON; ``*`` (OPTIONS only) is the server as a whole; every other path is 404.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ KNOWN_NOT_ALLOWED = frozenset({"DELETE", "PATCH", "TRACE", "CONNECT"})
 ALLOWED = frozenset({"GET", "HEAD", "POST", "PUT", "OPTIONS"})
 RESOURCE_PATH = "/"
 ECHO_PATH = "/echo"
+CHUNKED_PATH = "/chunked"
 SERVER_WIDE = "*"  # the asterisk-form target (RFC 9112 §3.2.4)
+#: The resources this server offers to the cases that require them (capability -> path; see
+#: conformance.target.RESOURCE_SETTINGS): a run against it needs no --target-option.
+RESOURCES = {"echo": ECHO_PATH, "validator": RESOURCE_PATH, "chunked": CHUNKED_PATH}
 TEXT = "text/plain; charset=utf-8"
 
 
@@ -53,6 +58,9 @@ class Response:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    # Sent as it is produced, its length not announced: HTTP/1.1 frames it with chunked
+    # (RFC 9112 §7.1); HTTP/1.0 has no chunked (§6.1), so the front end sends it whole.
+    streamed: bool = False
 
 
 def respond(request: Request) -> Response:
@@ -72,7 +80,7 @@ def respond(request: Request) -> Response:
     if path == SERVER_WIDE:
         # The front end accepts "*" for OPTIONS only (RFC 9112 §3.2.4).
         return _options()
-    if path != RESOURCE_PATH:
+    if path not in (RESOURCE_PATH, CHUNKED_PATH):
         return _text(404, "not found\n")
     if method == "OPTIONS":
         return _options()
@@ -83,7 +91,9 @@ def respond(request: Request) -> Response:
         return precondition
     if method in ("POST", "PUT"):
         return _text(200, f"received {len(request.body)} bytes\n")
-    return Response(status=200, headers=(("Content-Type", TEXT), *_validators()), body=BODY)
+    return Response(
+        status=200, headers=(("Content-Type", TEXT), *_validators()), body=BODY, streamed=path == CHUNKED_PATH
+    )
 
 
 def _not_allowed(method: str) -> Response:

@@ -51,7 +51,11 @@ def test_requires_in_defaults_is_inherited() -> None:
     [
         ({"send": "{echo_path}"}, "{echo_path} needs the case to declare `requires: [echo]`", 9),
         ({"expect": "echo: {method: GET}"}, "'echo' needs the case to declare `requires: [echo]`", 11),
-        ({"requires": "    requires: [telepathy]\n"}, "unknown capability 'telepathy' (known: echo)", 8),
+        (
+            {"requires": "    requires: [telepathy]\n"},
+            "unknown capability 'telepathy' (known: echo, validator, large, chunked)",
+            8,
+        ),
         ({"requires": "    requires: echo\n"}, "requires: a list of capabilities", 8),
         (
             {"requires": "    requires: [echo]\n", "expect": "echo: {headers: {Host: '{authority}'}}"},
@@ -75,3 +79,48 @@ def test_misuse_is_a_located_error(kwargs: dict[str, str], message: str, line: i
     assert message in error
     assert f"cases/x.yaml:{line}:" in error
     assert "(case h1/9110/5/c)" in error
+
+
+@pytest.mark.parametrize("field", ["validator_path", "large_path", "chunked_path"])
+def test_a_resource_with_a_path_fallback_may_be_used_without_requiring_it(field: str) -> None:
+    from conformance.scenario.templates import TargetContext
+
+    source = (
+        CASE.replace("{requires}", "")
+        .replace("{send}", "{" + field + "}")
+        .replace("{expect}", "closed: true")
+    )
+    cases, errors = load_text(source, "x.yaml")
+    assert errors == [] and cases[0].requires == ()
+    # Against a target that names no such resource, the template is the target URL's path.
+    bare = TargetContext(host="h", port=80, authority="h", path="/root", scheme="http")
+    assert bare.fill("{" + field + "} {echo_path}") == "/root "
+    named = TargetContext(
+        host="h", port=80, authority="h", path="/root", scheme="http", resource_paths=((field, "/named"),)
+    )
+    assert named.fill("{" + field + "}") == "/named"
+
+
+@pytest.mark.parametrize(
+    ("file", "case_id", "setting", "field"),
+    [
+        ("h1/9110/13.1.2.yaml", "h1/9110/13.1.2/if-none-match-star-get", "validator", "validator_path"),
+        ("h1/9112/6.1.yaml", "h1/9112/6.1/no-chunked-response-to-http10-get", "chunked", "chunked_path"),
+    ],
+)
+def test_bundled_cases_ask_the_resource_the_target_names(
+    file: str, case_id: str, setting: str, field: str
+) -> None:
+    from conformance.scenario import model
+    from conformance.scenario.loader import default_case_paths, load_file
+    from conformance.target import Target
+
+    [root] = [p for p in default_case_paths() if (p / file).exists()]
+    cases, errors = load_file(root / file)
+    assert errors == []
+    [case] = [c for c in cases if c.id == case_id]
+    send = next(s for s in case.steps if isinstance(s, model.Send))
+    target = Target.parse("http://127.0.0.1:8080/root")
+    assert send.payload.render(target.context()).startswith(b"GET /root HTTP/1.")
+    named = target.with_resources({setting: "/named"})
+    assert send.payload.render(named.context()).startswith(b"GET /named HTTP/1.")

@@ -159,6 +159,29 @@ def test_head_has_the_get_headers_and_no_body(connect: Any) -> None:
     assert get.status == 200 and get.body == resources.BODY  # nothing was left in between
 
 
+def test_the_chunked_resource_is_chunked_to_http11_only(connect: Any) -> None:
+    # It is the reference target's chunked-path: cases that judge how a chunked resource is
+    # framed for HTTP/1.0 (RFC 9112 §6.1) ask it.
+    assert resources.RESOURCES["chunked"] == resources.CHUNKED_PATH
+    client = connect().send(
+        b"GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /chunked HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        b"GET /chunked HTTP/1.0\r\n\r\n"
+    )
+    chunked, kept, last = client.responses(3)
+    assert (chunked.status, chunked.header("Transfer-Encoding"), chunked.header("Content-Length")) == (
+        200,
+        "chunked",
+        None,
+    )
+    assert chunked.body == resources.BODY and chunked.violations == ()
+    for response in (kept, last):
+        assert (response.header("Transfer-Encoding"), response.body) == (None, resources.BODY)
+        assert response.header("Content-Length") == str(len(resources.BODY))
+    assert (kept.header("Connection"), last.header("Connection")) == ("keep-alive", "close")
+    assert client.closed()
+
+
 def test_unknown_path_is_404_with_a_date(connect: Any) -> None:
     response = connect().send(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n").response()
     assert response.status == 404 and IMF_FIXDATE.match(response.header("Date") or "")
