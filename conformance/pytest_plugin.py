@@ -74,11 +74,17 @@ class Settings:
     profile: str = "default"
     echo_path: str | None = None
     jobs: int | None = None  # None: the runner's default_jobs()
+    # (target name, its resources as (capability, path)), from the configuration file's tables
+    resources: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 #: Settings field -> the pytest option that gives it (``--conformance-`` and the CLI's name).
-_OPTION_OF = {field.name: f"conformance_{field.name}" for field in dataclasses.fields(Settings)}
+_OPTION_OF = {
+    field.name: f"conformance_{field.name}" for field in dataclasses.fields(Settings) if field.name != "resources"
+}
 _OPTION_OF["targets"] = "conformance_target"
+#: Settings field -> the configuration file's option (conformance.config.OPTIONS' names).
+_CONFIG_NAME = {"cases": "case_paths", "baseline": "baseline_path"}
 
 
 def given_settings(config: pytest.Config) -> dict[str, Any]:
@@ -145,6 +151,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="strict: RFC 9112 §2.2's generic 'SHOULD answer 400' is a MUST (cases tagged "
         f"generic-400), as conformance run --profile (default {defaults.profile}).",
+    )
+    group.addoption(
+        "--conformance-config",
+        metavar="FILE",
+        help="Read the settings and targets of this TOML file (as conformance run --config); without "
+        "it, a --conformance-target run reads conformance.toml or [tool.conformance] for settings.",
     )
     group.addoption(
         "--conformance-echo-path",
@@ -456,10 +468,38 @@ _SETTINGS_KEY = pytest.StashKey[Settings]()
 
 
 def base_settings(config: pytest.Config) -> Settings:
-    """The settings the command line overrides: the CLI's defaults. The one place a
-    configuration-file loader plugs in: return the file's settings here (found from
-    ``config.rootpath``, as ``conformance run`` finds it from its working directory)."""
-    return Settings()
+    """The settings the command line overrides: the configuration file's (``--conformance-config
+    FILE``, else ``conformance.toml`` or ``[tool.conformance]`` found from the directory pytest
+    was started in, as ``conformance run`` finds it), over the CLI's defaults.
+
+    The file is read only when the plugin is asked to run (a ``--conformance-target`` or
+    ``--conformance-config``), so a project's other pytest runs never depend on it; and its
+    targets are collected only with ``--conformance-config`` (given targets take the settings
+    of the file's table of their name): a ``[tool.conformance]`` table written for ``conformance
+    run`` does not turn every ``pytest`` of the project into a conformance run."""
+    from conformance.config import ConfigError, find_config, load_config
+
+    explicit = config.getoption("conformance_config", None)
+    if not explicit and not config.getoption("conformance_target", None):
+        return Settings()
+    path = Path(explicit) if explicit else find_config(Path(config.invocation_params.dir))
+    if path is None:
+        return Settings()
+    try:
+        loaded = load_config(path)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    fields = {field.name for field in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    for name in fields:
+        option = _CONFIG_NAME.get(name, name)
+        if option in loaded.options:
+            value = loaded.options[option]
+            values[name] = tuple(value) if isinstance(value, list) else value
+    if explicit:
+        values["targets"] = tuple(table.spec for table in loaded.targets if table.url is not None)
+    values["resources"] = tuple((table.name, tuple(table.resources)) for table in loaded.targets)
+    return Settings(**values)
 
 
 def plugin_settings(config: pytest.Config) -> Settings:
@@ -478,7 +518,9 @@ def _load_session(config: pytest.Config) -> tuple[list[Any], list[Any]]:
     settings = plugin_settings(config)
     _check(settings)
     try:
+        tables = dict(settings.resources)
         targets = [Target.parse(spec) for spec in settings.targets]
+        targets = [target.with_resources(dict(tables.get(target.name, ()))) for target in targets]
     except UsageError as exc:
         raise pytest.UsageError(f"--conformance-target: {exc}") from None
     names = [t.name for t in targets]

@@ -315,3 +315,43 @@ def test_check(conformance_check, my_server):
     failed = run(project, "test_own_server.py", "--conformance-fail-on", "should")
     failed.assert_outcomes(failed=1)
     assert "1 conformance problem (FAIL at SHOULD or stricter, or ERROR):" in failed.stdout.str()
+
+
+# ---------------------------------------------------------------------------- the configuration file
+
+
+def test_the_configuration_file_sets_what_the_command_line_leaves_out(
+    project: pytest.Pytester, ok_server: str
+) -> None:
+    """``[tool.conformance]`` gives the plugin its settings, as it gives ``conformance run``
+    its own: fail-on from the file, a target's echo path from the target's table; the command
+    line still overrides the file."""
+    project.makefile(".yaml", echo=ECHO)
+    project.makepyprojecttoml(
+        '[tool.conformance]\nfail-on = "should"\n\n[tool.conformance.targets.srv]\necho-path = "/mirror"\n'
+    )
+    args = ["--conformance-target", f"srv={ok_server}", "--conformance-cases", "cases.yaml"]
+    assert run(project, *args).parseoutcomes() == {"passed": 1, "failed": 2, "skipped": 1, "nonstrict": 1}
+    overridden = run(project, *args, "--conformance-fail-on", "must")
+    assert overridden.parseoutcomes() == {"passed": 1, "nongating": 2, "skipped": 1, "nonstrict": 1}
+    # The table named like the target gives it its echo path: the echo case runs.
+    echo = run(project, "--conformance-target", f"srv={ok_server}", "--conformance-cases", "echo.yaml")
+    assert "skipped" not in echo.parseoutcomes()
+
+
+def test_the_configuration_files_targets_run_only_when_asked(project: pytest.Pytester, ok_server: str) -> None:
+    """A project's own pytest runs never turn into conformance runs because its pyproject.toml
+    names targets for ``conformance run``: the file's targets need --conformance-config, and a
+    broken file matters only to a conformance run."""
+    project.makefile(".toml", conformance=f'[targets.srv]\nurl = "{ok_server}"\n')
+    project.makepyfile(test_own="def test_own():\n    pass\n")
+    plain = run(project, "test_own.py")
+    assert plain.parseoutcomes() == {"passed": 1}
+    asked = run(project, "--conformance-config", "conformance.toml", "--conformance-cases", "cases.yaml")
+    # test_own.py's test and the file's target's cases
+    assert asked.parseoutcomes() == {"passed": 2, "nongating": 2, "skipped": 1, "nonstrict": 1}
+    project.makefile(".toml", conformance="fail-on = 'sometimes'\n")
+    assert run(project, "test_own.py").parseoutcomes() == {"passed": 1}
+    broken = run(project, "--conformance-config", "conformance.toml", "--conformance-cases", "cases.yaml")
+    assert broken.ret == pytest.ExitCode.USAGE_ERROR
+    assert "conformance.toml" in broken.stderr.str() and "fail-on" in broken.stderr.str()
