@@ -80,7 +80,9 @@ class Settings:
 
 #: Settings field -> the pytest option that gives it (``--conformance-`` and the CLI's name).
 _OPTION_OF = {
-    field.name: f"conformance_{field.name}" for field in dataclasses.fields(Settings) if field.name != "resources"
+    field.name: f"conformance_{field.name}"
+    for field in dataclasses.fields(Settings)
+    if field.name != "resources"  # only the configuration file names them
 }
 _OPTION_OF["targets"] = "conformance_target"
 #: Settings field -> the configuration file's option (conformance.config.OPTIONS' names).
