@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import conformance.scenario.kinds  # noqa: F401  (fills the registry's tables)
 from conformance.errors import ConformanceError, ScenarioError
 from conformance.scenario import model
 from conformance.scenario.nodes import BadHex, Node, read_yaml

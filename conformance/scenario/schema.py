@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import conformance.scenario.kinds  # noqa: F401  (fills the registry's tables)
 from conformance.scenario.registry import (
     CAPABILITIES,
     EXPECT_KINDS,
