@@ -5,16 +5,18 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectError, DNSLookupError
 
-# Protocol drivers register their sessions and openings when imported.
-import conformance.driver.h2  # noqa: F401, I001
+# The protocol drivers (HTTP/2, WebSocket, WebSocket over HTTP/2) register their sessions
+# and openings when imported; the registry they register with imports nothing from here.
+import conformance.driver.protocols  # noqa: F401, I001
 from conformance.codecs.http1 import Response
 from conformance.driver.connection import WireProtocol
-from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
+from conformance.driver.context import CaseError, RunOptions, connect_error_reason, tls_error_reason
+from conformance.driver.endpoints import connect, endpoint_for
 from conformance.driver.openers import OPENERS, NotApplicable, OpeningContext, OpeningFailed, not_applicable
 from conformance.driver.recording import Recorder
 from conformance.driver.sessions import session_for
@@ -33,41 +35,12 @@ from conformance.verdicts.expectations import (
 from conformance.verdicts.judge import StepFailure, judge, skipped
 from conformance.verdicts.verdict import Verdict
 
-
-@dataclass(frozen=True, kw_only=True)
-class RunOptions:
-    timeout: float = 2.0  # seconds an expect step waits for its outcome
-    connect_timeout: float = 5.0
-    case_timeout: float = 30.0  # the whole case's budget; past it, ERROR
-    byte_cap: int = 64 * 1024 * 1024  # bytes received per case before the harness stops reading
-    # Cases that ended waiting for a target that did answer other cases are run again, one
-    # at a time, for at most this many seconds per target (see runner.run_suite).
-    retry_budget: float = 30.0
-    tls: TLSSettings = field(default_factory=TLSSettings)
-    profile: str = "default"  # verdicts.profiles.PROFILES
-    echo_path: str | None = None  # the target's echo endpoint (cases that require "echo")
-    # Whose wire transcripts the results keep: "all", or "failures" (every case that did not
-    # PASS): a PASS case's transcript is most of a report's size and of a run's memory.
-    transcripts: str = "all"
-    # Probe each target once per suite before its cases (conformance.driver.preflight): a
-    # target that does not speak what its URL says gets one diagnosis, not a FAIL per case.
-    preflight: bool = False
-
-    def offers(self, capability: str) -> bool:
-        """Whether the targets of the run offer a capability cases may require."""
-        return capability == "echo" and self.echo_path is not None
-
-
 #: Seconds, at most, that a closing handshake under way when a case's steps are over is given
 #: to end (the target closing the TCP connection) before the closing is judged.
 CLOSING_GRACE = 1.0
 
 #: ALPN offered over TLS by transport-only connect modes, per protocol.
 DEFAULT_ALPN = {"h1": ("http/1.1",), "h2": ("h2",), "ws": ("http/1.1",)}
-
-
-class CaseError(Exception):
-    """The harness could not run the case (becomes an ERROR verdict)."""
 
 
 class CaseRun:
@@ -186,7 +159,7 @@ class CaseRun:
             await connect(endpoint, protocol)
         except (ConnectError, DNSLookupError, OSError) as exc:
             raise CaseError(
-                f"could not connect to {self.target.host}:{self.target.port}: {_reason(exc)}"
+                f"could not connect to {self.target.host}:{self.target.port}: {connect_error_reason(exc)}"
             ) from None
         if tls:
             await self._handshake(protocol)
@@ -238,7 +211,7 @@ class CaseRun:
                 f"TLS handshake with {where} did not finish within {self.options.connect_timeout:g} s"
             ) from None
         except Exception as exc:  # the connection was lost during the handshake
-            raise CaseError(f"TLS handshake with {where} failed: {_tls_reason(exc)}") from None
+            raise CaseError(f"TLS handshake with {where} failed: {tls_error_reason(exc)}") from None
         self.recorder.event("TLS handshake done")
 
     def _feature_absent_and_closed(self, index: int) -> bool:
@@ -445,32 +418,6 @@ async def _sleep_inner(reactor: object, seconds: float) -> None:
     await deferLater(reactor, seconds, lambda: None)
 
 
-def _tls_reason(exc: BaseException) -> str:
-    """The OpenSSL reasons of a failed handshake, e.g. 'certificate verify failed'."""
-    value = getattr(exc, "value", exc)
-    args = getattr(value, "args", ())
-    reasons = [
-        str(entry[2])
-        for arg in args
-        if isinstance(arg, list)
-        for entry in arg
-        if isinstance(entry, tuple) and len(entry) == 3 and entry[2]
-    ]
-    return "; ".join(reasons) or _reason(value)
-
-
-def _reason(exc: BaseException) -> str:
-    """'Connection refused', 'timed out', ... from Twisted's connect errors."""
-    import errno
-    import os
-
-    code = getattr(exc, "osError", None)
-    if isinstance(code, int) and code in errno.errorcode:
-        return os.strerror(code)
-    message = str(exc).strip() or type(exc).__name__
-    return message.rstrip(".")
-
-
 @dataclass(frozen=True)
 class CaseOutcome:
     result: CaseResult
@@ -542,8 +489,3 @@ def _release(connection: WireProtocol) -> None:
     release = getattr(connection.session, "release", None)
     if release is not None:
         release()
-
-
-# Protocol sessions and openings register themselves when imported.
-import conformance.driver.ws  # noqa: E402, F401
-import conformance.driver.ws_h2  # noqa: E402, F401

@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from twisted.internet import defer
 
 from conformance import __version__
-from conformance.driver.interpreter import CaseOutcome, RunOptions, run_case, skip_reason
+from conformance.driver.context import RunOptions
+from conformance.driver.interpreter import CaseOutcome, run_case, skip_reason
 from conformance.driver.logs import keep_no_log_history
 from conformance.driver.preflight import Diagnosis, probe
 from conformance.results import CaseResult, RunResults, TargetResults
