@@ -25,6 +25,7 @@ from conformance.scenario import model
 from conformance.target import Target
 from conformance.verdicts.expectations import (
     Cursor,
+    Expectation,
     Grade,
     Matched,
     Mismatch,
@@ -70,28 +71,28 @@ class CaseRun:
     async def run(self) -> None:
         for index, step in enumerate(self.case.steps, start=1):
             self.recorder.event(f"step {index}: {step.describe()}")
-            if isinstance(step, model.Connect):
-                if not await self._connect(index, step):
-                    return
-            elif isinstance(step, model.Send):
-                if not await self._send(index, step):
-                    return
-            elif isinstance(step, model.Expect):
-                if not await self._expect(index, step):
-                    return
-                if self._feature_absent_and_closed(index):
-                    return
-            elif isinstance(step, model.Capture):
-                if not self._capture(index, step):
-                    return
-            elif isinstance(step, model.Wait):
-                await _sleep(self.reactor, step.ms / 1000)
-            elif isinstance(step, model.Shutdown):
-                self._require_connection().half_close()
-            elif isinstance(step, model.Abort):
-                self._require_connection().abort()
-            else:  # pragma: no cover - the loader builds only the kinds above
-                raise CaseError(f"unknown step {step!r}")
+            if not await self._step(index, step):
+                return
+
+    async def _step(self, index: int, step: model.Step) -> bool:
+        """Play one step; False when the case ends with it."""
+        if isinstance(step, model.Connect):
+            return await self._connect(index, step)
+        if isinstance(step, model.Send):
+            return await self._send(index, step)
+        if isinstance(step, model.Expect):
+            return await self._expect(index, step) and not self._feature_absent_and_closed(index)
+        if isinstance(step, model.Capture):
+            return self._capture(index, step)
+        if isinstance(step, model.Wait):
+            await _sleep(self.reactor, step.ms / 1000)
+        elif isinstance(step, model.Shutdown):
+            self._require_connection().half_close()
+        elif isinstance(step, model.Abort):
+            self._require_connection().abort()
+        else:  # pragma: no cover - the loader builds only the kinds above
+            raise CaseError(f"unknown step {step!r}")
+        return True
 
     async def settle_closing(self) -> None:
         """Once the steps are over, give a closing handshake under way a short, bounded time to
@@ -305,17 +306,19 @@ class CaseRun:
         connection = self._require_connection()
         expectation = step.expectation
         start = self.reactor.seconds()
-        budget = max(self.step_timeout, expectation.min_duration + 0.5)
+        budget = self._expect_budget(expectation)
         cursor = Cursor(index=self.cursor.index, received=_progress(connection))
         timed_out = False
         while True:
             elapsed = self.reactor.seconds() - start
             timed_out = timed_out or elapsed >= budget
+            if timed_out:
+                self._deadline_passed(connection)
             observation = Observation(
                 events=connection.events,
                 received=_progress(connection),
                 elapsed=elapsed,
-                timed_out=timed_out or connection.ended,
+                timed_out=timed_out or self._settled(connection),
             )
             outcome = expectation.evaluate(observation, cursor)
             if isinstance(outcome, Matched):
@@ -342,11 +345,27 @@ class CaseRun:
             wait = budget - elapsed
             if outcome.wake_after is not None:
                 wait = min(wait, max(0.0, outcome.wake_after - elapsed))
-            await connection.changed(wait)
+            await self._wait_for_change(connection, wait)
             # One more reactor turn before judging: a timer (a silence, a deadline) runs before
             # the I/O of the same reactor iteration, so bytes or a close that had arrived by
             # then are read first, even when the reactor is slow (many cases in flight).
             await _sleep(self.reactor, 0)
+
+    # -- what the client role (driver/client_role.py) plays differently; the server role's here
+
+    def _expect_budget(self, expectation: Expectation) -> float:
+        """Seconds an expect step waits for its outcome."""
+        return max(self.step_timeout, expectation.min_duration + 0.5)
+
+    def _settled(self, connection: WireProtocol) -> bool:
+        """Whether nothing more can be observed on ``connection``."""
+        return connection.ended
+
+    async def _wait_for_change(self, connection: WireProtocol, wait: float) -> None:
+        await connection.changed(wait)
+
+    def _deadline_passed(self, connection: WireProtocol) -> None:
+        """An expect step's deadline passed (the client role ends the client's process here)."""
 
 
 def _busy(connection: WireProtocol, timed_out: bool, budget: float) -> bool:

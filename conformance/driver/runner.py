@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from twisted.internet import defer
 
@@ -21,6 +22,9 @@ from conformance.verdicts.profiles import apply_profile
 from conformance.verdicts.verdict import Verdict
 
 ProgressCallback = Callable[[str, CaseResult], None]
+#: Runs one case against one target to its outcome: ``run_case`` (the target is a server), or
+#: ``client_role.run_client_case`` (the target is a client the harness starts).
+CaseRunner = Callable[[object, Case, Any, RunOptions], Coroutine[Any, Any, CaseOutcome]]
 
 
 def default_jobs() -> int:
@@ -56,13 +60,14 @@ class RunControl:
                 running.cancel()
 
     async def run(
-        self, reactor: object, case: Case, target: Target, options: RunOptions
+        self, reactor: object, case: Case, target: Target, options: RunOptions, run_one: CaseRunner = run_case
     ) -> CaseOutcome | None:
-        """``run_case``, or None when the run was interrupted before the case started or
-        while it ran (its result would say so, not what the target did)."""
+        """``run_one`` (``run_case``: the target is a server), or None when the run was
+        interrupted before the case started or while it ran (its result would say so, not
+        what the target did)."""
         if self.interrupted:
             return None
-        running = defer.Deferred.fromCoroutine(run_case(reactor, case, target, options))
+        running = defer.Deferred.fromCoroutine(run_one(reactor, case, target, options))
         self._in_flight.add(running)
         try:
             outcome = await running
@@ -87,6 +92,7 @@ async def run_suite(
     jobs: int | None = None,
     on_case_done: ProgressCallback | None = None,
     control: RunControl | None = None,
+    run_one: CaseRunner = run_case,
 ) -> RunResults:
     """Run every case against every target, ``jobs`` at a time.
 
@@ -98,6 +104,7 @@ async def run_suite(
     target that never answers gets no second pass: the run stays about cases / jobs x
     timeout). The second verdict is the one reported.
 
+    ``run_one`` runs one case (the client role passes its own: the targets are then clients).
     ``control`` (a :class:`RunControl`) can interrupt the run: the results then hold only the
     cases that finished, and say so.
     """
@@ -121,7 +128,7 @@ async def run_suite(
             await heavy[target.name].acquire()
         await semaphore.acquire()
         try:
-            outcome = await control.run(reactor, case, target, options)
+            outcome = await control.run(reactor, case, target, options, run_one)
         finally:
             semaphore.release()
             if is_heavy:
@@ -166,7 +173,7 @@ async def run_suite(
             if outcome is None or not outcome.waited_out:
                 continue
             if alive and reactor.seconds() < deadline:  # type: ignore[attr-defined]
-                retried = await control.run(reactor, case, target, options)
+                retried = await control.run(reactor, case, target, options, run_one)
                 if retried is not None:  # else interrupted: the first verdict stands
                     outcome = outcomes[index] = CaseOutcome(
                         result=retried.result,

@@ -30,6 +30,7 @@ class BuildContext:
     case_id: str
     protocol: str
     requires: frozenset[str] = frozenset()  # the capabilities the case declares
+    role: str = "server"  # model.ROLES: the side the implementation under test plays
 
     def error(self, message: str, node: Node) -> ScenarioError:
         return ScenarioError(message, location=node.location, case_id=self.case_id)
@@ -44,6 +45,7 @@ class Kind(Generic[T]):
     protocols: tuple[str, ...] = model.PROTOCOLS
     options: tuple[str, ...] = field(default=())  # extra keys allowed beside the kind key
     requires: str | None = None  # a capability a case must declare to use this kind
+    roles: tuple[str, ...] = ("server",)  # the roles (model.ROLES) whose cases may use it
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,11 @@ def one_kind(
     if ctx.protocol not in kind.protocols:
         raise ctx.error(
             f"{kind.name!r} is for {'/'.join(kind.protocols)} cases, not {ctx.protocol}",
+            node.value[kind.name],
+        )
+    if ctx.role not in kind.roles:
+        raise ctx.error(
+            f"{kind.name!r} is for {' and '.join(kind.roles)}-role cases, not a {ctx.role}-role case",
             node.value[kind.name],
         )
     return kind, node.value[kind.name]

@@ -113,6 +113,11 @@ def build_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "protocol": {"enum": ["h1", "h2", "ws"]},
+            "role": {
+                "enum": ["server", "client"],
+                "description": "the side the implementation under test plays: server (conformance "
+                "run, the default) or client (conformance client: the harness listens and starts it)",
+            },
             "rfc": {"type": ["integer", "string"]},
             "section": {"type": "string"},
             "title": {"type": "string"},

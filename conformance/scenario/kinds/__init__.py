@@ -7,4 +7,4 @@ imports nothing from here; the loader and the schema import this package before 
 
 from __future__ import annotations
 
-from conformance.scenario.kinds import core, h2, ws  # noqa: F401
+from conformance.scenario.kinds import client, core, h2, ws  # noqa: F401

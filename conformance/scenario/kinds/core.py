@@ -6,6 +6,7 @@ expectations. Registered in :mod:`conformance.scenario.registry` when imported.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
@@ -597,3 +598,14 @@ for _kind in (
 
 
 # Protocol kinds beyond HTTP/1.1 register themselves when their modules are imported.
+
+
+# The kinds both roles use: what a case writes, waits for and how a connection ends read the
+# same whichever side the harness plays (client mode: conformance.scenario.kinds.client).
+for _table, _names in (
+    (PAYLOAD_KINDS, ("text", "utf8", "hex", "repeat", "random", "sample", "concat")),
+    (STEP_KINDS, ("send", "expect", "wait", "shutdown", "abort")),
+    (EXPECT_KINDS, ("closed", "silence", "one_of", "all_of")),
+):
+    for _name in _names:
+        _table[_name] = dataclasses.replace(_table[_name], roles=model.ROLES)
