@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.codecs.common import Event, printable
 from conformance.codecs.http1_requests import Request
-from conformance.verdicts.expectations import EventPattern
+from conformance.verdicts.expectations import (
+    Cursor,
+    EventPattern,
+    Matched,
+    Mismatch,
+    Observation,
+    Outcome,
+    Pending,
+)
 from conformance.verdicts.http1 import BodySpec, HeaderSpec
 
 #: Bytes of the client's standard output kept (the body it printed), and of its standard error.
@@ -28,6 +36,9 @@ STDERR_TAIL = 2048
 class ClientExited:
     """The client's process ended: by itself (``status``, or the ``signal`` that ended it) or
     killed by the harness past its deadline (``killed``)."""
+
+    #: Observed beside the wire: patterns about the connection pass over it (Closed).
+    beside_the_wire: ClassVar[bool] = True
 
     status: int | None  # the exit status; None when a signal ended the process
     signal: int | None = None
@@ -102,11 +113,21 @@ class ExitPattern(EventPattern):
             text += f" and reads {self.body.describe()}"
         return text
 
-    def skips(self, event: Event) -> bool:
-        return not isinstance(event, ClientExited)
+    def _evaluate(self, obs: Observation, cursor: Cursor) -> Outcome:
+        # The client ends once, wherever its exit falls among the connection's events (an
+        # earlier step may have passed over it, waiting for the close): look at all of them.
+        for index, event in enumerate(obs.events):
+            if isinstance(event, ClientExited):
+                problem = self.check(event)
+                end = max(cursor.index, index + 1)
+                return Matched(end=end) if problem is None else Mismatch(observed=problem, end=end, at=index)
+        if obs.timed_out:
+            return Mismatch(observed=f"the client still running after {obs.elapsed:.1f} s", end=cursor.index)
+        return Pending()
 
     def check(self, event: Event) -> str | None:
-        assert isinstance(event, ClientExited)
+        if not isinstance(event, ClientExited):
+            return event.describe()
         if self.accepted and not event.accepted:
             return event.describe()
         if not self.accepted and not event.rejected:

@@ -650,6 +650,7 @@ def register() -> None:
         h1_closed.schema,
         _any_closed,
         protocols=h1_closed.protocols,
+        roles=h1_closed.roles,
     )
     h1_response = EXPECT_KINDS.pop("response")
     EXPECT_KINDS["response"] = Kind(
