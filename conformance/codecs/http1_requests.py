@@ -258,7 +258,7 @@ class RequestParser:
         data = bytes(self._buf[:1024])
         size = len(self._buf)
         self._buf.clear()
-        return Garbage(
+        return NotARequest(
             data=data,
             size=size,
             violation=_violation(

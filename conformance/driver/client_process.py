@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -32,15 +33,18 @@ _LIVE: set[ClientProcess] = set()
 
 def argv_for(command: str, values: Mapping[str, str]) -> list[str]:
     """``command`` split as a shell splits words, each word's placeholders filled in
-    (``{url}``, ``{host}``, ``{port}``, ``{path}``, ``{case}``; ``{{`` for a brace)."""
-    words = shlex.split(command)
-    filled = []
-    for word in words:
-        out = word
-        for name in PLACEHOLDERS:
-            out = out.replace("{" + name + "}", values.get(name, ""))
-        filled.append(out.replace("{{", "{").replace("}}", "}"))
-    return filled
+    (``{url}``, ``{host}``, ``{port}``, ``{path}``, ``{case}``; ``{{`` and ``}}`` for braces)."""
+
+    def fill(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if whole in ("{{", "}}"):
+            return whole[0]
+        return values.get(match.group(1), "")
+
+    return [_PLACEHOLDER.sub(fill, word) for word in shlex.split(command)]
+
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 
 class ClientProcess:
