@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.codecs.common import Violation, printable
 from conformance.codecs.http1 import (
@@ -28,7 +28,7 @@ from conformance.codecs.http1 import (
     _violation,
 )
 
-__all__ = ["NotARequest", "Request", "RequestParser", "RequestViolation"]
+__all__ = ["EmptyLines", "NotARequest", "Request", "RequestParser", "RequestViolation"]
 
 # https://www.rfc-editor.org/rfc/rfc9112#section-3
 #   request-line = method SP request-target SP HTTP-version
@@ -44,10 +44,29 @@ class NotARequest(Garbage):
         return f'bytes that are not an HTTP/1.1 request: "{printable(self.data, 60)}" ({self.size} bytes)'
 
 
+@dataclass(frozen=True, kw_only=True)
+class EmptyLines:
+    """Empty lines (CRLF or LF) the client sent where no request was under way: after its
+    request, or before one that has not come (RFC 9112 §2.2: an HTTP/1.1 user agent MUST NOT
+    preface or follow a request with an extra CRLF)."""
+
+    #: Not a message: patterns about the connection's end pass over it (Closed).
+    outside_messages: ClassVar[bool] = True
+
+    count: int
+
+    def describe(self) -> str:
+        return f"{self.count} empty line{'s' if self.count != 1 else ''} (CRLF) outside any request"
+
+    def detail(self) -> dict[str, Any]:
+        return {"type": "empty-lines", "count": self.count}
+
+
 class RequestViolation:
     """Codes of the findings about a request beyond those the response side shares."""
 
     INVALID_REQUEST_LINE = "invalid-request-line"
+    EXTRA_CRLF = "extra-crlf"
     MISSING_HOST = "missing-host"
     DUPLICATE_HOST = "duplicate-host"
 
@@ -120,12 +139,13 @@ class RequestParser:
         self._buf = bytearray()
         self._scanner = _BlockScanner()
         self._broken = False  # garbage seen: nothing more is read
+        self._empty_lines = 0  # empty lines read since the last request
 
-    def feed(self, data: bytes) -> list[Request | Garbage]:
+    def feed(self, data: bytes) -> list[Request | Garbage | EmptyLines]:
         if self._broken:
             return []
         self._buf += data
-        events: list[Request | Garbage] = []
+        events: list[Request | Garbage | EmptyLines] = []
         while self._buf and not self._broken:
             event = self._next(eof=False)
             if event is None:
@@ -133,18 +153,23 @@ class RequestParser:
             events.append(event)
         return events
 
-    def feed_eof(self) -> list[Request | Garbage]:
+    def feed_eof(self) -> list[Request | Garbage | EmptyLines]:
         if self._broken or not self._buf:
             return []
         event = self._next(eof=True)
         return [event] if event is not None else []
 
-    def _next(self, *, eof: bool) -> Request | Garbage | None:
+    def _next(self, *, eof: bool) -> Request | Garbage | EmptyLines | None:
         # https://www.rfc-editor.org/rfc/rfc9112#section-2.2: a server SHOULD ignore at least
-        # one empty line (CRLF) received prior to the request-line.
+        # one empty line (CRLF) received prior to the request-line -- and a user agent MUST NOT
+        # send one: each is a finding, on the request it precedes or as an event of its own.
         while self._buf[:2] == b"\r\n" or self._buf[:1] == b"\n":
             del self._buf[: 2 if self._buf[:1] == b"\r" else 1]
+            self._empty_lines += 1
         if not self._buf:
+            if self._empty_lines:
+                count, self._empty_lines = self._empty_lines, 0
+                return EmptyLines(count=count)
             return None
         end = self._scanner.find_end(self._buf, 0, self.head_cap)
         if end is None:
@@ -153,6 +178,13 @@ class RequestParser:
             return None
         head = bytes(self._buf[:end])
         findings = _RequestFindings()
+        if self._empty_lines:
+            findings.add_code(
+                RequestViolation.EXTRA_CRLF,
+                f"{self._empty_lines} empty line(s) before the request line, which an HTTP/1.1 user "
+                f"agent MUST NOT send (RFC 9112 §2.2, {RFC9112}#section-2.2).",
+            )
+            self._empty_lines = 0
         lines, _ = _split_lines(head, findings, what="request head")
         lines = [line for line in lines if line]
         if not lines:

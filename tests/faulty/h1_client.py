@@ -22,6 +22,10 @@ FAULTS = {
     "host-without-port": "sends Host without the port of the URL",
     "absolute-form": "sends the whole URL as the request-target",
     "bare-lf-request": "ends the request's lines with LF alone",
+    "extra-crlf": "follows its request with an extra CRLF",
+    "te-on-get": "sends its GET with Transfer-Encoding: chunked and an empty chunked body",
+    "te-chunked": "sends TE: chunked",
+    "content-length-on-get": "sends Content-Length: 0 with its GET",
     "reuses-after-close": "sends a second request on the connection after a Connection: close response",
     "reads-to-close": "ignores Content-Length and reads the body up to the close",
     "lenient-content-length": "reads the leading digits of the last Content-Length, whatever follows",
@@ -208,7 +212,7 @@ class Client:
         if lengths and not codings and not self.on("reads-to-close"):
             if self.on("lenient-content-length"):
                 return self.exactly(self.size(_leading_digits(lengths[-1])))
-            values = [e.strip() for v in lengths for e in v.split(b",")]
+            values = [e.strip() for v in lengths for e in v.split(b",") if e.strip()]
             if not all(re.fullmatch(rb"[0-9]+", v) for v in values) or len({int(v) for v in values}) != 1:
                 raise Rejected(f"invalid Content-Length {lengths!r}")
             size = self.size(int(values[0]))
@@ -235,8 +239,16 @@ def request(url: str, faults: frozenset[str]) -> bytes:
     if "no-host" not in faults:
         lines.append(f"Host: {host}" if "host-without-port" in faults else f"Host: {parts.netloc}")
     lines += ["User-Agent: faulty-h1-client", "Accept: */*"]
+    if "te-chunked" in faults:
+        lines.append("TE: trailers, chunked")
+    if "content-length-on-get" in faults:
+        lines.append("Content-Length: 0")
+    if "te-on-get" in faults:
+        lines.append("Transfer-Encoding: chunked")
     end = "\n" if "bare-lf-request" in faults else "\r\n"
-    return (end.join(lines) + end + end).encode("latin-1")
+    body = "0\r\n\r\n" if "te-on-get" in faults else ""
+    extra = "\r\n" if "extra-crlf" in faults else ""
+    return (end.join(lines) + end + end + body + extra).encode("latin-1")
 
 
 def main(argv: list[str]) -> int:
