@@ -30,7 +30,7 @@ from conformance.scenario.templates import TargetContext
 from conformance.target import Target
 from conformance.verdicts.client import ClientExited
 from conformance.verdicts.expectations import Expectation
-from conformance.verdicts.judge import judge
+from conformance.verdicts.judge import judge, skipped
 from conformance.verdicts.verdict import Verdict
 
 #: Seconds a client is given, at the least, to start and connect, and to end once the case has
@@ -286,6 +286,9 @@ async def run_client_case(
 ) -> CaseOutcome:
     """Run a client case to its verdict: listen, start the client, play the steps, judge;
     the client's process and the listening port are gone when this returns."""
+    if case.role != "client":
+        result = skipped(case, "a server-role case: `conformance run` runs it against a server")
+        return CaseOutcome(result=result, connected=False, answered=False, waited_out=False)
     run = ClientCaseRun(reactor, case, client, options)
     start = reactor.seconds()  # type: ignore[attr-defined]
     error: str | None = None

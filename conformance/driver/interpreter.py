@@ -449,6 +449,8 @@ def skip_reason(case: model.Case, target: Target, options: RunOptions) -> str:
     """Why ``case`` does not run against ``target`` (SKIPPED), or "" when it does."""
     from conformance.scenario.registry import CAPABILITIES
 
+    if case.role != "server":
+        return "a client-role case: `conformance client` runs it against a client"
     missing = [name for name in case.requires if not options.offers(name)]
     return "; ".join(CAPABILITIES[name].skip_reason for name in missing) or not_applicable(case, target) or ""
 
