@@ -1142,3 +1142,8 @@ def entry() -> None:  # pragma: no cover - console script
     except ConformanceError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+from conformance.client_cli import client as _client_command  # noqa: E402 (the command registers last)
+
+main.add_command(_client_command)

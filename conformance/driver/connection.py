@@ -145,6 +145,12 @@ class WireProtocol(Protocol):
 
     # -- used by the interpreter
 
+    def observe(self, event: Event) -> None:
+        """Add an event observed beside the wire (the client under test exited) and wake
+        whoever waits for a change."""
+        self._emit(event)
+        self._wake()
+
     def _emit(self, event: Any) -> None:
         self.events.append(event)
         if self.recorder.accepting:  # describing 10 000 frames of a flood costs; the cap drops them

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectError, DNSLookupError
 
-# Protocol drivers register their sessions and openings when imported.
-import conformance.driver.h2  # noqa: F401, I001
+# The protocol drivers (HTTP/2, WebSocket, WebSocket over HTTP/2) register their sessions
+# and openings when imported; the registry they register with imports nothing from here.
+import conformance.driver.protocols  # noqa: F401, I001
 from conformance.codecs.http1 import Response
 from conformance.driver.connection import WireProtocol
-from conformance.driver.endpoints import TLSSettings, connect, endpoint_for
+from conformance.driver.context import CaseError, RunOptions, connect_error_reason, tls_error_reason
+from conformance.driver.endpoints import connect, endpoint_for
 from conformance.driver.openers import OPENERS, NotApplicable, OpeningContext, OpeningFailed, not_applicable
 from conformance.driver.recording import Recorder
 from conformance.driver.sessions import session_for
@@ -22,6 +24,7 @@ from conformance.scenario import model
 from conformance.target import Target
 from conformance.verdicts.expectations import (
     Cursor,
+    Expectation,
     Grade,
     Matched,
     Mismatch,
@@ -32,45 +35,12 @@ from conformance.verdicts.expectations import (
 from conformance.verdicts.judge import StepFailure, judge, skipped
 from conformance.verdicts.verdict import Verdict
 
-
-@dataclass(frozen=True, kw_only=True)
-class RunOptions:
-    timeout: float = 2.0  # seconds an expect step waits for its outcome
-    connect_timeout: float = 5.0
-    case_timeout: float = 30.0  # the whole case's budget; past it, ERROR
-    byte_cap: int = 64 * 1024 * 1024  # bytes received per case before the harness stops reading
-    # Cases that ended waiting for a target that did answer other cases are run again, one
-    # at a time, for at most this many seconds per target (see runner.run_suite).
-    retry_budget: float = 30.0
-    tls: TLSSettings = field(default_factory=TLSSettings)
-    profile: str = "default"  # verdicts.profiles.PROFILES
-    # The echo endpoint of every target that names none of its own (Target.resources): cases
-    # that require "echo" run against it.
-    echo_path: str | None = None
-    # Whose wire transcripts the results keep: "all", or "failures" (every case that did not
-    # PASS): a PASS case's transcript is most of a report's size and of a run's memory.
-    transcripts: str = "all"
-    # Probe each target once per suite before its cases (conformance.driver.preflight): a
-    # target that does not speak what its URL says gets one diagnosis, not a FAIL per case.
-    preflight: bool = False
-
-    def resolve(self, target: Target) -> Target:
-        """``target`` with the run-wide resource paths (``echo_path``) it does not name itself."""
-        if self.echo_path is None or target.resource("echo") is not None:
-            return target
-        return target.with_resources({"echo": self.echo_path}, override=False)
-
-
 #: Seconds, at most, that a closing handshake under way when a case's steps are over is given
 #: to end (the target closing the TCP connection) before the closing is judged.
 CLOSING_GRACE = 1.0
 
 #: ALPN offered over TLS by transport-only connect modes, per protocol.
 DEFAULT_ALPN = {"h1": ("http/1.1",), "h2": ("h2",), "ws": ("http/1.1",)}
-
-
-class CaseError(Exception):
-    """The harness could not run the case (becomes an ERROR verdict)."""
 
 
 class CaseRun:
@@ -100,28 +70,28 @@ class CaseRun:
     async def run(self) -> None:
         for index, step in enumerate(self.case.steps, start=1):
             self.recorder.event(f"step {index}: {step.describe()}")
-            if isinstance(step, model.Connect):
-                if not await self._connect(index, step):
-                    return
-            elif isinstance(step, model.Send):
-                if not await self._send(index, step):
-                    return
-            elif isinstance(step, model.Expect):
-                if not await self._expect(index, step):
-                    return
-                if self._feature_absent_and_closed(index):
-                    return
-            elif isinstance(step, model.Capture):
-                if not self._capture(index, step):
-                    return
-            elif isinstance(step, model.Wait):
-                await _sleep(self.reactor, step.ms / 1000)
-            elif isinstance(step, model.Shutdown):
-                self._require_connection().half_close()
-            elif isinstance(step, model.Abort):
-                self._require_connection().abort()
-            else:  # pragma: no cover - the loader builds only the kinds above
-                raise CaseError(f"unknown step {step!r}")
+            if not await self._step(index, step):
+                return
+
+    async def _step(self, index: int, step: model.Step) -> bool:
+        """Play one step; False when the case ends with it."""
+        if isinstance(step, model.Connect):
+            return await self._connect(index, step)
+        if isinstance(step, model.Send):
+            return await self._send(index, step)
+        if isinstance(step, model.Expect):
+            return await self._expect(index, step) and not self._feature_absent_and_closed(index)
+        if isinstance(step, model.Capture):
+            return self._capture(index, step)
+        if isinstance(step, model.Wait):
+            await _sleep(self.reactor, step.ms / 1000)
+        elif isinstance(step, model.Shutdown):
+            self._require_connection().half_close()
+        elif isinstance(step, model.Abort):
+            self._require_connection().abort()
+        else:  # pragma: no cover - the loader builds only the kinds above
+            raise CaseError(f"unknown step {step!r}")
+        return True
 
     async def settle_closing(self) -> None:
         """Once the steps are over, give a closing handshake under way a short, bounded time to
@@ -189,7 +159,7 @@ class CaseRun:
             await connect(endpoint, protocol)
         except (ConnectError, DNSLookupError, OSError) as exc:
             raise CaseError(
-                f"could not connect to {self.target.host}:{self.target.port}: {_reason(exc)}"
+                f"could not connect to {self.target.host}:{self.target.port}: {connect_error_reason(exc)}"
             ) from None
         if tls:
             await self._handshake(protocol)
@@ -241,7 +211,7 @@ class CaseRun:
                 f"TLS handshake with {where} did not finish within {self.options.connect_timeout:g} s"
             ) from None
         except Exception as exc:  # the connection was lost during the handshake
-            raise CaseError(f"TLS handshake with {where} failed: {_tls_reason(exc)}") from None
+            raise CaseError(f"TLS handshake with {where} failed: {tls_error_reason(exc)}") from None
         self.recorder.event("TLS handshake done")
 
     def _feature_absent_and_closed(self, index: int) -> bool:
@@ -335,17 +305,19 @@ class CaseRun:
         connection = self._require_connection()
         expectation = step.expectation
         start = self.reactor.seconds()
-        budget = max(self.step_timeout, expectation.min_duration + 0.5)
+        budget = self._expect_budget(expectation)
         cursor = Cursor(index=self.cursor.index, received=_progress(connection))
         timed_out = False
         while True:
             elapsed = self.reactor.seconds() - start
             timed_out = timed_out or elapsed >= budget
+            if timed_out:
+                self._deadline_passed(connection)
             observation = Observation(
                 events=connection.events,
                 received=_progress(connection),
                 elapsed=elapsed,
-                timed_out=timed_out or connection.ended,
+                timed_out=timed_out or self._settled(connection),
             )
             outcome = expectation.evaluate(observation, cursor)
             if isinstance(outcome, Matched):
@@ -372,11 +344,27 @@ class CaseRun:
             wait = budget - elapsed
             if outcome.wake_after is not None:
                 wait = min(wait, max(0.0, outcome.wake_after - elapsed))
-            await connection.changed(wait)
+            await self._wait_for_change(connection, wait)
             # One more reactor turn before judging: a timer (a silence, a deadline) runs before
             # the I/O of the same reactor iteration, so bytes or a close that had arrived by
             # then are read first, even when the reactor is slow (many cases in flight).
             await _sleep(self.reactor, 0)
+
+    # -- what the client role (driver/client_role.py) plays differently; the server role's here
+
+    def _expect_budget(self, expectation: Expectation) -> float:
+        """Seconds an expect step waits for its outcome."""
+        return max(self.step_timeout, expectation.min_duration + 0.5)
+
+    def _settled(self, connection: WireProtocol) -> bool:
+        """Whether nothing more can be observed on ``connection``."""
+        return connection.ended
+
+    async def _wait_for_change(self, connection: WireProtocol, wait: float) -> None:
+        await connection.changed(wait)
+
+    def _deadline_passed(self, connection: WireProtocol) -> None:
+        """An expect step's deadline passed (the client role ends the client's process here)."""
 
 
 def _busy(connection: WireProtocol, timed_out: bool, budget: float) -> bool:
@@ -448,32 +436,6 @@ async def _sleep_inner(reactor: object, seconds: float) -> None:
     await deferLater(reactor, seconds, lambda: None)
 
 
-def _tls_reason(exc: BaseException) -> str:
-    """The OpenSSL reasons of a failed handshake, e.g. 'certificate verify failed'."""
-    value = getattr(exc, "value", exc)
-    args = getattr(value, "args", ())
-    reasons = [
-        str(entry[2])
-        for arg in args
-        if isinstance(arg, list)
-        for entry in arg
-        if isinstance(entry, tuple) and len(entry) == 3 and entry[2]
-    ]
-    return "; ".join(reasons) or _reason(value)
-
-
-def _reason(exc: BaseException) -> str:
-    """'Connection refused', 'timed out', ... from Twisted's connect errors."""
-    import errno
-    import os
-
-    code = getattr(exc, "osError", None)
-    if isinstance(code, int) and code in errno.errorcode:
-        return os.strerror(code)
-    message = str(exc).strip() or type(exc).__name__
-    return message.rstrip(".")
-
-
 @dataclass(frozen=True)
 class CaseOutcome:
     result: CaseResult
@@ -486,6 +448,8 @@ def skip_reason(case: model.Case, target: Target, options: RunOptions) -> str:
     """Why ``case`` does not run against ``target`` (SKIPPED), or "" when it does."""
     from conformance.scenario.registry import CAPABILITIES
 
+    if case.role != "server":
+        return "a client-role case: `conformance client` runs it against a client"
     resolved = options.resolve(target)
     missing = [name for name in case.requires if resolved.resource(name) is None]
     return "; ".join(CAPABILITIES[name].skip_reason for name in missing) or not_applicable(case, target) or ""
@@ -546,8 +510,3 @@ def _release(connection: WireProtocol) -> None:
     release = getattr(connection.session, "release", None)
     if release is not None:
         release()
-
-
-# Protocol sessions and openings register themselves when imported.
-import conformance.driver.ws  # noqa: E402, F401
-import conformance.driver.ws_h2  # noqa: E402, F401

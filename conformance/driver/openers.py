@@ -20,7 +20,7 @@ from conformance.scenario import model
 
 if TYPE_CHECKING:
     from conformance.driver.connection import WireProtocol
-    from conformance.driver.interpreter import CaseRun
+    from conformance.driver.context import RunContext
     from conformance.driver.sessions import Session
     from conformance.target import Target
 
@@ -40,7 +40,7 @@ class OpeningFailed(Exception):
 
 @dataclass(frozen=True)
 class OpeningContext:
-    run: CaseRun  # the case being run: target, options, recorder, reactor, step deadline
+    run: RunContext  # the case being run: target, options, recorder, reactor, step deadline
     connection: WireProtocol  # the connection just opened (TLS handshake done)
     step: model.Connect
 

@@ -33,6 +33,7 @@ from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from conformance.driver.context import connect_error_reason, tls_error_reason
 from conformance.driver.endpoints import TLSSettings, endpoint_for
 from conformance.driver.recording import Recorder
 from conformance.results import Direction, TranscriptEntry
@@ -172,9 +173,7 @@ def _factory(exchange: _Exchange) -> object:
 
 
 def _connect_reason(exc: BaseException) -> str:
-    from conformance.driver.interpreter import _reason
-
-    return _reason(exc)
+    return connect_error_reason(exc)
 
 
 def _get(target: Target, extra: str = "") -> bytes:
@@ -298,9 +297,9 @@ async def probe(
 
 
 async def _tls_failed(check: _Probe, exchange: _Exchange, suite: str) -> Diagnosis:
-    from conformance.driver.interpreter import _tls_reason
 
-    reason = _tls_reason(exchange.lost) if exchange.lost is not None else "no handshake within the deadline"
+    lost = exchange.lost
+    reason = tls_error_reason(lost) if lost is not None else "no handshake within the deadline"
     if "certificate" in reason.lower():
         return check.diagnosis(f"the target's TLS certificate was not accepted ({reason}): {_INSECURE_HINT}")
     status = await check.speaks_cleartext_http()

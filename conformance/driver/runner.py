@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from twisted.internet import defer
 
 from conformance import __version__
-from conformance.driver.interpreter import CaseOutcome, RunOptions, run_case, skip_reason
+from conformance.driver.context import RunOptions
+from conformance.driver.interpreter import CaseOutcome, run_case, skip_reason
 from conformance.driver.logs import keep_no_log_history
 from conformance.driver.preflight import Diagnosis, probe
 from conformance.results import CaseResult, RunResults, TargetResults
@@ -23,6 +25,9 @@ ProgressCallback = Callable[[str, CaseResult], None]
 #: Called with the target's name and the case id as a case starts (the terminal names the
 #: cases still running at the end of a run).
 StartCallback = Callable[[str, str], None]
+#: Runs one case against one target to its outcome: ``run_case`` (the target is a server), or
+#: ``client_role.run_client_case`` (the target is a client the harness starts).
+CaseRunner = Callable[[object, Case, Any, RunOptions], Coroutine[Any, Any, CaseOutcome]]
 
 
 def default_jobs() -> int:
@@ -58,13 +63,14 @@ class RunControl:
                 running.cancel()
 
     async def run(
-        self, reactor: object, case: Case, target: Target, options: RunOptions
+        self, reactor: object, case: Case, target: Target, options: RunOptions, run_one: CaseRunner = run_case
     ) -> CaseOutcome | None:
-        """``run_case``, or None when the run was interrupted before the case started or
-        while it ran (its result would say so, not what the target did)."""
+        """``run_one`` (``run_case``: the target is a server), or None when the run was
+        interrupted before the case started or while it ran (its result would say so, not
+        what the target did)."""
         if self.interrupted:
             return None
-        running = defer.Deferred.fromCoroutine(run_case(reactor, case, target, options))
+        running = defer.Deferred.fromCoroutine(run_one(reactor, case, target, options))
         self._in_flight.add(running)
         try:
             outcome = await running
@@ -90,6 +96,7 @@ async def run_suite(
     on_case_done: ProgressCallback | None = None,
     control: RunControl | None = None,
     on_case_start: StartCallback | None = None,
+    run_one: CaseRunner = run_case,
 ) -> RunResults:
     """Run every case against every target, ``jobs`` at a time.
 
@@ -101,6 +108,7 @@ async def run_suite(
     target that never answers gets no second pass: the run stays about cases / jobs x
     timeout). The second verdict is the one reported.
 
+    ``run_one`` runs one case (the client role passes its own: the targets are then clients).
     ``control`` (a :class:`RunControl`) can interrupt the run: the results then hold only the
     cases that finished, and say so.
     """
@@ -126,7 +134,7 @@ async def run_suite(
         if on_case_start is not None and not control.interrupted:
             on_case_start(target.name, case.id)
         try:
-            outcome = await control.run(reactor, case, target, options)
+            outcome = await control.run(reactor, case, target, options, run_one)
         finally:
             semaphore.release()
             if is_heavy:
@@ -173,7 +181,7 @@ async def run_suite(
             if alive and reactor.seconds() < deadline:  # type: ignore[attr-defined]
                 if on_case_start is not None and not control.interrupted:
                     on_case_start(target.name, case.id)
-                retried = await control.run(reactor, case, target, options)
+                retried = await control.run(reactor, case, target, options, run_one)
                 if retried is not None:  # else interrupted: the first verdict stands
                     outcome = outcomes[index] = CaseOutcome(
                         result=retried.result,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from twisted.internet import defer, threads
 
-from conformance.driver.interpreter import RunOptions
+from conformance.driver.context import RunOptions
 from conformance.results import RunResults
 from conformance.scenario.model import Case
 from conformance.target import Target

@@ -28,6 +28,7 @@ from conformance.codecs import h2frames as fr
 from conformance.codecs import h2hpack as hp
 from conformance.codecs.common import ConnectionClosed, Event, Violation
 from conformance.codecs.ws.h2handshake import ExtendedConnect, H2Problem, StreamEnded, check_connect_response
+from conformance.driver.context import CaseError
 from conformance.driver.h2 import H2Session, _check_alpn, _wait_for
 from conformance.driver.openers import (
     APPLICABILITY,
@@ -407,14 +408,10 @@ def _parts(payload: Payload) -> list[Payload]:
 
 
 def _split_handshake() -> Exception:
-    from conformance.driver.interpreter import CaseError
-
     return CaseError("a handshake payload cannot be split over HTTP/2: it is one HEADERS frame")
 
 
 def _no_stream() -> Exception:
-    from conformance.driver.interpreter import CaseError
-
     return CaseError("nothing to send on: no WebSocket stream is open (connect with open: false sends none)")
 
 

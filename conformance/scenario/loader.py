@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import conformance.scenario.kinds  # noqa: F401  (fills the registry's tables)
 from conformance.errors import ConformanceError, ScenarioError
 from conformance.scenario import model
 from conformance.scenario.nodes import BadHex, Node, read_yaml
@@ -29,7 +30,7 @@ from conformance.scenario.registry import (
 from conformance.scenario.templates import TARGET_FIELDS, fill_params, names_in
 from conformance.verdicts.verdict import Requirement
 
-FILE_FIELDS = {"protocol", "rfc", "section", "title", "defaults", "cases"}
+FILE_FIELDS = {"protocol", "role", "rfc", "section", "title", "defaults", "cases"}
 CASE_FIELDS = {
     "id",
     "title",
@@ -82,14 +83,18 @@ class LoadResult:
     files: int
 
 
-def load(paths: Iterable[Path] | None = None) -> LoadResult:
-    """Load every case under ``paths`` (default: the bundled cases), collecting errors."""
+def load(paths: Iterable[Path] | None = None, *, role: str | None = "server") -> LoadResult:
+    """Load every case under ``paths`` (default: the bundled cases), collecting errors.
+
+    ``role`` keeps the cases of one role (model.ROLES): ``server`` by default, what
+    ``conformance run`` judges, so that the client-role cases (``role: client`` files, under
+    ``cases/client/``) never run against a server; None keeps both."""
     files = discover(default_case_paths() if paths is None else paths)
     cases: list[model.Case] = []
     errors: list[ScenarioError] = []
     for file in files:
         file_cases, file_errors = load_file(file)
-        cases.extend(file_cases)
+        cases.extend(case for case in file_cases if role is None or case.role == role)
         errors.extend(file_errors)
     seen: dict[str, model.Case] = {}
     for case in cases:
@@ -105,9 +110,9 @@ def load(paths: Iterable[Path] | None = None) -> LoadResult:
     return LoadResult(cases=list(seen.values()), errors=errors, files=len(files))
 
 
-def load_cases(paths: Iterable[Path] | None = None) -> list[model.Case]:
+def load_cases(paths: Iterable[Path] | None = None, *, role: str | None = "server") -> list[model.Case]:
     """Load and raise :class:`ScenarioErrors` if anything is wrong."""
-    result = load(paths)
+    result = load(paths, role=role)
     if result.errors:
         raise ScenarioErrors(result.errors)
     return result.cases
@@ -167,6 +172,9 @@ def load_text(source: str, name: str) -> tuple[list[model.Case], list[ScenarioEr
     rfc = text(root.value["rfc"], file_ctx, "rfc")
     if not rfc.isdigit():
         raise file_ctx.error(f"rfc: a number, not {rfc!r}", root.value["rfc"])
+    role = text(root.value["role"], file_ctx, "role") if "role" in root.value else "server"
+    if role not in model.ROLES:
+        raise file_ctx.error(f"role: one of {', '.join(model.ROLES)}, not {role!r}", root.value["role"])
     section = text(root.value["section"], file_ctx, "section")
     if not SECTION.fullmatch(section):
         raise file_ctx.error(f"section: like 5.1 or 6.5.2, not {section!r}", root.value["section"])
@@ -185,27 +193,38 @@ def load_text(source: str, name: str) -> tuple[list[model.Case], list[ScenarioEr
     prefix = f"{protocol}/{rfc}/{section}"
     for case_node in cases_node.value:
         try:
-            cases.extend(_expand_case(case_node, defaults, protocol, rfc, section, prefix, name))
+            cases.extend(_expand_case(case_node, defaults, protocol, rfc, section, prefix, name, role))
         except ScenarioError as error:
             errors.append(_with_snippet(error, source))
     return cases, errors
 
 
 def _expand_case(
-    node: Node, defaults: dict[str, Node], protocol: str, rfc: str, section: str, prefix: str, file: str
+    node: Node,
+    defaults: dict[str, Node],
+    protocol: str,
+    rfc: str,
+    section: str,
+    prefix: str,
+    file: str,
+    role: str = "server",
 ) -> list[model.Case]:
-    bare = BuildContext(file=file, case_id="", protocol=protocol)
+    bare = BuildContext(file=file, case_id="", protocol=protocol, role=role)
     if not node.is_mapping:
         raise bare.error("a case is a mapping with id, title, requirement and steps", node)
     raw_id = text(node.value["id"], bare, "id") if "id" in node.value else None
-    ctx = BuildContext(file=file, case_id=f"{prefix}/{raw_id}" if raw_id else "", protocol=protocol)
+    ctx = BuildContext(
+        file=file, case_id=f"{prefix}/{raw_id}" if raw_id else "", protocol=protocol, role=role
+    )
     check_keys(node, ctx, CASE_FIELDS, "a case")
     fields = {**defaults, **node.value}
     for required in ("id", "title", "requirement", "steps"):
         if required not in fields:
             raise ctx.error(f"the case needs {required!r}", node)
     requires = _requires(fields.get("requires"), ctx)
-    ctx = BuildContext(file=file, case_id=ctx.case_id, protocol=protocol, requires=frozenset(requires))
+    ctx = BuildContext(
+        file=file, case_id=ctx.case_id, protocol=protocol, requires=frozenset(requires), role=role
+    )
     combos = _param_combinations(fields.get("params"), ctx)
     captured = _captured_names(fields["steps"])
     cases = []
@@ -213,7 +232,7 @@ def _expand_case(
         substituted = {
             key: _fill(value, params, ctx, captured) for key, value in fields.items() if key != "params"
         }
-        cases.append(_build_case(substituted, node, params, protocol, rfc, section, prefix, file))
+        cases.append(_build_case(substituted, node, params, protocol, rfc, section, prefix, file, role))
     return cases
 
 
@@ -362,12 +381,13 @@ def _build_case(
     section: str,
     prefix: str,
     file: str,
+    role: str = "server",
 ) -> model.Case:
-    bare = BuildContext(file=file, case_id="", protocol=protocol)
+    bare = BuildContext(file=file, case_id="", protocol=protocol, role=role)
     slug = text(fields["id"], bare, "id")
     case_id = f"{prefix}/{slug}"
     requires = _requires(fields.get("requires"), bare)
-    ctx = BuildContext(file=file, case_id=case_id, protocol=protocol, requires=frozenset(requires))
+    ctx = BuildContext(file=file, case_id=case_id, protocol=protocol, requires=frozenset(requires), role=role)
     if not SLUG.fullmatch(slug):
         raise ctx.error(
             f"id {slug!r}: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
@@ -397,7 +417,11 @@ def _build_case(
     if not steps_node.is_sequence or not steps_node.value:
         raise ctx.error("steps: a non-empty list of steps", steps_node)
     steps = [build_step(step, ctx) for step in steps_node.value]
-    if not isinstance(steps[0], model.Connect):
+    if role == "client":
+        # A client case starts by accepting the client's connection.
+        if not isinstance(steps[0], model.Accept):
+            steps.insert(0, model.Accept(location=steps_node.location))
+    elif not isinstance(steps[0], model.Connect):
         mode = model.DEFAULT_CONNECT.get(protocol, "target")
         steps.insert(0, model.Connect(mode=mode, location=steps_node.location))
     if not any(isinstance(step, model.Expect) for step in steps):
@@ -419,6 +443,7 @@ def _build_case(
         location=node.location,
         requires=requires,
         rule=_rule(fields.get("rule"), ctx),
+        role=role,
     )
 
 

@@ -14,6 +14,11 @@ from conformance.verdicts.expectations import Expectation
 from conformance.verdicts.verdict import Requirement
 
 PROTOCOLS = ("h1", "h2", "ws")
+#: Which side the implementation under test plays: ``server`` (``conformance run``: the
+#: harness connects to it) or ``client`` (``conformance client``: the harness listens, starts
+#: the client and accepts its connection). A case file says ``role: client``; the default is
+#: ``server``.
+ROLES = ("server", "client")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +46,18 @@ class Connect(Step):
     def describe(self) -> str:
         alpn = f" (ALPN {', '.join(self.alpn)})" if self.alpn else ""
         return f"connect: {self.mode}{alpn}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Accept(Step):
+    """Client role: wait for the client under test to connect to the harness's listening
+    port. ``path`` is the path of the ``{url}`` the client is started with (the first
+    ``accept`` of a case sets it)."""
+
+    path: str = "/"
+
+    def describe(self) -> str:
+        return "accept the client's connection"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +186,7 @@ class Case:
     declared_requirement: Requirement | None = None
     # The RFC sentence that decides the case (``rule:`` in the file); None where not yet audited.
     rule: Rule | None = field(default=None, compare=False)
+    role: str = "server"  # ROLES: the side the implementation under test plays
 
     def matches(self, prefix: str) -> bool:
         """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix. A number is

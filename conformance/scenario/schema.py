@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import conformance.scenario.kinds  # noqa: F401  (fills the registry's tables)
 from conformance.scenario.registry import (
     CAPABILITIES,
     EXPECT_KINDS,
@@ -112,6 +113,11 @@ def build_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "protocol": {"enum": ["h1", "h2", "ws"]},
+            "role": {
+                "enum": ["server", "client"],
+                "description": "the side the implementation under test plays: server (conformance "
+                "run, the default) or client (conformance client: the harness listens and starts it)",
+            },
             "rfc": {"type": ["integer", "string"]},
             "section": {"type": "string"},
             "title": {"type": "string"},

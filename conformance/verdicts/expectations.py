@@ -225,6 +225,12 @@ class Closed(EventPattern):
             return "the connection reset (RST)"
         return "the connection closed" if self.allow_reset else "the connection closed cleanly (FIN)"
 
+    def skips(self, event: Event) -> bool:
+        # What is observed beside the wire (a client under test exiting), or on it but outside
+        # any message (empty lines a client sent after its request, a finding of their own),
+        # says nothing about whether the connection closed.
+        return bool(getattr(event, "beside_the_wire", False) or getattr(event, "outside_messages", False))
+
     def check(self, event: Event) -> str | None:
         if isinstance(event, ConnectionClosed):
             if event.reset and not self.allow_reset:

@@ -1,10 +1,10 @@
-"""Step, payload, expectation and connect-mode kinds of each protocol beyond HTTP/1.1.
+"""Every step, payload, expectation and connect-mode kind, one module per protocol.
 
-Each protocol's kinds live in a module of their own here and register themselves in
-:mod:`conformance.scenario.registry` when imported; the registry imports this package last,
-so that the schema, the docs and the error messages see every kind.
+Importing this package fills the tables of :mod:`conformance.scenario.registry`: ``core``
+(what all protocols share, and HTTP/1.1's kinds) first, then each protocol's. The registry
+imports nothing from here; the loader and the schema import this package before they read it.
 """
 
 from __future__ import annotations
 
-from conformance.scenario.kinds import h2, ws  # noqa: F401
+from conformance.scenario.kinds import client, core, h2, ws  # noqa: F401

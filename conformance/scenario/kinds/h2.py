@@ -13,6 +13,7 @@ from typing import Any
 
 from conformance.codecs import h2frames as fr
 from conformance.scenario import h2payloads as hp
+from conformance.scenario.kinds.core import _body_spec, _header_spec, _response, _status
 from conformance.scenario.nodes import Node
 from conformance.scenario.payloads import Raw
 from conformance.scenario.registry import (
@@ -22,11 +23,7 @@ from conformance.scenario.registry import (
     BuildContext,
     ConnectMode,
     Kind,
-    _body_spec,
-    _header_spec,
     _register,
-    _response,
-    _status,
     build_payload,
     check_keys,
     expect_type,
@@ -653,6 +650,7 @@ def register() -> None:
         h1_closed.schema,
         _any_closed,
         protocols=h1_closed.protocols,
+        roles=h1_closed.roles,
     )
     h1_response = EXPECT_KINDS.pop("response")
     EXPECT_KINDS["response"] = Kind(

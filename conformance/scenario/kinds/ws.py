@@ -236,7 +236,7 @@ def handshake_options(node: Node, ctx: BuildContext, what: str = "handshake") ->
             raise ctx.error(f"refusal: fail or non-strict, got {refusal!r}", fields["refusal"])
         kwargs["refusal"] = refusal
     if "headers" in fields:
-        from conformance.scenario.registry import _headers
+        from conformance.scenario.kinds.core import _headers
 
         kwargs["headers"] = _headers(fields["headers"], ctx)
     if "omit" in fields:

@@ -1,0 +1,260 @@
+"""``conformance client``: judge HTTP clients, the harness playing the server.
+
+For each case the harness listens on a fresh 127.0.0.1 port, starts each client's COMMAND
+with that port's ``{url}``, accepts its connection and plays the case's server part; the
+client contract (README, "Client mode") gives its exit status and output their meaning. The
+results, reports, baselines, ``--fail-on`` gate and exit statuses are ``conformance run``'s:
+this module reuses that command's helpers (``conformance.cli``), only the targets differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from conformance.shards import case_sort_key, in_shard, parse_shard
+
+#: The suites client mode has cases for, and the reference client of each (run with no COMMAND).
+CLIENT_SUITES = {"h1": "conformance.clients.h1"}
+ALL_SUITES = ("h1", "h2", "ws")
+
+
+def client_cases_dir() -> Path:
+    """The bundled client-role cases: ``cases/client/`` beside the server suites."""
+    from conformance.scenario import bundled_cases_dir
+
+    return bundled_cases_dir() / "client"
+
+
+def reference_command(suite: str) -> str:
+    """The command of the bundled reference client of ``suite``, with this interpreter."""
+    return f"reference-client={shlex.quote(sys.executable)} -m {CLIENT_SUITES[suite]} {{url}}"
+
+
+@click.command("client")
+@click.argument("commands", nargs=-1, metavar="[NAME=]COMMAND...")
+@click.option(
+    "--suite",
+    type=click.Choice(ALL_SUITES),
+    default="h1",
+    show_default=True,
+    help="The client suite: HTTP/1.1 (h1); h2 and ws are not yet available.",
+)
+@click.option(
+    "--cases",
+    "case_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Client case files or directories (default: the bundled client cases). Repeatable.",
+)
+@click.option("--select", multiple=True, metavar="PREFIX", help="Only cases whose id starts with PREFIX.")
+@click.option(
+    "--exclude", multiple=True, metavar="PREFIX", help="Leave out cases whose id starts with PREFIX."
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 256), default=4, show_default=True, help="Cases at once."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.05, 600),
+    default=2.0,
+    show_default=True,
+    help="Seconds an expect step waits (a client gets at least 10 s to start and to exit).",
+)
+@click.option(
+    "--case-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds a whole case may take before it is an ERROR.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["must", "should", "may"]),
+    default="must",
+    show_default=True,
+    help="Exit 1 when a case at or above this requirement level FAILs.",
+)
+@click.option("-o", "--report-dir", type=click.Path(file_okay=False), help="Where to write the reports.")
+@click.option(
+    "--transcripts",
+    type=click.Choice(["failures", "all"]),
+    default="failures",
+    show_default=True,
+    help="Whose wire transcripts the reports keep.",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False),
+    help="YAML file of FAILs expected per client; only other FAILs fail the run.",
+)
+@click.option("--shard", metavar="K/N", help="Run only the K-th of N shards of the cases.")
+@click.option("--summary-md", type=click.Path(dir_okay=False), help="Also write the Markdown summary here.")
+@click.option(
+    "--allow-errors",
+    is_flag=True,
+    help="Exit 0 even when a case ended in ERROR (a client that never connected, say).",
+)
+def client(
+    commands: Sequence[str],
+    suite: str,
+    case_paths: Sequence[str],
+    select: Sequence[str],
+    exclude: Sequence[str],
+    jobs: int,
+    timeout: float,
+    case_timeout: float,
+    fail_on: str,
+    report_dir: str | None,
+    transcripts: str,
+    no_progress: bool,
+    baseline_path: str | None,
+    shard: str | None,
+    summary_md: str | None,
+    allow_errors: bool,
+) -> None:
+    """Judge HTTP clients: the harness plays the server (default: the bundled reference client).
+
+    \b
+    Each COMMAND is one argument, split into words as a POSIX shell would (no shell runs it),
+    with {url}, {host}, {port}, {path} and {case} filled in per case, and optionally named:
+      conformance client --suite h1 'curl -s {url}'  'urllib=python3 get.py {url}'
+    The client contract: send one GET for {url}, write the response body to standard output,
+    exit 0 when the response was accepted and non-zero when it was rejected.
+    """
+    # conformance.cli registers this command: its helpers are imported when it runs.
+    from conformance import cli
+    from conformance.driver.client_role import parse_client
+    from conformance.driver.context import RunOptions
+    from conformance.errors import UsageError
+    from conformance.verdicts.verdict import Requirement
+
+    if suite not in CLIENT_SUITES:
+        click.echo(
+            f"Error: the {cli.SUITE_NAMES[suite]} client suite is not yet available "
+            f"(client mode has: {', '.join(CLIENT_SUITES)})",
+            err=True,
+        )
+        sys.exit(cli.EXIT_USAGE)
+    specs = list(commands) or [reference_command(suite)]
+    try:
+        clients = [parse_client(spec, suite) for spec in specs]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    names = [c.name for c in clients]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise click.UsageError(f"two clients named {duplicates[0]!r}: name them, e.g. 'a=CMD' 'b=CMD'")
+    try:
+        shard_spec = parse_shard(shard) if shard else None
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    baseline = cli._read_baseline(baseline_path, names) if baseline_path else None
+    cases = _client_cases(case_paths, suite, select, exclude)
+    if shard_spec:
+        cases = [case for case in cases if in_shard(case.id, shard_spec)]
+    cases = sorted(cases, key=lambda case: case_sort_key(case.id))
+    options = RunOptions(timeout=timeout, case_timeout=case_timeout, transcripts=transcripts)
+    directory = cli._report_directory(report_dir)
+    gate = cli.Gate(
+        fail_on=Requirement(fail_on.upper()),
+        baseline=baseline,
+        shard=shard.strip() if shard else "",
+        summary_md=Path(summary_md) if summary_md else None,
+        allow_errors=allow_errors,
+    )
+    code = _run_clients(clients, cases, options, jobs, directory, gate, not no_progress)
+    if not report_dir:
+        cli._point_latest(directory)
+    sys.exit(code)
+
+
+def _client_cases(
+    case_paths: Sequence[str], suite: str, select: Sequence[str], exclude: Sequence[str]
+) -> list[Any]:
+    """The client-role cases of ``suite``, selected; a usage error when none is left."""
+    from conformance import cli
+    from conformance.scenario.loader import load
+
+    paths = [Path(p) for p in case_paths] if case_paths else [client_cases_dir() / suite]
+    loaded = load(paths, role="client")
+    if loaded.errors:
+        cli._print_errors(loaded.errors)
+        sys.exit(cli.EXIT_USAGE)
+    cases = cli._select(loaded.cases, [suite], select, exclude)
+    if not cases:
+        raise click.UsageError(f"no {suite} client case matches the selection")
+    for prefix in select:
+        if not any(case.matches(prefix) for case in loaded.cases):
+            click.echo(f"note: --select {prefix} matches no case", err=True)
+    return cases
+
+
+def _run_clients(
+    clients: list[Any],
+    cases: list[Any],
+    options: Any,
+    jobs: int,
+    directory: Path,
+    gate: Any,
+    progress: bool,
+) -> int:
+    """``conformance run``'s reactor loop, with clients for targets."""
+    from rich.console import Console
+    from twisted.internet import defer, task
+
+    from conformance import cli
+    from conformance.driver.client_process import kill_all
+    from conformance.driver.client_role import run_client_case
+    from conformance.driver.runner import RunControl, plan, run_suite
+    from conformance.reporters.terminal import TerminalReporter
+
+    console = Console(stderr=False, highlight=False)
+    outcome: dict[str, int] = {}
+    control = RunControl()
+
+    async def main_async(reactor: Any) -> None:
+        reactor.callWhenRunning(cli._on_signals, reactor, control, console)
+        # No client outlives the run, however it ends.
+        reactor.addSystemEventTrigger("before", "shutdown", kill_all)
+        total = sum(len(c) for _, c in plan(cases, clients))
+        reporter = TerminalReporter(console, show_progress=progress)
+        reporter.start(total, [c.name for c in clients])
+        results = await run_suite(
+            reactor,
+            cases,
+            clients,
+            options,
+            jobs=jobs,
+            on_case_done=reporter.case_done,
+            control=control,
+            run_one=run_client_case,
+        )
+        if gate.shard:
+            results = dataclasses.replace(results, shard=gate.shard)
+        if gate.baseline is not None:
+            from conformance.baseline import apply_baseline
+
+            results = apply_baseline(results, gate.baseline)
+        cli._write_outputs(results, directory, gate)
+        reporter.finish(results, directory, gate.fail_on, allow_errors=gate.allow_errors)
+        code = cli._exit_status(results, gate, console)
+        outcome["code"] = cli._SIGNAL_EXITS.get(results.interrupted, code)
+
+    def start(reactor: Any) -> Any:
+        return defer.Deferred.fromCoroutine(main_async(reactor))
+
+    try:
+        task.react(start)
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            return int(exit_.code) if isinstance(exit_.code, int) else cli.EXIT_FAILED
+    return outcome.get("code", cli.EXIT_FAILED)

@@ -1,0 +1,346 @@
+"""The client role: the harness listens, starts the client under test, and plays the server.
+
+Per case: a fresh listening port on 127.0.0.1, the client's command started with that port's
+``{url}`` (:mod:`conformance.driver.client_process`), its connection accepted by an ``accept``
+step, and then the same steps as the server role (``send``, ``expect``, ``wait``,
+``shutdown``, ``abort``) played by the same interpreter (:class:`CaseRun`) on the accepted
+connection. What differs is only what this module overrides: where the connection comes
+from, that the client's exit is one more event (:class:`~conformance.verdicts.client.ClientExited`),
+and that a connection the client closed is not the end of what can be observed while its
+process still runs. Whatever happens, the process (and its session) is ended and the port
+closed before the case's verdict is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from twisted.internet import defer
+from twisted.internet.protocol import Factory
+
+from conformance.codecs.common import Event
+from conformance.codecs.http1_requests import RequestParser
+from conformance.driver.client_process import ClientProcess, argv_for
+from conformance.driver.connection import WireProtocol
+from conformance.driver.context import CaseError, RunOptions
+from conformance.driver.interpreter import CaseOutcome, CaseRun
+from conformance.scenario import model
+from conformance.scenario.payloads import Payload
+from conformance.scenario.templates import TargetContext
+from conformance.target import Target
+from conformance.verdicts.client import ClientExited
+from conformance.verdicts.expectations import Expectation
+from conformance.verdicts.judge import judge, skipped
+from conformance.verdicts.verdict import Verdict
+
+#: Seconds a client is given, at the least, to start and connect, and to end once the case has
+#: said all it had to: starting a process (a Python interpreter, say) on a loaded machine
+#: takes longer than an expect step's default deadline.
+START_GRACE = 10.0
+#: Schemes of the ``{url}`` a client is handed, per suite.
+URL_SCHEMES = {"h1": "http", "h2": "http", "ws": "ws"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientTarget:
+    """A client under test: a name and the command that runs it (``{url}`` and the other
+    placeholders filled per case). ``url`` is what reports show where a server's URL goes."""
+
+    name: str
+    command: str
+    suites: tuple[str, ...]
+
+    @property
+    def url(self) -> str:
+        return self.command
+
+
+class H1ServerSession:
+    """HTTP/1.1 as a server reads it: the client's requests become events; what the case
+    sends is written as it is (raw response bytes)."""
+
+    def __init__(self) -> None:
+        self.parser = RequestParser()
+
+    def sent(self, data: bytes) -> None:
+        pass
+
+    def receive(self, data: bytes) -> list[Event]:
+        return list(self.parser.feed(data))
+
+    def receive_eof(self) -> list[Event]:
+        return list(self.parser.feed_eof())
+
+    def outgoing(self) -> bytes:
+        return b""
+
+    def render(self, payload: Payload, context: TargetContext) -> bytes:
+        return payload.render(context)
+
+
+#: protocol -> the session of a connection the harness accepted, as a server.
+SERVER_SESSIONS = {"h1": H1ServerSession}
+
+
+class _Listener:
+    """One listening port; connections accepted are queued for ``accept`` steps."""
+
+    def __init__(self, run: ClientCaseRun) -> None:
+        self.run = run
+        self.accepted: list[WireProtocol] = []
+        self._waiters: list[defer.Deferred[None]] = []
+        factory = Factory.forProtocol(self._protocol)
+        self.port = run.reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+
+    def _protocol(self) -> WireProtocol:
+        run = self.run
+        run.recorder.connection += 1
+        protocol = _AcceptedProtocol(
+            session=SERVER_SESSIONS[run.case.protocol](),
+            recorder=run.recorder,
+            reactor=run.reactor,
+            byte_cap=run.options.byte_cap,
+        )
+        protocol.listener = self
+        return protocol
+
+    def made(self, protocol: WireProtocol) -> None:
+        self.accepted.append(protocol)
+        self.wake()
+
+    def wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.called:
+                waiter.callback(None)
+
+    async def changed(self, timeout: float) -> None:
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._waiters.append(waiter)
+        timer = self.run.reactor.callLater(max(0.0, timeout), self.wake)  # type: ignore[attr-defined]
+        try:
+            await waiter
+        finally:
+            if timer.active():
+                timer.cancel()
+
+    def close(self) -> None:
+        self.port.stopListening()
+        for protocol in self.accepted:
+            protocol.abort()
+
+
+class _AcceptedProtocol(WireProtocol):
+    listener: _Listener
+
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
+        super().connectionMade()
+        self.listener.made(self)
+
+
+class ClientCaseRun(CaseRun):
+    """A case with the client under test: the interpreter's steps, on accepted connections."""
+
+    def __init__(self, reactor: object, case: model.Case, client: ClientTarget, options: RunOptions) -> None:
+        self.listener: _Listener | None = None
+        self.process: ClientProcess | None = None
+        self.client = client
+        self.taken = 0  # accepted connections handed to ``accept`` steps so far
+        self.exit_seen = False
+        # Templates of what is sent ({host}, {port}, {path}) are the listening side's.
+        super().__init__(reactor, case, _placeholder_target(client), options)
+
+    # -- starting and ending the client
+
+    def start(self) -> None:
+        self.listener = _Listener(self)
+        port = self.listener.port.getHost().port
+        path = next((s.path for s in self.case.steps if isinstance(s, model.Accept)), "/")
+        url = f"{URL_SCHEMES[self.case.protocol]}://127.0.0.1:{port}{path}"
+        self.target = replace(self.target, url=url, port=port, path=path or "/")
+        values = {"url": url, "host": "127.0.0.1", "port": str(port), "path": path, "case": self.case.id}
+        try:
+            argv = argv_for(self.client.command, values)
+        except ValueError as exc:
+            raise CaseError(f"cannot split the client command {self.client.command!r}: {exc}") from None
+        if not argv:
+            raise CaseError("the client command is empty")
+        self.recorder.event(f"listening on 127.0.0.1:{port}; starting the client: {_shown(argv)}")
+        try:
+            self.process = ClientProcess(self.reactor, argv, on_exit=self._exited)
+        except OSError as exc:
+            raise CaseError(f"cannot start the client {argv[0]!r}: {exc.strerror or exc}") from None
+
+    def _exited(self, exited: ClientExited) -> None:
+        if self.connection is not None:
+            self.connection.observe(exited)  # recorded as an event of the connection
+            self.exit_seen = True
+        else:
+            self.recorder.event(exited.describe(), exited.detail())
+        if self.listener is not None:
+            self.listener.wake()
+
+    def finish(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+        if self.listener is not None:
+            self.listener.close()
+
+    # -- steps
+
+    async def _step(self, index: int, step: model.Step) -> bool:
+        if isinstance(step, model.Accept):
+            return await self._accept(index, step)
+        if isinstance(step, model.Connect):  # pragma: no cover - the loader builds none
+            raise CaseError("a client case connects nowhere: it accepts (accept step)")
+        return await super()._step(index, step)
+
+    async def _accept(self, index: int, step: model.Accept) -> bool:
+        listener = self.listener
+        assert listener is not None and self.process is not None
+        grace = max(self.step_timeout, START_GRACE)
+        deadline = self.reactor.seconds() + grace
+        while len(listener.accepted) <= self.taken:
+            if self.process.exited is not None:
+                raise CaseError(
+                    f"the client never connected: {self.process.exited.describe()} "
+                    f"(command: {_shown(self.process.argv)})"
+                )
+            left = deadline - self.reactor.seconds()
+            if left <= 0:
+                raise CaseError(
+                    f"the client did not connect within {max(self.step_timeout, START_GRACE):g} s"
+                )
+            await listener.changed(left)
+        if self.connection is not None:
+            self.past_events.extend(self.connection.events)
+            self.received += self.connection.received
+        self.connection = listener.accepted[self.taken]
+        self.taken += 1
+        self.connected_once = True
+        self.cursor = type(self.cursor)(index=0, received=0)
+        peer = self.connection.transport.getPeer() if self.connection.transport else None
+        self.recorder.event(f"accepted a connection from {peer.host}:{peer.port}" if peer else "accepted")
+        if self.process.exited is not None and not self.exit_seen:
+            self.connection.observe(self.process.exited)
+            self.exit_seen = True
+        return True
+
+    # -- the interpreter's hooks
+
+    def _expect_budget(self, expectation: Expectation) -> float:
+        budget = super()._expect_budget(expectation)
+        if _waits_for_exit(expectation):
+            return max(budget, START_GRACE)
+        return budget
+
+    def _settled(self, connection: WireProtocol) -> bool:
+        return connection.ended and (self.process is None or self.process.exited is not None)
+
+    async def _wait_for_change(self, connection: WireProtocol, wait: float) -> None:
+        if not connection.ended:
+            await connection.changed(wait)
+        elif self.process is not None:
+            await self.process.wait(wait)
+
+    def _deadline_passed(self, connection: WireProtocol) -> None:
+        # The step's deadline passed: a client still running is ended now, so that the
+        # step judges its end (killed) rather than nothing.
+        if self.process is not None and self.process.exited is None:
+            self.process.kill()
+
+
+def _waits_for_exit(expectation: Expectation) -> bool:
+    from conformance.verdicts.client import ExitPattern
+
+    if isinstance(expectation, ExitPattern):
+        return True
+    inner = [
+        *getattr(expectation, "alternatives", ()),
+        *getattr(expectation, "items", ()),
+    ]
+    return any(_waits_for_exit(item) for item in inner if isinstance(item, Expectation))
+
+
+def _placeholder_target(client: ClientTarget) -> Target:
+    return Target(
+        name=client.name,
+        url=client.command,
+        scheme="http",
+        host="127.0.0.1",
+        port=0,
+        path="/",
+        tls=False,
+        suites=client.suites,
+    )
+
+
+def _shown(argv: list[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(word) for word in argv)
+
+
+async def run_client_case(
+    reactor: object, case: model.Case, client: ClientTarget, options: RunOptions
+) -> CaseOutcome:
+    """Run a client case to its verdict: listen, start the client, play the steps, judge;
+    the client's process and the listening port are gone when this returns."""
+    if case.role != "client":
+        result = skipped(case, "a server-role case: `conformance run` runs it against a server")
+        return CaseOutcome(result=result, connected=False, answered=False, waited_out=False)
+    run = ClientCaseRun(reactor, case, client, options)
+    start = reactor.seconds()  # type: ignore[attr-defined]
+    error: str | None = None
+    try:
+        run.start()
+        inner = defer.Deferred.fromCoroutine(run.run())
+        inner.addTimeout(options.case_timeout, reactor)
+        await inner
+    except (defer.TimeoutError, defer.CancelledError):
+        error = f"the case did not finish within its budget of {options.case_timeout:g} s"
+    except CaseError as exc:
+        error = str(exc)
+    except Exception as exc:  # a harness bug must not take the run down
+        error = f"harness error: {type(exc).__name__}: {exc}"
+    finally:
+        run.finish()
+    if error:
+        run.recorder.event(f"error: {error}")
+    events = [*run.past_events, *(run.connection.events if run.connection else [])]
+    result = judge(
+        case,
+        grades=run.grades,
+        failure=run.failure,
+        error=error,
+        events=events,
+        matched=run.observed,
+        duration=reactor.seconds() - start,  # type: ignore[attr-defined]
+        transcript=tuple(run.recorder.entries),
+        truncated=run.recorder.truncated,
+    )
+    if options.transcripts != "all" and result.verdict is Verdict.PASS and result.transcript:
+        result = replace(result, transcript=(), transcript_omitted=len(result.transcript))
+    received = run.received + (run.connection.received if run.connection else 0)
+    return CaseOutcome(result=result, connected=run.connected_once, answered=received > 0, waited_out=False)
+
+
+def parse_client(spec: str, suite: str) -> ClientTarget:
+    """``[NAME=]COMMAND``: NAME (letters, digits, ``.``, ``_``, ``-``) defaults to the
+    command's program name."""
+    import os
+    import re
+    import shlex
+
+    match = re.match(r"([A-Za-z0-9._-]+)=(.*)", spec, re.DOTALL)
+    command = spec
+    name = None
+    if match:
+        name, command = match.group(1), match.group(2)
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise ValueError(f"cannot split {command!r} as a shell would: {exc}") from None
+    if not words:
+        raise ValueError(f"client {spec!r}: no command")
+    return ClientTarget(name=name or os.path.basename(words[0]), command=command, suites=(suite,))

@@ -1,0 +1,160 @@
+"""Client-role kinds (``role: client`` case files, ``conformance client``): the ``accept``
+step, and the ``request`` and ``exit`` expectations.
+
+In a client case the harness is the server: ``accept`` waits for the client under test to
+connect, ``expect: {request: ...}`` judges what it sent, ``send`` writes raw response bytes
+(the shared payload kinds), and ``expect: {exit: ...}`` judges how the client's process ended
+under the client contract (exit status 0: it accepted the response, its body on standard
+output; non-zero: it rejected it). Registered in :mod:`conformance.scenario.registry` when
+imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.scenario import model
+from conformance.scenario.kinds.core import _body_spec, _header_spec
+from conformance.scenario.nodes import Node
+from conformance.scenario.registry import (
+    EXPECT_KINDS,
+    STEP_KINDS,
+    BuildContext,
+    Kind,
+    _register,
+    check_keys,
+    latin1_text,
+    text,
+)
+from conformance.verdicts import client as clientpat
+from conformance.verdicts import expectations as ex
+
+CLIENT = ("client",)
+H1 = ("h1",)
+
+
+def _accept(node: Node, ctx: BuildContext) -> model.Step:
+    if node.value is True:
+        return model.Accept(location=node.location)
+    if not node.is_mapping:
+        raise ctx.error("accept: true, or {path: /the/path?of=the-url}", node)
+    check_keys(node, ctx, {"path"}, "accept")
+    path = "/"
+    if "path" in node.value:
+        path = latin1_text(node.value["path"], ctx).text
+        if path and not path.startswith("/"):
+            raise ctx.error(f"accept path {path!r}: empty, or starting with '/'", node.value["path"])
+        if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in path):
+            raise ctx.error("accept path: visible ASCII only (percent-encode the rest)", node.value["path"])
+    return model.Accept(path=path, location=node.location)
+
+
+def _request(node: Node, ctx: BuildContext) -> ex.Expectation:
+    if node.value is None:
+        return clientpat.RequestPattern()
+    if not node.is_mapping:
+        raise ctx.error("request: a mapping (method, target, version, headers, violations)", node)
+    check_keys(node, ctx, {"method", "target", "version", "headers", "violations"}, "request")
+    fields = node.value
+    kwargs: dict[str, Any] = {}
+    for name in ("method", "target", "version"):
+        if name in fields:
+            kwargs[name] = text(fields[name], ctx, name)
+    if "headers" in fields:
+        headers = fields["headers"]
+        if not headers.is_mapping:
+            raise ctx.error("headers: a mapping of field name to condition", headers)
+        kwargs["headers"] = tuple(_header_spec(name, child, ctx) for name, child in headers.value.items())
+    if "violations" in fields:
+        violations = fields["violations"]
+        if violations.value == "none":
+            kwargs["forbid_violations"] = True
+        elif violations.is_sequence:
+            kwargs["require_violations"] = tuple(
+                text(item, ctx, "a violation code") for item in violations.value
+            )
+        else:
+            raise ctx.error(
+                "violations: none, or a list of violation codes the request must show", violations
+            )
+    return clientpat.RequestPattern(**kwargs)
+
+
+def _exit(node: Node, ctx: BuildContext) -> ex.Expectation:
+    """``exit: accepted`` | ``exit: rejected`` | ``exit: {accepted: {body: ...}}``."""
+    if node.value in ("accepted", "rejected"):
+        return clientpat.ExitPattern(accepted=node.value == "accepted")
+    if node.is_mapping and set(node.value) == {"accepted"}:
+        inner = node.value["accepted"]
+        if inner.value is True:
+            return clientpat.ExitPattern(accepted=True)
+        if not inner.is_mapping:
+            raise ctx.error("accepted: true, or {body: ...}", inner)
+        check_keys(inner, ctx, {"body"}, "accepted")
+        body = _body_spec(inner.value["body"], ctx) if "body" in inner.value else None
+        return clientpat.ExitPattern(accepted=True, body=body)
+    raise ctx.error("exit: accepted, rejected, or {accepted: {body: ...}}", node)
+
+
+_register(
+    STEP_KINDS,
+    Kind(
+        "accept",
+        "client role: wait for the client under test to connect (`path`: the path of its {url})",
+        {
+            "oneOf": [
+                {"const": True},
+                {"type": "object", "properties": {"path": {"type": "string"}}, "additionalProperties": False},
+            ]
+        },
+        _accept,
+        roles=CLIENT,
+    ),
+)
+for _kind in (
+    Kind(
+        "request",
+        "client role: the client's next HTTP/1.1 request matches (method, target, version, headers, "
+        "violations)",
+        {
+            "type": ["object", "null"],
+            "properties": {
+                "method": {"type": "string"},
+                "target": {"type": "string"},
+                "version": {"type": "string"},
+                "headers": {"type": "object"},
+                "violations": {"oneOf": [{"const": "none"}, {"type": "array", "items": {"type": "string"}}]},
+            },
+            "additionalProperties": False,
+        },
+        _request,
+        protocols=H1,
+        roles=CLIENT,
+    ),
+    Kind(
+        "exit",
+        "client role: how the client's process ends: accepted (status 0, optionally with the body "
+        "on stdout) or rejected (non-zero)",
+        {
+            "oneOf": [
+                {"enum": ["accepted", "rejected"]},
+                {
+                    "type": "object",
+                    "properties": {
+                        "accepted": {
+                            "oneOf": [
+                                {"const": True},
+                                {"type": "object", "properties": {"body": {}}, "additionalProperties": False},
+                            ]
+                        }
+                    },
+                    "required": ["accepted"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        _exit,
+        roles=CLIENT,
+    ),
+):
+    _register(EXPECT_KINDS, _kind)

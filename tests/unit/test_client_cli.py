@@ -1,0 +1,62 @@
+"""``conformance client`` as a user meets it: the reference client by default, a command of
+one's own, exit statuses as ``run``'s, the same report files, and client cases kept out of
+``conformance run``."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from test_cli_gate import ROOT, conformance
+
+from conformance.scenario.loader import load_cases
+
+FAULTY = ROOT / "tests" / "faulty" / "h1_client.py"
+SELECT = ("--select", "h1/9112/6.3/content-length-body", "--select", "h1/9112/3.2/host-present")
+
+
+def test_with_no_command_the_reference_client_passes(tmp_path: Path) -> None:
+    done = conformance("client", "--suite", "h1", *SELECT, "-o", str(tmp_path), "--no-progress")
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    (target,) = results["targets"]
+    assert target["name"] == "reference-client"
+    assert sorted(case["verdict"] for case in target["cases"]) == ["PASS", "PASS"]
+    assert {p.name for p in tmp_path.iterdir()} >= {"results.json", "junit.xml", "index.html", "summary.md"}
+
+
+def test_a_failing_client_exits_1_and_is_named(tmp_path: Path) -> None:
+    command = f"nohost={shlex.quote(sys.executable)} {shlex.quote(str(FAULTY))} --fault no-host {{url}}"
+    done = conformance("client", *SELECT, command, "-o", str(tmp_path), "--no-progress")
+    assert done.returncode == 1, done.stdout + done.stderr
+    (target,) = json.loads((tmp_path / "results.json").read_text())["targets"]
+    verdicts = {case["id"]: case["verdict"] for case in target["cases"]}
+    assert (target["name"], verdicts["h1/9112/3.2/host-present"]) == ("nohost", "FAIL")
+    assert verdicts["h1/9112/6.3/content-length-body"] == "PASS"
+
+
+def test_a_client_that_never_connects_exits_3(tmp_path: Path) -> None:
+    done = conformance("client", *SELECT, "false {url}", "-o", str(tmp_path), "--no-progress")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "never connected" in done.stdout
+
+
+def test_suites_without_cases_say_so_and_exit_2() -> None:
+    for suite in ("h2", "ws"):
+        done = conformance("client", "--suite", suite)
+        assert done.returncode == 2
+        assert "not yet available" in done.stderr
+
+
+def test_a_command_that_cannot_be_split_is_a_usage_error() -> None:
+    done = conformance("client", "'unterminated {url}")
+    assert done.returncode == 2
+    assert "cannot split" in done.stderr
+
+
+def test_run_never_loads_client_cases() -> None:
+    assert all(case.role == "server" for case in load_cases())
+    client_cases = load_cases(role="client")
+    assert client_cases and all(case.role == "client" for case in client_cases)
