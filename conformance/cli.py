@@ -938,7 +938,7 @@ def _run_in_reactor(
         outcome["code"] = _SIGNAL_EXITS.get(results.interrupted, code)
 
     def start(reactor: Any) -> Any:
-        return defer.Deferred.fromCoroutine(main_async(reactor))
+        return defer.Deferred.fromCoroutine(main_async(reactor)).addErrback(crashed)
 
     try:
         task.react(start)
@@ -946,6 +946,16 @@ def _run_in_reactor(
         if exit_.code not in (0, None):
             return int(exit_.code) if isinstance(exit_.code, int) else EXIT_FAILED
     return outcome.get("code", EXIT_FAILED)
+
+
+def crashed(failure: Any) -> None:
+    """A defect of the harness itself ended the run: say so on stderr, with the traceback to
+    report, instead of exiting 1 with nothing said (the exit status stays 1, never 0)."""
+    click.echo(
+        "conformance: internal error, the run stopped (please report it with this traceback):\n"
+        + failure.getTraceback(),
+        err=True,
+    )
 
 
 _SIGNAL_EXITS = {"SIGINT": EXIT_SIGINT, "SIGTERM": EXIT_SIGTERM}

@@ -250,7 +250,7 @@ def _run_clients(
         outcome["code"] = cli._SIGNAL_EXITS.get(results.interrupted, code)
 
     def start(reactor: Any) -> Any:
-        return defer.Deferred.fromCoroutine(main_async(reactor))
+        return defer.Deferred.fromCoroutine(main_async(reactor)).addErrback(cli.crashed)
 
     try:
         task.react(start)

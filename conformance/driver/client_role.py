@@ -49,10 +49,15 @@ class ClientTarget:
     name: str
     command: str
     suites: tuple[str, ...]
+    # A server target's resource paths (Target.resources); a client serves none.
+    resources: tuple[tuple[str, str], ...] = ()
 
     @property
     def url(self) -> str:
         return self.command
+
+    def resource(self, capability: str) -> str | None:
+        return None
 
 
 class H1ServerSession:
