@@ -74,15 +74,24 @@ class _GC:
             gc.freeze()
 
 
-def _load(paths: Sequence[str], protocols: Iterable[str] | None = None, *, cached: bool = True) -> Any:
+def _load(
+    paths: Sequence[str],
+    protocols: Iterable[str] | None = None,
+    *,
+    cached: bool = True,
+    role: str | None = "server",
+) -> Any:
     """The cases under ``paths``, or the bundled ones — of ``protocols`` only, when given (a
     run of one suite need not parse the others' files: a third of a second at start-up) —
-    parsed again only when they or the tool changed (``conformance.scenario.cache``)."""
+    parsed again only when they or the tool changed (``conformance.scenario.cache``).
+    ``role``: the server cases (what ``run`` judges), the client cases, or both (None)."""
+    from functools import partial
+
     from conformance.scenario import bundled_cases_dir
     from conformance.scenario.cache import load_cached
     from conformance.scenario.loader import load as parse
 
-    load = load_cached if cached else parse
+    load = load_cached if cached and role == "server" else partial(parse, role=role)
     if paths:
         return load([Path(p) for p in paths])
     if protocols is None:
@@ -152,15 +161,27 @@ def case_options(fn: Any) -> Any:
 @main.command("list")
 @case_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of cases.")
+@click.option(
+    "--client",
+    "client_cases",
+    is_flag=True,
+    help="The client-mode cases (conformance client) instead of the server cases.",
+)
 def list_cases(
     case_paths: Sequence[str],
     suites: Sequence[str],
     select: Sequence[str],
     exclude: Sequence[str],
     as_json: bool,
+    client_cases: bool,
 ) -> None:
     """List cases without running anything."""
-    loaded = _load(case_paths, set(suites) or None)
+    if client_cases:
+        from conformance.client_cli import client_cases_dir
+
+        loaded = _load(case_paths or [str(client_cases_dir())], cached=False, role="client")
+    else:
+        loaded = _load(case_paths, set(suites) or None)
     if loaded.errors:
         _print_errors(loaded.errors)
         sys.exit(EXIT_USAGE)
@@ -192,8 +213,8 @@ def list_cases(
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 def validate(paths: Sequence[str]) -> None:
-    """Check case files (default: the bundled cases); exit 2 on any error."""
-    loaded = _load(paths, cached=False)
+    """Check case files (default: the bundled cases, server and client); exit 2 on any error."""
+    loaded = _load(paths, cached=False, role=None)
     if loaded.errors:
         _print_errors(loaded.errors)
         sys.exit(EXIT_USAGE)

@@ -190,7 +190,9 @@ def load_text(source: str, name: str) -> tuple[list[model.Case], list[ScenarioEr
         raise file_ctx.error("cases: a list of cases", cases_node)
     cases: list[model.Case] = []
     errors: list[ScenarioError] = []
-    prefix = f"{protocol}/{rfc}/{section}"
+    # A client case's id starts with "client/": the two roles share protocols and sections
+    # (h1/9112/6.3 is a server rule and a client rule), never ids.
+    prefix = f"{'client/' if role == 'client' else ''}{protocol}/{rfc}/{section}"
     for case_node in cases_node.value:
         try:
             cases.extend(_expand_case(case_node, defaults, protocol, rfc, section, prefix, name, role))

@@ -191,7 +191,10 @@ class Case:
     def matches(self, prefix: str) -> bool:
         """Selection by id prefix, or by alias (``h2spec:http2/6.5``) prefix. A number is
         never cut: ``autobahn:13.4.1`` selects 13.4.1, not 13.4.10 to 13.4.18."""
-        return _prefix_of(prefix, self.id) or any(_prefix_of(prefix, alias) for alias in self.aliases)
+        if _prefix_of(prefix, self.id) or any(_prefix_of(prefix, alias) for alias in self.aliases):
+            return True
+        # `conformance client --select h1/9112/6.3` means the client cases of that section.
+        return self.role == "client" and _prefix_of(prefix, self.id.removeprefix("client/"))
 
 
 def _prefix_of(prefix: str, name: str) -> bool:

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 #: digits, the last of several lines) instead of treating the framing as an unrecoverable error
 #: (RFC 9112 §6.3: a user agent MUST close the connection and discard the response).
 _CURL_LENIENT_LENGTHS = {
-    f"h1/9112/6.3/invalid-content-length-{name}": FAIL
+    f"client/h1/9112/6.3/invalid-content-length-{name}": FAIL
     for name in (
         "decimal-point",
         "exponent",
@@ -51,17 +51,17 @@ EXPECTED: dict[str, dict[str, str]] = {
         # RFC 9112 §5.2: a user agent MUST replace an obs-fold with SP; curl 7.88 takes
         # "Content-Length:" with its value on the next line for a malformed response (exit 8),
         # and "Transfer-Encoding:" folded the same way for no coding (it reads to the close).
-        "h1/9112/5.2/obs-fold-content-length": FAIL,
-        "h1/9112/5.2/obs-fold-content-length-htab": FAIL,
-        "h1/9112/5.2/obs-fold-transfer-encoding": FAIL,
+        "client/h1/9112/5.2/obs-fold-content-length": FAIL,
+        "client/h1/9112/5.2/obs-fold-content-length-htab": FAIL,
+        "client/h1/9112/5.2/obs-fold-transfer-encoding": FAIL,
         # RFC 9110 §8.6: 2^64 + 5 is a valid Content-Length; curl does not take it (strtoll
         # overflows), reads to the close and accepts 5 octets of it as the whole body.
-        "h1/9112/6.3/content-length-beyond-64-bits": FAIL,
+        "client/h1/9112/6.3/content-length-beyond-64-bits": FAIL,
         # RFC 9110 §2.3: curl refuses chunk-size lines of more than 16 hex digits, a limit.
-        "h1/9112/7.1/chunk-size-many-leading-zeros": NON_STRICT,
+        "client/h1/9112/7.1/chunk-size-many-leading-zeros": NON_STRICT,
         # RFC 9112 §6.3: ", 5" is the list of one value 5; curl refuses it (exit 8): an error
         # where the RFC processes the value, acceptable, not preferred.
-        "h1/9112/6.3/content-length-list-with-empty-element": NON_STRICT,
+        "client/h1/9112/6.3/content-length-list-with-empty-element": NON_STRICT,
     },
 }
 
@@ -107,7 +107,7 @@ def test_the_adapter_of_the_readme_runs(reactor_thread, tmp_path: Path) -> None:
     (tmp_path / "get.py").write_text(script)
     spec = f"http.client={shlex.quote(sys.executable)} {shlex.quote(str(tmp_path / 'get.py'))} {{url}}"
     verdicts = run(reactor_thread, spec)
-    assert verdicts["h1/9112/6.3/content-length-body"] == "PASS"
+    assert verdicts["client/h1/9112/6.3/content-length-body"] == "PASS"
     # Python's http.client returns a 102 as the final response (it skips only 100 Continue):
     # RFC 9110 §15.2, a client MUST be able to parse 1xx responses before the final one.
-    assert verdicts["h1/9110/15.2/interim-102-processing"] == FAIL
+    assert verdicts["client/h1/9110/15.2/interim-102-processing"] == FAIL

@@ -14,7 +14,7 @@ from test_cli_gate import ROOT, conformance
 from conformance.scenario.loader import load_cases
 
 FAULTY = ROOT / "tests" / "faulty" / "h1_client.py"
-SELECT = ("--select", "h1/9112/6.3/content-length-body", "--select", "h1/9112/3.2/host-present")
+SELECT = ("--select", "h1/9112/6.3/content-length-body", "--select", "client/h1/9112/3.2/host-present")
 
 
 def test_with_no_command_the_reference_client_passes(tmp_path: Path) -> None:
@@ -33,8 +33,8 @@ def test_a_failing_client_exits_1_and_is_named(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     (target,) = json.loads((tmp_path / "results.json").read_text())["targets"]
     verdicts = {case["id"]: case["verdict"] for case in target["cases"]}
-    assert (target["name"], verdicts["h1/9112/3.2/host-present"]) == ("nohost", "FAIL")
-    assert verdicts["h1/9112/6.3/content-length-body"] == "PASS"
+    assert (target["name"], verdicts["client/h1/9112/3.2/host-present"]) == ("nohost", "FAIL")
+    assert verdicts["client/h1/9112/6.3/content-length-body"] == "PASS"
 
 
 def test_a_client_that_never_connects_exits_3(tmp_path: Path) -> None:
