@@ -80,12 +80,23 @@ def test_ws_suite_over_h2_against_hypercorn(tls, reactor_thread, ws_cases):  # t
     pinned = yaml.safe_load(FAILS.read_text(encoding="utf-8"))["hypercorn"]
     expected = {case_id: reason for reason, group in pinned.items() for case_id in group["cases"]}
     failed = {case_id for case_id, case in first.items() if case.verdict.value == "FAIL"}
-    assert sorted(failed - set(expected)) == [], "FAILs nobody reviewed"
-    assert sorted(set(expected) - failed) == [], "pinned FAILs that no longer FAIL"
+    unreviewed = {case_id: first[case_id].observed[:200] for case_id in sorted(failed - set(expected))}
+    assert unreviewed == {}, "FAILs nobody reviewed"
+    # A group's ``may_also``: verdicts the server's own timing gives these cases instead.
+    timing = {
+        case_id: (first[case_id].verdict.value, first[case_id].observed[:200])
+        for case_id, reason in expected.items()
+        if case_id not in failed and first[case_id].verdict.value in pinned[reason].get("may_also", [])
+    }
+    gone = {
+        case_id: (first[case_id].verdict.value, first[case_id].observed[:200])
+        for case_id in sorted(set(expected) - failed - set(timing))
+    }
+    assert gone == {}, "pinned FAILs that no longer FAIL"
     wrong_reason = {
         case_id: first[case_id].observed
         for case_id, reason in expected.items()
-        if not re.search(pinned[reason]["observed"], first[case_id].observed)
+        if case_id in failed and not re.search(pinned[reason]["observed"], first[case_id].observed)
     }
     assert wrong_reason == {}
     for again in runs[1:]:
