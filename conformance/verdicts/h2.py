@@ -562,7 +562,7 @@ class NoViolation(Expectation):
 @dataclass(frozen=True, kw_only=True)
 class RequiresSetting(Expectation):
     """The target's SETTINGS (its first) gave ``setting`` the ``value`` (0 also matches an
-    absent setting). Otherwise the case is about a feature the target does not offer (or a
+    absent setting, but for SETTINGS_ENABLE_PUSH, whose initial value is 1). Otherwise the case is about a feature the target does not offer (or a
     situation that does not arise with it): the case ends UNIMPLEMENTED."""
 
     setting: int
@@ -575,7 +575,9 @@ class RequiresSetting(Expectation):
         for event in obs.events:
             if isinstance(event, fr.SettingsFrame) and not event.flags & fr.Flag.ACK:
                 found = event.value(self.setting)
-                if (found or 0) == self.value:
+                if found is None:  # left out: its initial value (§6.5.2; ENABLE_PUSH starts at 1)
+                    found = 1 if self.setting == fr.Setting.ENABLE_PUSH else 0
+                if found == self.value:
                     return Matched(end=cursor.index)
                 return Matched(end=cursor.index, grade=Grade.UNIMPLEMENTED)
         if obs.timed_out:
