@@ -128,7 +128,7 @@ def fetch(url: str) -> tuple[int, bytes, str]:
             sock.sendall(connection.data_to_send())
         return 1, b"", f"connection error: {exc}"
     except Rejected as exc:
-        if not connection.state_machine.state.name == "CLOSED":
+        if connection.state_machine.state.name != "CLOSED":
             connection.reset_stream(1, error_code=h2.errors.ErrorCodes.PROTOCOL_ERROR)
             with contextlib.suppress(OSError, h2.exceptions.ProtocolError):
                 sock.sendall(connection.data_to_send())

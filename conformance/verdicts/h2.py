@@ -561,9 +561,10 @@ class NoViolation(Expectation):
 
 @dataclass(frozen=True, kw_only=True)
 class RequiresSetting(Expectation):
-    """The target's SETTINGS (its first) gave ``setting`` the ``value`` (0 also matches an
-    absent setting, but for SETTINGS_ENABLE_PUSH, whose initial value is 1). Otherwise the case is about a feature the target does not offer (or a
-    situation that does not arise with it): the case ends UNIMPLEMENTED."""
+    """The target's SETTINGS (its first) gave ``setting`` the ``value``; an absent setting counts
+    as 0 (SETTINGS_ENABLE_PUSH as its initial value, 1). Otherwise the case is about a
+    feature the target does not offer (or a situation that does not arise with it): the case
+    ends UNIMPLEMENTED."""
 
     setting: int
     value: int
