@@ -21,7 +21,7 @@ import click
 from conformance.shards import case_sort_key, in_shard, parse_shard
 
 #: The suites client mode has cases for, and the reference client of each (run with no COMMAND).
-CLIENT_SUITES = {"h1": "conformance.clients.h1"}
+CLIENT_SUITES = {"h1": "conformance.clients.h1", "h2": "conformance.clients.h2"}
 ALL_SUITES = ("h1", "h2", "ws")
 
 

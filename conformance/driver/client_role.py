@@ -24,13 +24,15 @@ from conformance.driver.client_process import ClientProcess, argv_for
 from conformance.driver.connection import WireProtocol
 from conformance.driver.context import CaseError, RunOptions
 from conformance.driver.interpreter import CaseOutcome, CaseRun
+from conformance.driver.openers import ACCEPTORS, OpeningContext, OpeningFailed
+from conformance.driver.sessions import SERVER_SESSIONS
 from conformance.scenario import model
 from conformance.scenario.payloads import Payload
 from conformance.scenario.templates import TargetContext
 from conformance.target import Target
 from conformance.verdicts.client import ClientExited
-from conformance.verdicts.expectations import Expectation
-from conformance.verdicts.judge import judge, skipped
+from conformance.verdicts.expectations import Cursor, Expectation, Grade
+from conformance.verdicts.judge import StepFailure, judge, skipped
 from conformance.verdicts.verdict import Verdict
 
 #: Seconds a client is given, at the least, to start and connect, and to end once the case has
@@ -83,8 +85,9 @@ class H1ServerSession:
         return payload.render(context)
 
 
-#: protocol -> the session of a connection the harness accepted, as a server.
-SERVER_SESSIONS = {"h1": H1ServerSession}
+# protocol -> the session of a connection the harness accepted, as a server (HTTP/2's is
+# registered by conformance.driver.h2_server).
+SERVER_SESSIONS.setdefault("h1", H1ServerSession)
 
 
 class _Listener:
@@ -229,6 +232,28 @@ class ClientCaseRun(CaseRun):
         if self.process.exited is not None and not self.exit_seen:
             self.connection.observe(self.process.exited)
             self.exit_seen = True
+        acceptor = ACCEPTORS.get(self.case.protocol)
+        if acceptor is None:
+            return True
+        # The protocol's opening from the server's side (HTTP/2: the prefaces, RFC 9113 §3.4).
+        # The step's typed options stand where a connect step's do.
+        try:
+            consumed = await acceptor.open(OpeningContext(run=self, connection=self.connection, step=step))  # type: ignore[arg-type]
+        except OpeningFailed as exc:
+            if exc.unimplemented or exc.acceptable:
+                grade = Grade.UNIMPLEMENTED if exc.unimplemented else Grade.NON_STRICT
+                self.grades.append(grade)
+                self.observed.append(exc.observed)
+                self.recorder.event(f"step {index}: the case ends: {exc.observed}")
+            else:
+                self.failure = StepFailure(
+                    index=index, step=step, observed=exc.observed, expected=exc.expected
+                )
+                self.recorder.event(f"step {index} did not match: {exc.observed}")
+            return False
+        events = self.connection.events
+        at = consumed if isinstance(consumed, int) else len(events)
+        self.cursor = Cursor(index=min(at, len(events)), received=self.connection.received)
         return True
 
     # -- the interpreter's hooks

@@ -63,6 +63,7 @@ class Opener:
 
 
 __all__ = [
+    "ACCEPTORS",
     "APPLICABILITY",
     "OPENERS",
     "NotApplicable",
@@ -82,6 +83,11 @@ def register_opener(mode: str, opener: Opener) -> None:
     if mode in OPENERS:
         raise RuntimeError(f"opener for {mode!r} registered twice")
     OPENERS[mode] = opener
+
+
+#: protocol -> the opening an ``accept`` step runs on a connection the harness accepted as the
+#: server (client mode: the HTTP/2 prefaces); protocols without one start with the steps.
+ACCEPTORS: dict[str, Opener] = {}
 
 
 #: Rules saying why a case cannot run against a target at all (None: it can): the case is

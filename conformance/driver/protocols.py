@@ -9,5 +9,6 @@ above them.
 from __future__ import annotations
 
 import conformance.driver.h2  # noqa: F401
+import conformance.driver.h2_server  # noqa: F401
 import conformance.driver.ws  # noqa: F401
 import conformance.driver.ws_h2  # noqa: F401

@@ -72,6 +72,8 @@ class H1Session:
 
 #: protocol -> a new session for a connection of that protocol's cases.
 SESSIONS: dict[str, Callable[[], Session]] = {"h1": H1Session}
+#: protocol -> a new session for a connection the harness accepted as the server (client mode).
+SERVER_SESSIONS: dict[str, Callable[[], Session]] = {}
 
 
 def session_for(protocol: str) -> Session:

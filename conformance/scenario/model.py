@@ -55,6 +55,7 @@ class Accept(Step):
     ``accept`` of a case sets it)."""
 
     path: str = "/"
+    options: Any = None  # the protocol's opening options (HTTP/2: our SETTINGS); None: defaults
 
     def describe(self) -> str:
         return "accept the client's connection"

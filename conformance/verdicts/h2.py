@@ -19,6 +19,7 @@ from conformance.codecs.h2fields import HeaderBlock
 from conformance.verdicts.expectations import (
     LISTED,
     Cursor,
+    EventPattern,
     Expectation,
     Grade,
     Matched,
@@ -560,9 +561,10 @@ class NoViolation(Expectation):
 
 @dataclass(frozen=True, kw_only=True)
 class RequiresSetting(Expectation):
-    """The target's SETTINGS (its first) gave ``setting`` the ``value`` (0 also matches an
-    absent setting). Otherwise the case is about a feature the target does not offer (or a
-    situation that does not arise with it): the case ends UNIMPLEMENTED."""
+    """The target's SETTINGS (its first) gave ``setting`` the ``value``; an absent setting counts
+    as 0 (SETTINGS_ENABLE_PUSH as its initial value, 1). Otherwise the case is about a
+    feature the target does not offer (or a situation that does not arise with it): the case
+    ends UNIMPLEMENTED."""
 
     setting: int
     value: int
@@ -574,7 +576,9 @@ class RequiresSetting(Expectation):
         for event in obs.events:
             if isinstance(event, fr.SettingsFrame) and not event.flags & fr.Flag.ACK:
                 found = event.value(self.setting)
-                if (found or 0) == self.value:
+                if found is None:  # left out: its initial value (§6.5.2; ENABLE_PUSH starts at 1)
+                    found = 1 if self.setting == fr.Setting.ENABLE_PUSH else 0
+                if found == self.value:
                     return Matched(end=cursor.index)
                 return Matched(end=cursor.index, grade=Grade.UNIMPLEMENTED)
         if obs.timed_out:
@@ -605,3 +609,66 @@ class NoFrameFor(Expectation):
         if obs.timed_out:
             return Mismatch(observed="the wait was cut short", end=len(obs.events))
         return Pending(wake_after=self.ms / 1000)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestPattern(EventPattern):
+    """Client mode: the client's next request (a HEADERS field block) matches: its
+    ``:method`` and ``:path``, its fields, and whether it breaks no rule of RFC 9113 §8
+    (``violations: none``). Frames before it (SETTINGS, WINDOW_UPDATE, ...) are passed over."""
+
+    method: str | None = None
+    path: str | None = None
+    stream: int | None = None
+    headers: tuple[HeaderSpec, ...] = ()
+    forbid_violations: bool = False
+
+    def describe(self) -> str:
+        parts = []
+        if self.method is not None:
+            parts.append(f":method {self.method}")
+        if self.path is not None:
+            parts.append(f":path {self.path!r}")
+        if self.stream is not None:
+            parts.append(f"on stream {self.stream}")
+        parts.extend(spec.describe() for spec in self.headers)
+        if self.forbid_violations:
+            parts.append("breaking no rule of RFC 9113 §8")
+        return "an HTTP/2 request" + (" with " + ", ".join(parts) if parts else "")
+
+    def skips(self, event: Event) -> bool:
+        if getattr(event, "beside_the_wire", False):
+            return True
+        if isinstance(event, HeaderBlock):
+            return event.frame != "HEADERS"
+        return isinstance(event, fr.Frame) and not event.violations
+
+    def check(self, event: Event) -> str | None:
+        if not isinstance(event, HeaderBlock):
+            return event.describe()
+        problems = []
+        if self.stream is not None and event.stream_id != self.stream:
+            problems.append(f"stream {event.stream_id}")
+        if self.method is not None and event.get(":method") != self.method:
+            problems.append(f":method {event.get(':method')}")
+        if self.path is not None and event.get(":path") != self.path:
+            problems.append(f":path {event.get(':path')!r}")
+        for spec in self.headers:
+            problem = spec.check(_Named(event))  # type: ignore[arg-type]  # duck-typed: .header()
+            if problem:
+                problems.append(problem)
+        if event.error is not None:
+            problems.append(f"undecodable: {event.error}")
+        if self.forbid_violations and event.violations:
+            problems.append("violations: " + ", ".join(sorted({v.code for v in event.violations})))
+        return f"{event.describe()} — " + "; ".join(problems) if problems else None
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A header block read by name, as :class:`HeaderSpec` reads a response."""
+
+    block: HeaderBlock
+
+    def header(self, name: str) -> str | None:
+        return self.block.get(name)

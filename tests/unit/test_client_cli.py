@@ -44,10 +44,27 @@ def test_a_client_that_never_connects_exits_3(tmp_path: Path) -> None:
 
 
 def test_suites_without_cases_say_so_and_exit_2() -> None:
-    for suite in ("h2", "ws"):
+    for suite in ("ws",):
         done = conformance("client", "--suite", suite)
         assert done.returncode == 2
         assert "not yet available" in done.stderr
+
+
+def test_the_h2_suite_runs_the_reference_client(tmp_path: Path) -> None:
+    done = conformance(
+        "client",
+        "--suite",
+        "h2",
+        "--select",
+        "client/h2/9113/6.7/ping-answered",
+        "-o",
+        str(tmp_path),
+        "--no-progress",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    (target,) = results["targets"]
+    assert [(c["id"], c["verdict"]) for c in target["cases"]] == [("client/h2/9113/6.7/ping-answered", "PASS")]
 
 
 def test_a_command_that_cannot_be_split_is_a_usage_error() -> None:

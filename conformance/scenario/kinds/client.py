@@ -38,7 +38,16 @@ def _accept(node: Node, ctx: BuildContext) -> model.Step:
         return model.Accept(location=node.location)
     if not node.is_mapping:
         raise ctx.error("accept: true, or {path: /the/path?of=the-url}", node)
-    check_keys(node, ctx, {"path"}, "accept")
+    opening = {"settings", "preface", "ack_settings", "wait_settings"} if ctx.protocol == "h2" else set()
+    check_keys(node, ctx, {"path", *opening}, "accept")
+    options = None
+    if opening & set(node.value):
+        # HTTP/2: our SETTINGS (the server preface) and whether we acknowledge the client's,
+        # as a connect step's options (RFC 9113 §3.4).
+        from conformance.scenario.kinds.h2 import _connect_options
+
+        rest = Node({k: v for k, v in node.value.items() if k != "path"}, node.location)
+        options = _connect_options(rest, ctx)
     path = "/"
     if "path" in node.value:
         path = latin1_text(node.value["path"], ctx).text
@@ -46,7 +55,7 @@ def _accept(node: Node, ctx: BuildContext) -> model.Step:
             raise ctx.error(f"accept path {path!r}: empty, or starting with '/'", node.value["path"])
         if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in path):
             raise ctx.error("accept path: visible ASCII only (percent-encode the rest)", node.value["path"])
-    return model.Accept(path=path, location=node.location)
+    return model.Accept(path=path, options=options, location=node.location)
 
 
 def _request(node: Node, ctx: BuildContext) -> ex.Expectation:
@@ -100,11 +109,22 @@ _register(
     STEP_KINDS,
     Kind(
         "accept",
-        "client role: wait for the client under test to connect (`path`: the path of its {url})",
+        "client role: wait for the client under test to connect (`path`: the path of its {url}; "
+        "HTTP/2: `settings` of our preface, `ack_settings`, `preface`, `wait_settings`)",
         {
             "oneOf": [
                 {"const": True},
-                {"type": "object", "properties": {"path": {"type": "string"}}, "additionalProperties": False},
+                {
+                    "type": "object",
+                    "properties": {
+                        "path": {"type": "string"},
+                        "settings": {"oneOf": [{"type": "object"}, {"type": "array"}]},
+                        "preface": {"type": "boolean"},
+                        "ack_settings": {"type": "boolean"},
+                        "wait_settings": {"type": "boolean"},
+                    },
+                    "additionalProperties": False,
+                },
             ]
         },
         _accept,

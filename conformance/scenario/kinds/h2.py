@@ -9,6 +9,7 @@ a number is accepted wherever a name is, for values no name covers.
 from __future__ import annotations
 
 import enum
+from dataclasses import replace
 from typing import Any
 
 from conformance.codecs import h2frames as fr
@@ -771,6 +772,68 @@ def register() -> None:
         ),
     ):
         _register(EXPECT_KINDS, kind)
+    # Client mode (the harness plays the server): the same frames, payloads and verifiers
+    # judge the client; ``request`` reads its HEADERS in h2 cases.
+    both = ("server", "client")
+    for table, names in (
+        (PAYLOAD_KINDS, ("frame", "headers", "body")),
+        (
+            EXPECT_KINDS,
+            (
+                "frame",
+                "goaway",
+                "rst_stream",
+                "ping_ack",
+                "settings_ack",
+                "connection_error",
+                "stream_error",
+                "no_violation",
+                "no_frame_for",
+                "no_frame",
+                "requires_setting",
+            ),
+        ),
+    ):
+        for name in names:
+            table[name] = replace(table[name], roles=both)
+    if "request" in EXPECT_KINDS and "h2" not in EXPECT_KINDS["request"].protocols:
+        h1_request = EXPECT_KINDS["request"]
+        EXPECT_KINDS["request"] = replace(
+            h1_request,
+            summary=h1_request.summary + "; in HTTP/2 cases its HEADERS (method, path, stream, headers, "
+            "violations: none)",
+            schema={"anyOf": [h1_request.schema, {"type": ["object", "null"]}]},
+            build=lambda n, c, h1=h1_request.build: _h2_request(n, c) if c.protocol == "h2" else h1(n, c),
+            protocols=(*h1_request.protocols, "h2"),
+        )
+
+
+def _h2_request(node: Node, ctx: BuildContext) -> h2pat.RequestPattern:
+    if node.value is None:
+        return h2pat.RequestPattern()
+    if not node.is_mapping:
+        raise ctx.error("request: a mapping (method, path, stream, headers, violations)", node)
+    check_keys(node, ctx, {"method", "path", "stream", "headers", "violations"}, "request")
+    f = node.value
+    kwargs: dict[str, Any] = {}
+    for name in ("method", "path"):
+        if name in f:
+            kwargs[name] = text(f[name], ctx, name)
+    if "stream" in f:
+        kwargs["stream"] = _int(f["stream"], ctx, "stream")
+    if "headers" in f:
+        if not f["headers"].is_mapping:
+            raise ctx.error("headers: a mapping of field name to condition", f["headers"])
+        kwargs["headers"] = tuple(
+            _header_spec(name, child, ctx) for name, child in f["headers"].value.items()
+        )
+    if "violations" in f:
+        if f["violations"].value != "none":
+            raise ctx.error(
+                "violations: none (the request must break no rule of RFC 9113 §8)", f["violations"]
+            )
+        kwargs["forbid_violations"] = True
+    return h2pat.RequestPattern(**kwargs)
 
 
 def _no_frame_for(node: Node, ctx: BuildContext) -> h2pat.NoFrameFor:
@@ -791,8 +854,6 @@ def _requires_setting(node: Node, ctx: BuildContext) -> h2pat.RequiresSetting:
 
 def _ping_ack(node: Node, ctx: BuildContext) -> h2pat.FramePattern:
     pattern = _frame_pattern(node, ctx, fr.FrameType.PING)
-    from dataclasses import replace
-
     return replace(pattern, flags=pattern.flags | fr.Flag.ACK)
 
 

@@ -44,8 +44,13 @@ for _case in CASES:
 CLIENT_BY_FILE: dict[str, list] = defaultdict(list)
 for _case in CLIENT_CASES:
     CLIENT_BY_FILE[_case.location.file if _case.location else "?"].append(_case)
-# Parties a client suite can judge: the client under test is each of them.
-THE_CLIENT = re.compile(r"\b(client|user agent|recipients?)\b", re.I)
+# Parties a client suite can judge: the client under test is each of them (RFC 9113 binds
+# most of HTTP/2 to "an endpoint", "the receiver", "a peer": the client is each of those).
+THE_CLIENT = re.compile(
+    r"\b(clients?|user agent|recipients?|endpoints?|receivers?|receipt|implementations?)\b", re.I
+)
+# "X MUST be treated as a connection error": the passive binds whoever receives X.
+TREATED_BY_RECEIVER = re.compile(r"\bMUST (?:be treated|also be treated) as\b")
 # ... and parties it cannot: the server, intermediaries.
 NOT_THE_CLIENT = re.compile(
     r"\b(server|origin server|proxy|proxies|intermediary|intermediaries|gateway|cache)\b", re.I
@@ -87,7 +92,11 @@ def _client_problems(case) -> list[str]:
             found.append(
                 f"the sentence binds {rule.subject!r}: only a case judging what the client sends may"
             )
-    elif not THE_CLIENT.search(rule.subject) and not rule.exception:
+    elif (
+        not THE_CLIENT.search(rule.subject)
+        and not rule.exception
+        and not TREATED_BY_RECEIVER.search(rule.quote)
+    ):
         found.append(f"the sentence binds {rule.subject!r}: name the client, or say why in rule.exception")
     return found + _level_problems(case)
 
