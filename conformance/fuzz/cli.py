@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import shlex
+import signal
 import sys
 import time
 from collections import Counter
@@ -20,31 +21,6 @@ from urllib.parse import urlsplit
 import click
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
-
-_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>conformance fuzz: {{ findings|length }} finding{{ '' if findings|length == 1 else 's' }}</title>
-<style>{{ css }}</style></head><body>
-<h1>conformance fuzz</h1>
-<p class="meta">{{ suite }} · seed {{ seed }} · {{ inputs }} inputs ({{ rate }}/s) and {{ shrink_inputs }} while
-shrinking · {{ stopped }} · mutation kinds tried: {{ kinds }}</p>
-<h2>Targets</h2>
-<table><thead><tr><th>name</th><th>URL</th><th>command</th><th>restarts</th></tr></thead><tbody>
-{% for t in targets %}<tr><td>{{ t.name }}</td><td><code>{{ t.url }}</code></td><td><code>{{ t.command }}</code></td>
-<td class="n">{{ t.starts }}</td></tr>{% endfor %}
-</tbody></table>
-<h2>Findings</h2>
-{% if not findings %}<p>None.</p>{% else %}
-<table><thead><tr><th>#</th><th>oracle</th><th>level</th><th>what</th><th>case file</th></tr></thead><tbody>
-{% for f in findings %}<tr><td class="n">{{ f.number }}</td><td>{{ f.kind }}{% if f.flaky %} (flaky){% endif %}</td>
-<td><span class="key {{ 'v-fail' if f.level == 'MUST' else 'v-informational' }}">{{ f.level }}</span></td>
-<td>{{ f.title }}<br><small class="meta">{{ f.detail }}</small></td>
-<td><a href="{{ f.href }}">{{ f.href }}</a><details><summary>case</summary><pre>{{ f.text }}</pre></details></td></tr>
-{% endfor %}</tbody></table>{% endif %}
-<p class="meta">Replay: <code>conformance run --cases {{ directory }}/findings{% if echo_path %} --echo-path {{ echo_path }}{% endif %} URL</code></p>
-</body></html>
-"""
 
 
 def _loopback(host: str) -> bool:
@@ -58,7 +34,9 @@ def _loopback(host: str) -> bool:
 
 @click.command("fuzz")
 @click.argument("targets", nargs=-1, metavar="[NAME=]URL...")
-@click.option("--suite", type=click.Choice(["h1"]), default="h1", show_default=True, help="The protocol to fuzz.")
+@click.option(
+    "--suite", type=click.Choice(["h1"]), default="h1", show_default=True, help="The protocol to fuzz."
+)
 @click.option(
     "--server",
     "servers",
@@ -67,9 +45,13 @@ def _loopback(host: str) -> bool:
     help="Start a server under test: COMMAND with {port} replaced by a free 127.0.0.1 port (restarted after "
     "a crash, stopped at the end). Repeatable.",
 )
-@click.option("--budget", type=click.FloatRange(1, 86400), default=60.0, show_default=True, help="Seconds of fuzzing.")
+@click.option(
+    "--budget", type=click.FloatRange(1, 86400), default=60.0, show_default=True, help="Seconds of fuzzing."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed and targets, same inputs.")
-@click.option("-o", "--report-dir", type=click.Path(file_okay=False), help="Default: reports/fuzz-<timestamp>.")
+@click.option(
+    "-o", "--report-dir", type=click.Path(file_okay=False), help="Default: reports/fuzz-<timestamp>."
+)
 @click.option(
     "--echo-path",
     metavar="PATH",
@@ -77,7 +59,9 @@ def _loopback(host: str) -> bool:
     "their readings are compared (the differential oracle).",
 )
 @click.option("--rate", type=click.FloatRange(0.1, 100000), help="Inputs per second at most.")
-@click.option("--max-bytes", type=click.IntRange(64, 1 << 20), default=4096, show_default=True, help="Bytes per input.")
+@click.option(
+    "--max-bytes", type=click.IntRange(64, 1 << 20), default=4096, show_default=True, help="Bytes per input."
+)
 @click.option(
     "--max-total-bytes",
     type=click.IntRange(1024),
@@ -86,9 +70,27 @@ def _loopback(host: str) -> bool:
     help="Bytes sent and received in all, then stop.",
 )
 @click.option("--max-connections", type=click.IntRange(1), default=1_000_000, show_default=True)
-@click.option("--max-shrinks", type=click.IntRange(0), default=300, show_default=True, help="Inputs tried to shrink one finding.")
-@click.option("--shrink-time", type=click.FloatRange(1), default=30.0, show_default=True, help="Seconds to shrink one finding.")
-@click.option("--timeout", type=click.FloatRange(0.1, 60), default=2.0, show_default=True, help="Seconds an input waits for an answer (hang oracle).")
+@click.option(
+    "--max-shrinks",
+    type=click.IntRange(0),
+    default=300,
+    show_default=True,
+    help="Inputs tried to shrink one finding.",
+)
+@click.option(
+    "--shrink-time",
+    type=click.FloatRange(1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to shrink one finding.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 60),
+    default=2.0,
+    show_default=True,
+    help="Seconds an input waits for an answer (hang oracle).",
+)
 @click.option("--allow-remote", is_flag=True, help="Allow targets that are not on a loopback address.")
 @click.option("--no-progress", is_flag=True, help="No progress line.")
 def fuzz_command(
@@ -124,7 +126,7 @@ def fuzz_command(
         raise click.UsageError(
             "conformance fuzz needs Hypothesis: pip install 'http-conformance[fuzz]' (or hypothesis)"
         ) from None
-    from conformance.fuzz.engine import Bounds, FuzzTarget, Fuzzer
+    from conformance.fuzz.engine import Bounds, Fuzzer, FuzzTarget
     from conformance.fuzz.findings import write_findings
     from conformance.fuzz.servers import ManagedServer, ServerStartError, parse_server
 
@@ -137,10 +139,14 @@ def fuzz_command(
         if parts.scheme != "http" or not parts.hostname:
             raise click.UsageError(f"target {spec!r}: --suite h1 fuzzes http:// URLs")
         if not allow_remote and not _loopback(parts.hostname):
-            raise click.UsageError(f"target {spec!r} is not on a loopback address: add --allow-remote to fuzz it")
+            raise click.UsageError(
+                f"target {spec!r} is not on a loopback address: add --allow-remote to fuzz it"
+            )
         parsed.append(FuzzTarget(name=name, url=url))
-    directory = Path(report_dir) if report_dir else Path("reports") / (
-        "fuzz-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    directory = (
+        Path(report_dir)
+        if report_dir
+        else Path("reports") / ("fuzz-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
     )
     for spec in servers:
         try:
@@ -169,6 +175,11 @@ def fuzz_command(
     )
     progress = _Progress(enabled=not no_progress)
     fuzzer = Fuzzer(parsed, seed=seed, bounds=bounds, echo_path=echo_path, progress=progress)
+
+    def terminated(number: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM as ^C: write what was found, stop the servers
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         fuzzer.run()
     except ServerStartError as exc:
@@ -234,7 +245,9 @@ class _Progress:
 def _short(signature: tuple[object, ...]) -> str:
     if signature[0] == "differential":
         return " vs ".join("/".join(names) for names, _ in signature[1])  # type: ignore[attr-defined]
-    return " ".join(str(part) if not isinstance(part, tuple) else ",".join(map(str, part)) for part in signature[1:])
+    return " ".join(
+        str(part) if not isinstance(part, tuple) else ",".join(map(str, part)) for part in signature[1:]
+    )
 
 
 def _write_html(fuzzer: Any, directory: Path) -> None:
@@ -242,13 +255,16 @@ def _write_html(fuzzer: Any, directory: Path) -> None:
 
     from conformance.fuzz.model import KIND_NAMES
 
-    css_path = Path(__file__).resolve().parent.parent / "reporters" / "templates" / "report.css"
-    css = css_path.read_text(encoding="utf-8") if css_path.exists() else ""
+    templates = Path(__file__).resolve().parent.parent / "reporters" / "templates"
+    css = (templates / "report.css").read_text(encoding="utf-8")
     findings = []
     for finding in fuzzer.findings:
         text = Path(finding.path).read_text(encoding="utf-8") if finding.path else ""
         level = "MUST" if "requirement: MUST" in text else "INFO"
-        title = next((line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("# conformance fuzz")), "")
+        title = next(
+            (line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("# conformance fuzz")),
+            "",
+        )
         findings.append(
             {
                 "number": finding.number,
@@ -262,8 +278,8 @@ def _write_html(fuzzer: Any, directory: Path) -> None:
                 "text": text,
             }
         )
-    environment = jinja2.Environment(autoescape=True)
-    page = environment.from_string(_HTML).render(
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True)
+    page = environment.get_template("fuzz.html.j2").render(
         css=css,
         suite="HTTP/1.1",
         seed=fuzzer.seed,
@@ -273,7 +289,12 @@ def _write_html(fuzzer: Any, directory: Path) -> None:
         stopped=fuzzer.stats.stopped_because,
         kinds=f"{len(fuzzer.stats.kinds)} of {len(KIND_NAMES)}",
         targets=[
-            {"name": t.name, "url": t.url, "command": t.server.command if t.server else "", "starts": t.server.starts if t.server else ""}
+            {
+                "name": t.name,
+                "url": t.url,
+                "command": t.server.command if t.server else "",
+                "starts": t.server.starts if t.server else "",
+            }
             for t in fuzzer.targets
         ],
         findings=findings,

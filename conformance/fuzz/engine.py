@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NoReturn
 from dataclasses import dataclass, field
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from conformance.fuzz import oracles, wire
-from conformance.fuzz.model import KIND_NAMES, FuzzInput
+from conformance.fuzz.model import FuzzInput
 from conformance.fuzz.oracles import Reading, ReferenceReading, Signature
 from conformance.fuzz.servers import ManagedServer
 
@@ -169,7 +169,9 @@ class Fuzzer:
         reference = oracles.reference_reading(b"".join(writes[first.name]))
         # Bytes that stop inside a request leave a server waiting, as the RFC lets it: no
         # hang to judge there, so no need to wait the whole deadline for one.
-        deadline = self.bounds.deadline if reference.complete else min(self.bounds.deadline, self.bounds.incomplete)
+        deadline = (
+            self.bounds.deadline if reference.complete else min(self.bounds.deadline, self.bounds.incomplete)
+        )
         exchanges: dict[str, wire.Exchange] = {}
         crashed: dict[str, str] = {}
         for target in self.targets:
@@ -228,7 +230,9 @@ class Fuzzer:
         if server is not None and not server.running:
             why = f"the process exited with status {server.exit_status}"
         else:
-            probe = wire.alive(target.host, target.port, target.path, deadline=self.bounds.deadline, counters=self.counters)
+            probe = wire.alive(
+                target.host, target.port, target.path, deadline=self.bounds.deadline, counters=self.counters
+            )
             if wire.is_alive(probe):
                 return ""
             why = f"a GET after the input got {probe.describe()}"
@@ -338,8 +342,10 @@ class Fuzzer:
             pass
         except Flaky as exc:
             import os
+
             if os.environ.get("FUZZ_DEBUG"):
                 import traceback
+
                 traceback.print_exception(exc)
             flaky = True
         if state["wanted"] is None:

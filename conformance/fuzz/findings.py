@@ -43,14 +43,18 @@ class Rule:
     subject: str
 
 
-CHUNKED = Rule(9112, "7.1", "A recipient MUST be able to parse and decode the chunked transfer coding.", "A recipient")
+CHUNKED = Rule(
+    9112, "7.1", "A recipient MUST be able to parse and decode the chunked transfer coding.", "A recipient"
+)
 READ_BODY = Rule(
     9112,
     "9.3",
     "A server MUST read the entire request message body or close the connection after sending its response",
     "A server",
 )
-MAY_CLOSE = Rule(9112, "9.5", "A client, server, or proxy MAY close the transport connection at any time.", "server")
+MAY_CLOSE = Rule(
+    9112, "9.5", "A client, server, or proxy MAY close the transport connection at any time.", "server"
+)
 GRAMMAR = Rule(
     9110,
     "2.2",
@@ -62,8 +66,8 @@ OUTPUT_RULES = {
     "cl-and-te": Rule(
         9112,
         "6.2",
-        "A sender MUST NOT send a Content-Length header field in any message that contains a Transfer-Encoding "
-        "header field.",
+        "A sender MUST NOT send a Content-Length header field in any message that contains a "
+        "Transfer-Encoding header field.",
         "A sender",
     ),
     "bare-cr": Rule(
@@ -76,9 +80,9 @@ OUTPUT_RULES = {
     "obs-fold": Rule(
         9112,
         "5.2",
-        "A sender MUST NOT generate a message that includes line folding (i.e., that has any field line value "
-        'that contains a match to the obs-fold rule) unless the message is intended for packaging within the '
-        '"message/http" media type.',
+        "A sender MUST NOT generate a message that includes line folding (i.e., that has any field line "
+        "value that contains a match to the obs-fold rule) unless the message is intended for packaging "
+        'within the "message/http" media type.',
         "A sender",
     ),
 }
@@ -169,8 +173,8 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
         rule, requirement = MAY_CLOSE, "INFO"
         title = f"Fuzzing: {signature[1]} stopped answering after these bytes"
         exception = (
-            "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last steps "
-            "open a new connection: a crashed server makes them an ERROR (the connection is refused)."
+            "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last "
+            "steps open a new connection: a crashed server makes them an ERROR (the connection is refused)."
         )
         expect = ["- response: {}", "- closed: true", "- silence: 500"]
         after = [
@@ -183,8 +187,8 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
         rule, requirement = (CHUNKED, "MUST") if chunked else (MAY_CLOSE, "INFO")
         if not chunked:
             exception = (
-                "h11 reads these bytes as a complete request, but no RFC sentence requires a server to answer "
-                "within a deadline; a person should look at why it waits."
+                "h11 reads these bytes as a complete request, but no RFC sentence requires a server to "
+                "answer within a deadline; a person should look at why it waits."
             )
         expect = ["- response: {}", "- closed: true"]
     elif kind == "invalid":
@@ -197,7 +201,11 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
     else:
         decided = _decided(finding)
         groups = signature[1]
-        title = "Fuzzing: " + " vs ".join("/".join(names) for names, _ in groups) + " read these bytes differently"  # type: ignore[attr-defined]
+        title = (
+            "Fuzzing: "
+            + " vs ".join("/".join(names) for names, _ in groups)
+            + " read these bytes differently"
+        )  # type: ignore[attr-defined]
         if decided:
             reference = observation.reference.reading
             assert reference is not None
@@ -289,7 +297,9 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
     return "\n".join(lines) + "\n"
 
 
-def write_findings(findings: list[Finding], fuzzer: Fuzzer, directory: Path, *, command_line: str = "") -> list[Path]:
+def write_findings(
+    findings: list[Finding], fuzzer: Fuzzer, directory: Path, *, command_line: str = ""
+) -> list[Path]:
     """Write each finding's case file under ``directory/findings`` (``directory/flaky`` when
     it did not reproduce); return their paths."""
     paths = []

@@ -92,7 +92,13 @@ def echo_reading(result: Exchange) -> Reading:
 
 
 def _echo_item(method: str, body: bytes) -> tuple[str, ...]:
-    return ("echo", method, hashlib.sha256(body).hexdigest()[:16], str(len(body)), body[:64].decode("latin-1"))
+    return (
+        "echo",
+        method,
+        hashlib.sha256(body).hexdigest()[:16],
+        str(len(body)),
+        body[:64].decode("latin-1"),
+    )
 
 
 def differential(readings: Mapping[str, Reading]) -> Signature | None:

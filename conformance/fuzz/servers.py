@@ -89,11 +89,16 @@ class ManagedServer:
                     f"server {self.name!r} exited with status {status} before accepting connections"
                     + (f" (its output: {self.log})" if self.log else "")
                 )
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5),
+            ):
                 return
             time.sleep(0.05)
         self.stop()
-        raise ServerStartError(f"server {self.name!r} did not accept connections on port {self.port} in {self.startup:g} s")
+        raise ServerStartError(
+            f"server {self.name!r} did not accept connections on port {self.port} in {self.startup:g} s"
+        )
 
     def restart(self) -> None:
         self._kill()

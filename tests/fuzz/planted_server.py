@@ -9,7 +9,7 @@ with the echo contract's JSON; every other path with a short text. Errors: 400 a
 The bugs are made so that the bundled h1 suite does not trip over them:
 
 - ``crash``: a field name of at most three characters containing "~" ends the process;
-- ``hang``: a chunk extension containing "zz" stops the connection's thread for good;
+- ``hang``: a chunk extension containing "z" stops the connection's thread for good;
 - ``malformed``: a field value containing "|" gets a response with both Content-Length and
   Transfer-Encoding (RFC 9112 §6.2: a sender MUST NOT);
 - ``differential``: a Content-Length of two or three digits with a leading zero ("05",
@@ -30,7 +30,9 @@ import time
 
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 VALUE = re.compile(rb"[\t \x21-\x7e\x80-\xff]*")
-CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,8})((?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|\"[^\"\\\r\n]*\"))?)*)")
+CHUNK_LINE = re.compile(
+    rb"([0-9A-Fa-f]{1,8})((?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|\"[^\"\\\r\n]*\"))?)*)"
+)
 
 
 class BadRequest(Exception):
@@ -121,7 +123,7 @@ class Connection:
             match = CHUNK_LINE.fullmatch(line)
             if not match:
                 raise BadRequest("chunk size")
-            if self.bug == "hang" and b"zz" in match.group(2):
+            if self.bug == "hang" and b"z" in match.group(2):
                 time.sleep(3600)  # the planted hang
             size = int(match.group(1), 16)
             if size == 0:
@@ -167,8 +169,14 @@ class Connection:
             self.sock.close()
 
     def send(
-        self, status: int, headers: list[tuple[bytes, bytes]], content: bytes, *, close: bool,
-        malformed: bool = False, head: bool = False,
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes,
+        *,
+        close: bool,
+        malformed: bool = False,
+        head: bool = False,
     ) -> None:
         reason = {200: b"OK", 400: b"Bad Request"}[status]
         lines = [b"HTTP/1.1 %d %s" % (status, reason), *(n + b": " + v for n, v in headers)]
@@ -187,7 +195,9 @@ class Connection:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--bug", choices=["none", "crash", "hang", "malformed", "differential"], default="none")
+    parser.add_argument(
+        "--bug", choices=["none", "crash", "hang", "malformed", "differential"], default="none"
+    )
     args = parser.parse_args()
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

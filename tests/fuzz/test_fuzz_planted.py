@@ -1,0 +1,124 @@
+"""``conformance fuzz`` finds planted bugs, shrinks them, and writes cases that replay.
+
+Each planted server (tests/fuzz/planted_server.py) has one bug the bundled h1 suite does not
+trip over; its twin (``--bug none``) is the same server without it. For each bug and two
+seeds: the fuzzer, given the server as ``--server``, finds exactly that bug within a bounded
+budget and writes a short case; ``conformance validate`` accepts it; ``conformance run``
+replays it: FAIL on the bugged server, PASS on the twin. A crash is not an RFC violation (no
+sentence forbids a server to stop): its case is INFO, and its replay ends in ERROR on the
+bugged server (the connection after the input is refused), INFORMATIONAL on the twin.
+
+The seeds are ones whose inputs reach the bug within the first ~150 inputs: the inputs of a
+seed are always the same, so the budget only has to cover the machine's speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.fuzz.servers import ManagedServer
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER = Path(__file__).with_name("planted_server.py")
+BUDGET = "20"
+
+pytestmark = pytest.mark.slow
+
+#: bug -> (seeds, oracle, replay verdict on the bugged server, on the twin)
+PLANTED = {
+    "crash": ((1, 2), "crash", "ERROR", "INFORMATIONAL"),
+    "hang": ((3, 5), "hang", "FAIL", "PASS"),
+    "malformed": ((0, 1), "invalid", "FAIL", "PASS"),
+    "differential": ((0, 3), "differential", "FAIL", "PASS"),
+}
+
+
+def _server(bug: str) -> str:
+    return f"{sys.executable} {SERVER} --port {{port}} --bug {bug}"
+
+
+def conformance(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    environ["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environ,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("bug", "seed"), [(bug, seed) for bug, (seeds, *_rest) in PLANTED.items() for seed in seeds]
+)
+def test_fuzz_finds_shrinks_and_replays_a_planted_bug(bug: str, seed: int, tmp_path: Path) -> None:
+    _, oracle, on_bugged, on_twin = PLANTED[bug]
+    servers = ["--server", f"bugged={_server(bug)}"]
+    echo: list[str] = []
+    if bug == "differential":
+        servers += ["--server", f"twin={_server('none')}"]
+        echo = ["--echo-path", "/echo"]
+    out = tmp_path / "fuzz"
+    fuzz = conformance(
+        "fuzz", "--budget", BUDGET, "--seed", str(seed), "--timeout", "1", "--shrink-time", "15",
+        "--no-progress", "-o", str(out), *servers, *echo,
+    )  # fmt: skip
+    assert fuzz.returncode == 1, fuzz.stdout + fuzz.stderr
+    findings = sorted((out / "findings").glob("*.yaml"))
+    # Exactly the planted bug: a second finding would be a false one (the server is otherwise correct).
+    assert [path.name.split("-", 1)[1] for path in findings] == [f"{oracle}.yaml"], fuzz.stdout
+    assert not (out / "flaky").exists()
+    text = findings[0].read_text()
+    steps = text.split("    steps:\n", 1)[1]
+    assert len(steps.splitlines()) <= 14, text  # a short case: the shrunk bytes and one expectation
+    assert text.count("\n#   ") <= 8 + 3, text  # at most 3 mutations left after shrinking
+    assert (out / "index.html").read_text().count(findings[0].name) >= 1
+
+    validate = conformance("validate", str(out / "findings"))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+
+    bugged = ManagedServer(name="bugged", command=_server(bug))
+    twin = ManagedServer(name="twin", command=_server("none"))
+    try:
+        bugged.start()
+        twin.start()
+        replay = conformance(
+            "run", "--cases", str(out / "findings"), *echo, "--no-progress", "-o", str(tmp_path / "run"),
+            f"bugged={bugged.url}", f"twin={twin.url}",
+        )  # fmt: skip
+    finally:
+        bugged.stop()
+        twin.stop()
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    verdicts = {
+        target["name"]: [case["verdict"] for case in target["cases"]] for target in results["targets"]
+    }
+    assert verdicts == {"bugged": [on_bugged], "twin": [on_twin]}, replay.stdout + replay.stderr
+
+
+def test_a_server_command_is_stopped_with_everything_it_started(tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    # The shell starts a child that would outlive a plain kill of the shell.
+    command = f"sleep 300 & echo $! > {marker}; exec {_server('none')}"
+    server = ManagedServer(name="s", command=command)
+    server.start()
+    child = int(marker.read_text())
+    os.kill(child, 0)  # running
+    server.stop()
+    # Killed; once its parent is gone, init reaps it (a zombie still answers kill(pid, 0)).
+    for _ in range(100):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"process {child}, started by the server command, outlived stop()")
