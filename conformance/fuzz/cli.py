@@ -35,7 +35,11 @@ def _loopback(host: str) -> bool:
 @click.command("fuzz")
 @click.argument("targets", nargs=-1, metavar="[NAME=]URL...")
 @click.option(
-    "--suite", type=click.Choice(["h1"]), default="h1", show_default=True, help="The protocol to fuzz."
+    "--suite",
+    type=click.Choice(["h1", "h2"]),
+    default="h1",
+    show_default=True,
+    help="The protocol to fuzz (h2: HTTP/2 by prior knowledge, crash oracle only).",
 )
 @click.option(
     "--server",
@@ -136,8 +140,9 @@ def fuzz_command(
         if not sep or "://" in name:
             name, url = f"target{number + 1}", spec
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise click.UsageError(f"target {spec!r}: --suite h1 fuzzes http:// URLs")
+        schemes = ("http",) if suite == "h1" else ("h2c", "http")
+        if parts.scheme not in schemes or not parts.hostname:
+            raise click.UsageError(f"target {spec!r}: --suite {suite} fuzzes {' or '.join(schemes)}:// URLs")
         if not allow_remote and not _loopback(parts.hostname):
             raise click.UsageError(
                 f"target {spec!r} is not on a loopback address: add --allow-remote to fuzz it"
@@ -161,6 +166,8 @@ def fuzz_command(
     names = [t.name for t in parsed]
     if len(set(names)) != len(names):
         raise click.UsageError("two targets with one name: name them, e.g. a=URL b=URL")
+    if echo_path is not None and suite != "h1":
+        raise click.UsageError("--echo-path: the differential oracle is HTTP/1.1 only")
     if echo_path is not None and not echo_path.startswith("/"):
         raise click.UsageError(f"--echo-path {echo_path!r}: a path starting with '/', e.g. /echo")
     bounds = Bounds(
@@ -174,7 +181,7 @@ def fuzz_command(
         deadline=timeout,
     )
     progress = _Progress(enabled=not no_progress)
-    fuzzer = Fuzzer(parsed, seed=seed, bounds=bounds, echo_path=echo_path, progress=progress)
+    fuzzer = Fuzzer(parsed, seed=seed, bounds=bounds, echo_path=echo_path, progress=progress, suite=suite)
 
     def terminated(number: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM as ^C: write what was found, stop the servers
@@ -213,8 +220,6 @@ class _Progress:
         self.tty = sys.stderr.isatty()
 
     def __call__(self, fuzzer: Any, phase: str) -> None:
-        from conformance.fuzz.model import KIND_NAMES
-
         now = time.monotonic()
         if phase == "found" and fuzzer.findings:
             finding = fuzzer.findings[-1]
@@ -232,7 +237,7 @@ class _Progress:
         kinds = Counter(str(f.signature[0]) for f in fuzzer.findings)
         line = (
             f"{stats.inputs} inputs ({stats.rate():.1f}/s), shrinking {stats.shrink_inputs}, "
-            f"kinds {len(stats.kinds)}/{len(KIND_NAMES)}, findings {len(fuzzer.findings)}"
+            f"kinds {len(stats.kinds)}/{len(fuzzer.kind_names())}, findings {len(fuzzer.findings)}"
             + (" [" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + "]" if kinds else "")
             + (" shrinking..." if phase == "shrink" else "")
         )
@@ -252,8 +257,6 @@ def _short(signature: tuple[object, ...]) -> str:
 
 def _write_html(fuzzer: Any, directory: Path) -> None:
     import jinja2
-
-    from conformance.fuzz.model import KIND_NAMES
 
     templates = Path(__file__).resolve().parent.parent / "reporters" / "templates"
     css = (templates / "report.css").read_text(encoding="utf-8")
@@ -281,13 +284,13 @@ def _write_html(fuzzer: Any, directory: Path) -> None:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True)
     page = environment.get_template("fuzz.html.j2").render(
         css=css,
-        suite="HTTP/1.1",
+        suite={"h1": "HTTP/1.1", "h2": "HTTP/2"}[fuzzer.suite],
         seed=fuzzer.seed,
         inputs=fuzzer.stats.inputs,
         shrink_inputs=fuzzer.stats.shrink_inputs,
         rate=f"{fuzzer.stats.rate():.1f}",
         stopped=fuzzer.stats.stopped_because,
-        kinds=f"{len(fuzzer.stats.kinds)} of {len(KIND_NAMES)}",
+        kinds=f"{len(fuzzer.stats.kinds)} of {len(fuzzer.kind_names())}",
         targets=[
             {
                 "name": t.name,

@@ -133,14 +133,18 @@ class Fuzzer:
         echo_path: str | None = None,
         strategy: object | None = None,
         progress: Callable[[Fuzzer, str], None] | None = None,
+        suite: str = "h1",
     ) -> None:
         if not targets:
             raise FuzzError("no target")
+        if suite not in ("h1", "h2"):
+            raise FuzzError(f"suite {suite!r}: h1 and h2 can be fuzzed")
+        self.suite = suite
         self.targets = targets
         self.seed = seed
         self.bounds = bounds
         self.echo_path = echo_path
-        self.differential = echo_path is not None and len(targets) >= 2
+        self.differential = suite == "h1" and echo_path is not None and len(targets) >= 2
         self.counters = wire.Counters()
         self.stats = FuzzStats()
         self.findings: list[Finding] = []
@@ -161,6 +165,8 @@ class Fuzzer:
 
     def evaluate(self, item: FuzzInput) -> Observation | None:
         """Send ``item`` to every target, probe each one's liveness, apply the oracles."""
+        if self.suite == "h2":
+            return self._evaluate_h2(item)
         writes = {t.name: item.render(self.fill(t)) for t in self.targets}
         if any(sum(map(len, pieces)) > self.bounds.max_bytes for pieces in writes.values()):
             return None
@@ -216,6 +222,43 @@ class Fuzzer:
             signatures=signatures,
         )
 
+    def _evaluate_h2(self, item: object) -> Observation | None:
+        """HTTP/2: the input, then the crash oracle (the only one for HTTP/2 so far)."""
+        from conformance.fuzz import h2
+
+        assert isinstance(item, h2.H2Input)
+        writes = item.render()
+        if sum(map(len, writes)) > self.bounds.max_bytes:
+            return None
+        self._pace()
+        exchanges: dict[str, wire.Exchange] = {}
+        crashed: dict[str, str] = {}
+        for target in self.targets:
+            exchanges[target.name] = h2.exchange(
+                target.host, target.port, writes, deadline=self.bounds.incomplete, counters=self.counters
+            )
+            why = self._liveness(target)
+            if why:
+                crashed[target.name] = why
+        self._check_totals()
+        return Observation(
+            writes={t.name: writes for t in self.targets},
+            exchanges=exchanges,
+            crashed=crashed,
+            reference=ReferenceReading(False, None),
+            readings={},
+            signatures=[("crash", name) for name in crashed],
+        )
+
+    def _probe(self, target: FuzzTarget, deadline: float) -> tuple[bool, wire.Exchange]:
+        if self.suite == "h2":
+            from conformance.fuzz import h2
+
+            result = h2.alive(target.host, target.port, deadline=deadline, counters=self.counters)
+            return h2.is_alive(result), result
+        result = wire.alive(target.host, target.port, target.path, deadline=deadline, counters=self.counters)
+        return wire.is_alive(result), result
+
     def _pace(self) -> None:
         if self.bounds.rate:
             wait = self._last_input + 1.0 / self.bounds.rate - time.monotonic()
@@ -230,10 +273,8 @@ class Fuzzer:
         if server is not None and not server.running:
             why = f"the process exited with status {server.exit_status}"
         else:
-            probe = wire.alive(
-                target.host, target.port, target.path, deadline=self.bounds.deadline, counters=self.counters
-            )
-            if wire.is_alive(probe):
+            ok, probe = self._probe(target, self.bounds.deadline)
+            if ok:
                 return ""
             why = f"a GET after the input got {probe.describe()}"
         self.stats.restarts += 1
@@ -243,8 +284,7 @@ class Fuzzer:
         until = time.monotonic() + 10.0
         while time.monotonic() < until:
             time.sleep(0.5)
-            probe = wire.alive(target.host, target.port, target.path, deadline=1.0, counters=self.counters)
-            if wire.is_alive(probe):
+            if self._probe(target, 1.0)[0]:
                 return why
         self.stats.stopped_because = f"target {target.name} stopped answering and did not come back"
         raise _StopFuzzing()
@@ -258,9 +298,23 @@ class Fuzzer:
             self.stats.stopped_because = f"the connections cap ({self.bounds.max_connections}) was reached"
             raise _StopFuzzing()
 
+    def kind_names(self) -> tuple[str, ...]:
+        """The mutation kinds of this suite's inputs (for the progress line)."""
+        if self.suite == "h2":
+            from conformance.fuzz import h2
+
+            return h2.KIND_NAMES
+        from conformance.fuzz.model import KIND_NAMES
+
+        return KIND_NAMES
+
     # -- the loop
 
     def strategy(self) -> object:
+        if self._strategy is None and self.suite == "h2":
+            from conformance.fuzz import h2
+
+            self._strategy = h2.h2_inputs()
         if self._strategy is None:
             from conformance.fuzz import strategies
 

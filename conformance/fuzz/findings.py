@@ -297,6 +297,80 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
     return "\n".join(lines) + "\n"
 
 
+H2_MAY_END = Rule(9113, "5.4.1", "An endpoint can end a connection at any time.", "An endpoint")
+
+
+def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
+    """The case file of an HTTP/2 crash: the frames as ``frame`` steps, then a GET on a new
+    connection. INFO: no RFC sentence forbids a server to stop; the replay against a server
+    that crashed ends in ERROR at the second ``connect``."""
+    import hypothesis
+
+    item = finding.input
+    observation = finding.observation
+    name = str(finding.signature[1])
+    title = f"Fuzzing: {name} stopped answering HTTP/2 after these frames"
+    lines = [
+        f"# conformance fuzz, finding {finding.number}: {_comment(title)}",
+        f"# Found by conformance {__version__} (Hypothesis {hypothesis.__version__}, Python "
+        f"{platform.python_version()}) with --suite h2 --seed {fuzzer.seed} "
+        f"(round seed {finding.round_seed}), input {finding.found_after}; "
+        f"shrunk in {finding.shrink_steps} steps.",
+    ]
+    if command_line:
+        lines.append(f"# Command: {_comment(command_line)}")
+    lines.append("# Targets, and what each did:")
+    for target in fuzzer.targets:
+        how = f" (started as: {_comment(target.server.command)})" if target.server else ""
+        lines.append(f"#   {target.name} {target.url}{how}")
+        if target.name in observation.crashed:
+            lines.append(f"#     then: {_comment(observation.crashed[target.name])[:300]}")
+    if finding.flaky:
+        lines.append("# FLAKY: the shrunk input did not show the finding again when replayed.")
+    exception = (
+        "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last steps "
+        "open a new connection: a crashed server makes them an ERROR (the connection is refused)."
+    )
+    lines += [
+        "protocol: h2",
+        f"rfc: {H2_MAY_END.rfc}",
+        f'section: "{H2_MAY_END.section}"',
+        "cases:",
+        f"  - id: fuzz-crash-{finding.number:03d}",
+        f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
+        "    requirement: INFO",
+        "    reference: >-",
+        "      Found by conformance fuzz --suite h2 (oracle: crash); see the comments above.",
+        "    rule:",
+        f"      quote: {yaml_text(H2_MAY_END.quote.encode('latin-1'))}",
+        f"      source: RFC {H2_MAY_END.rfc} §{H2_MAY_END.section}",
+        f"      subject: {H2_MAY_END.subject}",
+        f"      exception: {yaml_text(exception.encode('latin-1'))}",
+        "    tags: [fuzz, crash]",
+        f"    timeout: {max(2.0, fuzzer.bounds.deadline + 1.0):g}",
+        "    steps:",
+        "      - connect: h2",
+        "      - send: {headers: {stream: 1}}",
+    ]
+    for frame in item.frames:
+        fields = f"frame: {frame.type:#04x}, flags: {frame.flags:#04x}, stream: {frame.stream}"
+        fields += f', payload: !hex "{frame.payload.hex()}"'
+        if frame.length_delta:
+            fields += f", length: {max(0, len(frame.payload) + frame.length_delta)}"
+        lines.append(f"      - send: {{{fields}}}")
+    lines += [
+        "      - expect:",
+        "          one_of:",
+        "            - closed: true",
+        "            - silence: 500",
+        "            - frame: {}",
+        "      - connect: h2",
+        "      - send: {headers: {stream: 1}}",
+        "      - expect: {response: {stream: 1}}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def write_findings(
     findings: list[Finding], fuzzer: Fuzzer, directory: Path, *, command_line: str = ""
 ) -> list[Path]:
@@ -310,7 +384,8 @@ def write_findings(
         out.mkdir(parents=True, exist_ok=True)
         kind = str(finding.signature[0])
         path = out / f"{finding.number:03d}-{kind}.yaml"
-        path.write_text(case_text(finding, fuzzer, command_line=command_line), encoding="utf-8")
+        write = h2_case_text if fuzzer.suite == "h2" else case_text
+        path.write_text(write(finding, fuzzer, command_line=command_line), encoding="utf-8")
         finding.path = str(path)
         paths.append(path)
     return paths

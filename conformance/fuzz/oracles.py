@@ -9,11 +9,11 @@
   the target sent (framing, syntax), on a response that came whole or was cut by the
   target's own close.
 - **differential** (two targets or more, each with an echo endpoint): the targets read the
-  same bytes as different requests. Each target's reading is reduced to a *shape* (how many
-  requests it answered, which it accepted and which it refused) and the methods and bodies it
-  echoed; targets that read alike form a group. The signature is the grouping with each
-  group's shape, never "the majority is right". Whether the RFC decides who is right is a
-  separate question, answered by :func:`reference_reading`.
+  same bytes as different requests. Each target's reading is the list of what it answered:
+  the method and body of each request it echoed, or a refusal; targets that accepted a
+  request and read alike form a group. The signature is the grouping with each group's
+  *shape* (the kinds of answers, in order), never "the majority is right". Whether the RFC
+  decides who is right is a separate question, answered by :func:`reference_reading`.
 
 A signature is a hashable tuple; Hypothesis shrinks an input only while its signature stays
 the same, so a shrunk finding cannot drift to another bug.
@@ -102,10 +102,14 @@ def _echo_item(method: str, body: bytes) -> tuple[str, ...]:
 
 
 def differential(readings: Mapping[str, Reading]) -> Signature | None:
-    """The grouping of targets by reading, when they do not all read alike."""
+    """The grouping of the targets that accepted a request by what they read, when they did
+    not all read alike. A target that accepted nothing (it refused, closed or waited) is
+    left out: one server stricter than another is not two readings of the same bytes, and
+    the RFC lets a server refuse or close at any point."""
     groups: dict[Reading, list[str]] = {}
     for name, reading in readings.items():
-        groups.setdefault(reading, []).append(name)
+        if "echo" in reading.shape:
+            groups.setdefault(reading, []).append(name)
     if len(groups) < 2:
         return None
     # Sorted so that the signature does not depend on the order of the targets.

@@ -27,6 +27,7 @@ from conformance.fuzz.servers import ManagedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = Path(__file__).with_name("planted_server.py")
+H2_SERVER = Path(__file__).with_name("planted_h2_server.py")
 BUDGET = "20"
 
 pytestmark = pytest.mark.slow
@@ -40,8 +41,8 @@ PLANTED = {
 }
 
 
-def _server(bug: str) -> str:
-    return f"{sys.executable} {SERVER} --port {{port}} --bug {bug}"
+def _server(bug: str, script: Path = SERVER) -> str:
+    return f"{sys.executable} {script} --port {{port}} --bug {bug}"
 
 
 def conformance(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -103,6 +104,36 @@ def test_fuzz_finds_shrinks_and_replays_a_planted_bug(bug: str, seed: int, tmp_p
         target["name"]: [case["verdict"] for case in target["cases"]] for target in results["targets"]
     }
     assert verdicts == {"bugged": [on_bugged], "twin": [on_twin]}, replay.stdout + replay.stderr
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fuzz_finds_and_replays_an_http2_crash(seed: int, tmp_path: Path) -> None:
+    out = tmp_path / "fuzz"
+    fuzz = conformance(
+        "fuzz", "--suite", "h2", "--budget", BUDGET, "--seed", str(seed), "--timeout", "1", "--shrink-time", "10",
+        "--no-progress", "-o", str(out), "--server", f"bugged={_server('crash', H2_SERVER)}",
+    )  # fmt: skip
+    assert fuzz.returncode == 1, fuzz.stdout + fuzz.stderr
+    findings = sorted((out / "findings").glob("*.yaml"))
+    assert [path.name for path in findings] == ["001-crash.yaml"], fuzz.stdout
+    assert conformance("validate", str(out / "findings")).returncode == 0
+    bugged = ManagedServer(name="bugged", command=_server("crash", H2_SERVER))
+    twin = ManagedServer(name="twin", command=_server("none", H2_SERVER))
+    try:
+        bugged.start()
+        twin.start()
+        conformance(
+            "run", "--cases", str(out / "findings"), "--no-progress", "-o", str(tmp_path / "run"),
+            f"bugged=h2c://127.0.0.1:{bugged.port}/", f"twin=h2c://127.0.0.1:{twin.port}/",
+        )  # fmt: skip
+    finally:
+        bugged.stop()
+        twin.stop()
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    verdicts = {
+        target["name"]: [case["verdict"] for case in target["cases"]] for target in results["targets"]
+    }
+    assert verdicts == {"bugged": ["ERROR"], "twin": ["INFORMATIONAL"]}
 
 
 def test_a_server_command_is_stopped_with_everything_it_started(tmp_path: Path) -> None:
