@@ -209,7 +209,8 @@ class Fuzzer:
                 signatures.append(("invalid", target.name, codes))
             readings[target.name] = oracles.echo_reading(result)
         if self.differential and len(readings) >= 2:
-            signature = oracles.differential(readings)
+            decided = oracles.decided(reference, b"".join(writes[first.name]), readings)
+            signature = oracles.differential(readings, decided)
             if signature is not None:
                 signatures.append(signature)
         self._check_totals()

@@ -22,6 +22,7 @@ the same, so a shrunk finding cannot drift to another bug.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -101,7 +102,7 @@ def _echo_item(method: str, body: bytes) -> tuple[str, ...]:
     )
 
 
-def differential(readings: Mapping[str, Reading]) -> Signature | None:
+def differential(readings: Mapping[str, Reading], decided: bool = False) -> Signature | None:
     """The grouping of the targets that accepted a request by what they read, when they did
     not all read alike. A target that accepted nothing (it refused, closed or waited) is
     left out: one server stricter than another is not two readings of the same bytes, and
@@ -114,7 +115,9 @@ def differential(readings: Mapping[str, Reading]) -> Signature | None:
         return None
     # Sorted so that the signature does not depend on the order of the targets.
     parts = sorted((tuple(sorted(names)), reading.shape) for reading, names in groups.items())
-    return ("differential", tuple(parts))
+    # Whether the RFC decides is part of the signature: shrinking must not turn a finding the
+    # RFC decides (a MUST case) into one it does not (INFO), or the other way round.
+    return ("differential", tuple(parts), decided)
 
 
 # -- what the RFC says the bytes are
@@ -164,6 +167,21 @@ def reference_reading(data: bytes) -> ReferenceReading:
         return ReferenceReading(False, None, error=str(exc))
     except h11.LocalProtocolError as exc:  # pragma: no cover - our own use of h11
         return ReferenceReading(False, None, error=str(exc))
+
+
+def decided(reference: ReferenceReading, data: bytes, readings: Mapping[str, Reading]) -> bool:
+    """The RFC decides a differential: h11 read the bytes as complete requests, their head has
+    no bare CR or LF (which a recipient may read two ways, RFC 9112 §2.2), and some target read
+    them as h11 did while another read something else."""
+    if not reference.complete or reference.reading is None:
+        return False
+    head = data.split(b"\r\n\r\n", 1)[0]
+    if re.search(rb"\r(?!\n)|(?<!\r)\n", head):
+        return False
+    verdicts = [
+        agrees(reading, reference.reading) for reading in readings.values() if "echo" in reading.shape
+    ]
+    return any(verdicts) and not all(verdicts)
 
 
 def is_hang(result: Exchange, reference: ReferenceReading) -> bool:

@@ -12,8 +12,8 @@ The bugs are made so that the bundled h1 suite does not trip over them:
 - ``hang``: a chunk extension containing "z" stops the connection's thread for good;
 - ``malformed``: a field value containing "|" gets a response with both Content-Length and
   Transfer-Encoding (RFC 9112 §6.2: a sender MUST NOT);
-- ``differential``: a Content-Length of two or three digits with a leading zero ("05",
-  "012"; the suite sends "0010") is read as 0, so the content is read as the next request.
+- ``differential``: a Content-Length line with whitespace after its digits ("5 ", which is
+  5: RFC 9110 §5.5 strips it) is read as 0, so the content is read as the next request.
 
 Run: ``python planted_server.py --port N --bug crash``.
 """
@@ -44,6 +44,7 @@ class Connection:
         self.sock = sock
         self.bug = bug
         self.buf = b""
+        self.length_bug = False
 
     def more(self) -> None:
         data = self.sock.recv(65536)
@@ -76,6 +77,8 @@ class Connection:
             name, colon, value = line.partition(b":")
             if not colon or not TOKEN.fullmatch(name):
                 raise BadRequest("bad field line")
+            if self.bug == "differential" and name.lower() == b"content-length" and value.endswith(b" "):
+                self.length_bug = True  # the planted misreading, applied in request()
             value = value.strip(b" \t")
             if not VALUE.fullmatch(value):
                 raise BadRequest("bad field value")
@@ -84,6 +87,7 @@ class Connection:
             fields.append((name, value))
 
     def request(self) -> tuple[bytes, bytes, bytes, list[tuple[bytes, bytes]], bytes]:
+        self.length_bug = False
         line = self.line()
         while not line:  # RFC 9112 §2.2: an empty line before the request-line is ignored
             line = self.line()
@@ -107,9 +111,8 @@ class Connection:
             members = {m.strip(b" \t") for value in lengths for m in value.split(b",")}
             if len(members) != 1 or not re.fullmatch(rb"[0-9]{1,9}", next(iter(members))):
                 raise BadRequest("Content-Length")
-            text = next(iter(members))
-            length = int(text)
-            if self.bug == "differential" and len(text) in (2, 3) and text.startswith(b"0"):
+            length = int(next(iter(members)))
+            if self.length_bug:
                 length = 0  # the planted misreading
             body = self.take(length)
         else:

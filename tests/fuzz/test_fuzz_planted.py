@@ -75,14 +75,20 @@ def test_fuzz_finds_shrinks_and_replays_a_planted_bug(bug: str, seed: int, tmp_p
     )  # fmt: skip
     assert fuzz.returncode == 1, fuzz.stdout + fuzz.stderr
     findings = sorted((out / "findings").glob("*.yaml"))
-    # Exactly the planted bug: a second finding would be a false one (the server is otherwise correct).
-    assert [path.name.split("-", 1)[1] for path in findings] == [f"{oracle}.yaml"], fuzz.stdout
+    # Only the planted bug: another oracle's finding would be a false one (the server is
+    # otherwise correct). A differential may show twice: once on bytes the RFC decides (a MUST
+    # case), once on bytes it does not (INFO), which are two signatures.
+    assert findings, fuzz.stdout
+    assert {path.name.split("-", 1)[1] for path in findings} == {f"{oracle}.yaml"}, fuzz.stdout
+    assert len(findings) <= 2
     assert not (out / "flaky").exists()
-    text = findings[0].read_text()
-    steps = text.split("    steps:\n", 1)[1]
-    assert len(steps.splitlines()) <= 14, text  # a short case: the shrunk bytes and one expectation
-    assert text.count("\n#   ") <= 8 + 3, text  # at most 3 mutations left after shrinking
-    assert (out / "index.html").read_text().count(findings[0].name) >= 1
+    for path in findings:
+        text = path.read_text()
+        steps = text.split("    steps:\n", 1)[1]
+        assert len(steps.splitlines()) <= 14, text  # a short case: the shrunk bytes and one expectation
+        mutations = text.split("mutations:\n", 1)[1].split("protocol:", 1)[0]
+        assert mutations.count("#   ") <= 3, text  # at most 3 mutations left after shrinking
+        assert path.name in (out / "index.html").read_text()
 
     validate = conformance("validate", str(out / "findings"))
     assert validate.returncode == 0, validate.stdout + validate.stderr
@@ -103,7 +109,12 @@ def test_fuzz_finds_shrinks_and_replays_a_planted_bug(bug: str, seed: int, tmp_p
     verdicts = {
         target["name"]: [case["verdict"] for case in target["cases"]] for target in results["targets"]
     }
-    assert verdicts == {"bugged": [on_bugged], "twin": [on_twin]}, replay.stdout + replay.stderr
+    # The finding replays: the rule it rests on is broken by the bugged server, kept by its
+    # twin (an INFO finding, for a person to triage, is INFORMATIONAL on both).
+    assert on_bugged in verdicts["bugged"], replay.stdout
+    assert on_twin in verdicts["twin"], replay.stdout
+    assert set(verdicts["bugged"]) <= {on_bugged, "INFORMATIONAL"}, replay.stdout
+    assert set(verdicts["twin"]) <= {on_twin, "INFORMATIONAL"}, replay.stdout
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -141,3 +141,29 @@ def test_the_same_seed_gives_the_same_inputs() -> None:
     count = min(len(seen_first), len(seen_second))
     assert count > 10
     assert seen_first[:count] == seen_second[:count]
+
+
+def test_a_differential_needs_two_targets_that_accepted_a_request() -> None:
+    from conformance.fuzz.oracles import Reading, differential
+
+    hello = ("echo", "POST", "h", "5", "hello")
+    empty = ("echo", "POST", "e", "0", "")
+    # One refused what the other accepted: stricter, not a different reading.
+    assert differential({"a": Reading((hello,)), "b": Reading((("refused",),))}) is None
+    assert differential({"a": Reading((hello,)), "b": Reading((hello,))}) is None
+    signature = differential(
+        {"b": Reading((empty, ("refused",))), "a": Reading((hello,)), "c": Reading((hello,))}
+    )
+    assert signature == ("differential", ((("a", "c"), ("echo",)), (("b",), ("echo", "refused"))), False)
+
+
+def test_a_reading_agrees_with_the_reference_or_refuses() -> None:
+    from conformance.fuzz.oracles import Reading, agrees
+
+    hello = ("echo", "POST", "h", "5", "hello")
+    reference = Reading((hello,))
+    assert agrees(Reading((hello,)), reference)
+    assert agrees(Reading((("refused",),)), reference)
+    assert agrees(Reading((hello, ("no-answer",))), reference)
+    assert not agrees(Reading((("echo", "POST", "e", "0", ""), ("refused",))), reference)
+    assert not agrees(Reading((hello, hello)), reference)  # a second request where there was one
