@@ -202,7 +202,7 @@ class Fuzzer:
                 continue
             if not result.connected:
                 continue
-            if oracles.is_hang(result, reference):
+            if oracles.is_hang(result, reference, b"".join(writes[target.name])):
                 signatures.append(("hang", target.name))
             codes = oracles.invalid_codes(result)
             if codes:

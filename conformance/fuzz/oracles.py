@@ -65,7 +65,11 @@ def invalid_codes(result: Exchange) -> tuple[str, ...]:
         for violation in response.violations:
             if violation.code in _NOT_FINDINGS:
                 continue
-            if violation.code == ViolationCode.INCOMPLETE_MESSAGE.value and not result.closed:
+            # Cut short: a finding only when the target closed (FIN) in the middle. Before we
+            # stopped reading it may be still sending; and a reset can discard what had come
+            # (a server that closes with our bytes unread resets the connection, as it may).
+            cut = violation.code == ViolationCode.INCOMPLETE_MESSAGE.value
+            if cut and (not result.closed or result.reset):
                 continue
             codes.add(violation.code)
     if result.garbage is not None:
@@ -170,13 +174,10 @@ def reference_reading(data: bytes) -> ReferenceReading:
 
 
 def decided(reference: ReferenceReading, data: bytes, readings: Mapping[str, Reading]) -> bool:
-    """The RFC decides a differential: h11 read the bytes as complete requests, their head has
-    no bare CR or LF (which a recipient may read two ways, RFC 9112 §2.2), and some target read
-    them as h11 did while another read something else."""
-    if not reference.complete or reference.reading is None:
-        return False
-    head = data.split(b"\r\n\r\n", 1)[0]
-    if re.search(rb"\r(?!\n)|(?<!\r)\n", head):
+    """The RFC decides a differential: h11 read the bytes as complete requests, they have no
+    bare CR or LF (:func:`plain_lines`), and some target read them as h11 did while another
+    read something else."""
+    if not reference.complete or reference.reading is None or not plain_lines(data):
         return False
     verdicts = [
         agrees(reading, reference.reading) for reading in readings.values() if "echo" in reading.shape
@@ -184,9 +185,23 @@ def decided(reference: ReferenceReading, data: bytes, readings: Mapping[str, Rea
     return any(verdicts) and not all(verdicts)
 
 
-def is_hang(result: Exchange, reference: ReferenceReading) -> bool:
-    """No answer and no close, to bytes that hold complete requests."""
-    return result.connected and result.timed_out and result.received == 0 and reference.complete
+def plain_lines(data: bytes) -> bool:
+    """No bare CR or LF anywhere. h11 takes a bare LF for a line end; RFC 9112 §2.2 lets a
+    recipient do so, or not, so bytes with one are complete for some servers and not for
+    others (in a body, where they are only content, they are left out too: simpler, and safe)."""
+    return re.search(rb"\r(?!\n)|(?<!\r)\n", data) is None
+
+
+def is_hang(result: Exchange, reference: ReferenceReading, data: bytes) -> bool:
+    """No answer and no close, to bytes that hold complete requests whichever way a server
+    may read their line ends."""
+    return (
+        result.connected
+        and result.timed_out
+        and result.received == 0
+        and reference.complete
+        and plain_lines(data)
+    )
 
 
 def agrees(reading: Reading, reference: Reading) -> bool:
