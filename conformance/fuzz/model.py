@@ -279,29 +279,45 @@ class RequestLine(Mutation):
 
 @dataclass(frozen=True)
 class ContentLength(Mutation):
-    """The Content-Length value off by ``delta``, written another way, or added when absent."""
+    """The Content-Length value off by ``delta`` (added when absent)."""
 
     kind: ClassVar[str] = "content-length"
     delta: int
-    form: Literal["plain", "leading-zeros", "plus", "list", "trailing-space"]
 
     def apply(self, draft: Draft) -> None:
-        at = draft.field_index(b"content-length")
         length = len(draft.body) if draft.framing != "chunked" else 0
-        value = max(0, length + self.delta)
-        text = str(value).encode()
+        _set_length(draft, str(max(0, length + self.delta)).encode())
+
+
+@dataclass(frozen=True)
+class ContentLengthForm(Mutation):
+    """The right Content-Length value, written another way (added when absent): apart from
+    an off-by-one, so that shrinking can keep the one without the other."""
+
+    kind: ClassVar[str] = "content-length-form"
+    form: Literal["leading-zeros", "plus", "list", "trailing-space", "leading-space"]
+
+    def apply(self, draft: Draft) -> None:
+        text = str(len(draft.body) if draft.framing != "chunked" else 0).encode()
         if self.form == "leading-zeros":
-            text = b"0" * (1 + (abs(self.delta) >= 2)) + str(length).encode()
+            text = b"00" + text
         elif self.form == "plus":
             text = b"+" + text
         elif self.form == "list":
-            text = text + b", " + str(length).encode()
+            text = text + b", " + text
         elif self.form == "trailing-space":
             text = text + b" "
-        if at is None:
-            draft.fields.append(_Field(b"Content-Length", list(text)))
-        else:
-            draft.fields[at].value = list(text)
+        elif self.form == "leading-space":
+            text = b" " + text
+        _set_length(draft, text)
+
+
+def _set_length(draft: Draft, text: bytes) -> None:
+    at = draft.field_index(b"content-length")
+    if at is None:
+        draft.fields.append(_Field(b"Content-Length", list(text)))
+    else:
+        draft.fields[at].value = list(text)
 
 
 @dataclass(frozen=True)
@@ -428,6 +444,7 @@ MUTATION_KINDS: tuple[type[Mutation], ...] = (
     LineEnding,
     RequestLine,
     ContentLength,
+    ContentLengthForm,
     TransferEncoding,
     ChunkSize,
     ChunkExtension,

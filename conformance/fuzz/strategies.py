@@ -124,8 +124,12 @@ def decode_mutation(vocabulary: Vocabulary, record: bytes) -> Mutation:
         lambda: model.Separator(a, _pick(SEPARATORS, b)),
         lambda: model.LineEnding(a, _pick(LINE_ENDINGS, b)),
         lambda: model.RequestLine(_pick(("method", "target", "version"), a), c, odd, _pick(VERSIONS, b)),
-        lambda: model.ContentLength(
-            small, _pick(("plain", "leading-zeros", "plus", "list", "trailing-space"), b)
+        lambda: (
+            model.ContentLength(small)
+            if c % 2 == 0
+            else model.ContentLengthForm(
+                _pick(("leading-zeros", "plus", "list", "trailing-space", "leading-space"), b)
+            )
         ),
         lambda: model.TransferEncoding(_pick(TRANSFER_CODINGS, b)),
         lambda: model.ChunkSize(a, small, _pick(("plain", "leading-zeros", "upper", "space", "prefix"), b)),
