@@ -334,14 +334,28 @@ def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
         f"    timeout: {max(2.0, fuzzer.bounds.deadline + 1.0):g}",
         "    steps:",
         "      - connect: h2",
-        "      - send: {headers: {stream: 1}}",
     ]
+    # The bytes exactly as the fuzzer wrote them after its preface and SETTINGS (the request
+    # on stream 1, then the frames): frame by frame steps would let the server act on one
+    # frame (close, say) before the next arrives, which the fuzzer's writes did not.
+    pieces = item.writes()
+    cuts, at = [], 0
+    for piece in pieces[:-1]:
+        at += len(piece)
+        cuts.append(str(at))
+    split = f", split: [{', '.join(cuts)}], delay_ms: {WRITE_DELAY_MS}" if cuts else ""
+    lines.append("      # HEADERS stream 1 (GET /, END_STREAM, END_HEADERS), then:")
     for frame in item.frames:
-        fields = f"frame: {frame.type:#04x}, flags: {frame.flags:#04x}, stream: {frame.stream}"
-        fields += f', payload: !hex "{frame.payload.hex()}"'
-        if frame.length_delta:
-            fields += f", length: {max(0, len(frame.payload) + frame.length_delta)}"
-        lines.append(f"      - send: {{{fields}}}")
+        lines.append(
+            f"      #   type {frame.type:#04x}, flags {frame.flags:#04x}, stream {frame.stream}, "
+            f"payload {frame.payload.hex() or '(empty)'}"
+            + (
+                f", declared length {max(0, len(frame.payload) + frame.length_delta)}"
+                if frame.length_delta
+                else ""
+            )
+        )
+    lines.append(f'      - send: {{hex: "{b"".join(pieces).hex()}"{split}}}')
     lines += [
         "      - expect:",
         "          one_of:",
