@@ -210,8 +210,9 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
             expect = []
             for reading in dict.fromkeys(observation.readings.values()):
                 echoes = _echo_alternatives(reading)
-                if echoes:
-                    expect.append(f"- [{', '.join(echoes)}]")
+                line = f"- [{', '.join(echoes)}]"
+                if echoes and line not in expect:
+                    expect.append(line)
             expect += ["- response: {status: [4xx, 5xx]}", "- closed: true"]
         tags.append("smuggling")
 

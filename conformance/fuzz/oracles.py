@@ -9,10 +9,10 @@
   the target sent (framing, syntax), on a response that came whole or was cut by the
   target's own close.
 - **differential** (two targets or more, each with an echo endpoint): the targets read the
-  same bytes as different requests. Each target's reading is the list of what it answered:
-  the method and body of each request it echoed, or a refusal; targets that accepted a
-  request and read alike form a group. The signature is the grouping with each group's
-  *shape* (the kinds of answers, in order), never "the majority is right". Whether the RFC
+  same bytes as different requests. Each target's reading is the list of the requests it
+  accepted (the method and body of each it echoed); targets that accepted a request and read
+  alike form a group. The signature is the grouping with each group's *shape* (how many
+  requests it read), never "the majority is right". Whether the RFC
   decides who is right is a separate question, answered by :func:`reference_reading`.
 
 A signature is a hashable tuple; Hypothesis shrinks an input only while its signature stays
@@ -113,8 +113,11 @@ def differential(readings: Mapping[str, Reading], decided: bool = False) -> Sign
     the RFC lets a server refuse or close at any point."""
     groups: dict[Reading, list[str]] = {}
     for name, reading in readings.items():
-        if "echo" in reading.shape:
-            groups.setdefault(reading, []).append(name)
+        # Only what was accepted counts: a 400 for what one server took as garbage after the
+        # request, and another left unread and closed, is strictness, not another reading.
+        accepted = Reading(tuple(item for item in reading.items if item[0] == "echo"))
+        if accepted.items:
+            groups.setdefault(accepted, []).append(name)
     if len(groups) < 2:
         return None
     # Sorted so that the signature does not depend on the order of the targets.

@@ -151,10 +151,14 @@ def test_a_differential_needs_two_targets_that_accepted_a_request() -> None:
     # One refused what the other accepted: stricter, not a different reading.
     assert differential({"a": Reading((hello,)), "b": Reading((("refused",),))}) is None
     assert differential({"a": Reading((hello,)), "b": Reading((hello,))}) is None
+    # A refusal after an accepted request is strictness too, not another reading.
+    assert differential({"a": Reading((empty,)), "b": Reading((empty, ("refused",)))}) is None
     signature = differential(
         {"b": Reading((empty, ("refused",))), "a": Reading((hello,)), "c": Reading((hello,))}
     )
-    assert signature == ("differential", ((("a", "c"), ("echo",)), (("b",), ("echo", "refused"))), False)
+    assert signature == ("differential", ((("a", "c"), ("echo",)), (("b",), ("echo",))), False)
+    two = differential({"a": Reading((hello,)), "b": Reading((empty, hello))}, True)
+    assert two == ("differential", ((("a",), ("echo",)), (("b",), ("echo", "echo"))), True)
 
 
 def test_a_reading_agrees_with_the_reference_or_refuses() -> None:
