@@ -115,10 +115,10 @@ def fuzz_command(
     allow_remote: bool,
     no_progress: bool,
 ) -> None:
-    """Fuzz HTTP/1.1 servers; write each finding as a minimal case file.
+    """Fuzz HTTP/1.1 (or HTTP/2) servers; write each finding as a minimal case file.
 
     \b
-    Oracles: crash (no answer to a GET after the input), hang (no answer and no close to
+    Oracles: crash (no answer to a GET after the input; the only one for h2), hang (no answer and no close to
     a complete request), invalid response (RFC 9112 framing and syntax), and with two
     targets or more and --echo-path, differential (the targets read the bytes differently).
     Findings go to DIR/findings/*.yaml; replay them with
