@@ -1,4 +1,5 @@
-"""The command line: ``conformance run | list | validate | serve | schema | baseline | report | diff``.
+"""The command line: ``conformance run | list | validate | serve | schema | baseline | report | diff``
+(and ``fuzz``, from :mod:`conformance.fuzz.cli`).
 
 Exit status of ``run``: 0 when no case at or above ``--fail-on`` FAILed (outside the
 ``--baseline``), none ended in ERROR and every target could be reached; 1 when some case
@@ -1165,6 +1166,9 @@ def diff_command(old_path: str, new_path: str, output_format: str, fail_on: str)
     render = {"text": render_text, "json": render_json_diff, "markdown": render_markdown_diff}[output_format]
     click.echo(render(diff, level), nl=False)
     sys.exit(EXIT_FAILED if diff.gating(level) else EXIT_OK)
+
+
+main.add_command(__import__("conformance.fuzz.cli", fromlist=["fuzz_command"]).fuzz_command)
 
 
 def entry() -> None:  # pragma: no cover - console script

@@ -1,0 +1,390 @@
+"""A finding as a case file: the only artefact a finding leaves; replay is ``conformance run``.
+
+Each finding becomes ``findings/NNN-KIND.yaml`` in the ordinary scenario language: the shrunk
+bytes as ``send`` steps (one per TCP write, with a ``wait`` between), an expectation, and the
+RFC sentence that decides it, with the server (or the recipient, or the sender of what the
+target itself sent) as its subject:
+
+- a complete chunked request never answered: RFC 9112 §7.1, a recipient MUST be able to
+  parse the chunked coding (MUST);
+- a response that breaks RFC 9112's grammar: the sentence on what a sender must not generate
+  (MUST, ``judges-output``);
+- two targets that read valid bytes differently, where h11 (RFC 9112 framing) reads them as
+  complete requests: the reading every conforming server must make is the expectation (RFC
+  9112 §7.1 or §9.3, MUST), refusing or closing stay acceptable;
+- everything else (a crash, a hang on bytes that are not a complete chunked request, a
+  differential on bytes the RFC does not decide): INFO, with ``rule.exception`` saying that no
+  RFC sentence decides it, for a person to triage. A crash replays as an ERROR (the target no
+  longer accepts the connection of the last steps): no RFC sentence forbids a server to stop.
+
+The provenance (seed, versions, targets and what each did, the mutations) is in YAML comments
+at the top of the file: the schema is closed, and comments cannot change a verdict.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance import __version__
+from conformance.fuzz.engine import Finding, Fuzzer
+from conformance.fuzz.model import Token
+from conformance.fuzz.oracles import Reading
+from conformance.fuzz.wire import WRITE_DELAY_MS
+
+
+@dataclass(frozen=True)
+class Rule:
+    rfc: int
+    section: str
+    quote: str
+    subject: str
+
+
+CHUNKED = Rule(
+    9112, "7.1", "A recipient MUST be able to parse and decode the chunked transfer coding.", "A recipient"
+)
+READ_BODY = Rule(
+    9112,
+    "9.3",
+    "A server MUST read the entire request message body or close the connection after sending its response",
+    "A server",
+)
+MAY_CLOSE = Rule(
+    9112, "9.5", "A client, server, or proxy MAY close the transport connection at any time.", "server"
+)
+GRAMMAR = Rule(
+    9110,
+    "2.2",
+    "A sender MUST NOT generate protocol elements that do not match the grammar defined by the corresponding "
+    "ABNF rules.",
+    "A sender",
+)
+OUTPUT_RULES = {
+    "cl-and-te": Rule(
+        9112,
+        "6.2",
+        "A sender MUST NOT send a Content-Length header field in any message that contains a "
+        "Transfer-Encoding header field.",
+        "A sender",
+    ),
+    "bare-cr": Rule(
+        9112,
+        "2.2",
+        "A sender MUST NOT generate a bare CR (a CR character not immediately followed by LF) within any "
+        "protocol elements other than the content.",
+        "A sender",
+    ),
+    "obs-fold": Rule(
+        9112,
+        "5.2",
+        "A sender MUST NOT generate a message that includes line folding (i.e., that has any field line "
+        "value that contains a match to the obs-fold rule) unless the message is intended for packaging "
+        'within the "message/http" media type.',
+        "A sender",
+    ),
+}
+
+
+def yaml_text(data: bytes) -> str:
+    """A YAML double-quoted scalar holding ``data``, one character per byte."""
+    out = []
+    for byte in data:
+        char = chr(byte)
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif 0x20 <= byte < 0x7F:
+            out.append(char)
+        else:
+            out.append(f"\\x{byte:02x}")
+    return '"' + "".join(out) + '"'
+
+
+def payload_text(tokens: list[Token]) -> str:
+    """A ``send`` payload: templates as ``{name}``, literal braces doubled."""
+    parts = []
+    for token in tokens:
+        if isinstance(token, str):
+            parts.append(f"{{{token}}}")
+        else:
+            text = yaml_text(bytes([token]))[1:-1]
+            parts.append(text.replace("{", "{{").replace("}", "}}"))
+    return '"' + "".join(parts) + '"'
+
+
+def _comment(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
+
+
+def _echo_alternatives(reading: Reading) -> list[str]:
+    echoes = []
+    for item in reading.items:
+        if item[0] != "echo":
+            break
+        body = item[4].encode("latin-1") if len(item[4]) == int(item[3]) else None
+        pattern = f"method: {yaml_text(item[1].encode('latin-1'))}"
+        pattern += f", body: {yaml_text(body)}" if body is not None else f", body: {{length: {item[3]}}}"
+        echoes.append(f"{{echo: {{{pattern}}}}}")
+    return echoes
+
+
+def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
+    """The case file of ``finding``."""
+    import hypothesis
+
+    signature = finding.signature
+    kind = str(signature[0])
+    item = finding.input
+    chunked = item.base.framing == "chunked"
+    observation = finding.observation
+    requires_echo = fuzzer.echo_path is not None
+    tags = ["fuzz", kind if kind != "invalid" else "invalid-response"]
+    exception = ""
+    timeout = max(2.0, fuzzer.bounds.deadline + 1.0)
+    after: list[str] = []
+
+    if kind == "crash":
+        rule, requirement = MAY_CLOSE, "INFO"
+        title = f"Fuzzing: {signature[1]} stopped answering after these bytes"
+        exception = (
+            "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last "
+            "steps open a new connection: a crashed server makes them an ERROR (the connection is refused)."
+        )
+        expect = ["- response: {}", "- closed: true", "- silence: 500"]
+        after = [
+            "- connect: target",
+            '- send: "GET {path} HTTP/1.1\\r\\nHost: {authority}\\r\\nConnection: close\\r\\n\\r\\n"',
+            "- expect: {response: {}}",
+        ]
+    elif kind == "hang":
+        title = f"Fuzzing: no answer and no close from {signature[1]} to a complete request"
+        rule, requirement = (CHUNKED, "MUST") if chunked else (MAY_CLOSE, "INFO")
+        if not chunked:
+            exception = (
+                "h11 reads these bytes as a complete request, but no RFC sentence requires a server to "
+                "answer within a deadline; a person should look at why it waits."
+            )
+        expect = ["- response: {}", "- closed: true"]
+    elif kind == "invalid":
+        codes = [str(code) for code in signature[2]]  # type: ignore[attr-defined]
+        rule = next((OUTPUT_RULES[code] for code in codes if code in OUTPUT_RULES), GRAMMAR)
+        requirement = "MUST"
+        tags.append("judges-output")
+        title = f"Fuzzing: the response of {signature[1]} breaks RFC 9112 ({', '.join(codes)})"
+        expect = ["- response: {violations: none}", "- closed: true"]
+    else:
+        decided = bool(signature[2])
+        groups = signature[1]
+        title = (
+            "Fuzzing: "
+            + " vs ".join("/".join(names) for names, _ in groups)
+            + " read these bytes differently"
+        )  # type: ignore[attr-defined]
+        if decided:
+            reference = observation.reference.reading
+            assert reference is not None
+            rule, requirement = (CHUNKED if chunked else READ_BODY), "MUST"
+            echoes = ", ".join(_echo_alternatives(reference))
+            expect = [
+                f"- [{echoes}, {{silence: 300}}]",
+                f"- [{echoes}, {{closed: true}}]",
+                "- response: {status: [4xx, 5xx]}",
+                "- closed: true",
+            ]
+        else:
+            rule, requirement = MAY_CLOSE, "INFO"
+            exception = (
+                "No RFC sentence decides how these bytes are read (h11 does not read them as complete, valid "
+                "requests): the targets disagree, and a person should decide which reading, if any, is wrong."
+            )
+            expect = []
+            for reading in dict.fromkeys(observation.readings.values()):
+                echoes = _echo_alternatives(reading)
+                line = f"- [{', '.join(echoes)}]"
+                if echoes and line not in expect:
+                    expect.append(line)
+            expect += ["- response: {status: [4xx, 5xx]}", "- closed: true"]
+        tags.append("smuggling")
+
+    slug = f"fuzz-{kind}-{finding.number:03d}"
+    lines = [
+        f"# conformance fuzz, finding {finding.number}: {_comment(title)}",
+        f"# Found by conformance {__version__} (Hypothesis {hypothesis.__version__}, Python "
+        f"{platform.python_version()}) with --seed {fuzzer.seed} (round seed {finding.round_seed}), "
+        f"input {finding.found_after}; shrunk in {finding.shrink_steps} steps.",
+    ]
+    if command_line:
+        lines.append(f"# Command: {_comment(command_line)}")
+    lines.append("# Targets, and what each did with these bytes:")
+    for target in fuzzer.targets:
+        how = f" (started as: {_comment(target.server.command)})" if target.server else ""
+        lines.append(f"#   {target.name} {target.url}{how}")
+        result = observation.exchanges.get(target.name)
+        if result is not None:
+            lines.append(f"#     answered: {_comment(result.describe())[:300]}")
+        if target.name in observation.crashed:
+            lines.append(f"#     then: {_comment(observation.crashed[target.name])[:300]}")
+        if target.name in observation.readings and requires_echo:
+            lines.append(f"#     read: {_comment(observation.readings[target.name].describe())[:300]}")
+    reference = observation.reference
+    lines.append(
+        "# h11 (RFC 9112 framing) reads: "
+        + (
+            reference.reading.describe()
+            if reference.complete and reference.reading
+            else (f"an error ({_comment(reference.error)})" if reference.error else "an incomplete request")
+        )
+    )
+    lines.append(f"# The valid request: {_comment(item.describe().split(', ')[0])}; mutations:")
+    for mutation in item.mutations:
+        lines.append(f"#   {_comment(repr(mutation))}")
+    if finding.flaky:
+        lines.append("# FLAKY: the shrunk input did not show the finding again when replayed.")
+    lines += [
+        "protocol: h1",
+        f"rfc: {rule.rfc}",
+        f'section: "{rule.section}"',
+        "cases:",
+        f"  - id: {slug}",
+        f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
+        f"    requirement: {requirement}",
+        "    reference: >-",
+        f"      RFC {rule.rfc} §{rule.section}: found by conformance fuzz (oracle: {kind}); see the comments",
+        "      above for what each target did.",
+        "    rule:",
+        f"      quote: {yaml_text(rule.quote.encode('latin-1'))}",
+        f"      source: RFC {rule.rfc} §{rule.section}",
+        f"      subject: {rule.subject}",
+    ]
+    if exception:
+        lines.append(f"      exception: {yaml_text(exception.encode('latin-1'))}")
+    lines.append(f"    tags: [{', '.join(tags)}]")
+    if requires_echo:
+        lines.append("    requires: [echo]")
+    lines += [f"    timeout: {timeout:g}", "    steps:"]
+    for number, piece in enumerate(item.writes()):
+        if number:
+            lines.append(f"      - wait: {WRITE_DELAY_MS}")
+        lines.append(f"      - send: {payload_text(piece)}")
+    lines += ["      - expect:", "          one_of:"]
+    lines += [f"            {line}" for line in expect]
+    lines += [f"      {line}" for line in after]
+    return "\n".join(lines) + "\n"
+
+
+H2_MAY_END = Rule(9113, "5.4.1", "An endpoint can end a connection at any time.", "An endpoint")
+
+
+def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
+    """The case file of an HTTP/2 crash: the frames as ``frame`` steps, then a GET on a new
+    connection. INFO: no RFC sentence forbids a server to stop; the replay against a server
+    that crashed ends in ERROR at the second ``connect``."""
+    import hypothesis
+
+    item = finding.input
+    observation = finding.observation
+    name = str(finding.signature[1])
+    title = f"Fuzzing: {name} stopped answering HTTP/2 after these frames"
+    lines = [
+        f"# conformance fuzz, finding {finding.number}: {_comment(title)}",
+        f"# Found by conformance {__version__} (Hypothesis {hypothesis.__version__}, Python "
+        f"{platform.python_version()}) with --suite h2 --seed {fuzzer.seed} "
+        f"(round seed {finding.round_seed}), input {finding.found_after}; "
+        f"shrunk in {finding.shrink_steps} steps.",
+    ]
+    if command_line:
+        lines.append(f"# Command: {_comment(command_line)}")
+    lines.append("# Targets, and what each did:")
+    for target in fuzzer.targets:
+        how = f" (started as: {_comment(target.server.command)})" if target.server else ""
+        lines.append(f"#   {target.name} {target.url}{how}")
+        if target.name in observation.crashed:
+            lines.append(f"#     then: {_comment(observation.crashed[target.name])[:300]}")
+    if finding.flaky:
+        lines.append("# FLAKY: the shrunk input did not show the finding again when replayed.")
+    exception = (
+        "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last steps "
+        "open a new connection: a crashed server makes them an ERROR (the connection is refused)."
+    )
+    lines += [
+        "protocol: h2",
+        f"rfc: {H2_MAY_END.rfc}",
+        f'section: "{H2_MAY_END.section}"',
+        "cases:",
+        f"  - id: fuzz-crash-{finding.number:03d}",
+        f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
+        "    requirement: INFO",
+        "    reference: >-",
+        "      Found by conformance fuzz --suite h2 (oracle: crash); see the comments above.",
+        "    rule:",
+        f"      quote: {yaml_text(H2_MAY_END.quote.encode('latin-1'))}",
+        f"      source: RFC {H2_MAY_END.rfc} §{H2_MAY_END.section}",
+        f"      subject: {H2_MAY_END.subject}",
+        f"      exception: {yaml_text(exception.encode('latin-1'))}",
+        "    tags: [fuzz, crash]",
+        f"    timeout: {max(2.0, fuzzer.bounds.deadline + 1.0):g}",
+        "    steps:",
+        "      - connect: h2",
+    ]
+    # The bytes exactly as the fuzzer wrote them after its preface and SETTINGS (the request
+    # on stream 1, then the frames): frame by frame steps would let the server act on one
+    # frame (close, say) before the next arrives, which the fuzzer's writes did not.
+    pieces = item.writes()
+    cuts, at = [], 0
+    for piece in pieces[:-1]:
+        at += len(piece)
+        cuts.append(str(at))
+    split = f", split: [{', '.join(cuts)}], delay_ms: {WRITE_DELAY_MS}" if cuts else ""
+    lines.append("      # HEADERS stream 1 (GET /, END_STREAM, END_HEADERS), then:")
+    for frame in item.frames:
+        lines.append(
+            f"      #   type {frame.type:#04x}, flags {frame.flags:#04x}, stream {frame.stream}, "
+            f"payload {frame.payload.hex() or '(empty)'}"
+            + (
+                f", declared length {max(0, len(frame.payload) + frame.length_delta)}"
+                if frame.length_delta
+                else ""
+            )
+        )
+    lines.append(f'      - send: {{hex: "{b"".join(pieces).hex()}"{split}}}')
+    lines += [
+        "      - expect:",
+        "          one_of:",
+        "            - closed: true",
+        "            - silence: 500",
+        "            - frame: {}",
+        "      - connect: h2",
+        "      - send: {headers: {stream: 1}}",
+        "      - expect: {response: {stream: 1}}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_findings(
+    findings: list[Finding], fuzzer: Fuzzer, directory: Path, *, command_line: str = ""
+) -> list[Path]:
+    """Write each finding's case file under ``directory/findings`` (``directory/flaky`` when
+    it did not reproduce); return their paths."""
+    paths = []
+    for finding in findings:
+        # A finding that did not show again goes apart: `run --cases DIR/findings` replays
+        # only those that did.
+        out = directory / ("flaky" if finding.flaky else "findings")
+        out.mkdir(parents=True, exist_ok=True)
+        kind = str(finding.signature[0])
+        path = out / f"{finding.number:03d}-{kind}.yaml"
+        write = h2_case_text if fuzzer.suite == "h2" else case_text
+        path.write_text(write(finding, fuzzer, command_line=command_line), encoding="utf-8")
+        finding.path = str(path)
+        paths.append(path)
+    return paths
