@@ -21,7 +21,7 @@ import click
 from conformance.shards import case_sort_key, in_shard, parse_shard
 
 #: The suites client mode has cases for, and the reference client of each (run with no COMMAND).
-CLIENT_SUITES = {"h1": "conformance.clients.h1"}
+CLIENT_SUITES = {"h1": "conformance.clients.h1", "ws": "conformance.clients.ws"}
 ALL_SUITES = ("h1", "h2", "ws")
 
 
@@ -44,7 +44,7 @@ def reference_command(suite: str) -> str:
     type=click.Choice(ALL_SUITES),
     default="h1",
     show_default=True,
-    help="The client suite: HTTP/1.1 (h1); h2 and ws are not yet available.",
+    help="The client suite: HTTP/1.1 (h1) or WebSocket (ws); h2 is not yet available.",
 )
 @click.option(
     "--cases",

@@ -55,6 +55,9 @@ class Accept(Step):
     ``accept`` of a case sets it)."""
 
     path: str = "/"
+    # WebSocket: how the client's opening handshake is answered (a WsAnswer), after it is
+    # judged; None for the other protocols.
+    answer: object | None = None
 
     def describe(self) -> str:
         return "accept the client's connection"
