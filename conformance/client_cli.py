@@ -1,4 +1,4 @@
-"""``conformance client``: judge HTTP clients, the harness playing the server.
+"""``conformance client``: judge HTTP and WebSocket clients, the harness playing the server.
 
 For each case the harness listens on a fresh 127.0.0.1 port, starts each client's COMMAND
 with that port's ``{url}``, accepts its connection and plays the case's server part; the
@@ -127,8 +127,10 @@ def client(
     Each COMMAND is one argument, split into words as a POSIX shell would (no shell runs it),
     with {url}, {host}, {port}, {path} and {case} filled in per case, and optionally named:
       conformance client --suite h1 'curl -s {url}'  'urllib=python3 get.py {url}'
-    The client contract: send one GET for {url}, write the response body to standard output,
-    exit 0 when the response was accepted and non-zero when it was rejected.
+    The client contract (h1): send one GET for {url}, write the response body to standard
+    output, exit 0 when the response was accepted and non-zero when it was rejected.
+    (ws): open {url}, echo every message, close when the server closes; exit 0 after a clean
+    closing handshake, non-zero when the client failed the connection or the handshake.
     """
     # conformance.cli registers this command: its helpers are imported when it runs.
     from conformance import cli
