@@ -86,7 +86,9 @@ class Client:
             head += bytes([bit | 127]) + struct.pack("!Q", n)
         if masked:
             key = os.urandom(4)
-            payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+            repeated = (key * (len(payload) // 4 + 1))[: len(payload)]
+            value = int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")
+            payload = value.to_bytes(len(payload), "big")
             head += key
         self.sock.sendall(head + payload)
 
@@ -160,6 +162,9 @@ class Client:
             if opcode >= 8:
                 if (n > 125 or not fin) and not self.on("lenient-control-frames"):
                     raise Failed("a long or fragmented control frame")
+                if not fin:  # lenient: the continuations complete the control frame
+                    kind, message, frames = opcode, [payload], 1
+                    continue
                 if opcode == 9 and not self.on("no-pong"):
                     self.send_frame(10, payload)
                 elif opcode == 8:
@@ -183,7 +188,11 @@ class Client:
                     utf8.decode(payload, final=bool(fin))
                 except UnicodeDecodeError:
                     raise Failed("invalid UTF-8", 1007) from None
-            if fin:
+            if fin and kind >= 8:  # a fragmented control frame, taken whole (lenient)
+                if kind == 9 and not self.on("no-pong"):
+                    self.send_frame(10, b"".join(message))
+                message, kind, frames = [], 0, 0
+            elif fin:
                 if not (frames > 1 and self.on("no-echo-of-fragmented")):
                     self.send_frame(kind, b"".join(message))
                 message, kind, frames = [], 0, 0

@@ -862,7 +862,9 @@ def _both_roles() -> None:
 
     from conformance.scenario import model
 
+    # ``allow``: RFC 6455's allowances (a size limit, §10.4) bind "implementations", clients too.
     for table, names in (
+        (EXPECT_KINDS, ("allow",)),
         (PAYLOAD_KINDS, ("ws_frame", "message")),
         (EXPECT_KINDS, ("ws_frame", "message", "close", "fail")),
     ):

@@ -45,7 +45,7 @@ CLIENT_BY_FILE: dict[str, list] = defaultdict(list)
 for _case in CLIENT_CASES:
     CLIENT_BY_FILE[_case.location.file if _case.location else "?"].append(_case)
 # Parties a client suite can judge: the client under test is each of them.
-THE_CLIENT = re.compile(r"\b(client|user agent|recipients?|endpoint)\b", re.I)
+THE_CLIENT = re.compile(r"\b(clients?|user agent|recipients?|endpoint)\b", re.I)
 # ... and parties it cannot: the server, intermediaries.
 NOT_THE_CLIENT = re.compile(
     r"\b(server|origin server|proxy|proxies|intermediary|intermediaries|gateway|cache)\b", re.I
