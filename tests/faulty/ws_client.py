@@ -37,6 +37,7 @@ FAULTS = {
     "accepts-invalid-close": "takes close frames with invalid codes, a 1-byte payload or bad UTF-8",
     "no-pong": "does not answer pings",
     "no-close-reply": "does not answer the server's close frame",
+    "accepts-masked-frames": "unmasks and takes masked frames from the server",
 }
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 VALID_CODES = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011}
@@ -152,7 +153,12 @@ class Client:
             key = self.take(4) if masked else b""
             payload = self.take(n)
             if key:
-                raise Failed("a masked frame from the server")
+                if not self.on("accepts-masked-frames"):
+                    raise Failed("a masked frame from the server")
+                repeated = (key * (n // 4 + 1))[:n]
+                payload = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
+                    n, "big"
+                )
             if rsv and not self.on("ignores-rsv"):
                 raise Failed("RSV bits set")
             if opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
