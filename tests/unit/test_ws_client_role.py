@@ -104,3 +104,18 @@ def test_the_server_closes_tcp_once_close_frames_went_both_ways() -> None:
     session.receive(encode_frame(Opcode.CLOSE, b"\x03\xe8", mask_key=b"abcd"))
     assert session.outgoing()[:1] == b"\x88"  # the close frame answered
     assert session.close_now
+
+
+def test_an_implicit_accept_answers_the_websocket_handshake() -> None:
+    from conformance.scenario import model
+    from conformance.scenario.kinds.client import default_answer
+
+    assert isinstance(default_answer("ws"), WsAnswer)
+    assert default_answer("h1") is None
+    from conformance.scenario.loader import load_cases
+
+    cases = [case for case in load_cases(role="client") if case.protocol == "ws"]
+    assert cases
+    for case in cases:
+        first = case.steps[0]
+        assert isinstance(first, model.Accept) and isinstance(first.answer, WsAnswer), case.id

@@ -33,6 +33,15 @@ CLIENT = ("client",)
 H1 = ("h1",)
 
 
+def default_answer(protocol: str) -> object | None:
+    """The answer of an implicit ``accept``: a valid 101 for WebSocket, none otherwise."""
+    if protocol != "ws":
+        return None
+    from conformance.driver.ws_server import WsAnswer
+
+    return WsAnswer()
+
+
 def _answer(node: Node | None, ctx: BuildContext) -> object | None:
     """WebSocket: how the client's handshake is answered (``answer:`` of ``accept``)."""
     if ctx.protocol != "ws":
