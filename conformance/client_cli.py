@@ -1,4 +1,4 @@
-"""``conformance client``: judge HTTP clients, the harness playing the server.
+"""``conformance client``: judge HTTP and WebSocket clients, the harness playing the server.
 
 For each case the harness listens on a fresh 127.0.0.1 port, starts each client's COMMAND
 with that port's ``{url}``, accepts its connection and plays the case's server part; the
@@ -21,7 +21,11 @@ import click
 from conformance.shards import case_sort_key, in_shard, parse_shard
 
 #: The suites client mode has cases for, and the reference client of each (run with no COMMAND).
-CLIENT_SUITES = {"h1": "conformance.clients.h1", "h2": "conformance.clients.h2"}
+CLIENT_SUITES = {
+    "h1": "conformance.clients.h1",
+    "h2": "conformance.clients.h2",
+    "ws": "conformance.clients.ws",
+}
 ALL_SUITES = ("h1", "h2", "ws")
 
 
@@ -44,7 +48,7 @@ def reference_command(suite: str) -> str:
     type=click.Choice(ALL_SUITES),
     default="h1",
     show_default=True,
-    help="The client suite: HTTP/1.1 (h1); h2 and ws are not yet available.",
+    help="The client suite: HTTP/1.1 (h1), HTTP/2 (h2) or WebSocket (ws).",
 )
 @click.option(
     "--cases",
@@ -127,8 +131,10 @@ def client(
     Each COMMAND is one argument, split into words as a POSIX shell would (no shell runs it),
     with {url}, {host}, {port}, {path} and {case} filled in per case, and optionally named:
       conformance client --suite h1 'curl -s {url}'  'urllib=python3 get.py {url}'
-    The client contract: send one GET for {url}, write the response body to standard output,
-    exit 0 when the response was accepted and non-zero when it was rejected.
+    The client contract (h1): send one GET for {url}, write the response body to standard
+    output, exit 0 when the response was accepted and non-zero when it was rejected.
+    (ws): open {url}, echo every message, close when the server closes; exit 0 after a clean
+    closing handshake, non-zero when the client failed the connection or the handshake.
     """
     # conformance.cli registers this command: its helpers are imported when it runs.
     from conformance import cli

@@ -14,6 +14,7 @@ closed before the case's verdict is returned.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
@@ -85,9 +86,16 @@ class H1ServerSession:
         return payload.render(context)
 
 
+def _ws_server_session() -> Any:
+    from conformance.driver.ws_server import WsServerSession
+
+    return WsServerSession()
+
+
 # protocol -> the session of a connection the harness accepted, as a server (HTTP/2's is
 # registered by conformance.driver.h2_server).
 SERVER_SESSIONS.setdefault("h1", H1ServerSession)
+SERVER_SESSIONS.setdefault("ws", _ws_server_session)
 
 
 class _Listener:
@@ -140,10 +148,28 @@ class _Listener:
 
 class _AcceptedProtocol(WireProtocol):
     listener: _Listener
+    _closing = False
 
     def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
         super().connectionMade()
         self.listener.made(self)
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
+        super().dataReceived(data)
+        self._close_if_done()
+
+    def write(self, data: bytes) -> bool:
+        written = super().write(data)
+        self._close_if_done()
+        return written
+
+    def _close_if_done(self) -> None:
+        # WebSocket: once close frames went both ways, "the server MUST close the underlying
+        # TCP connection immediately" (RFC 6455 §7.1.1) -- the harness is the server here.
+        if getattr(self.session, "close_now", False) and not self._closing and self.transport is not None:
+            self._closing = True
+            self.recorder.event("closing handshake complete: the harness closes the TCP connection")
+            self.transport.loseConnection()
 
 
 class ClientCaseRun(CaseRun):
@@ -232,6 +258,8 @@ class ClientCaseRun(CaseRun):
         if self.process.exited is not None and not self.exit_seen:
             self.connection.observe(self.process.exited)
             self.exit_seen = True
+        if step.answer is not None:
+            return await self._ws_handshake(index, step)
         acceptor = ACCEPTORS.get(self.case.protocol)
         if acceptor is None:
             return True
@@ -254,6 +282,45 @@ class ClientCaseRun(CaseRun):
         events = self.connection.events
         at = consumed if isinstance(consumed, int) else len(events)
         self.cursor = Cursor(index=min(at, len(events)), received=self.connection.received)
+        return True
+
+    async def _ws_handshake(self, index: int, step: model.Accept) -> bool:
+        """Read the client's opening handshake, judge it (RFC 6455 §4.1) and answer it as the
+        case says: False (the case FAILs) when the client sent none or a wrong one."""
+        from conformance.driver.ws_server import ClientHandshake, WsAnswer, WsServerSession
+        from conformance.verdicts.expectations import Cursor
+        from conformance.verdicts.judge import StepFailure
+
+        connection = self.connection
+        assert connection is not None
+        session = connection.session
+        assert isinstance(session, WsServerSession) and isinstance(step.answer, WsAnswer)
+        expected = "an opening handshake as RFC 6455 §4.1 requires of a client"
+        deadline = self.reactor.seconds() + max(self.step_timeout, START_GRACE)
+        observed = ""
+        while True:
+            found = [e for e in connection.events if not getattr(e, "beside_the_wire", False)]
+            if found:
+                first = found[0]
+                if isinstance(first, ClientHandshake) and not first.problems:
+                    break
+                observed = first.describe()
+            elif connection.ended:
+                observed = "the connection closed before a handshake"
+            elif self.reactor.seconds() >= deadline:
+                observed = f"no opening handshake within {max(self.step_timeout, START_GRACE):g} s"
+            if observed:
+                self.failure = StepFailure(index=index, step=step, observed=observed, expected=expected)
+                self.recorder.event(f"step {index} did not match: {observed}")
+                return False
+            await connection.changed(deadline - self.reactor.seconds())
+        data, early = session.answer(step.answer)
+        self.recorder.event(f"answering the handshake: {step.answer.describe()}")
+        consumed = len(connection.events)
+        connection.write(data)
+        for event in early:
+            connection.observe(event)
+        self.cursor = Cursor(index=consumed, received=connection.received)
         return True
 
     # -- the interpreter's hooks

@@ -422,7 +422,10 @@ def _build_case(
     if role == "client":
         # A client case starts by accepting the client's connection.
         if not isinstance(steps[0], model.Accept):
-            steps.insert(0, model.Accept(location=steps_node.location))
+            from conformance.scenario.kinds.client import default_answer
+
+            answer = default_answer(protocol)
+            steps.insert(0, model.Accept(answer=answer, location=steps_node.location))
     elif not isinstance(steps[0], model.Connect):
         mode = model.DEFAULT_CONNECT.get(protocol, "target")
         steps.insert(0, model.Connect(mode=mode, location=steps_node.location))

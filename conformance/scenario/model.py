@@ -56,6 +56,9 @@ class Accept(Step):
 
     path: str = "/"
     options: Any = None  # the protocol's opening options (HTTP/2: our SETTINGS); None: defaults
+    # WebSocket: how the client's opening handshake is answered (a WsAnswer), after it is
+    # judged; None for the other protocols.
+    answer: object | None = None
 
     def describe(self) -> str:
         return "accept the client's connection"

@@ -43,11 +43,25 @@ def test_a_client_that_never_connects_exits_3(tmp_path: Path) -> None:
     assert "never connected" in done.stdout
 
 
-def test_suites_without_cases_say_so_and_exit_2() -> None:
-    for suite in ("ws",):
-        done = conformance("client", "--suite", suite)
-        assert done.returncode == 2
-        assert "not yet available" in done.stderr
+WS_SELECT = ("--select", "ws/6455/4.1/handshake-request", "--select", "ws/6455/4.1/answer-accept-wrong")
+WS_FAULTY = ROOT / "tests" / "faulty" / "ws_client.py"
+
+
+def test_the_websocket_suite_judges_the_reference_client_and_a_faulty_one(tmp_path: Path) -> None:
+    done = conformance("client", "--suite", "ws", *WS_SELECT, "-o", str(tmp_path), "--no-progress")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (target,) = json.loads((tmp_path / "results.json").read_text())["targets"]
+    assert sorted(case["verdict"] for case in target["cases"]) == ["PASS", "PASS"]
+    command = (
+        f"bad={shlex.quote(sys.executable)} {shlex.quote(str(WS_FAULTY))} --fault accepts-bad-accept {{url}}"
+    )
+    done = conformance(
+        "client", "--suite", "ws", *WS_SELECT, command, "-o", str(tmp_path / "b"), "--no-progress"
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    (target,) = json.loads((tmp_path / "b" / "results.json").read_text())["targets"]
+    verdicts = {case["id"]: case["verdict"] for case in target["cases"]}
+    assert verdicts == {"client/ws/6455/4.1/handshake-request": "PASS", "client/ws/6455/4.1/answer-accept-wrong": "FAIL"}
 
 
 def test_the_h2_suite_runs_the_reference_client(tmp_path: Path) -> None:

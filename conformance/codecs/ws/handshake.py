@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from conformance.codecs import http1
@@ -244,3 +244,38 @@ def check_negotiation(
         deflate=deflate,
         accepted_offer=accepted_offer,
     )
+
+
+# ---------------------------------------------------------------- the client's request (client mode)
+
+
+def check_request(method: str, version: str, header_values: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """Every way a client's opening handshake departs from RFC 6455 §4.1's "The
+    requirements for this handshake" (items 1-9: the client MUST send each), as problems."""
+    problems: list[str] = []
+    if method != "GET":
+        problems.append(f"method {method}, not GET (§4.1, item 2)")
+    major, _, minor = version.removeprefix("HTTP/").partition(".")
+    if not (major.isdigit() and minor.isdigit() and (int(major), int(minor)) >= (1, 1)):
+        problems.append(f"version {version}, not HTTP/1.1 or higher (§4.1, item 2)")
+    if len(header_values("host")) != 1:
+        problems.append("no single Host header field (§4.1, item 4)")
+    upgrade = _tokens(header_values("upgrade"))
+    if "websocket" not in upgrade:
+        problems.append("no Upgrade header field with the websocket keyword (§4.1, item 5)")
+    if "upgrade" not in _tokens(header_values("connection")):
+        problems.append("no Connection header field with the Upgrade token (§4.1, item 6)")
+    keys = header_values("sec-websocket-key")
+    if len(keys) != 1:
+        problems.append(f"{len(keys)} Sec-WebSocket-Key header fields, not one (§4.1, item 7)")
+    else:
+        try:
+            nonce = base64.b64decode(keys[0].strip(), validate=True)
+        except ValueError:
+            nonce = b""
+        if len(nonce) != 16:
+            problems.append(f"Sec-WebSocket-Key {keys[0]!r} is not 16 bytes, base64-encoded (§4.1, item 7)")
+    versions = [v.strip() for v in header_values("sec-websocket-version")]
+    if versions != ["13"]:
+        problems.append(f"Sec-WebSocket-Version {', '.join(versions) or 'absent'}, not 13 (§4.1, item 9)")
+    return tuple(problems)

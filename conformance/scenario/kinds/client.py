@@ -33,21 +33,67 @@ CLIENT = ("client",)
 H1 = ("h1",)
 
 
+def default_answer(protocol: str) -> object | None:
+    """The answer of an implicit ``accept``: a valid 101 for WebSocket, none otherwise."""
+    if protocol != "ws":
+        return None
+    from conformance.driver.ws_server import WsAnswer
+
+    return WsAnswer()
+
+
+def _answer(node: Node | None, ctx: BuildContext) -> object | None:
+    """WebSocket: how the client's handshake is answered (``answer:`` of ``accept``)."""
+    if ctx.protocol != "ws":
+        if node is not None:
+            raise ctx.error("answer: for WebSocket (protocol: ws) cases only", node)
+        return None
+    from conformance.driver.ws_server import WsAnswer
+
+    if node is None or node.value is True:
+        return WsAnswer()
+    if not node.is_mapping:
+        raise ctx.error("answer: a mapping (status, reason, accept, upgrade, connection, ...)", node)
+    keys = {"status", "reason", "accept", "upgrade", "connection", "subprotocol", "extensions", "headers"}
+    check_keys(node, ctx, keys, "answer")
+    fields = node.value
+    kwargs: dict[str, Any] = {}
+    if "status" in fields:
+        status = str(fields["status"].value)
+        if not (status.isdigit() and len(status) == 3):
+            raise ctx.error("status: a three-digit status code", fields["status"])
+        kwargs["status"] = int(status)
+    for name in ("reason", "accept"):
+        if name in fields:
+            kwargs[name] = latin1_text(fields[name], ctx).text
+    # An empty value (or null) leaves the field out: case parameters are text.
+    for name in ("upgrade", "connection", "subprotocol", "extensions"):
+        if name in fields:
+            value = fields[name]
+            kwargs[name] = None if value.value is None else (latin1_text(value, ctx).text or None)
+    if "headers" in fields:
+        from conformance.scenario.kinds.core import _headers
+
+        kwargs["headers"] = _headers(fields["headers"], ctx)
+    return WsAnswer(**kwargs)
+
+
 def _accept(node: Node, ctx: BuildContext) -> model.Step:
     if node.value is True:
-        return model.Accept(location=node.location)
+        return model.Accept(location=node.location, answer=_answer(None, ctx))
     if not node.is_mapping:
         raise ctx.error("accept: true, or {path: /the/path?of=the-url}", node)
     opening = {"settings", "preface", "ack_settings", "wait_settings"} if ctx.protocol == "h2" else set()
-    check_keys(node, ctx, {"path", *opening}, "accept")
+    check_keys(node, ctx, {"path", "answer", *opening}, "accept")
     options = None
     if opening & set(node.value):
         # HTTP/2: our SETTINGS (the server preface) and whether we acknowledge the client's,
         # as a connect step's options (RFC 9113 §3.4).
         from conformance.scenario.kinds.h2 import _connect_options
 
-        rest = Node({k: v for k, v in node.value.items() if k != "path"}, node.location)
+        rest = Node({k: v for k, v in node.value.items() if k not in ("path", "answer")}, node.location)
         options = _connect_options(rest, ctx)
+    answer = _answer(node.value.get("answer"), ctx)
     path = "/"
     if "path" in node.value:
         path = latin1_text(node.value["path"], ctx).text
@@ -55,7 +101,7 @@ def _accept(node: Node, ctx: BuildContext) -> model.Step:
             raise ctx.error(f"accept path {path!r}: empty, or starting with '/'", node.value["path"])
         if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in path):
             raise ctx.error("accept path: visible ASCII only (percent-encode the rest)", node.value["path"])
-    return model.Accept(path=path, options=options, location=node.location)
+    return model.Accept(path=path, options=options, answer=answer, location=node.location)
 
 
 def _request(node: Node, ctx: BuildContext) -> ex.Expectation:
@@ -110,7 +156,9 @@ _register(
     Kind(
         "accept",
         "client role: wait for the client under test to connect (`path`: the path of its {url}; "
-        "HTTP/2: `settings` of our preface, `ack_settings`, `preface`, `wait_settings`)",
+        "HTTP/2: `settings` of our preface, `ack_settings`, `preface`, `wait_settings`; "
+        "WebSocket: judge its opening handshake (RFC 6455 §4.1) and answer it (`answer`: a 101, "
+        "or one wrong on purpose: status, accept, upgrade, connection, subprotocol, extensions))",
         {
             "oneOf": [
                 {"const": True},
@@ -118,6 +166,7 @@ _register(
                     "type": "object",
                     "properties": {
                         "path": {"type": "string"},
+                        "answer": {"type": ["object", "boolean"]},
                         "settings": {"oneOf": [{"type": "object"}, {"type": "array"}]},
                         "preface": {"type": "boolean"},
                         "ack_settings": {"type": "boolean"},

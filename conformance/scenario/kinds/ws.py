@@ -311,8 +311,16 @@ def _mask(node: Node, ctx: BuildContext) -> MaskSpec:
     return key
 
 
-def _key(spec: MaskSpec) -> bytes | None | Literal["random"]:
-    return "random" if spec == "auto" else spec
+def _key(spec: MaskSpec, server: bool = False) -> bytes | None | Literal["random"]:
+    """The masking key of a frame: ``auto`` is a random key when the harness is the client,
+    and no mask when it is the server (client mode: RFC 6455 §5.1, a server MUST NOT mask)."""
+    if spec == "auto":
+        return None if server else "random"
+    return spec
+
+
+def _is_server(state: object) -> bool:
+    return bool(getattr(state, "server_side", False))
 
 
 def _opcode(node: Node, ctx: BuildContext) -> int:
@@ -355,9 +363,9 @@ class WsFrame:
         if self.compress:
             compressor = state.compressor or MessageCompressor()
             data = compressor.compress(data)
-        return self._frame(data)
+        return self._frame(data, server=_is_server(state))
 
-    def _frame(self, data: bytes) -> bytes:
+    def _frame(self, data: bytes, server: bool = False) -> bytes:
         return wsframes.encode_frame(
             self.opcode,
             data,
@@ -365,7 +373,7 @@ class WsFrame:
             rsv1=self.compress if self.rsv1 is None else self.rsv1,
             rsv2=self.rsv2,
             rsv3=self.rsv3,
-            mask_key=_key(self.mask),
+            mask_key=_key(self.mask, server),
             encoding=self.encoding,
             declared_length=self.declared_length,
         )
@@ -415,7 +423,7 @@ class WsMessage:
             compressor = MessageCompressor()
         data = self.payload.render(context)
         state.message_rendered(self.opcode, data)
-        return self._frames(data, compressor)
+        return self._frames(data, compressor, server=_is_server(state))
 
     def stream_ws(self, context: TargetContext, state: SendState) -> Iterator[bytes] | None:
         """The frames of the message in pieces of about 64 KiB, the payload read twice from
@@ -439,19 +447,19 @@ class WsMessage:
             payloads.chunks_of(self.payload, context),
             length,
             sizes=wsmessages.cut(length, self.fragments, self.fragment_size),
-            mask_key=_key(self.mask),
+            mask_key=_key(self.mask, _is_server(state)),
         )
 
-    def _frames(self, data: bytes, compressor: MessageCompressor | None) -> bytes:
+    def _frames(self, data: bytes, compressor: MessageCompressor | None, server: bool = False) -> bytes:
         size = len(data) if compressor is None else None
         sizes = wsmessages.cut(size, self.fragments, self.fragment_size) if size is not None else None
         if compressor is not None and (self.fragments or self.fragment_size):
             compressed = compressor.compress(data)
             sizes = wsmessages.cut(len(compressed), self.fragments, self.fragment_size)
-            return b"".join(_compressed_frames(self.opcode, compressed, sizes, _key(self.mask)))
+            return b"".join(_compressed_frames(self.opcode, compressed, sizes, _key(self.mask, server)))
         return b"".join(
             wsmessages.encode_message(
-                self.opcode, data, sizes=sizes, compressor=compressor, mask_key=_key(self.mask)
+                self.opcode, data, sizes=sizes, compressor=compressor, mask_key=_key(self.mask, server)
             )
         )
 
@@ -845,3 +853,23 @@ for _kind in (
     ),
 ):
     _register(EXPECT_KINDS, _kind)
+
+
+# Client mode (``role: client``): the harness is the server; frames, messages and closes are
+# written and judged with the same kinds, the roles swapped (server frames unmasked).
+def _both_roles() -> None:
+    import dataclasses
+
+    from conformance.scenario import model
+
+    # ``allow``: RFC 6455's allowances (a size limit, §10.4) bind "implementations", clients too.
+    for table, names in (
+        (EXPECT_KINDS, ("allow",)),
+        (PAYLOAD_KINDS, ("ws_frame", "message")),
+        (EXPECT_KINDS, ("ws_frame", "message", "close", "fail")),
+    ):
+        for name in names:
+            table[name] = dataclasses.replace(table[name], roles=model.ROLES)
+
+
+_both_roles()
