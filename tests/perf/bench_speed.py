@@ -138,7 +138,7 @@ def startup(repeat: int) -> None:
         reference.stop()
 
 
-def h2spec_comparison(repeat: int) -> None:
+def h2spec_comparison(repeat: int, names: Sequence[str] = H2SPEC_SERVERS) -> None:
     h2spec = os.environ.get("CONFORMANCE_H2SPEC")
     print("\n### The HTTP/2 suite beside h2spec, same server, alternating\n")
     if not h2spec:
@@ -148,7 +148,7 @@ def h2spec_comparison(repeat: int) -> None:
 
     print("| server | `conformance run --suite h2` | peak RSS | h2spec | peak RSS | ours / h2spec | goal |")
     print("|---|---|---|---|---|---|---|")
-    for name in H2SPEC_SERVERS:
+    for name in names:
         try:
             with servers_h2.SERVERS_H2[name]() as server:
                 address = urlsplit(server.url.replace("h2c://", "http://"))
@@ -178,13 +178,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=("default", "startup", "h2spec"), action="append")
+    parser.add_argument(
+        "--server", action="append", choices=H2SPEC_SERVERS, help="the h2spec comparison on these servers only"
+    )
     args = parser.parse_args()
     parts = args.only or ["startup", "h2spec", "default"]
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the start")
     if "startup" in parts:
         startup(args.repeat)
     if "h2spec" in parts:
-        h2spec_comparison(args.repeat)
+        h2spec_comparison(args.repeat, args.server or H2SPEC_SERVERS)
     if "default" in parts:
         default_run(args.repeat)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
