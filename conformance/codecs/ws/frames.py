@@ -145,6 +145,12 @@ def encode_frame(
     )
     if key is None:
         return header + payload
+    size = len(payload)
+    if size <= MASK_SLICE:
+        # Most frames are small (a message cut into 64-byte fragments is 16,384 of them):
+        # one big-integer XOR, without the slicing machinery's memoryview and list.
+        key_block = int.from_bytes((key * (size // 4 + 1))[:size], "big")
+        return header + (int.from_bytes(payload, "big") ^ key_block).to_bytes(size, "big")
     # One allocation for the whole frame: the header and the masked slices joined once.
     return b"".join([header, *_masked_slices(payload, key)])
 

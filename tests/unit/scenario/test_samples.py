@@ -66,3 +66,12 @@ def test_a_sample_payload_takes_the_window_of_its_repetition() -> None:
     )
     assert first != second
     assert payload.describe() == "64 bytes of markup (seed 2)"
+
+
+def test_bitmap_corpus_bytes_are_pinned() -> None:
+    # The corpora are part of what cases send: rewriting a builder (for speed, say) must not
+    # change a byte, or two runs of the same tool version would send different messages.
+    import hashlib
+
+    digest = hashlib.sha256(samples.corpus("bitmap")).hexdigest()
+    assert digest == "335782bc3d90c212f9c66431cfe9dfb0e13034f24a9476e1e4e1ab6323011ffb"
