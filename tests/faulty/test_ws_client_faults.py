@@ -52,7 +52,8 @@ def matrix(reactor_thread, cases) -> Any:  # type: ignore[no-untyped-def]
             parse_client(reference_command("ws").replace("reference-client=", f"{REFERENCE}="), "ws")
         )
         options = RunOptions(timeout=2.0, retry_budget=0)
-        return run_confirmed(_ClientRuns(reactor_thread), cases, targets, options, MAP.expected(), jobs=16)
+        expected = MAP.expected()
+        return run_confirmed(_ClientRuns(reactor_thread, expected), cases, targets, options, expected, jobs=16)
     finally:
         client_role.START_GRACE = saved
 
