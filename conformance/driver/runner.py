@@ -136,9 +136,14 @@ async def run_suite(
         try:
             outcome = await control.run(reactor, case, target, options, run_one)
         finally:
-            semaphore.release()
+            # Released on the reactor's next turn, not here: a release hands the slot to the
+            # next waiting case at once, inside this call, and a case that ends without
+            # waiting (SKIPPED, interrupted) releases in turn, nesting deeper with each; a
+            # few hundred such cases in a row hit the recursion limit inside Twisted, which
+            # then loses a slot for good, and the run never ends.
+            reactor.callLater(0, semaphore.release)  # type: ignore[attr-defined]
             if is_heavy:
-                heavy[target.name].release()
+                reactor.callLater(0, heavy[target.name].release)  # type: ignore[attr-defined]
         return outcome if outcome is None or outcome.waited_out else report(target, outcome)
 
     async def diagnosed(target: Target, case: Case, diagnosis: Diagnosis) -> CaseOutcome:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from twisted.internet import protocol
+from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from zope.interface import implementer
 
@@ -250,6 +251,53 @@ def test_progress_callback_sees_every_case(reactor_thread, tmp_path, jobs: int) 
     for case in cases:
         assert events.index(("start", case.id)) < events.index(("done", case.id))
     assert results.targets[0].summary["PASS"] == 5
+
+
+def test_a_run_of_cases_that_end_without_waiting_finishes(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Cases that end at once (SKIPPED, interrupted) behind ones that wait: each hands its
+    slot to the next while the one before is still on the stack; hundreds in a row once
+    nested past the recursion limit, lost slots, and the run hung."""
+    from twisted.internet import task
+
+    from conformance.driver.interpreter import CaseOutcome
+    from conformance.driver.runner import run_suite
+    from conformance.verdicts.judge import skipped
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "protocol: h1\nrfc: 9112\nsection: '9'\ncases:\n"
+        "  - id: n-{n}\n    title: t\n    requirement: MUST\n    params: {n: NUMBERS}\n"
+        '    steps:\n      - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"\n'
+        "      - expect: {response: {status: 200}}\n".replace("NUMBERS", str(list(range(600))))
+    )
+    cases = load_cases([path])
+    waits, skips = (Target.parse(f"{name}=http://127.0.0.1:9/") for name in ("waits", "skips"))
+
+    async def run_one(reactor: Any, case: Any, target: Any, options: Any) -> CaseOutcome:
+        if target is waits:
+            await task.deferLater(reactor, 0.001, lambda: None)
+        return CaseOutcome(result=skipped(case, "test"), connected=False, answered=False, waited_out=False)
+
+    ended = threading.Event()
+    box: list[Any] = []
+
+    def start() -> None:
+        running = defer.Deferred.fromCoroutine(
+            run_suite(
+                reactor_thread.reactor,
+                cases,
+                [waits, skips],
+                RunOptions(preflight=False),
+                jobs=16,
+                run_one=run_one,
+            )
+        )
+        running.addBoth(lambda result: (box.append(result), ended.set()))
+
+    reactor_thread.reactor.callFromThread(start)
+    assert ended.wait(60), "the run never ended"
+    results = box[0]
+    assert [len(target.cases) for target in results.targets] == [600, 600]
 
 
 class OneAtATime(protocol.Protocol):
