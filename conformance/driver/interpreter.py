@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, replace
 
 from twisted.internet import defer
-from twisted.internet.error import ConnectError, DNSLookupError
+from twisted.internet.error import ConnectError, DNSLookupError, TCPTimedOutError
+from twisted.internet.error import TimeoutError as ConnectTimeoutError
 from twisted.internet.task import deferLater
 
 # The protocol drivers (HTTP/2, WebSocket, WebSocket over HTTP/2) register their sessions
@@ -159,6 +160,10 @@ class CaseRun:
         try:
             await connect(endpoint, protocol)
         except (ConnectError, DNSLookupError, OSError) as exc:
+            # A connection attempt that timed out met a full listen queue or a starved
+            # machine as often as a dead server: like a deadline run out, it earns the case
+            # a second run, alone, when the target answered other cases (see run_suite).
+            self.waited_out = isinstance(exc, (ConnectTimeoutError, TCPTimedOutError))
             raise CaseError(
                 f"could not connect to {self.target.host}:{self.target.port}: {connect_error_reason(exc)}"
             ) from None

@@ -638,3 +638,45 @@ def test_the_closing_is_judged_after_the_tcp_close_that_follows_a_failed_step(
     assert result.verdict is Verdict.FAIL, result.observed
     assert result.closing is not None
     assert result.closing["verdict"] == "WRONG CODE", result.closing
+
+
+def test_a_connection_attempt_that_times_out_earns_a_second_run(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A full listen queue (a busy single-threaded server) drops the SYN: the case's
+    connection attempt times out. That rests on a deadline, as a silent answer does, so the
+    outcome says so (run_suite runs such cases again, alone); a refused connection does not."""
+    import socket
+
+    from conformance.driver.interpreter import run_case
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "protocol: h1\nrfc: 9112\nsection: '9'\ncases:\n"
+        "  - id: one\n    title: t\n    requirement: MUST\n"
+        '    steps:\n      - send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"\n'
+        "      - expect: {response: {status: 200}}\n"
+    )
+    (case,) = load_cases([path])
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)  # never accepted: the queue holds one connection, then SYNs are dropped
+        port = server.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+            target = Target.parse(f"http://127.0.0.1:{port}/")
+            options = RunOptions(timeout=1.0, connect_timeout=0.5, preflight=False)
+            outcome = reactor_thread.call(run_case, reactor_thread.reactor, case, target, options)
+        finally:
+            for filler in fillers:
+                filler.close()
+        free = server.getsockname()[1]
+    assert outcome.result.verdict is Verdict.ERROR
+    assert "could not connect" in outcome.result.observed
+    assert outcome.waited_out
+    refused = reactor_thread.call(
+        run_case, reactor_thread.reactor, case, Target.parse(f"http://127.0.0.1:{free}/"), options
+    )
+    assert refused.result.verdict is Verdict.ERROR
+    assert not refused.waited_out
