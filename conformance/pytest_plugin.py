@@ -479,11 +479,11 @@ def base_settings(config: pytest.Config) -> Settings:
     targets are collected only with ``--conformance-config`` (given targets take the settings
     of the file's table of their name): a ``[tool.conformance]`` table written for ``conformance
     run`` does not turn every ``pytest`` of the project into a conformance run."""
-    from conformance.config import ConfigError, find_config, load_config
-
     explicit = config.getoption("conformance_config", None)
     if not explicit and not config.getoption("conformance_target", None):
         return Settings()
+    from conformance.config import ConfigError, find_config, load_config
+
     path = Path(explicit) if explicit else find_config(Path(config.invocation_params.dir))
     if path is None:
         return Settings()
