@@ -689,7 +689,8 @@ def _run_with_servers(servers: Sequence[Any], start_timeout: float, directory: P
     Until the reactor takes SIGINT and SIGTERM over, a signal stops the servers and ends the
     run as interrupted before any case ran: while a server is being started it is only noted
     (an exception raised between the fork and the bookkeeping of a process would lose it),
-    and raised at the next check."""
+    and raised at the next check. While they are being stopped, a signal (a second Ctrl-C)
+    skips the grace period they have to exit after SIGTERM."""
     import signal
     import time
 
@@ -726,7 +727,12 @@ def _run_with_servers(servers: Sequence[Any], start_timeout: float, directory: P
             signal.signal(number, interrupt)
         return int(run(down))
     finally:
-        stop_all(servers)
+        # Whatever handlers the reactor left: a signal now must not cut the stopping short
+        # (servers left running), only hurry it (SIGKILL without the grace period).
+        received.clear()
+        for number in previous:
+            signal.signal(number, note)
+        stop_all(servers, hurry=lambda: bool(received))
         for number, handler in previous.items():
             signal.signal(number, handler)
 

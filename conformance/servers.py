@@ -201,15 +201,20 @@ class ManagedServer:
             self._log_file = None
 
 
-def stop_all(servers: Sequence[ManagedServer], *, close_logs: bool = True) -> None:
+def stop_all(
+    servers: Sequence[ManagedServer], *, close_logs: bool = True, hurry: Callable[[], bool] | None = None
+) -> None:
     """Stop every server's whole process group: SIGTERM to each, up to :data:`GRACE`
-    seconds in all for their leaders to exit, then SIGKILL to each group (whatever the
-    leader left behind), then reap the leaders."""
+    seconds in all for their leaders to exit (less once ``hurry()`` says so: the user asked
+    to quit at once), then SIGKILL to each group (whatever the leader left behind), then
+    reap the leaders."""
     started = [server for server in servers if server._process is not None]
     for server in started:
         server._signal(signal.SIGTERM)
     deadline = time.monotonic() + GRACE
     while time.monotonic() < deadline and not all(server._leader_exited() for server in started):
+        if hurry is not None and hurry():
+            break
         time.sleep(0.02)
     for server in started:
         server._signal(signal.SIGKILL)

@@ -1,16 +1,18 @@
 """A server under test that ``conformance run --server`` starts as a command (test_cli_server.py).
 
-``python command_server.py PORT STATE_DIR``: HTTP/1.1 on 127.0.0.1:PORT, one thread per
+``python command_server.py PORT STATE_DIR [stubborn]``: HTTP/1.1 on 127.0.0.1:PORT, one thread per
 connection. ``GET /fast`` is answered 200; ``GET /slow`` never (STATE_DIR/slow is created
 when one arrives, so a test knows the run is under way); ``GET /die`` ends the process with
 status 7, without an answer; anything else is a 404. At start it writes STATE_DIR/pids: its process group and the pid
 of a child (``sleep``) that it leaves running, so that a test can check that stopping the
-server ended the whole group, not only the process the command started.
+server ended the whole group, not only the process the command started. ``stubborn``: it
+ignores SIGTERM (creating STATE_DIR/term when one comes), so that only SIGKILL ends it.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socketserver
 import subprocess
 import sys
@@ -40,6 +42,8 @@ class Server(socketserver.ThreadingTCPServer):
 
 if __name__ == "__main__":
     PORT, STATE = int(sys.argv[1]), Path(sys.argv[2])
+    if sys.argv[3:] == ["stubborn"]:
+        signal.signal(signal.SIGTERM, lambda number, frame: (STATE / "term").touch())
     child = subprocess.Popen(["sleep", "300"])
     with Server(("127.0.0.1", PORT), Handler) as server:
         (STATE / "pids.tmp").write_text(f"{os.getpgid(0)} {child.pid}\n")

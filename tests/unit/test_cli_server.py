@@ -130,9 +130,9 @@ def groups() -> Iterator[Groups]:
         tracked.kill_all()
 
 
-def _command_server(state: Path) -> str:
+def _command_server(state: Path, *more: str) -> str:
     state.mkdir(exist_ok=True)
-    return f"exec {PYTHON} {COMMAND_SERVER} {{port}} {shlex.quote(str(state))}"
+    return f"exec {PYTHON} {COMMAND_SERVER} {{port}} {shlex.quote(str(state))} {' '.join(more)}"
 
 
 def _reference(pgid_file: Path, ports: str) -> str:
@@ -258,21 +258,27 @@ def test_usage_errors_start_nothing(tmp_path: Path, args: list[str], message: st
     assert not marker.exists()
 
 
-def _run_until(tmp_path: Path, state: Path, ready: Path, *args: str) -> subprocess.Popen[str]:
+def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    for _ in range(1200):  # up to a minute
+        if path.exists() or process.poll() is not None:
+            return
+        time.sleep(0.05)
+
+
+def _run_until(
+    tmp_path: Path, state: Path, ready: Path, *args: str, server: str = ""
+) -> subprocess.Popen[str]:
     cases = tmp_path / "cases.yaml"
     cases.write_text(FAST_DIE_FAST)
     process = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "run", "--server", "srv=" + _command_server(state)]
+        [sys.executable, "-m", "conformance", "run", "--server", "srv=" + (server or _command_server(state))]
         + ["--cases", str(cases), "--jobs", "1", "-o", str(tmp_path / "r"), "--no-progress", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}, "PYTHONPATH": str(ROOT)},
     )
-    for _ in range(1200):  # up to a minute for the run to get there
-        if ready.exists() or process.poll() is not None:
-            break
-        time.sleep(0.05)
+    _wait_for(ready, process)
     return process
 
 
@@ -303,12 +309,25 @@ def test_a_signal_mid_run_stops_the_servers_and_writes_the_report(
     groups.assert_gone(state / "pids")
 
 
-def test_a_second_ctrl_c_stops_the_servers_too(tmp_path: Path, groups: Groups) -> None:
+@pytest.mark.parametrize("when", ["at-once", "while-stopping"])
+def test_a_second_ctrl_c_still_stops_a_server_that_ignores_sigterm(
+    tmp_path: Path, groups: Groups, when: str
+) -> None:
+    """The second Ctrl-C quits at once: right after the first (the run may still be in the
+    reactor), or while the servers are given their grace period after SIGTERM; either way
+    a server that ignores SIGTERM is killed, not left behind."""
     state = tmp_path / "state"
-    process = _run_until(tmp_path, state, state / "slow", "--select", "h1/9112/1/d-slow", "--timeout", "60")
+    process = _run_until(
+        tmp_path, state, state / "slow", "--select", "h1/9112/1/d-slow", "--timeout", "60",
+        server=_command_server(state, "stubborn"),
+    )  # fmt: skip
     groups.files.append(state / "pids")
     assert (state / "slow").exists(), "the run never reached its slow case"
-    returncode, stdout, stderr = _finish(process, signal.SIGINT, signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    if when == "while-stopping":
+        _wait_for(state / "term", process)
+        assert (state / "term").exists(), "the run never sent its server SIGTERM"
+    returncode, stdout, stderr = _finish(process, signal.SIGINT)
     assert returncode == 130, stdout + stderr
     groups.assert_gone(state / "pids")
 
@@ -327,10 +346,7 @@ def test_a_signal_while_the_servers_start_stops_them(tmp_path: Path, groups: Gro
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
-    for _ in range(1200):
-        if pgid.exists() or process.poll() is not None:
-            break
-        time.sleep(0.05)
+    _wait_for(pgid, process)
     groups.files.append(pgid)
     returncode, stdout, stderr = _finish(process, signal.SIGTERM)
     assert returncode == 143, stdout + stderr
