@@ -102,7 +102,9 @@ class ManagedServer:
     def launch(self) -> None:
         """Start the command, without waiting for it to listen (:meth:`wait_ready`)."""
         if self.log is not None and self._log_file is None:
-            self._log_file = self.log.open("ab")
+            # A new log for a new server (a report directory used again); a restarted one
+            # goes on with its own.
+            self._log_file = self.log.open("ab" if self.starts else "wb")
         output = self._log_file if self._log_file is not None else subprocess.DEVNULL
         command = self.command.replace("{port}", str(self.port))
         self._process = subprocess.Popen(
