@@ -282,6 +282,13 @@ def _run_until(
     return process
 
 
+def _require(path: Path, process: subprocess.Popen[str], why: str) -> None:
+    """Fail the test (the run killed first) unless ``path`` exists."""
+    if not path.exists():
+        _finish(process, signal.SIGKILL)
+        pytest.fail(why)
+
+
 def _finish(process: subprocess.Popen[str], *signals: int) -> tuple[int, str, str]:
     try:
         for number in signals:
@@ -301,7 +308,7 @@ def test_a_signal_mid_run_stops_the_servers_and_writes_the_report(
     state = tmp_path / "state"
     process = _run_until(tmp_path, state, state / "slow", "--select", "h1/9112/1/d-slow", "--timeout", "60")
     groups.files.append(state / "pids")
-    assert (state / "slow").exists(), "the run never reached its slow case"
+    _require(state / "slow", process, "the run never reached its slow case")
     returncode, stdout, stderr = _finish(process, number)
     assert returncode == code, stdout + stderr
     assert "Traceback" not in stderr
@@ -322,11 +329,11 @@ def test_a_second_ctrl_c_still_stops_a_server_that_ignores_sigterm(
         server=_command_server(state, "stubborn"),
     )  # fmt: skip
     groups.files.append(state / "pids")
-    assert (state / "slow").exists(), "the run never reached its slow case"
+    _require(state / "slow", process, "the run never reached its slow case")
     process.send_signal(signal.SIGINT)
     if when == "while-stopping":
         _wait_for(state / "term", process)
-        assert (state / "term").exists(), "the run never sent its server SIGTERM"
+        _require(state / "term", process, "the run never sent its server SIGTERM")
     returncode, stdout, stderr = _finish(process, signal.SIGINT)
     assert returncode == 130, stdout + stderr
     groups.assert_gone(state / "pids")
