@@ -11,6 +11,7 @@ when the run was interrupted by SIGINT / SIGTERM (the cases that finished are re
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import gc
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -425,6 +427,24 @@ def _output(quiet: bool, verbose: int, max_failures: int) -> Output:
     "200). Overrides --echo-path for that target. Repeatable.",
 )
 @click.option(
+    "--server",
+    "servers",
+    multiple=True,
+    metavar="NAME=COMMAND",
+    help="Start a server under test for the run, and stop it (its whole process group) at the end: "
+    "COMMAND runs in /bin/sh with {port} replaced by a free 127.0.0.1 port. Its URL: the target "
+    "NAME=URL with {port} in it (h2c://127.0.0.1:{port}/), else http://127.0.0.1:{port}/. Its "
+    "output goes to server-NAME.log in the report directory. Repeatable.",
+)
+@click.option(
+    "--server-start-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=30.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds a --server has to accept a connection; else its cases are ERRORs (exit 3).",
+)
+@click.option(
     "--config",
     "config",
     type=click.Path(dir_okay=False),  # a missing file is the loader's error, naming it
@@ -484,6 +504,8 @@ def run(
     verbose: int,
     max_failures: int,
     target_options: Sequence[str],
+    servers: Sequence[str],
+    server_start_timeout: float,
     config: Any,
 ) -> None:
     """Run the suites against TARGETS (default: the targets of the configuration file, else
@@ -491,10 +513,15 @@ def run(
 
     \b
     A target is a URL, optionally named: http://127.0.0.1:8080/, nginx=https://localhost:8443/
+    Or a server the run starts and stops (CI): --server 'mine=./myserver --port {port}'
+    (its URL: http://127.0.0.1:{port}/, or name it: mine=h2c://127.0.0.1:{port}/)
     """
+    configured, managed = _configured_targets(targets, servers, target_options, config)
     try:
         _run(
-            targets=_configured_targets(targets, target_options, config),
+            targets=configured,
+            servers=managed,
+            server_start_timeout=server_start_timeout,
             case_paths=case_paths,
             suites=suites,
             select=select,
@@ -516,9 +543,9 @@ def run(
             allow_errors=allow_errors,
             output=_output(quiet, verbose, max_failures),
         )
-    except KeyboardInterrupt:  # before the run began: nothing to report
+    except (KeyboardInterrupt, _Interrupted) as exc:  # before the run began: nothing to report
         click.echo("\nInterrupted before any case ran", err=True)
-        sys.exit(EXIT_SIGINT)
+        sys.exit(EXIT_SIGTERM if isinstance(exc, _Interrupted) and exc.signal == "SIGTERM" else EXIT_SIGINT)
 
 
 def _run(
@@ -543,8 +570,11 @@ def _run(
     summary_md: str | None,
     allow_errors: bool,
     output: Output = Output(),
+    servers: Sequence[Any] = (),
+    server_start_timeout: float = 30.0,
 ) -> None:
-    """The body of :func:`run`."""
+    """The body of :func:`run`. ``servers``: the :class:`conformance.servers.ManagedServer`
+    of the targets the run starts (after every usage check) and stops, whatever happens."""
     _GC.starting()
     from conformance.driver.endpoints import TLSSettings
     from conformance.driver.interpreter import RunOptions
@@ -616,11 +646,95 @@ def _run(
         summary_md=Path(summary_md) if summary_md else None,
         allow_errors=allow_errors,
     )
-    code = _run_in_reactor(parsed, cases, options, jobs, directory, gate, not no_progress, output)
+    if servers:
+        code = _run_with_servers(
+            servers,
+            server_start_timeout,
+            directory,
+            lambda down: _run_in_reactor(
+                parsed,
+                cases,
+                options,
+                jobs,
+                directory,
+                gate,
+                not no_progress,
+                output,
+                down=down,
+                servers=servers,
+            ),
+        )
+    else:
+        code = _run_in_reactor(parsed, cases, options, jobs, directory, gate, not no_progress, output)
     if not report_dir:
         _point_latest(directory)
     _GC.exiting()
     sys.exit(code)
+
+
+class _Interrupted(Exception):
+    """SIGINT or SIGTERM while the run's servers were starting: they are stopped, and the run
+    ends as one interrupted before any case ran."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.signal = name
+
+
+def _run_with_servers(servers: Sequence[Any], start_timeout: float, directory: Path, run: Any) -> int:
+    """``run(down)`` (:func:`_run_in_reactor`) between starting ``servers`` and stopping them
+    all, however the run ends (an exception, a signal, a second Ctrl-C's quick exit). A server that did not
+    start makes its target's cases ERRORs with the reason, and the run goes on with the others.
+
+    Until the reactor takes SIGINT and SIGTERM over, a signal stops the servers and ends the
+    run as interrupted before any case ran: while a server is being started it is only noted
+    (an exception raised between the fork and the bookkeeping of a process would lose it),
+    and raised at the next check. While they are being stopped, a signal (a second Ctrl-C)
+    skips the grace period they have to exit after SIGTERM."""
+    import signal
+    import time
+
+    from conformance.servers import ServerStartError, stop_all
+
+    received: list[str] = []
+
+    def note(number: int, frame: Any) -> None:
+        received.append(signal.Signals(number).name)
+
+    def check() -> None:
+        if received:
+            raise _Interrupted(received[0])
+
+    def interrupt(number: int, frame: Any) -> None:
+        raise _Interrupted(signal.Signals(number).name)
+
+    previous = {number: signal.signal(number, note) for number in (signal.SIGINT, signal.SIGTERM)}
+    down: dict[str, str] = {}
+    try:
+        for server in servers:
+            server.log = directory / f"server-{server.name}.log"
+            server.launch()
+        # One deadline for all: they start side by side.
+        deadline = time.monotonic() + start_timeout
+        for server in servers:
+            try:
+                server.wait_ready(deadline, interrupted=check)
+            except ServerStartError as exc:
+                down[server.name] = exc.reason
+                click.echo(f"error: {exc}", err=True)
+        check()
+        for number in previous:
+            signal.signal(number, interrupt)
+        return int(run(down))
+    finally:
+        # Whatever handlers the reactor left: a signal now must not cut the stopping short
+        # (servers left running), only hurry it (SIGKILL without the grace period).
+        received.clear()
+        for number in previous:
+            signal.signal(number, note)
+        stop_all(servers, hurry=lambda: bool(received))
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _read_config(ctx: click.Context, path: str | None) -> Any:
@@ -643,23 +757,25 @@ def _read_config(ctx: click.Context, path: str | None) -> Any:
 
 
 def _configured_targets(
-    specs: Sequence[str], target_options: Sequence[str], settings: Any
-) -> list[tuple[str, dict[str, str]]]:
+    specs: Sequence[str], server_specs: Sequence[str], target_options: Sequence[str], settings: Any
+) -> tuple[list[tuple[str, dict[str, str]]], list[Any]]:
     """The run's targets as (``[NAME=]URL``, resource paths by capability): those of the
-    command line, else those of the configuration file; each with the resources its table
-    in the file names (a command-line target takes the settings of the table of its name),
-    then those of ``--target-option``."""
+    command line (its URLs and ``--server``), else those of the configuration file; each with
+    the resources its table in the file names (a command-line target takes the settings of
+    the table of its name), then those of ``--target-option``. And the servers the run is to
+    start (:func:`_managed_servers`), not started yet."""
     from conformance.target import Target, parse_target_option
 
     tables = {table.name: table for table in settings.targets} if settings is not None else {}
-    if not specs and tables:
+    if not specs and not server_specs and tables:
         for table in tables.values():
-            if table.url is None:
+            if table.url is None and table.server is None:
                 raise click.UsageError(
                     f"{settings.source}: the target {table.name!r} has no url: give it one, or give "
                     f"the target on the command line ({table.name}=URL)"
                 )
         specs = [table.spec for table in tables.values()]
+    specs, servers = _managed_servers(specs, server_specs, tables)
     targets: list[tuple[str, dict[str, str]]] = []
     names: dict[str, dict[str, str]] = {}  # target name -> its resources
     for spec in specs:
@@ -681,7 +797,76 @@ def _configured_targets(
             known = ", ".join(names) if names else "none: the bundled reference target names its own"
             raise click.UsageError(f"--target-option {text!r}: no target named {name!r} (targets: {known})")
         names[name][capability] = path
-    return targets
+    return targets, servers
+
+
+def _spec_name(spec: str) -> str | None:
+    """The ``NAME`` of ``NAME=URL``, if the target is named."""
+    head, sep, _ = spec.partition("=")
+    return head if sep and "://" not in head else None
+
+
+def _managed_servers(
+    specs: Sequence[str], server_specs: Sequence[str], tables: dict[str, Any]
+) -> tuple[list[str], list[Any]]:
+    """The targets with ``{port}`` in their URL filled in, and the servers to start for them.
+
+    A target is started by the run when its URL holds ``{port}``: by the command of
+    ``--server`` of its name, else by its table's ``server``. A ``--server`` whose name no
+    target of the command line has adds one: its table's URL (when it has ``{port}``), else
+    ``http://127.0.0.1:{port}/``. Each server gets a free 127.0.0.1 port. Every mismatch is a
+    usage error, raised before anything starts."""
+    from conformance.config import DEFAULT_SERVER_URL
+    from conformance.servers import ManagedServer, parse_server
+
+    commands: dict[str, str] = {}
+    for text in server_specs:
+        try:
+            name, command = parse_server(text)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        if name in commands:
+            raise click.UsageError(f"two --server named {name!r}: one command per target")
+        commands[name] = command
+    named = {_spec_name(spec): spec for spec in specs}
+    specs = list(specs)
+    for name in commands:
+        spec = named.get(name)
+        if spec is None:
+            table = tables.get(name)
+            url = (
+                table.url if table is not None and table.url and "{port}" in table.url else DEFAULT_SERVER_URL
+            )
+            specs.append(f"{name}={url}")
+        elif "{port}" not in spec:
+            raise click.UsageError(
+                f"--server {name}=…: the target {spec!r} has a fixed URL; the server the run starts "
+                f"gets a free port: write its URL with {{port}} ({name}=http://127.0.0.1:{{port}}/), "
+                f"or leave the target out (then {DEFAULT_SERVER_URL})"
+            )
+    servers: list[Any] = []
+    filled: list[str] = []
+    for spec in specs:
+        if "{port}" not in spec:
+            filled.append(spec)
+            continue
+        owner = _spec_name(spec)
+        table = tables.get(owner) if owner is not None else None
+        start = commands.get(owner or "") or (table.server if table is not None else None)
+        if owner is None or start is None:
+            who = owner or "NAME"
+            raise click.UsageError(
+                f"target {spec!r}: {{port}} stands for the port of a server the run starts: "
+                f"give --server {who}=COMMAND (with {{port}} in it too)"
+                + ("" if owner else ", and name the target: NAME=URL")
+            )
+        server = ManagedServer(name=owner, command=start)
+        spec = spec.replace("{port}", str(server.port))
+        with contextlib.suppress(ValueError):  # reported, with the reason, when the run parses it
+            server.host = urlsplit(spec.partition("=")[2]).hostname or server.host
+        servers.append(server)
+        filled.append(spec)
+    return filled, servers
 
 
 SUITE_NAMES = {"h1": "HTTP/1.1", "h2": "HTTP/2", "ws": "WebSocket"}
@@ -878,7 +1063,13 @@ def _run_in_reactor(
     gate: Gate,
     progress: bool,
     output: Output = Output(),
+    *,
+    down: dict[str, str] | None = None,
+    servers: Sequence[Any] = (),
 ) -> int:
+    """Run the cases in the reactor: the results, the reports, the exit status. ``down``: the
+    targets whose server did not start, and why; ``servers``: those the run started (a second
+    Ctrl-C, which quits at once, stops them first; one that exited during the run is named)."""
     from rich.console import Console
     from twisted.internet import defer, task
 
@@ -893,7 +1084,7 @@ def _run_in_reactor(
     async def main_async(reactor: Any) -> None:
         # Once running: the reactor installs its own handlers as it starts (this coroutine
         # begins before that).
-        reactor.callWhenRunning(_on_signals, reactor, control, console)
+        reactor.callWhenRunning(_on_signals, reactor, control, console, servers)
         reference = None
         run_targets = targets
         if not run_targets:
@@ -944,10 +1135,12 @@ def _run_in_reactor(
                 on_case_done=case_done,
                 control=control,
                 on_case_start=reporter.case_started,
+                down=down,
             )
         finally:
             if reference is not None:
                 reference.stop()
+        _note_exited_servers(servers, down or {}, console)
         if gate.shard:
             results = dataclasses.replace(results, shard=gate.shard)
         if gate.baseline is not None:
@@ -983,11 +1176,30 @@ def crashed(failure: Any) -> None:
 _SIGNAL_EXITS = {"SIGINT": EXIT_SIGINT, "SIGTERM": EXIT_SIGTERM}
 
 
-def _on_signals(reactor: Any, control: Any, console: Any) -> None:
+def _note_exited_servers(servers: Sequence[Any], down: dict[str, str], console: Any) -> None:
+    """Say which started server exited during the run: the cases after that ended in ERROR
+    (could not connect), and this says why."""
+    for server in servers:
+        status = server.exit_status
+        if server.name in down or status is None:
+            continue
+        console.print(
+            f"[bold red]server {server.name!r} exited with status {status} during the run[/]: the cases "
+            f"after that could not connect (ERROR); its output: {server.log}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        tail = server.output_tail()
+        if tail:
+            console.print("\n".join("    " + line for line in tail.splitlines()[-5:]), markup=False)
+
+
+def _on_signals(reactor: Any, control: Any, console: Any, servers: Sequence[Any] = ()) -> None:
     """Replace the reactor's SIGINT and SIGTERM handlers (which stop it at once, reports lost)
     with: the first signal interrupts the run (no case starts any more, those in flight are
     dropped, the report of the finished ones is written, the exit status says which signal);
-    a second SIGINT quits at once, the terminal's cursor shown again first."""
+    a second SIGINT quits at once, the terminal's cursor shown again first, and the
+    ``servers`` the run started stopped (a quick exit runs no ``finally``)."""
     import signal
 
     def handler(number: int, frame: Any) -> None:
@@ -997,6 +1209,10 @@ def _on_signals(reactor: Any, control: Any, console: Any) -> None:
                 console.show_cursor(True)
                 sys.stderr.write("\nInterrupted again: quitting without a report\n")
                 sys.stderr.flush()
+                if servers:
+                    from conformance.servers import stop_all
+
+                    stop_all(servers)
                 os._exit(EXIT_SIGINT)
             return
         sys.stderr.write(

@@ -14,15 +14,21 @@ Keys (each the long option of ``run`` of the same name; the command line overrid
     timeout = 2.0                case-timeout = 30.0         report-dir = "reports/ci"
     transcripts = "failures"     insecure = false            ca-file = "ca.pem"
     allow-errors = false         echo-path = "/echo"         # every target without its own
+    server-start-timeout = 30.0  # seconds a target's server has to accept a connection
 
     [targets.mine]               # [tool.conformance.targets.mine] in pyproject.toml
     url = "http://127.0.0.1:8080/"
     echo-path = "/echo"          # and validator-path, large-path, chunked-path
 
+    [targets.built]              # a server the run starts (as --server built=COMMAND)
+    server = "./myserver --port {port}"
+    url = "h2c://127.0.0.1:{port}/"   # optional: http://127.0.0.1:{port}/ by default
+
 Paths in the file (``cases``, ``baseline``, ``report-dir``, ``ca-file``) are relative to the
 file's directory. A target table may leave ``url`` out when the command line gives the URL
 (``conformance run mine=http://127.0.0.1:$PORT/``): the table's settings then apply to the
-command line's target of that name.
+command line's target of that name. A target with a ``server`` is started by the run on a
+free port (``{port}`` in its command and URL), as ``--server NAME=COMMAND`` would.
 
 :func:`find_config` and :func:`load_config` are plain functions that return a
 :class:`Settings`, so the pytest plugin can read the same file; an error is a
@@ -44,6 +50,8 @@ from conformance.target import RESOURCE_SETTINGS, check_resource_path
 CONFIG_NAME = "conformance.toml"
 PYPROJECT = "pyproject.toml"
 SUITES = ("h1", "h2", "ws")
+#: The URL of a server the run starts when nothing names another (``--server``, ``server =``).
+DEFAULT_SERVER_URL = "http://127.0.0.1:{port}/"
 
 
 class ConfigError(UsageError):
@@ -52,16 +60,20 @@ class ConfigError(UsageError):
 
 @dataclass(frozen=True, kw_only=True)
 class TargetSettings:
-    """One target's table: its name, URL (None: the command line gives it) and resources."""
+    """One target's table: its name, URL (None: the command line gives it, or a server's
+    default), resources, and the command that starts it (``server``, with ``{port}``)."""
 
     name: str
     url: str | None
     resources: tuple[tuple[str, str], ...] = ()  # (capability, path), as Target.resources
+    server: str | None = None
 
     @property
     def spec(self) -> str:
-        """The target as the command line writes it: ``NAME=URL``."""
-        return f"{self.name}={self.url}"
+        """The target as the command line writes it: ``NAME=URL`` (a URL with ``{port}``
+        for a server the run starts)."""
+        url = self.url if self.url is not None or self.server is None else DEFAULT_SERVER_URL
+        return f"{self.name}={url}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,6 +183,7 @@ OPTIONS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "insecure": ("insecure", _flag),
     "allow-errors": ("allow_errors", _flag),
     "echo-path": ("echo_path", _resource_path("echo-path")),
+    "server-start-timeout": ("server_start_timeout", _seconds(0.1, 3600)),
 }
 PATH_OPTIONS: dict[str, tuple[str, Callable[[object, Path], Any]]] = {
     "cases": ("case_paths", _paths_of),
@@ -180,7 +193,7 @@ PATH_OPTIONS: dict[str, tuple[str, Callable[[object, Path], Any]]] = {
 }
 #: Other spellings a user may reach for, and the key they mean.
 ALIASES = {"suite": "suites", "target": "targets", "fail_on": "fail-on", "echo_path": "echo-path"}
-TARGET_KEYS = ("url", *RESOURCE_SETTINGS)
+TARGET_KEYS = ("url", "server", *RESOURCE_SETTINGS)
 
 
 def find_config(start: Path) -> Path | None:
@@ -265,7 +278,7 @@ def _targets(value: object, error: Callable[[str, str], ConfigError]) -> tuple[T
     for name, table in value.items():
         if not _NAME.fullmatch(name):
             raise error(f"targets.{name}", "a target name has letters, digits, '.', '_' and '-'")
-        url = None
+        url = server = None
         resources: dict[str, str] = {}
         for key, setting in table.items():
             where = f"targets.{name}.{key}"
@@ -273,6 +286,13 @@ def _targets(value: object, error: Callable[[str, str], ConfigError]) -> tuple[T
                 if not isinstance(setting, str) or "://" not in setting:
                     raise error(where, f'wants a URL such as "http://127.0.0.1:8080/", not {setting!r}')
                 url = setting
+            elif key == "server":
+                if not isinstance(setting, str) or "{port}" not in setting:
+                    raise error(
+                        where,
+                        f'wants a command with {{port}}, e.g. "./myserver --port {{port}}", not {setting!r}',
+                    )
+                server = setting
             elif key in RESOURCE_SETTINGS:
                 try:
                     resources[RESOURCE_SETTINGS[key]] = _resource_path(key)(setting)
@@ -281,7 +301,17 @@ def _targets(value: object, error: Callable[[str, str], ConfigError]) -> tuple[T
             else:
                 known = ", ".join(TARGET_KEYS)
                 raise error(where, f"unknown key; a target's table knows {known}")
-        targets.append(TargetSettings(name=name, url=url, resources=tuple(sorted(resources.items()))))
+        if server is not None and url is not None and "{port}" not in url:
+            raise error(
+                f"targets.{name}.url",
+                f"the target has a server, started on a free port: its URL wants {{port}} "
+                f'(e.g. "h2c://127.0.0.1:{{port}}/"), not {url!r}',
+            )
+        if server is None and url is not None and "{port}" in url:
+            raise error(f"targets.{name}.url", "has {port}, but the target has no server = COMMAND to start")
+        targets.append(
+            TargetSettings(name=name, url=url, resources=tuple(sorted(resources.items())), server=server)
+        )
     return tuple(targets)
 
 

@@ -499,7 +499,10 @@ def base_settings(config: pytest.Config) -> Settings:
             value = loaded.options[option]
             values[name] = tuple(value) if isinstance(value, list) else value
     if explicit:
-        values["targets"] = tuple(table.spec for table in loaded.targets if table.url is not None)
+        # A target the run would start (server = COMMAND) is not the plugin's to start.
+        values["targets"] = tuple(
+            table.spec for table in loaded.targets if table.url is not None and table.server is None
+        )
     values["resources"] = tuple((table.name, tuple(table.resources)) for table in loaded.targets)
     return Settings(**values)
 

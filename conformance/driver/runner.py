@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from twisted.internet import defer
@@ -97,6 +97,7 @@ async def run_suite(
     control: RunControl | None = None,
     on_case_start: StartCallback | None = None,
     run_one: CaseRunner = run_case,
+    down: Mapping[str, str] | None = None,
 ) -> RunResults:
     """Run every case against every target, ``jobs`` at a time.
 
@@ -110,7 +111,9 @@ async def run_suite(
 
     ``run_one`` runs one case (the client role passes its own: the targets are then clients).
     ``control`` (a :class:`RunControl`) can interrupt the run: the results then hold only the
-    cases that finished, and say so.
+    cases that finished, and say so. ``down``: the targets known to be out of reach before
+    the run (target name -> why: a ``--server`` command that did not start), whose cases are
+    ERRORs with that reason, as for an unreachable target, without a connection tried.
     """
     control = control or RunControl()
     keep_no_log_history()  # else Twisted's log history keeps every connection alive
@@ -163,7 +166,10 @@ async def run_suite(
 
     async def all_of(target: Target, target_cases: list[Case]) -> list[CaseOutcome | None]:
         diagnoses: dict[str, Diagnosis | None] = {}
-        if options.preflight:
+        if down and target.name in down:
+            unstarted = Diagnosis(reason=down[target.name], connected=False)
+            diagnoses = {case.protocol: unstarted for case in target_cases}
+        elif options.preflight:
             for suite in dict.fromkeys(case.protocol for case in target_cases):
                 diagnoses[suite] = await probe(
                     reactor, target, suite, options.tls, options.timeout, options.connect_timeout

@@ -7,7 +7,7 @@ interleave); oracles (:mod:`.oracles`) turn what came back into a finding's *sig
 Hypothesis then shrinks the input while the signature holds (:mod:`.engine`), and the
 minimal input is written as an ordinary case file (:mod:`.findings`) that ``conformance run``
 replays. Servers given as commands are started, restarted after a crash and stopped by
-:mod:`.servers`.
+:mod:`conformance.servers` (which ``conformance run --server`` shares).
 
 Hypothesis is needed only here: ``pip install 'http-conformance[fuzz]'``.
 """

@@ -132,7 +132,7 @@ def fuzz_command(
         ) from None
     from conformance.fuzz.engine import Bounds, Fuzzer, FuzzTarget
     from conformance.fuzz.findings import write_findings
-    from conformance.fuzz.servers import ManagedServer, ServerStartError, parse_server
+    from conformance.servers import ManagedServer, ServerStartError, parse_server
 
     parsed: list[FuzzTarget] = []
     for number, spec in enumerate(targets):

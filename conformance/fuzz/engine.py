@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from conformance.fuzz import oracles, wire
 from conformance.fuzz.model import FuzzInput
 from conformance.fuzz.oracles import Reading, ReferenceReading, Signature
-from conformance.fuzz.servers import ManagedServer
+from conformance.servers import ManagedServer
 
 
 class FuzzError(Exception):

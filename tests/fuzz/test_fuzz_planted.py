@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.fuzz.servers import ManagedServer
+from conformance.servers import ManagedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = Path(__file__).with_name("planted_server.py")

@@ -3,6 +3,7 @@ plugin calls the same functions)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,32 @@ def test_target_option_splits_at_the_last_dot_before_the_equals_sign(
 def test_target_option_paths_are_origin_form() -> None:
     with pytest.raises(UsageError, match="a path starting with '/'"):
         parse_target_option("mine.echo-path=/a b")
+
+
+def test_a_target_table_with_a_server_is_a_target_the_run_starts(tmp_path: Path) -> None:
+    path = tmp_path / "conformance.toml"
+    path.write_text(
+        'server-start-timeout = 5\n[targets.a]\nserver = "./srv --port {port}"\n'
+        '[targets.b]\nserver = "./srv {port}"\nurl = "h2c://127.0.0.1:{port}/"\n'
+    )
+    settings = load_config(path)
+    assert settings.options == {"server_start_timeout": 5.0}
+    a, b = settings.targets
+    assert (a.server, a.url, a.spec) == ("./srv --port {port}", None, "a=http://127.0.0.1:{port}/")
+    assert b.spec == "b=h2c://127.0.0.1:{port}/"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('server = "./srv"', "targets.a.server: wants a command with {port}"),
+        ("server = 3", "targets.a.server: wants a command with {port}"),
+        ('server = "./srv {port}"\nurl = "http://127.0.0.1:8080/"', "targets.a.url: the target has a server"),
+        ('url = "http://127.0.0.1:{port}/"', "targets.a.url: has {port}, but the target has no server"),
+    ],
+)
+def test_a_server_and_its_url_must_agree_on_the_port(tmp_path: Path, table: str, message: str) -> None:
+    path = tmp_path / "conformance.toml"
+    path.write_text(f"[targets.a]\n{table}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)

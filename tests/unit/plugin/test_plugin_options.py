@@ -366,8 +366,13 @@ def test_the_configuration_files_targets_run_only_when_asked(
 ) -> None:
     """A project's own pytest runs never turn into conformance runs because its pyproject.toml
     names targets for ``conformance run``: the file's targets need --conformance-config, and a
-    broken file matters only to a conformance run."""
-    project.makefile(".toml", conformance=f'[targets.srv]\nurl = "{ok_server}"\n')
+    broken file matters only to a conformance run. A target ``conformance run`` would start
+    (``server = COMMAND``) is not the plugin's to start: it is left out."""
+    project.makefile(
+        ".toml",
+        conformance=f'[targets.srv]\nurl = "{ok_server}"\n'
+        '[targets.built]\nserver = "./srv {port}"\nurl = "http://127.0.0.1:{port}/"\n',
+    )
     project.makepyfile(test_own="def test_own():\n    pass\n")
     plain = run(project, "test_own.py")
     assert plain.parseoutcomes() == {"passed": 1}
