@@ -349,6 +349,10 @@ def verdicts(target: TargetResults) -> dict[str, str]:
 RACES: dict[str, dict[str, set[str]]] = {
     "http.server": {
         "h1/9112/9.6/error-response-readable-before-close": {PASS, NON_STRICT},
+        # http.server answers a POST 501 from its head, at once: inside the case's 500 ms of
+        # silence that is "answered before the content" (SKIPPED, not exercised); on a loaded
+        # machine the 501 comes after it, once the body is sent (PASS: no 100 either way).
+        "h1/9110/10.1.1/no-100-to-http10": {SKIPPED, PASS},
     },
     # uvicorn (h11 or httptools) answers the invalid Content-Length with its own 400, before
     # the application runs, and closes while the 64 KiB are still arriving: the same race

@@ -182,6 +182,18 @@ EXPECTED: dict[str, dict[str, str]] = {
 }
 
 
+# Apache resets a few connections of its own accord when the machine is loaded (seen in CI,
+# and here with three CPU hogs: about one in ten of these cases' connections). Each such reset
+# is an outcome the RFC allows, so it never FAILs, but it decides these cases otherwise than a
+# finished exchange does: the verdict may be either of these, and nothing else.
+_APACHE_RACES = {
+    "h2/9113/6.5/settings-ack-not-acknowledged": {PASS, SKIPPED},
+    "h2/9113/6.9.1/client-data-beyond-window": {PASS, NON_STRICT},
+    "h2/9113/6.9.1/single-update-overflow": {PASS, NON_STRICT},
+}
+RACES: dict[str, dict[str, set[str]]] = {"apache2": _APACHE_RACES, "apache2-tls": _APACHE_RACES}
+
+
 @pytest.fixture(scope="module")
 def h2_cases():  # type: ignore[no-untyped-def]
     cases = [case for case in load_cases([bundled_cases_dir()]) if case.protocol == "h2"]
@@ -215,11 +227,17 @@ def test_h2_suite_against_real_server(server, reactor_thread, h2_cases):  # type
         case.id: case.observed for target in runs for case in target.cases if case.verdict.value == "ERROR"
     }
     assert errors == {}
-    expected = EXPECTED.get(server, {})
+    races = RACES.get(server, {})
+    expected = {
+        case_id: verdict for case_id, verdict in EXPECTED.get(server, {}).items() if case_id not in races
+    }
     assert {case_id: observed.get(case_id) for case_id in expected} == expected
     if server in real_fails.servers("h2"):
-        changes = real_fails.differences("h2", server, first)
+        changes = real_fails.differences("h2", server, first, ignore=races)
         assert not changes, "FAILs that differ from real_fails.yaml:\n" + "\n".join(changes)
+    seen = {case_id: {verdicts(target)[case_id] for target in runs} for case_id in races}
+    assert {case_id: found for case_id, found in seen.items() if not found <= races[case_id]} == {}
     for again in runs[1:]:
-        changed = {k: (v, verdicts(again)[k]) for k, v in observed.items() if verdicts(again)[k] != v}
+        now = verdicts(again)
+        changed = {k: (v, now[k]) for k, v in observed.items() if now[k] != v and k not in races}
         assert changed == {}

@@ -154,7 +154,9 @@ def test_generic_codes_stand_in_for_specific_ones_but_not_others() -> None:
 def test_a_stream_error_after_an_answer_and_a_reset_no_error_is_not_exercised() -> None:
     stream = h2pat.StreamError(errors=frozenset({fr.ErrorCode.FRAME_SIZE_ERROR}))
     done = fr.RstStreamFrame(stream_id=1, error_code=fr.ErrorCode.NO_ERROR, length=4)
-    assert stream.evaluate(obs(answered(1, 405), done), START) == ex.Matched(end=2, grade=ex.Grade.UNEXERCISED)
+    assert stream.evaluate(obs(answered(1, 405), done), START) == ex.Matched(
+        end=2, grade=ex.Grade.UNEXERCISED
+    )
 
 
 def test_a_stream_error_on_a_named_stream_that_was_served_is_decided_at_once() -> None:
@@ -164,3 +166,21 @@ def test_a_stream_error_on_a_named_stream_that_was_served_is_decided_at_once() -
     assert isinstance(named.evaluate(obs(answered(3, 431)), START), ex.Pending)
     assert isinstance(named.evaluate(obs(answered(1)), START), ex.Pending)
     assert isinstance(h2pat.StreamError(errors=ERROR).evaluate(obs(answered(3)), START), ex.Pending)
+
+
+def test_a_close_during_a_wait_for_no_frame_leaves_the_rule_unexercised() -> None:
+    """A target may close at any time (Apache resets a few connections when it is busy): the
+    forbidden frame can no longer come, but the wait was cut short: not exercised, never a
+    FAIL. The forbidden frame before the close still FAILs, and a close after the whole wait
+    changes nothing."""
+    no_ack = h2pat.NoFrameFor(
+        pattern=h2pat.FramePattern(frame_type=fr.FrameType.SETTINGS, flags=fr.Flag.ACK), ms=300
+    )
+    closed = no_ack.evaluate(obs(ping_ack(), ConnectionClosed(reset=True), timed_out=True), START)
+    assert closed == ex.Matched(end=1, grade=ex.Grade.UNEXERCISED)
+    acked = no_ack.evaluate(
+        obs(fr.SettingsFrame(flags=fr.Flag.ACK), ConnectionClosed(), timed_out=True), START
+    )
+    assert isinstance(acked, ex.Mismatch)
+    late = ex.Observation(events=[ConnectionClosed()], received=0, elapsed=0.4, timed_out=True)
+    assert no_ack.evaluate(late, START) == ex.Matched(end=1)
