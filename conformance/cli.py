@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import click
 
 from conformance import __version__
+from conformance import cli_options as options
 from conformance.errors import ConformanceError, UsageError
 from conformance.shards import case_sort_key, in_shard, parse_shard
 
@@ -310,13 +311,6 @@ def _serve_managed(reactor: Any, host: str) -> None:
     reactor.run()
 
 
-_ALLOW_ERRORS = click.option(
-    "--allow-errors",
-    is_flag=True,
-    help="Exit 0 even when a case ended in ERROR or a target could not be reached (exit 3 otherwise).",
-)
-
-
 @dataclass(frozen=True)
 class Output:
     """How much the terminal says: ``verbosity`` -1 (``-q``) to 2 (``-vv``), and how many
@@ -378,20 +372,8 @@ def _output(quiet: bool, verbose: int, max_failures: int) -> Output:
     show_default=True,
     help="Seconds an expect step waits.",
 )
-@click.option(
-    "--case-timeout",
-    type=click.FloatRange(0.1, 3600),
-    default=30.0,
-    show_default=True,
-    help="Seconds a whole case may take before it is an ERROR.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["must", "should", "may"]),
-    default="must",
-    show_default=True,
-    help="Exit 1 when a case at or above this requirement level FAILs.",
-)
+@options.CASE_TIMEOUT
+@options.FAIL_ON
 @click.option(
     "-o",
     "--report-dir",
@@ -453,31 +435,12 @@ def _output(quiet: bool, verbose: int, max_failures: int) -> Output:
     help="Read the settings from this TOML file (default: ./conformance.toml, or [tool.conformance] "
     "of ./pyproject.toml, looked for upwards from here). Command-line options override it.",
 )
-@click.option(
-    "--transcripts",
-    type=click.Choice(["failures", "all"]),
-    default="failures",
-    show_default=True,
-    help="Whose wire transcripts the reports keep: every case that did not PASS, or all cases.",
-)
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-@click.option(
-    "--baseline",
-    "baseline_path",
-    type=click.Path(dir_okay=False),
-    help="YAML file of FAILs expected per target; only other FAILs fail the run.",
-)
-@click.option(
-    "--shard",
-    metavar="K/N",
-    help="Run only the K-th of N shards of the cases (split by a stable hash of the case id).",
-)
-@click.option(
-    "--summary-md",
-    type=click.Path(dir_okay=False),
-    help="Also write the Markdown summary to this file ($GITHUB_STEP_SUMMARY is appended to anyway).",
-)
-@_ALLOW_ERRORS
+@options.TRANSCRIPTS
+@options.NO_PROGRESS
+@options.BASELINE
+@options.SHARD
+@options.SUMMARY_MD
+@options.ALLOW_ERRORS
 @_output_options
 def run(
     targets: Sequence[str],
@@ -1242,15 +1205,6 @@ def _read_results(path: str) -> Any:
         raise BadInputFile(f"{path}: {exc.strerror or exc}") from None
 
 
-_FAIL_ON = click.option(
-    "--fail-on",
-    type=click.Choice(["must", "should", "may"]),
-    default="must",
-    show_default=True,
-    help="The lowest requirement level whose FAIL (or regression) sets the exit status.",
-)
-
-
 @main.command("baseline")
 @click.argument("results_path", metavar="RESULTS.json", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -1285,9 +1239,9 @@ def baseline_command(results_path: str, out: str | None) -> None:
     type=click.Path(dir_okay=False),
     help="Judge the merged results against this baseline (instead of the runs' own).",
 )
-@_FAIL_ON
-@_ALLOW_ERRORS
-@click.option("--summary-md", type=click.Path(dir_okay=False), help="Also write the Markdown summary here.")
+@options.FAIL_ON
+@options.ALLOW_ERRORS
+@options.SUMMARY_MD
 @click.option(
     "--matrix-md",
     type=click.Path(dir_okay=False),
@@ -1367,7 +1321,7 @@ def report_command(
     show_default=True,
     help="How to print the differences.",
 )
-@_FAIL_ON
+@options.FAIL_ON
 def diff_command(old_path: str, new_path: str, output_format: str, fail_on: str) -> None:
     """Compare two runs: regressions, fixes, other changes, new and removed cases.
 

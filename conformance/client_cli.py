@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from conformance import cli_options as options
 from conformance.shards import case_sort_key, in_shard, parse_shard
 
 #: The suites client mode has cases for, and the reference client of each (run with no COMMAND).
@@ -71,42 +72,15 @@ def reference_command(suite: str) -> str:
     show_default=True,
     help="Seconds an expect step waits (a client gets at least 10 s to start and to exit).",
 )
-@click.option(
-    "--case-timeout",
-    type=click.FloatRange(0.1, 3600),
-    default=30.0,
-    show_default=True,
-    help="Seconds a whole case may take before it is an ERROR.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["must", "should", "may"]),
-    default="must",
-    show_default=True,
-    help="Exit 1 when a case at or above this requirement level FAILs.",
-)
+@options.CASE_TIMEOUT
+@options.FAIL_ON
 @click.option("-o", "--report-dir", type=click.Path(file_okay=False), help="Where to write the reports.")
-@click.option(
-    "--transcripts",
-    type=click.Choice(["failures", "all"]),
-    default="failures",
-    show_default=True,
-    help="Whose wire transcripts the reports keep.",
-)
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-@click.option(
-    "--baseline",
-    "baseline_path",
-    type=click.Path(dir_okay=False),
-    help="YAML file of FAILs expected per client; only other FAILs fail the run.",
-)
-@click.option("--shard", metavar="K/N", help="Run only the K-th of N shards of the cases.")
-@click.option("--summary-md", type=click.Path(dir_okay=False), help="Also write the Markdown summary here.")
-@click.option(
-    "--allow-errors",
-    is_flag=True,
-    help="Exit 0 even when a case ended in ERROR (a client that never connected, say).",
-)
+@options.TRANSCRIPTS
+@options.NO_PROGRESS
+@options.BASELINE
+@options.SHARD
+@options.SUMMARY_MD
+@options.ALLOW_ERRORS
 def client(
     commands: Sequence[str],
     suite: str,

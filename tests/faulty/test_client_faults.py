@@ -1,0 +1,186 @@
+"""Every client case can fail, and fails for the right reason (client mode), for each suite.
+
+For each suite (HTTP/1.1, HTTP/2, WebSocket) the faulty client (``h1_client.py``,
+``h2_client.py``, ``ws_client.py``) with no fault must PASS every bundled client case of the
+suite, and so must the reference client (``conformance.clients.h1`` ...). With one fault on,
+exactly the cases listed for that fault in ``SUITE_client_fault_map.yaml`` must FAIL: a case
+that no fault can fail is a defect. After changing cases or faults, review the differences and
+regenerate the maps with ``CONFORMANCE_UPDATE_FAULT_MAP=1 pytest tests/faulty/test_client_faults.py``
+(``-k h2`` for one suite).
+
+Each case starts one client process per configuration: thousands in all (the WebSocket suite
+alone about 6 000). So unless the whole matrix is asked for (``CONFORMANCE_UPDATE_FAULT_MAP=1``,
+or ``CONFORMANCE_FULL_FAULT_MATRIX=1``), a faulty client runs only the cases its map says it
+FAILs, the others being SKIPPED unrun, while the correct configurations run every case. That
+keeps what the matrix is for (every case FAILs under its fault, the correct clients PASS
+everything); what it drops is noticing that a fault now fails a case it did not before, which
+the full run does.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import h1_client
+import h2_client
+import pytest
+import ws_client
+from fault_matrix import (
+    CORRECT,
+    UPDATE,
+    FaultMap,
+    Matrix,
+    failing,
+    harness_errors,
+    never_failed,
+    run_confirmed,
+)
+
+from conformance.client_cli import client_cases_dir, reference_command
+from conformance.driver import client_process, client_role
+from conformance.driver.client_role import ClientTarget, parse_client, run_client_case
+from conformance.driver.interpreter import CaseOutcome, RunOptions
+from conformance.scenario.loader import load_cases
+from conformance.verdicts.judge import skipped
+from conformance.verdicts.verdict import Requirement, Verdict
+
+FULL_MATRIX = UPDATE or os.environ.get("CONFORMANCE_FULL_FAULT_MATRIX") == "1"
+REFERENCE = "reference"
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One client suite's faulty client, fault map, and what its reference client may get."""
+
+    name: str
+    client: ModuleType
+    title: str
+    #: The reference clients are real libraries' choices: h2 answers some connection errors
+    #: with a generic code or a bare close (allowed by RFC 9113 §5.4): NON-STRICT, never FAIL.
+    reference_verdicts: frozenset[Verdict] = frozenset({Verdict.PASS})
+
+    @property
+    def map(self) -> FaultMap:
+        return FaultMap(HERE / f"{self.name}_client_fault_map.yaml", self.title)
+
+
+SUITES = {
+    "h1": Suite("h1", h1_client, "HTTP/1.1 client"),
+    "h2": Suite("h2", h2_client, "HTTP/2 client", frozenset({Verdict.PASS, Verdict.NON_STRICT})),
+    "ws": Suite("ws", ws_client, "WebSocket client"),
+}
+
+
+class _ClientRuns:
+    """``run_confirmed``'s runner, with clients for targets; a faulty client runs only the
+    cases of ``expected`` (fault -> case ids) unless the whole matrix is asked for."""
+
+    def __init__(self, reactor_thread: Any, expected: dict[str, set[str]] | None = None) -> None:
+        self.thread = reactor_thread
+        self.only = None if FULL_MATRIX else expected
+
+    def run(self, cases: Any, targets: Any, options: Any, *, jobs: int | None = None) -> Any:
+        from conformance.driver.runner import run_suite
+
+        thread = self.thread
+        return thread.call(
+            run_suite, thread.reactor, cases, targets, options, jobs=jobs, run_one=self._run_one
+        )
+
+    async def _run_one(self, reactor: Any, case: Any, target: Any, options: Any) -> CaseOutcome:
+        if self.only is not None and target.name in self.only and case.id not in self.only[target.name]:
+            return CaseOutcome(
+                result=skipped(case, "not in this fault's map: not run"),
+                connected=False,
+                answered=False,
+                waited_out=False,
+            )
+        return await run_client_case(reactor, case, target, options)
+
+
+def faulty(suite: Suite, name: str, faults: tuple[str, ...]) -> ClientTarget:
+    switches = " ".join(f"--fault {fault}" for fault in faults)
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(suite.client.__file__)} {switches} {{url}}"
+    return ClientTarget(name=name, command=command, suites=(suite.name,))
+
+
+@pytest.fixture(scope="module", params=sorted(SUITES))
+def suite(request: pytest.FixtureRequest) -> Suite:
+    return SUITES[request.param]
+
+
+@pytest.fixture(scope="module")
+def cases(suite: Suite) -> Any:
+    return load_cases([client_cases_dir() / suite.name], role="client")
+
+
+@pytest.fixture(scope="module")
+def matrix(reactor_thread: Any, suite: Suite, cases: Any) -> Matrix:
+    # A client that hangs is ended after 3 s here (10 s in a real run): the faults that hang
+    # are many, and a process that never exits decides nothing more after 3 s than after 10.
+    saved = client_role.START_GRACE
+    client_role.START_GRACE = 3.0
+    try:
+        targets = [
+            faulty(suite, CORRECT, ()),
+            *(faulty(suite, fault, (fault,)) for fault in suite.client.FAULTS),
+        ]
+        reference = reference_command(suite.name).replace("reference-client=", f"{REFERENCE}=")
+        targets.append(parse_client(reference, suite.name))
+        options = RunOptions(timeout=2.0, retry_budget=0)
+        expected = suite.map.expected()
+        return run_confirmed(
+            _ClientRuns(reactor_thread, expected), cases, targets, options, expected, jobs=16
+        )
+    finally:
+        client_role.START_GRACE = saved
+
+
+@pytest.fixture(scope="module")
+def observed(suite: Suite, matrix: Matrix) -> dict[str, list[str]]:
+    return {fault: failing(matrix.verdicts[fault]) for fault in suite.client.FAULTS}
+
+
+def _info(cases: Any) -> set[str]:
+    return {case.id for case in cases if case.requirement is Requirement.INFO}
+
+
+def test_the_correct_client_and_the_reference_client_pass_every_case(
+    suite: Suite, matrix: Matrix, cases: Any
+) -> None:
+    info = _info(cases)
+    allowed = {CORRECT: frozenset({Verdict.PASS}), REFERENCE: suite.reference_verdicts}
+    for name, verdicts in allowed.items():
+        not_passed = {
+            case_id: v.value
+            for case_id, v in matrix.verdicts[name].items()
+            if v not in ({Verdict.INFORMATIONAL} if case_id in info else verdicts)
+        }
+        assert not_passed == {}, name
+
+
+def test_each_fault_fails_exactly_its_mapped_cases(suite: Suite, observed: dict[str, list[str]]) -> None:
+    assert suite.map.differences(observed) == {}
+
+
+def test_every_fault_fails_some_case(observed: dict[str, list[str]]) -> None:
+    assert [fault for fault, failed in observed.items() if not failed] == []
+
+
+def test_every_case_fails_under_some_fault(observed: dict[str, list[str]], cases: Any) -> None:
+    assert never_failed(observed, (case.id for case in cases), _info(cases)) == []
+
+
+def test_no_fault_makes_the_harness_error(matrix: Matrix) -> None:
+    assert harness_errors(matrix.results, matrix.verdicts) == {}
+
+
+def test_no_client_process_is_left_behind(matrix: Matrix) -> None:
+    assert client_process.live_count() == 0
