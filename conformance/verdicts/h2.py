@@ -227,6 +227,11 @@ def _final_status(events: Sequence[Event], start: int, end: int, stream: int) ->
     return None
 
 
+#: Statuses a server decides from a request's head alone, whatever its content: no such
+#: resource (404), not this method (405), no such method at all (501).
+REFUSED_FROM_HEAD = frozenset({404, 405, 501})
+
+
 @dataclass(frozen=True, kw_only=True)
 class StreamError(Expectation):
     """§5.4.2: a stream error of one of ``errors``: RST_STREAM with that code (on ``stream``
@@ -237,12 +242,18 @@ class StreamError(Expectation):
     with NO_ERROR (§8.1); it then MUST ignore what arrives on the stream (§5.1, closed): the
     frame under test came too late to be judged, so the rule is not exercised (SKIPPED).
     With ``malformed`` (§8.1.1), a 4xx response that ends the stream is NON-STRICT too:
-    "a server MAY send an HTTP response prior to closing or resetting the stream".
+    "a server MAY send an HTTP response prior to closing or resetting the stream". Where the
+    malformed part follows the head (``after_head``: content, trailers), a 404, 405 or 501
+    (``REFUSED_FROM_HEAD``) not followed by the RST_STREAM under test says nothing about it:
+    not exercised.
     """
 
     errors: frozenset[int]
     stream: int | None = None
     malformed: bool = False
+    #: The malformed part follows the request's head (content, trailers): a refusal the head
+    #: alone decides may have come before it was read.
+    after_head: bool = False
 
     def describe(self) -> str:
         where = f" on stream {self.stream}" if self.stream is not None else ""
@@ -298,17 +309,23 @@ class StreamError(Expectation):
                     obs.events, index, index + 1, stream
                 ):
                     status = _final_status(obs.events, cursor.index, index + 1, stream)
-                    if status is not None and 400 <= status < 500:
+                    from_head = self.after_head and status in REFUSED_FROM_HEAD
+                    if status is not None and (400 <= status < 500 or from_head):
                         # A 4xx and then the RST_STREAM (it usually comes in the same read) is
                         # the preferred handling; the 4xx alone is acceptable.
                         for later in range(index + 1, len(obs.events)):
                             after = obs.events[later]
-                            if (
-                                isinstance(after, fr.RstStreamFrame)
-                                and after.stream_id == stream
-                                and after.error_code in self.errors
-                            ):
-                                return Matched(end=later + 1)
+                            if isinstance(after, fr.RstStreamFrame) and after.stream_id == stream:
+                                if after.error_code in self.errors:
+                                    return Matched(end=later + 1)
+                                if from_head:
+                                    break
+                        if from_head:
+                            # No such resource, or not this method (a static handler's answer
+                            # to a POST): decided by the request's head, with or without an
+                            # RST_STREAM(NO_ERROR) to stop the upload (§8.1). Nothing shows
+                            # the malformed part was read: the rule is not exercised.
+                            return Matched(end=index + 1, grade=Grade.UNEXERCISED)
                         return Matched(end=index + 1, grade=Grade.NON_STRICT)
                     return _mismatch(obs, cursor.index, end=index + 1)
         if obs.timed_out:

@@ -517,13 +517,21 @@ def _stream_error(node: Node, ctx: BuildContext) -> h2pat.StreamError:
 
 def _malformed(node: Node, ctx: BuildContext) -> h2pat.StreamError:
     stream = None
+    after_head = False
     if node.is_mapping:
-        check_keys(node, ctx, {"stream"}, "malformed")
+        check_keys(node, ctx, {"stream", "after_head"}, "malformed")
         if "stream" in node.value:
             stream = _int(node.value["stream"], ctx, "stream")
+        if "after_head" in node.value:
+            flag = node.value["after_head"]
+            if not isinstance(flag.value, bool):
+                raise ctx.error("after_head: true or false", flag)
+            after_head = flag.value
     elif node.value is not True:
-        raise ctx.error("malformed: true, or {stream: N}", node)
-    return h2pat.StreamError(errors=frozenset({fr.ErrorCode.PROTOCOL_ERROR}), stream=stream, malformed=True)
+        raise ctx.error("malformed: true, or {stream: N, after_head: true}", node)
+    return h2pat.StreamError(
+        errors=frozenset({fr.ErrorCode.PROTOCOL_ERROR}), stream=stream, malformed=True, after_head=after_head
+    )
 
 
 def _h2_response(node: Node, ctx: BuildContext) -> h2pat.ResponsePattern:
@@ -701,13 +709,14 @@ def register() -> None:
         Kind(
             "malformed",
             "a request treated as malformed (RFC 9113 §8.1.1): RST_STREAM PROTOCOL_ERROR (or GOAWAY); "
-            "a 4xx response or a close is NON-STRICT; true, or {stream: N}",
+            "a 4xx response or a close is NON-STRICT; true, or {stream: N, after_head: true} (the "
+            "malformed part follows the request's head: a 404, 405 or 501 is then not exercised)",
             {
                 "oneOf": [
                     {"const": True},
                     {
                         "type": "object",
-                        "properties": {"stream": {"type": "integer"}},
+                        "properties": {"stream": {"type": "integer"}, "after_head": {"type": "boolean"}},
                         "additionalProperties": False,
                     },
                 ]

@@ -184,3 +184,28 @@ def test_a_close_during_a_wait_for_no_frame_leaves_the_rule_unexercised() -> Non
     assert isinstance(acked, ex.Mismatch)
     late = ex.Observation(events=[ConnectionClosed()], received=0, elapsed=0.4, timed_out=True)
     assert no_ack.evaluate(late, START) == ex.Matched(end=1)
+
+
+def test_a_refusal_decided_by_the_head_leaves_a_malformed_request_rule_unexercised() -> None:
+    """§8.1.1: a server MAY answer a malformed request before resetting its stream, so a 4xx
+    alone is acceptable (NON-STRICT). Where the malformed part follows the head (content,
+    trailers), a 404, 405 or 501 (a static handler's answer to a POST) is decided by the head
+    alone: with or without RST_STREAM(NO_ERROR) after it, nothing shows the malformed part
+    was read. The stream error after it is still the preferred handling, and a success or
+    another 5xx still FAILs; where the head itself is malformed, the 405 is NON-STRICT and the
+    501 FAILs, as before."""
+    malformed = h2pat.StreamError(errors=ERROR, malformed=True, after_head=True)
+    unexercised = ex.Matched(end=1, grade=ex.Grade.UNEXERCISED)
+    done = fr.RstStreamFrame(stream_id=1, error_code=fr.ErrorCode.NO_ERROR, length=4)
+    reset = fr.RstStreamFrame(stream_id=1, error_code=fr.ErrorCode.PROTOCOL_ERROR, length=4)
+    for status in (404, 405, 501):
+        assert malformed.evaluate(obs(answered(1, status)), START) == unexercised
+        assert malformed.evaluate(obs(answered(1, status), done), START) == unexercised
+        assert malformed.evaluate(obs(answered(1, status), reset), START) == ex.Matched(end=2)
+    assert malformed.evaluate(obs(answered(1, 400)), START) == ex.Matched(end=1, grade=ex.Grade.NON_STRICT)
+    assert malformed.evaluate(obs(answered(1, 400), reset), START) == ex.Matched(end=2)
+    for status in (200, 500):
+        assert isinstance(malformed.evaluate(obs(answered(1, status)), START), ex.Mismatch)
+    in_head = h2pat.StreamError(errors=ERROR, malformed=True)
+    assert in_head.evaluate(obs(answered(1, 405)), START) == ex.Matched(end=1, grade=ex.Grade.NON_STRICT)
+    assert isinstance(in_head.evaluate(obs(answered(1, 501)), START), ex.Mismatch)
