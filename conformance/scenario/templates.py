@@ -17,8 +17,13 @@ RESOURCE_FIELDS = frozenset({"echo_path", "validator_path", "large_path", "chunk
 #: for its URL's path instead (``{path}``), as before it could name one. (No echo endpoint
 #: stands in for another: ``{echo_path}`` always needs ``requires: [echo]``.)
 PATH_FALLBACK_FIELDS = frozenset({"validator_path", "large_path", "chunked_path"})
+#: Where a request with content goes: the echo endpoint where the target has one (a handler
+#: that reads the content), else the target's path. A request the case needs read (DATA after
+#: the head) is sent there, so that a static handler refusing the method from the head alone
+#: does not stand between the case and its rule; the case requires nothing.
+CONTENT_PATH_FIELD = "content_path"
 #: Filled from the target URL (and the target's settings) when a case runs.
-TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme"}) | RESOURCE_FIELDS
+TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme", CONTENT_PATH_FIELD}) | RESOURCE_FIELDS
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -90,10 +95,12 @@ class TargetContext:
     repetition: int = 0
 
     def fill(self, text: str) -> str:
+        resources = dict(self.resource_paths)
         values = {
             **dict.fromkeys(RESOURCE_FIELDS, ""),
             **dict.fromkeys(PATH_FALLBACK_FIELDS, self.path),
-            **dict(self.resource_paths),
+            **resources,
+            CONTENT_PATH_FIELD: resources.get("echo_path") or self.path,
             **dict(self.captured),
             "host": self.host,
             "port": str(self.port),

@@ -240,6 +240,9 @@ def _block(fields: dict[str, Node], node: Node, ctx: BuildContext) -> hp.HeaderB
             )
         method = text(fields["method"], ctx, "method")
         base = tuple((n, method if n == ":method" else v) for n, v in base)
+        if method not in ("GET", "HEAD") and "path" not in fields:
+            # A request with content goes where content is read (templates.CONTENT_PATH_FIELD).
+            base = tuple((n, "{content_path}" if n == ":path" else v) for n, v in base)
     if "path" in fields:  # the default request for another :path (a template)
         if "fields" in fields:
             raise ctx.error("path changes the default request; with fields, list :path there", fields["path"])

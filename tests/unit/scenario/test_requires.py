@@ -124,3 +124,54 @@ def test_bundled_cases_ask_the_resource_the_target_names(
     assert send.payload.render(target.context()).startswith(b"GET /root HTTP/1.")
     named = target.with_resources({setting: "/named"})
     assert send.payload.render(named.context()).startswith(b"GET /named HTTP/1.")
+
+
+def test_a_request_with_content_goes_to_the_echo_path_where_there_is_one() -> None:
+    """``{content_path}``: the echo endpoint (a handler that reads content) where the run names
+    one, else the target's path; a case using it requires nothing and runs everywhere."""
+    from conformance.scenario.templates import TargetContext
+
+    cases, errors = load_text(
+        CASE.replace("{requires}", "")
+        .replace("{send}", "{content_path}")
+        .replace("{expect}", "closed: true"),
+        "x.yaml",
+    )
+    assert errors == [] and cases[0].requires == ()
+    bare = TargetContext(host="h", port=80, authority="h", path="/root", scheme="http")
+    assert bare.fill("{content_path}") == "/root"
+    echo = TargetContext(
+        host="h",
+        port=80,
+        authority="h",
+        path="/root",
+        scheme="http",
+        resource_paths=(("echo_path", "/echo"),),
+    )
+    assert echo.fill("{content_path}") == "/echo"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "{content_path}"), ("PUT", "{content_path}"), ("GET", "{path}"), ("HEAD", "{path}")],
+)
+def test_an_http2_request_with_a_method_that_carries_content_goes_to_the_content_path(
+    method: str, path: str
+) -> None:
+    source = textwrap.dedent(f"""\
+        protocol: h2
+        rfc: 9113
+        section: "8.1"
+        cases:
+          - id: c
+            title: t
+            requirement: MUST
+            steps:
+              - send: {{headers: {{stream: 1, flags: [END_HEADERS], method: {method}}}}}
+              - send: {{headers: {{stream: 3, method: {method}, path: /given}}}}
+              - expect: {{closed: true}}
+        """)
+    cases, errors = load_text(source, "x.yaml")
+    assert errors == []
+    first, second = (dict(step.payload.block.fields) for step in cases[0].steps[1:3])
+    assert first[":path"] == path and second[":path"] == "/given"
