@@ -15,7 +15,7 @@ from typing import Any
 
 from conformance.codecs.common import ConnectionClosed, Event, printable
 from conformance.codecs.http1 import Response
-from conformance.codecs.ws.frames import Frame, Garbled, Opcode
+from conformance.codecs.ws.frames import Frame, Garbled, Opcode, is_control
 from conformance.codecs.ws.handshake import HandshakeOutcome
 from conformance.codecs.ws.messages import Message, ProtocolError
 from conformance.verdicts.expectations import (
@@ -210,7 +210,8 @@ class MessagePattern(EventPattern):
 @dataclass(frozen=True, kw_only=True)
 class ClosePattern(Expectation):
     """The target's close frame, then (waited for, up to the deadline) the TCP close, with
-    nothing in between (RFC 6455 §5.5.1: no data after a Close frame).
+    nothing in between (RFC 6455 §5.5.1: no data frame after a Close frame; a control frame
+    there is allowed, not expected: NON-STRICT).
 
     ``codes``: the close codes accepted (empty: any; ``no_code``: a close frame without a
     code is accepted too). ``clean``: the TCP connection must then close too. With
@@ -283,6 +284,12 @@ class ClosePattern(Expectation):
                 follow = events[after]
                 if isinstance(follow, ConnectionClosed):
                     return Matched(end=after + 1, grade=grade)
+                if isinstance(follow, Frame) and is_control(follow.opcode) and not follow.violations:
+                    # RFC 6455 §5.5.1 forbids only data frames after a Close frame: a pong to a
+                    # ping that came after the close (§5.5.2 no longer requires it, nor forbids
+                    # it) or a second close is allowed, though not what is expected.
+                    grade = Grade.NON_STRICT
+                    continue
                 if isinstance(follow, Frame | Message):
                     return Mismatch(
                         observed=f"{event.describe()}; then, after it, {follow.describe()}",
