@@ -199,6 +199,7 @@ def serve(
             options,
             jobs=jobs,
             on_case_done=case_done,
+            on_note=lambda text: console.print(text, style="yellow", highlight=False, soft_wrap=True),
             on_reports=reports,
             stop_after_reports=stop_after_reports,
             idle_timeout=idle_timeout,

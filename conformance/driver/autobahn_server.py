@@ -86,8 +86,9 @@ class _ServedProtocol(_AcceptedProtocol):
 
 
 class AutobahnEndpoint:
-    """Serves the catalogue; calls ``on_case_start(agent, served)`` and ``on_case_done(played)``
-    around each case, ``on_reports()`` for ``/updateReports``; :attr:`stopped` fires (with the
+    """Serves the catalogue; calls ``on_case_done(played)`` as each case ends, ``on_note(text)``
+    with what the operator should know that is no verdict (a client that left before its case
+    began), ``on_reports()`` for ``/updateReports``; :attr:`stopped` fires (with the
     reason) when a request or the idle timeout asks serving to end."""
 
     def __init__(
@@ -98,7 +99,7 @@ class AutobahnEndpoint:
         options: RunOptions,
         *,
         jobs: int = 4,
-        on_case_start: Callable[[str, ServedCase], None] | None = None,
+        on_note: Callable[[str], None] | None = None,
         on_case_done: Callable[[Played], None] | None = None,
         on_reports: Callable[[], None] | None = None,
         stop_after_reports: bool = False,
@@ -109,7 +110,7 @@ class AutobahnEndpoint:
         self.catalogue = catalogue
         self.scoreboard = scoreboard
         self.options = options
-        self.on_case_start = on_case_start
+        self.on_note = on_note
         self.on_case_done = on_case_done
         self.on_reports = on_reports
         self.stop_after_reports = stop_after_reports
@@ -349,8 +350,14 @@ class AutobahnEndpoint:
                 await self._heavy.acquire()
             await self._slots.acquire()
             try:
-                if self.on_case_start is not None:
-                    self.on_case_start(agent, served)
+                if connection.ended:
+                    # It waited for a slot (other agents' cases) and gave up: no verdict of it.
+                    if self.on_note is not None:
+                        self.on_note(
+                            f"{agent}: case {served.number} ({served.id}) not played: the client closed "
+                            "the connection before the case began (cases of other agents held every slot)"
+                        )
+                    return
                 started = (
                     datetime.datetime.now(datetime.UTC)
                     .isoformat(timespec="milliseconds")
@@ -446,8 +453,10 @@ async def run_served_case(
         await inner
         await run.settle_closing()
         await _close_politely(reactor, connection, min(run.step_timeout, CLOSING_GRACE * 2))
-    except (defer.TimeoutError, defer.CancelledError):
+    except defer.TimeoutError:
         error = f"the case did not finish within its budget of {options.case_timeout:g} s"
+    except defer.CancelledError:
+        raise  # serving stopped while the case was played: it has no verdict
     except CaseError as exc:
         error = str(exc)
     except Exception as exc:  # a harness bug must not take the endpoint down
