@@ -33,7 +33,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from twisted.internet import defer
-from twisted.internet.protocol import Factory
+from twisted.internet.protocol import Factory, connectionDone
+from twisted.python.failure import Failure
 
 from conformance.autobahn import EXIT_NOTE, Catalogue, Played, Scoreboard, ServedCase, behavior
 from conformance.codecs.ws.close import encode_close_payload
@@ -77,11 +78,8 @@ class _ServedProtocol(_AcceptedProtocol):
         WireProtocol.connectionMade(self)  # not the client role's listener: the endpoint's
         self.endpoint.made(self)
 
-    def connectionLost(self, reason: Any = None) -> None:  # noqa: N802 - Twisted's name
-        if reason is None:
-            super().connectionLost()
-        else:
-            super().connectionLost(reason)
+    def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802 - Twisted's name
+        super().connectionLost(reason)
         self.endpoint.lost(self)
 
 
