@@ -191,8 +191,18 @@ class AutobahnEndpoint:
         )
         task = defer.Deferred.fromCoroutine(self._serve(connection))
         self._tasks.add(task)
-        task.addErrback(lambda failure: failure.trap(defer.CancelledError))
+        task.addErrback(self._failed, connection)
         task.addBoth(lambda _: self._tasks.discard(task))
+
+    def _failed(self, failure: Failure, connection: _ServedProtocol) -> None:
+        """A connection's handling ended in an exception: cancelled when serving stops, else a
+        harness defect, said (with its traceback) but not fatal to the other connections."""
+        connection.abort()
+        if failure.check(defer.CancelledError) or self.on_note is None:
+            return
+        self.on_note(
+            "internal error while serving a connection (please report it):\n" + failure.getTraceback()
+        )
 
     def lost(self, connection: _ServedProtocol) -> None:
         self._last_activity = self.reactor.seconds()

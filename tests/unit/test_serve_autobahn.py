@@ -14,6 +14,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -265,6 +266,20 @@ def test_an_autobahn_script_runs_unchanged(endpoint_factory, tmp_path: Path) -> 
     with pytest.raises(InvalidStatus) as refused:
         connect(f"{server}/runCase?case={count + 1}&agent=good")
     assert refused.value.response.status_code == 404
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{server}/getCaseStatus?case=3&agent=nobody")
+    assert refused.value.response.status_code == 404
+    # Autobahn's casetuple= names a case by its id.
+    with connect(f"{server}/getCaseInfo?casetuple=1.2.1") as ws:
+        assert json.loads(ws.recv())["id"] == "1.2.1"
+    # What is no WebSocket handshake at all gets an HTTP answer that says why.
+    port = int(server.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /getCaseCount HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"not a WebSocket opening handshake" in answer
     update_reports(server, "good")
     assert endpoint.wait() == 1  # the broken echo FAILed at MUST
     out = endpoint.out
