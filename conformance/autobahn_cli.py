@@ -219,7 +219,12 @@ def serve(
         reason = await endpoint.stopped
         cancelled = await endpoint.close()
         console.print(
-            f"stopped ({reason})" + (f"; {cancelled} case(s) being played were dropped" if cancelled else ""),
+            f"stopped ({reason})"
+            + (
+                f"; {cancelled} case{'s' if cancelled != 1 else ''} being played dropped (no verdict)"
+                if cancelled
+                else ""
+            ),
             highlight=False,
         )
         results = writer.results()

@@ -39,10 +39,10 @@ from twisted.python.failure import Failure
 from conformance.autobahn import EXIT_NOTE, Catalogue, Played, Scoreboard, ServedCase, behavior
 from conformance.codecs.ws.close import encode_close_payload
 from conformance.codecs.ws.frames import Frame, Garbled, Opcode, encode_frame
-from conformance.driver.client_role import ClientCaseRun, ClientTarget, _AcceptedProtocol
+from conformance.driver.client_role import AcceptedProtocol, ClientCaseRun, ClientTarget
 from conformance.driver.connection import WireProtocol
 from conformance.driver.context import CaseError, RunOptions
-from conformance.driver.interpreter import CLOSING_GRACE, _release
+from conformance.driver.interpreter import CLOSING_GRACE, release_session
 from conformance.driver.recording import Recorder
 from conformance.driver.ws_server import ClientHandshake, WsAnswer, WsServerSession
 from conformance.results import CaseResult
@@ -52,7 +52,7 @@ from conformance.verdicts.judge import judge
 from conformance.verdicts.verdict import Verdict
 
 #: Connections open at once; a connection past them is dropped as it comes.
-MAX_CONNECTIONS = 64
+MAX_CONNECTIONS = 32
 #: Seconds a connection is given to send its opening handshake, and a service connection
 #: (count, info, status, reports) to close once answered.
 HANDSHAKE_TIMEOUT = 10.0
@@ -69,7 +69,7 @@ class Refused(Exception):
         self.reason = reason
 
 
-class _ServedProtocol(_AcceptedProtocol):
+class _ServedProtocol(AcceptedProtocol):
     """A connection to the endpoint: its recorder is the transcript of the case it may play."""
 
     endpoint: AutobahnEndpoint
@@ -495,7 +495,7 @@ async def run_served_case(
     if not connection.ended and connection.transport is not None:
         connection.transport.loseConnection()
         reactor.callLater(CLOSING_GRACE, connection.abort)
-    _release(connection)
+    release_session(connection)
     return result
 
 
