@@ -81,6 +81,25 @@ def reference_command(suite: str) -> str:
 @options.SHARD
 @options.SUMMARY_MD
 @options.ALLOW_ERRORS
+@click.option(
+    "--serve-autobahn",
+    "serve_port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="(ws) Start no client: serve Autobahn's fuzzingserver URL protocol on ws://127.0.0.1:PORT "
+    "(0: a free port, printed) to test scripts written for it, until Ctrl-C.",
+)
+@click.option(
+    "--stop-after-reports",
+    is_flag=True,
+    help="With --serve-autobahn: stop once a script asked for /updateReports (as CI wants).",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(0.1, 86400),
+    metavar="SECONDS",
+    help="With --serve-autobahn: stop after SECONDS without a connection open.",
+)
 def client(
     commands: Sequence[str],
     suite: str,
@@ -98,6 +117,9 @@ def client(
     shard: str | None,
     summary_md: str | None,
     allow_errors: bool,
+    serve_port: int | None,
+    stop_after_reports: bool,
+    idle_timeout: float | None,
 ) -> None:
     """Judge HTTP clients: the harness plays the server (default: the bundled reference client).
 
@@ -109,6 +131,15 @@ def client(
     output, exit 0 when the response was accepted and non-zero when it was rejected.
     (ws): open {url}, echo every message, close when the server closes; exit 0 after a clean
     closing handshake, non-zero when the client failed the connection or the handshake.
+
+    \b
+    With --serve-autobahn PORT (--suite ws, no COMMAND), no client is started: a test script
+    written for Autobahn's fuzzingserver runs unchanged against ws://127.0.0.1:PORT
+    (/getCaseCount, /runCase?case=N&agent=A, /getCaseInfo, /getCaseStatus, /updateReports).
+    Case N: the cases with an Autobahn id in Autobahn's order, then the others; each agent is
+    one client of the reports, written as each case ends (index.json on /updateReports). It
+    serves until Ctrl-C / SIGTERM, --stop-after-reports, --idle-timeout, or a script's
+    /stopServer; the exit status is --fail-on's over the cases played (3 when none was).
     """
     # conformance.cli registers this command: its helpers are imported when it runs.
     from conformance import cli
@@ -117,6 +148,39 @@ def client(
     from conformance.errors import UsageError
     from conformance.verdicts.verdict import Requirement
 
+    if serve_port is None and (stop_after_reports or idle_timeout is not None):
+        raise click.UsageError("--stop-after-reports and --idle-timeout go with --serve-autobahn")
+    if serve_port is not None:
+        if suite != "ws":
+            raise click.UsageError("--serve-autobahn serves the WebSocket client suite: add --suite ws")
+        if commands:
+            raise click.UsageError(
+                "--serve-autobahn starts no client: the test script connects to it (no COMMAND)"
+            )
+        if shard:
+            raise click.UsageError("--serve-autobahn serves every selected case: no --shard")
+        from conformance.autobahn_cli import serve
+
+        cases = _client_cases(case_paths, suite, select, exclude)
+        directory = cli._report_directory(report_dir)
+        code = serve(
+            port=serve_port,
+            cases=cases,
+            options=RunOptions(timeout=timeout, case_timeout=case_timeout, transcripts=transcripts),
+            jobs=jobs,
+            directory=directory,
+            gate=cli.Gate(
+                fail_on=Requirement(fail_on.upper()),
+                baseline=cli._read_baseline(baseline_path, []) if baseline_path else None,
+                summary_md=Path(summary_md) if summary_md else None,
+                allow_errors=allow_errors,
+            ),
+            stop_after_reports=stop_after_reports,
+            idle_timeout=idle_timeout,
+        )
+        if not report_dir:
+            cli._point_latest(directory)
+        sys.exit(code)
     if suite not in CLIENT_SUITES:
         click.echo(
             f"Error: the {cli.SUITE_NAMES[suite]} client suite is not yet available "

@@ -111,7 +111,7 @@ class _Listener:
     def _protocol(self) -> WireProtocol:
         run = self.run
         run.recorder.connection += 1
-        protocol = _AcceptedProtocol(
+        protocol = AcceptedProtocol(
             session=SERVER_SESSIONS[run.case.protocol](),
             recorder=run.recorder,
             reactor=run.reactor,
@@ -146,7 +146,10 @@ class _Listener:
             protocol.abort()
 
 
-class _AcceptedProtocol(WireProtocol):
+class AcceptedProtocol(WireProtocol):
+    """A connection the harness accepted: as a server, it closes the TCP connection once the
+    WebSocket closing handshake is complete (the Autobahn endpoint's connections are these too)."""
+
     listener: _Listener
     _closing = False
 

@@ -131,7 +131,7 @@ class CaseRun:
             self.past_events.extend(self.connection.events)
             self.received += self.connection.received
             self.connection.abort()
-            _release(self.connection)
+            release_session(self.connection)
         opener = OPENERS.get(step.mode)
         if opener is not None:
             opener = opener.for_target(self.target)
@@ -505,13 +505,13 @@ async def run_case(reactor: object, case: model.Case, target: Target, options: R
         result = replace(result, transcript=(), transcript_omitted=len(result.transcript))
     received = run.received + (run.connection.received if run.connection else 0)
     if run.connection is not None:
-        _release(run.connection)
+        release_session(run.connection)
     return CaseOutcome(
         result=result, connected=run.connected_once, answered=received > 0, waited_out=run.waited_out
     )
 
 
-def _release(connection: WireProtocol) -> None:
+def release_session(connection: WireProtocol) -> None:
     """Let a finished connection's session drop what it holds (compression contexts of a
     few hundred KiB): Twisted may keep the protocol object a while after the case."""
     release = getattr(connection.session, "release", None)

@@ -238,7 +238,9 @@ def main() -> None:
     sock = socket.create_connection((parts.hostname, parts.port or 80), timeout=30)
     client = Client(sock, set(args.fault))
     try:
-        client.handshake(f"{parts.hostname}:{parts.port}", parts.path or "/")
+        # The query too: an Autobahn-style script hands it /runCase?case=N&agent=A.
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        client.handshake(f"{parts.hostname}:{parts.port}", target)
         clean = client.run()
     except Failed as exc:
         print(f"failed: {exc}", file=sys.stderr)
