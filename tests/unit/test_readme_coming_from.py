@@ -67,12 +67,14 @@ def test_every_h2spec_and_autobahn_option_has_a_row() -> None:
 
 
 def test_every_option_the_table_names_exists() -> None:
-    run, listing = _options("run"), _options("list")
+    run, listing, client = _options("run"), _options("list"), _options("client")
     problems = []
     for left, right in _section():
         for code in re.findall(r"`([^`]*)`", right):
             for option in re.findall(r"(?<![\w/-])(--?[a-z][a-z-]*)", code):
-                known = listing if "conformance list" in code else run
+                known = (
+                    listing if "conformance list" in code else client if "conformance client" in code else run
+                )
                 option = re.sub(r"^-([a-z])\1+$", r"-\1", option)  # -vv is -v twice
                 if option not in known:
                     problems.append(f"{left}: {option}")
