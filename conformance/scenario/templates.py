@@ -23,7 +23,9 @@ PATH_FALLBACK_FIELDS = frozenset({"validator_path", "large_path", "chunked_path"
 #: does not stand between the case and its rule; the case requires nothing.
 CONTENT_PATH_FIELD = "content_path"
 #: Filled from the target URL (and the target's settings) when a case runs.
-TARGET_FIELDS = frozenset({"host", "port", "authority", "path", "scheme", CONTENT_PATH_FIELD}) | RESOURCE_FIELDS
+TARGET_FIELDS = (
+    frozenset({"host", "port", "authority", "path", "scheme", CONTENT_PATH_FIELD}) | RESOURCE_FIELDS
+)
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
