@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 import real_fails
+import stability
 from servers import SERVERS
 
 from conformance.driver.interpreter import RunOptions
@@ -380,12 +381,16 @@ RACES: dict[str, dict[str, set[str]]] = {
 }
 
 
+#: The servers whose suite runs three times in every test run (stability.runs).
+REPEATED = frozenset({"nginx", "apache2", "h11"})
+
+
 @pytest.mark.parametrize("server", sorted(SERVERS))
 def test_suite_against_real_server(server, reactor_thread, h1_cases):  # type: ignore[no-untyped-def]
-    """The whole suite three times in a row: no ERROR, the RFC-checked verdicts, and the same
-    verdict for every case each time."""
+    """The whole suite (three times in a row for REPEATED, see stability.py): no ERROR, the
+    RFC-checked verdicts, and the same verdict for every case each time."""
     with SERVERS[server]() as url:
-        runs = [run(reactor_thread, h1_cases, server, url) for _ in range(3)]
+        runs = [run(reactor_thread, h1_cases, server, url) for _ in range(stability.runs(server, REPEATED))]
     first = runs[0]
     observed = verdicts(first)
     assert len(observed) == len(h1_cases)

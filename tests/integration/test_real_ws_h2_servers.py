@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import stability
 import yaml
 from servers_h2 import certificate
 from servers_ws import hypercorn_server
@@ -62,7 +63,8 @@ def run(reactor_thread, cases, name: str, url: str, ca_file: Path | None) -> Tar
 @pytest.mark.parametrize("tls", [False, True], ids=["h2c", "tls"])
 def test_ws_suite_over_h2_against_hypercorn(tls, reactor_thread, ws_cases):  # type: ignore[no-untyped-def]
     with hypercorn(tls) as (url, ca_file):
-        runs = [run(reactor_thread, ws_cases, "hypercorn", url, ca_file) for _ in range(3)]
+        count = stability.runs("hypercorn-tls" if tls else "hypercorn", frozenset({"hypercorn"}))
+        runs = [run(reactor_thread, ws_cases, "hypercorn", url, ca_file) for _ in range(count)]
     first = {case.id: case for case in runs[0].cases}
     assert len(first) == len(ws_cases)
     errors = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 import real_fails
+import stability
 from servers_ws import WS_SERVERS
 
 from conformance.driver.interpreter import RunOptions
@@ -264,8 +265,9 @@ PINNED: dict[str, dict[str, str]] = {
 }
 
 
-#: How many runs in a row a server's suite gets (3 unless said here): daphne's takes ~100 s.
-RUNS: dict[str, int] = {"daphne": 1}
+#: The servers whose suite runs three times in every test run (stability.runs); daphne's one
+#: run takes ~100 s.
+REPEATED = frozenset({"websockets", "autobahn"})
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +289,7 @@ def verdicts(target: TargetResults) -> dict[str, str]:
 @pytest.mark.parametrize("server", sorted(WS_SERVERS))
 def test_ws_suite_against_real_server(server, reactor_thread, ws_cases):  # type: ignore[no-untyped-def]
     with WS_SERVERS[server]() as url:
-        runs = [run(reactor_thread, ws_cases, server, url) for _ in range(RUNS.get(server, 3))]
+        runs = [run(reactor_thread, ws_cases, server, url) for _ in range(stability.runs(server, REPEATED))]
     observed = verdicts(runs[0])
     assert len(observed) == len(ws_cases)
     errors = {
