@@ -195,10 +195,14 @@ def read_response(recv: Callable[[], bytes]) -> bytes:
             if minor == 0:
                 raise Rejected("Transfer-Encoding in an HTTP/1.0 response (RFC 9112 §6.1)")
             return _chunked(reader)
-        if lengths:
+        if any(name == b"content-length" for name, _ in fields):
             # RFC 9112 §6.3 rule 5: a list of one repeated valid value is that value; anything
-            # else is an unrecoverable error.
-            if any(not value.isdigit() for value in lengths) or len(set(int(v) for v in lengths)) != 1:
+            # else (an empty value among it: no value at all) is an unrecoverable error.
+            if (
+                not lengths
+                or any(not value.isdigit() for value in lengths)
+                or len(set(int(v) for v in lengths)) != 1
+            ):
                 raise Rejected(f"an invalid Content-Length: {b', '.join(lengths)!r}")
             size = int(lengths[0])
             if size > SIZE_CAP:

@@ -148,6 +148,7 @@ class RequestPattern(EventPattern):
     target: str | None = None
     version: str | None = None
     headers: tuple[HeaderSpec, ...] = ()
+    body: BodySpec | None = None  # the content, with any transfer coding removed
     forbid_violations: bool = False
     require_violations: tuple[str, ...] = ()
 
@@ -160,6 +161,8 @@ class RequestPattern(EventPattern):
         if self.version is not None:
             parts.append(f"version {self.version}")
         parts.extend(spec.describe() for spec in self.headers)
+        if self.body is not None:
+            parts.append(self.body.describe())
         if self.forbid_violations:
             parts.append("correct RFC 9112 syntax")
         if self.require_violations:
@@ -178,6 +181,10 @@ class RequestPattern(EventPattern):
             problems.append(f"version {event.version}")
         for spec in self.headers:
             problem = spec.check(event)  # type: ignore[arg-type]  # duck-typed: .header()
+            if problem:
+                problems.append(problem)
+        if self.body is not None:
+            problem = self.body.check_bytes(event.body)
             if problem:
                 problems.append(problem)
         codes = {violation.code for violation in event.violations}

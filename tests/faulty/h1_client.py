@@ -44,6 +44,23 @@ FAULTS = {
     "whitespace-line-as-field": "reads a whitespace-preceded line after the status line as a field",
     "bare-cr-as-line-end": "takes a bare CR in a field line for the end of the line",
     "reason-phrase-must-match": "rejects a reason phrase other than the status code's usual one",
+    "rejects-newer-minor-version": "rejects a status line whose version is neither HTTP/1.0 nor HTTP/1.1",
+    "case-sensitive-field-names": "finds Content-Length and Transfer-Encoding only when spelled so",
+    "chunked-case-sensitive": "recognizes the chunked coding only when spelled in lowercase",
+    "te-value-exactly-chunked": "decodes chunked only when a whole Transfer-Encoding value is 'chunked'",
+    "nul-ends-field-value": "ends a field value at its first NUL octet, as a C string ends",
+    "http10-reads-to-close": "reads an HTTP/1.0 response up to the close, whatever its Content-Length",
+    "reset-as-close": "takes a connection reset for the close that ends a close-delimited body",
+    "rejects-obs-text": "rejects a field value with an octet above 0x7F",
+    "rejects-empty-field-value": "rejects a field with an empty value",
+    "strict-field-names": "rejects a field name of other characters than letters, digits and '-'",
+    "no-user-agent": "sends no User-Agent",
+    "sends-http10": "sends its request as HTTP/1.0",
+    "expect-continue-on-get": "sends Expect: 100-continue with its GET",
+    "te-without-connection-option": "sends TE: trailers without a TE option in Connection",
+    "no-slash-before-query": "sends '?query' without the '/' when the URL's path is empty",
+    "folds-request-fields": "folds its User-Agent field value onto a second line (obs-fold)",
+    "content-on-get": "sends its GET with Content-Length: 5 and a 5-octet body",
 }
 REASONS = {200: b"OK", 204: b"No Content", 304: b"Not Modified"}
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -70,6 +87,7 @@ class Client:
         self.faults = faults
         self.buf = bytearray()
         self.eof = False
+        self.reset = False
         self.body = bytearray()
 
     def on(self, fault: str) -> bool:
@@ -81,6 +99,7 @@ class Client:
         try:
             data = self.sock.recv(65536)
         except ConnectionResetError:
+            self.reset = True
             data = b""
         if not data:
             self.eof = True
@@ -120,6 +139,10 @@ class Client:
             pass
         data = bytes(self.buf)
         self.buf.clear()
+        if self.reset and not self.on("reset-as-close"):
+            # RFC 9112 §8: a close-delimited response is complete at the close unless the
+            # connection indicated an error: a reset is one.
+            raise Incomplete("the connection was reset", data)
         return data
 
     def fields(self) -> list[tuple[bytes, bytes]]:
@@ -128,6 +151,8 @@ class Client:
         while True:
             line = self.line()
             if not line:
+                if self.on("rejects-empty-field-value") and any(not v for _, v in fields):
+                    raise Rejected("a field with an empty value")
                 return fields
             if line[:1] in (b" ", b"\t"):
                 if (not fields or skipping) and not self.on("whitespace-line-as-field"):
@@ -144,7 +169,15 @@ class Client:
             name, colon, value = line.partition(b":")
             if not colon or not re.fullmatch(_TOKEN, name):
                 raise Rejected(f"invalid field line {line!r}")
-            fields.append((name.lower(), value.strip(b" \t")))
+            if self.on("strict-field-names") and not re.fullmatch(rb"[A-Za-z0-9-]+", name):
+                raise Rejected(f"unusual field name {name!r}")
+            if self.on("nul-ends-field-value"):
+                value = value.split(b"\x00")[0]
+            if self.on("rejects-obs-text") and re.search(rb"[\x80-\xff]", value):
+                raise Rejected(f"a non-ASCII field value {value!r}")
+            if not self.on("case-sensitive-field-names"):
+                name = name.lower()
+            fields.append((name, value.strip(b" \t")))
 
     def size(self, value: int) -> int:
         return value % (1 << 64) if self.on("wraps-64-bit-lengths") else value
@@ -169,13 +202,28 @@ class Client:
             if self.line() != b"":
                 raise Rejected("no CRLF after chunk data")
 
+    def framing(self, fields: list[tuple[bytes, bytes]]) -> tuple[list[bytes], list[bytes]]:
+        """The transfer codings and the Content-Length values the fields announce."""
+        te, cl = b"transfer-encoding", b"content-length"
+        if self.on("case-sensitive-field-names"):
+            te, cl = b"Transfer-Encoding", b"Content-Length"
+        if self.on("te-value-exactly-chunked"):
+            codings = [v.strip().lower() for n, v in fields if n == te]
+        else:
+            codings = [e.strip() for n, v in fields if n == te for e in v.split(b",") if e.strip()]
+        if not self.on("chunked-case-sensitive"):
+            codings = [coding.lower() for coding in codings]
+        return codings, [v for n, v in fields if n == cl]
+
     def response(self) -> bytes:
         while True:
             line = self.line()
             match = re.fullmatch(rb"HTTP/1\.(\d) (\d{3})(?: (.*))?", line)
             if match is None:
                 raise Rejected(f"invalid status line {line!r}")
-            status, reason = int(match.group(2)), match.group(3) or b""
+            minor, status, reason = int(match.group(1)), int(match.group(2)), match.group(3) or b""
+            if self.on("rejects-newer-minor-version") and minor > 1:
+                raise Rejected(f"unsupported version HTTP/1.{minor}")
             if self.on("reason-phrase-must-match") and reason != REASONS.get(status, b"Unknown"):
                 raise Rejected(f"unexpected reason phrase {reason!r}")
             if self.on("rejects-unknown-status") and status >= 200 and status not in REASONS:
@@ -186,16 +234,11 @@ class Client:
                     return b""
                 continue
             break
-        codings = [
-            e.strip().lower()
-            for n, v in fields
-            if n == b"transfer-encoding"
-            for e in v.split(b",")
-            if e.strip()
-        ]
-        lengths = [v for n, v in fields if n == b"content-length"]
+        codings, lengths = self.framing(fields)
         if status in (204, 304) and not self.on("body-on-204-304"):
             return b""
+        if minor == 0 and self.on("http10-reads-to-close"):
+            return self.rest()
         if codings and lengths and self.on("content-length-over-te"):
             return self.exactly(self.size(_leading_digits(lengths[-1])))
         if codings and not self.on("ignores-chunked"):
@@ -233,20 +276,32 @@ def request(url: str, faults: frozenset[str]) -> bytes:
     parts = urlsplit(url)
     host = parts.hostname or ""
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if "no-slash-before-query" in faults and parts.query:
+        target = f"{parts.path}?{parts.query}"
     if "absolute-form" in faults:
         target = url
-    lines = [f"GET {target} HTTP/1.1"]
+    lines = [f"GET {target} HTTP/1.0" if "sends-http10" in faults else f"GET {target} HTTP/1.1"]
     if "no-host" not in faults:
         lines.append(f"Host: {host}" if "host-without-port" in faults else f"Host: {parts.netloc}")
-    lines += ["User-Agent: faulty-h1-client", "Accept: */*"]
+    if "folds-request-fields" in faults:
+        lines.append("User-Agent: faulty-h1-client\r\n (obsolete line folding)")
+    elif "no-user-agent" not in faults:
+        lines.append("User-Agent: faulty-h1-client")
+    lines.append("Accept: */*")
+    if "expect-continue-on-get" in faults:
+        lines.append("Expect: 100-continue")
+    if "te-without-connection-option" in faults:
+        lines.append("TE: trailers")
     if "te-chunked" in faults:
         lines.append("TE: trailers, chunked")
     if "content-length-on-get" in faults:
         lines.append("Content-Length: 0")
+    if "content-on-get" in faults:
+        lines.append("Content-Length: 5")
     if "te-on-get" in faults:
         lines.append("Transfer-Encoding: chunked")
     end = "\n" if "bare-lf-request" in faults else "\r\n"
-    body = "0\r\n\r\n" if "te-on-get" in faults else ""
+    body = "0\r\n\r\n" if "te-on-get" in faults else "hello" if "content-on-get" in faults else ""
     extra = "\r\n" if "extra-crlf" in faults else ""
     return (end.join(lines) + end + end + body + extra).encode("latin-1")
 

@@ -59,6 +59,11 @@ EXPECTED: dict[str, dict[str, str]] = {
         "client/h1/9112/6.3/content-length-beyond-64-bits": FAIL,
         # RFC 9110 §2.3: curl refuses chunk-size lines of more than 16 hex digits, a limit.
         "client/h1/9112/7.1/chunk-size-many-leading-zeros": NON_STRICT,
+        # RFC 9110 §2.5: a recipient SHOULD process HTTP/1.2 (or 1.9) as the highest minor
+        # version it conforms to; curl 7.88 refuses it ("Unsupported HTTP version (1.2) in
+        # response", exit 1): a departure from a SHOULD.
+        "client/h1/9110/2.5/higher-minor-version-content-length": FAIL,
+        "client/h1/9110/2.5/higher-minor-version-chunked": FAIL,
         # RFC 9112 §6.3: ", 5" is the list of one value 5; curl refuses it (exit 8): an error
         # where the RFC processes the value, acceptable, not preferred.
         "client/h1/9112/6.3/content-length-list-with-empty-element": NON_STRICT,

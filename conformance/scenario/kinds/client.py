@@ -97,8 +97,9 @@ def _accept(node: Node, ctx: BuildContext) -> model.Step:
     path = "/"
     if "path" in node.value:
         path = latin1_text(node.value["path"], ctx).text
-        if path and not path.startswith("/"):
-            raise ctx.error(f"accept path {path!r}: empty, or starting with '/'", node.value["path"])
+        # "?q=1" is a URL with a query and an empty path (RFC 3986 §3.3: path-abempty).
+        if path and not path.startswith(("/", "?")):
+            raise ctx.error(f"accept path {path!r}: empty, or starting with '/' or '?'", node.value["path"])
         if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in path):
             raise ctx.error("accept path: visible ASCII only (percent-encode the rest)", node.value["path"])
     return model.Accept(path=path, options=options, answer=answer, location=node.location)
@@ -108,8 +109,8 @@ def _request(node: Node, ctx: BuildContext) -> ex.Expectation:
     if node.value is None:
         return clientpat.RequestPattern()
     if not node.is_mapping:
-        raise ctx.error("request: a mapping (method, target, version, headers, violations)", node)
-    check_keys(node, ctx, {"method", "target", "version", "headers", "violations"}, "request")
+        raise ctx.error("request: a mapping (method, target, version, headers, body, violations)", node)
+    check_keys(node, ctx, {"method", "target", "version", "headers", "body", "violations"}, "request")
     fields = node.value
     kwargs: dict[str, Any] = {}
     for name in ("method", "target", "version"):
@@ -120,6 +121,8 @@ def _request(node: Node, ctx: BuildContext) -> ex.Expectation:
         if not headers.is_mapping:
             raise ctx.error("headers: a mapping of field name to condition", headers)
         kwargs["headers"] = tuple(_header_spec(name, child, ctx) for name, child in headers.value.items())
+    if "body" in fields:
+        kwargs["body"] = _body_spec(fields["body"], ctx)
     if "violations" in fields:
         violations = fields["violations"]
         if violations.value == "none":
@@ -184,7 +187,7 @@ for _kind in (
     Kind(
         "request",
         "client role: the client's next HTTP/1.1 request matches (method, target, version, headers, "
-        "violations)",
+        "body, violations)",
         {
             "type": ["object", "null"],
             "properties": {
@@ -192,6 +195,7 @@ for _kind in (
                 "target": {"type": "string"},
                 "version": {"type": "string"},
                 "headers": {"type": "object"},
+                "body": {},
                 "violations": {"oneOf": [{"const": "none"}, {"type": "array", "items": {"type": "string"}}]},
             },
             "additionalProperties": False,

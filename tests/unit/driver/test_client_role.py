@@ -120,3 +120,49 @@ def test_a_program_that_does_not_exist_is_an_error(reactor_thread) -> None:  # t
     outcome = reactor_thread.call(run_client_case, reactor_thread.reactor, case, client, RunOptions())
     assert outcome.result.verdict is Verdict.ERROR
     assert "cannot start the client" in outcome.result.observed
+
+
+QUERY_CASE = """\
+protocol: h1
+role: client
+rfc: 9112
+section: "3.2"
+cases:
+  - id: query
+    title: t
+    requirement: MUST
+    steps:
+      - accept: {path: "PATH"}
+      - expect: {request: {target: "/?q=1", body: ""}}
+"""
+
+
+def test_an_accept_path_may_be_a_query_with_an_empty_path() -> None:
+    (case,), errors = load_text(QUERY_CASE.replace("PATH", "?q=1"), "case.yaml")
+    assert errors == []
+    assert case.steps[0].path == "?q=1"  # the URL http://127.0.0.1:PORT?q=1
+    cases, errors = load_text(QUERY_CASE.replace("PATH", "q=1"), "case.yaml")
+    assert cases == [] and "empty, or starting with '/' or '?'" in str(errors[0])
+
+
+@pytest.mark.parametrize(
+    ("wire", "problem"),
+    [
+        (b"GET /?q=1 HTTP/1.1\r\nHost: h\r\n\r\n", None),
+        (b"GET /?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", None),
+        (b"GET /?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", 'body "hello"'),
+        (
+            b"GET /?q=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+            'body "hi"',
+        ),
+    ],
+)
+def test_a_request_pattern_judges_the_content_without_its_transfer_coding(
+    wire: bytes, problem: str | None
+) -> None:
+    from conformance.codecs.http1_requests import RequestParser
+
+    (case,), _ = load_text(QUERY_CASE.replace("PATH", "?q=1"), "case.yaml")
+    (request,) = RequestParser().feed(wire)
+    found = case.steps[1].expectation.check(request)
+    assert (found is None) if problem is None else (problem in found)
