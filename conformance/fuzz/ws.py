@@ -1,0 +1,612 @@
+"""WebSocket inputs and the oracles for them (``--suite ws``).
+
+An input is an opening handshake (the codec's :class:`HandshakeRequest`, valid) and then a
+list of frames, each drawn as one record of data: its opcode (the six of RFC 6455 and two
+reserved ones), FIN, the reserved bits, the mask bit and key, the length's form (7, 16 or
+64 bits) and a declared length that may lie; its payload is one the ws suite itself sends
+(:func:`suite_payloads`: the texts, hex payloads and close codes of ``cases/ws``) or drawn
+bytes. The offsets where the frames' bytes are cut into TCP writes are drawn too. A record
+of zero bytes is a valid masked text frame, so shrinking deletes frames and takes the
+deviations out of those that are left.
+
+What the input asks of a server is read from the bytes with the codecs (:func:`demand`):
+the first frame that calls for an answer decides it — a frame a server MUST (or SHOULD)
+fail the connection on, a ping (a pong), a close (a close), a whole message (its echo) —
+provided nothing before it called for one. The oracles:
+
+- **crash**: a new connection no longer completes a handshake and an echo;
+- **hang**: the input calls for an answer and nothing at all came, no close either;
+- **rule**: the input has a frame RFC 6455 says the server fails the connection on, and it
+  answered without failing it (no close frame, no TCP close) within the deadline;
+- **invalid**: what the server sent breaks RFC 6455 (decoded by the codecs: masked frames,
+  reserved bits or opcodes, control frames too long or fragmented, bad close payloads,
+  invalid UTF-8 in its text, frames after its close frame);
+- **differential** (two targets or more): the targets echoed different messages for the
+  same bytes. No RFC sentence decides it: INFO.
+
+Closing is never a finding (an endpoint may close at any time, and may limit what it takes,
+RFC 6455 §7.1.7, §10.4): hang and rule judge only a connection left open. A hang or rule
+seen within a short wait is confirmed with the whole deadline before it counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import select
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from conformance.codecs.ws.close import encode_close_payload
+from conformance.codecs.ws.frames import (
+    Frame,
+    FrameDecoder,
+    Garbled,
+    LengthEncoding,
+    Opcode,
+    encode_frame,
+    minimal_encoding,
+)
+from conformance.codecs.ws.handshake import SAMPLE_KEY, HandshakeRequest, accept_value
+from conformance.codecs.ws.messages import Message, MessageAssembler
+from conformance.fuzz.oracles import Signature
+from conformance.fuzz.wire import FUZZ_WRITE_DELAY_MS, Counters, _send_all
+
+#: index 0 is a text frame: what a record of zero bytes shrinks to
+OPCODES = (
+    Opcode.TEXT,
+    Opcode.BINARY,
+    Opcode.CONTINUATION,
+    Opcode.PING,
+    Opcode.PONG,
+    Opcode.CLOSE,
+    0x3,
+    0xB,
+)
+LENGTH_DELTAS = (0,) * 11 + (1, -1, 2, -2, 100)
+ALIVE_TEXT = b"conformance-fuzz-alive"
+RECORD = 8
+
+
+@dataclass(frozen=True)
+class WsFrame:
+    """One frame, every field as drawn: nothing checks it."""
+
+    opcode: int
+    payload: bytes
+    fin: bool = True
+    rsv: int = 0  # RSV1 = 4, RSV2 = 2, RSV3 = 1
+    mask_key: bytes | None = b"\0\0\0\0"  # None: unmasked
+    encoding: LengthEncoding | None = None  # None: the minimal form
+    length_delta: int = 0
+
+    @property
+    def declared(self) -> int:
+        return max(0, len(self.payload) + self.length_delta)
+
+    @property
+    def length_form(self) -> LengthEncoding | None:
+        """The form written: the one drawn if the declared length fits it, else the minimal one."""
+        if self.encoding is None or minimal_encoding(self.declared) > self.encoding:
+            return None
+        return self.encoding
+
+    def encode(self) -> bytes:
+        return encode_frame(
+            self.opcode,
+            self.payload,
+            fin=self.fin,
+            rsv1=bool(self.rsv & 4),
+            rsv2=bool(self.rsv & 2),
+            rsv3=bool(self.rsv & 1),
+            mask_key=self.mask_key,
+            encoding=self.length_form,
+            declared_length=self.declared,
+        )
+
+    def deviations(self) -> list[str]:
+        """The mutation kinds this frame carries (for the progress line and the comments)."""
+        found = []
+        if not self.fin:
+            found.append("fin-clear")
+        if self.rsv:
+            found.append("rsv")
+        if self.mask_key is None:
+            found.append("unmasked")
+        if self.length_form is not None and self.length_form != minimal_encoding(self.declared):
+            found.append("length-form")
+        if self.length_delta:
+            found.append("length-lie")
+        return found
+
+    def describe(self) -> str:
+        return " ".join([Opcode.name_of(self.opcode), f"{len(self.payload)} bytes", *self.deviations()])
+
+
+@dataclass(frozen=True, kw_only=True)
+class WsInput:
+    frames: tuple[WsFrame, ...] = ()
+    splits: tuple[int, ...] = ()
+
+    @property
+    def mutations(self) -> tuple[WsFrame, ...]:
+        return self.frames
+
+    def body(self) -> bytes:
+        return b"".join(frame.encode() for frame in self.frames)
+
+    def cuts(self) -> list[int]:
+        data = self.body()
+        return sorted({1 + offset % (len(data) - 1) for offset in self.splits}) if len(data) > 1 else []
+
+    def writes(self) -> list[bytes]:
+        """The frames' bytes in TCP writes (never an empty one)."""
+        data = self.body()
+        pieces, start = [], 0
+        for cut in self.cuts():
+            pieces.append(data[start:cut])
+            start = cut
+        pieces.append(data[start:])
+        return [piece for piece in pieces if piece]
+
+    def kinds(self) -> set[str]:
+        kinds = {Opcode.name_of(frame.opcode) for frame in self.frames}
+        kinds |= {kind for frame in self.frames for kind in frame.deviations()}
+        if len(self.writes()) > 1:
+            kinds.add("split")
+        return kinds
+
+    def describe(self) -> str:
+        return ", ".join(frame.describe() for frame in self.frames) or "no frames"
+
+
+KIND_NAMES = (
+    *(Opcode.name_of(op) for op in OPCODES),
+    "fin-clear",
+    "rsv",
+    "unmasked",
+    "length-form",
+    "length-lie",
+    "split",
+)
+
+
+# -- the suite's own payloads
+
+
+@dataclass(frozen=True)
+class Payloads:
+    data: tuple[bytes, ...]  # text and binary payloads, shortest first
+    close: tuple[bytes, ...]  # close frame payloads
+
+
+CLOSE_REASONS = (b"", b"bye", b"\xce\xba\xed\xa0\x80")  # the last: a UTF-16 surrogate, invalid UTF-8
+
+
+@cache
+def suite_payloads(cases_dir: Path | None = None) -> Payloads:
+    """The payloads the ws suite sends (strings and hex, up to 64 bytes) and its close codes."""
+    if cases_dir is None:
+        from conformance.scenario import bundled_cases_dir
+
+        cases_dir = bundled_cases_dir() / "ws"
+    data: set[bytes] = {b"Hello, world!"}
+    codes: set[int] = {1000}
+    for path in sorted(cases_dir.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for match in re.finditer(r'payload: "([^"{}\\]{0,64})"', text):
+            data.add(match.group(1).encode("utf-8"))
+        for match in re.finditer(r'hex: "([0-9a-fA-F ]{2,192})"', text):
+            data.add(bytes.fromhex(match.group(1)))
+        for match in re.finditer(r"code: (\d{1,5})\b", text):
+            codes.add(int(match.group(1)))
+    close = tuple(
+        encode_close_payload(code, reason)
+        for code in sorted(c for c in codes if c < 65536)
+        for reason in CLOSE_REASONS
+    )
+    return Payloads(data=tuple(sorted(data, key=lambda b: (len(b), b))), close=(b"", *close))
+
+
+def decode_frame(payloads: Payloads, record: bytes, drawn: bytes) -> WsFrame:
+    """The frame a record of :data:`RECORD` bytes (and drawn payload bytes) stands for."""
+    opcode = OPCODES[record[0] % len(OPCODES)]
+    choice = record[7]
+    if choice >= 250:
+        payload = b"\xfe" * 126  # one byte too many for a control frame
+    elif choice >= 192:
+        payload = drawn
+    elif opcode == Opcode.CLOSE:
+        payload = payloads.close[choice % len(payloads.close)]
+    else:
+        payload = payloads.data[choice % len(payloads.data)]
+    flags = record[2]
+    return WsFrame(
+        opcode=opcode,
+        payload=payload,
+        fin=record[1] % 3 != 1,
+        rsv=(flags >> 5) if flags % 8 == 7 else 0,
+        mask_key=None if flags % 16 == 3 else record[3:7],
+        encoding={5: 16, 6: 64}.get(flags % 16),  # type: ignore[arg-type]
+        length_delta=LENGTH_DELTAS[(record[1] // 3) % len(LENGTH_DELTAS)],
+    )
+
+
+def ws_inputs(payloads: Payloads | None = None, *, max_frames: int = 5) -> st.SearchStrategy[WsInput]:
+    payloads = payloads or suite_payloads()
+    frame = st.tuples(st.binary(min_size=RECORD, max_size=RECORD), st.binary(max_size=16)).map(
+        lambda drawn: decode_frame(payloads, *drawn)
+    )
+    return st.builds(
+        WsInput,
+        frames=st.lists(frame, max_size=max_frames).map(tuple),
+        splits=st.lists(st.integers(0, 10_000), max_size=2).map(tuple),
+    )
+
+
+# -- what the input asks of a server
+
+
+@dataclass(frozen=True)
+class FailRule:
+    """A frame the server fails the connection on: the sentence that says so, its level, and
+    the close codes that fit."""
+
+    rfc: int
+    section: str
+    quote: str
+    subject: str
+    requirement: str
+    codes: tuple[int, ...]
+
+
+_INVALID_DATA = FailRule(
+    6455,
+    "10.7",
+    "If the invalid data was received after a successful WebSocket handshake, the endpoint SHOULD send a "
+    "Close frame with an appropriate status code (Section 7.4) before proceeding to _Close the WebSocket "
+    "Connection_.",
+    "the endpoint",
+    "SHOULD",
+    (1002,),
+)
+#: violation code -> the rule the ws suite's cases judge it by (cases/ws/6455/*.yaml)
+FAIL_RULES: dict[str, FailRule] = {
+    "ws-client-unmasked": FailRule(
+        6455,
+        "5.1",
+        "The server MUST close the connection upon receiving a frame that is not masked.",
+        "The server",
+        "MUST",
+        (1002,),
+    ),
+    "ws-rsv-set": FailRule(
+        6455,
+        "5.2",
+        "If a nonzero value is received and none of the negotiated extensions defines the meaning of such a "
+        "nonzero value, the receiving endpoint MUST _Fail the WebSocket Connection_.",
+        "the receiving endpoint",
+        "MUST",
+        (1002,),
+    ),
+    "ws-reserved-opcode": FailRule(
+        6455,
+        "5.2",
+        "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_.",
+        "the receiving endpoint",
+        "MUST",
+        (1002,),
+    ),
+    "ws-invalid-utf8": FailRule(
+        6455,
+        "8.1",
+        "When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream is not, in "
+        "fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket Connection_.",
+        "that endpoint",
+        "MUST",
+        (1007,),
+    ),
+    "ws-close-reason-utf8": FailRule(
+        6455,
+        "8.1",
+        "When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream is not, in "
+        "fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket Connection_.",
+        "that endpoint",
+        "MUST",
+        (1007,),
+    ),
+    "ws-control-too-long": _INVALID_DATA,
+    "ws-control-fragmented": _INVALID_DATA,
+    "ws-orphan-continuation": _INVALID_DATA,
+    "ws-interleaved-message": _INVALID_DATA,
+    "ws-close-1-byte": _INVALID_DATA,
+    "ws-close-code-invalid": _INVALID_DATA,
+}
+_LEVELS = {"MUST": 0, "SHOULD": 1}
+
+
+def _binding(code: str) -> int:
+    return _LEVELS[FAIL_RULES[code].requirement]
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What the input asks of a server: ``fail`` (the codes of the frame it must fail the
+    connection on, most binding rule first), ``pong`` (a ping's payload), ``close``,
+    ``echo`` (a whole message), or nothing a conforming server must answer (``""``)."""
+
+    kind: str = ""
+    codes: tuple[str, ...] = ()
+    payload: bytes = b""
+    opcode: int = 0
+    frames_before: int = 0  # frames of the input before the deciding one
+
+    @property
+    def rule(self) -> FailRule | None:
+        return FAIL_RULES[self.codes[0]] if self.kind == "fail" else None
+
+    @property
+    def key(self) -> str:
+        return self.codes[0] if self.kind == "fail" else self.kind
+
+
+def demand(data: bytes) -> Demand:
+    """The first frame of ``data`` (a client's frames) that calls for an answer, as the codecs
+    read it. A violation no rule decides (a non-minimal length: RFC 6455 §5.2 binds the sender)
+    leaves the server free to fail or go on: nothing after it is decided."""
+    decoder = FrameDecoder(from_server=False, max_payload=1 << 20)
+    assembler = MessageAssembler(max_message=1 << 20)
+    for index, event in enumerate(decoder.feed(data)):
+        if isinstance(event, Garbled):
+            return Demand()
+        found, message = assembler.frame(event)
+        codes = [v.code for v in (*event.violations, *found)]
+        if message is not None:
+            codes += [v.code for v in message.violations if v.code == "ws-invalid-utf8"]
+        if event.opcode == Opcode.CLOSE and event.close_code is not None and event.close_code >= 5000:
+            codes = [c for c in codes if c != "ws-close-code-invalid"]  # no rule above 4999 (§7.4.2)
+            if not codes:
+                return Demand()
+        decided = sorted(dict.fromkeys(c for c in codes if c in FAIL_RULES), key=_binding)
+        if decided:
+            return Demand("fail", tuple(decided), frames_before=index)
+        if codes:
+            return Demand()
+        if event.opcode == Opcode.PING:
+            return Demand("pong", payload=event.payload, frames_before=index)
+        if event.opcode == Opcode.CLOSE:
+            return Demand("close", frames_before=index)
+        if message is not None:
+            return Demand("echo", payload=message.payload, opcode=message.opcode, frames_before=index)
+    return Demand()
+
+
+# -- one input on one connection
+
+
+@dataclass(frozen=True, kw_only=True)
+class WsExchange:
+    """What one target did with one input."""
+
+    connected: bool
+    upgraded: bool = False
+    handshake: str = ""  # the status line, when it was not a 101 with the right accept
+    frames: tuple[Frame, ...] = ()
+    garbled: Garbled | None = None
+    closed: bool = False  # the TCP connection closed (FIN or RST)
+    reset: bool = False
+    received: int = 0  # bytes after the handshake
+    waited: float = 0.0
+    error: str = ""
+
+    @property
+    def timed_out(self) -> bool:
+        return self.connected and self.upgraded and not self.closed and not self.close_frame
+
+    @property
+    def close_frame(self) -> bool:
+        return any(frame.opcode == Opcode.CLOSE for frame in self.frames)
+
+    def describe(self) -> str:
+        if not self.connected:
+            return f"no connection ({self.error})"
+        if not self.upgraded:
+            return f"no WebSocket: {self.handshake or 'no answer to the handshake'}"
+        parts = [frame.describe() for frame in self.frames[:8]]
+        if len(self.frames) > 8:
+            parts.append(f"{len(self.frames) - 8} more frames")
+        if self.garbled is not None:
+            parts.append(self.garbled.describe())
+        if self.closed:
+            parts.append("connection reset" if self.reset else "connection closed")
+        else:
+            parts.append(f"the connection still open after {self.waited:.1f} s")
+        return "; ".join(parts)
+
+
+def handshake_request(authority: str, path: str) -> HandshakeRequest:
+    # A fixed key: the same seed sends the same bytes.
+    return HandshakeRequest(host=authority, target=path, key=SAMPLE_KEY)
+
+
+def exchange(
+    host: str,
+    port: int,
+    request: HandshakeRequest,
+    writes: list[bytes],
+    *,
+    wait: float,
+    counters: Counters,
+    until_frame: bool = False,
+    idle: float = 0.05,
+) -> WsExchange:
+    """Open the WebSocket, send ``writes`` (a pause between two), read frames until the
+    target closes, ``wait`` seconds pass, or (``until_frame``) ``idle`` seconds pass with
+    nothing new after a frame."""
+    counters.connections += 1
+    try:
+        sock = socket.create_connection((host, port), timeout=min(wait + 1.0, 5.0))
+    except OSError as exc:
+        return WsExchange(connected=False, error=exc.strerror or str(exc))
+    start = time.monotonic()
+    with sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        head = request.render()
+        _send_all(sock, head, start + 5.0)
+        counters.bytes_sent += len(head)
+        buffer = bytearray()
+        closed = reset = False
+        # The handshake's answer: up to its empty line.
+        while b"\r\n\r\n" not in buffer and len(buffer) < 16384:
+            chunk, closed, reset = _recv(sock, start + max(wait, 2.0))
+            if chunk is None or not chunk:
+                break
+            buffer += chunk
+            counters.bytes_received += len(chunk)
+        end = buffer.find(b"\r\n\r\n")
+        status = bytes(buffer[: buffer.find(b"\r\n")]).decode("latin-1", "replace") if buffer else ""
+        accept = f"sec-websocket-accept: {accept_value(SAMPLE_KEY)}".lower().encode()
+        if end < 0 or not status.startswith("HTTP/1.1 101") or accept not in bytes(buffer[:end]).lower():
+            return WsExchange(connected=True, handshake=status[:200] or "no answer", closed=closed)
+        rest = bytes(buffer[end + 4 :])
+        decoder = FrameDecoder(from_server=True, max_payload=1 << 20)
+        events = decoder.feed(rest)
+        received = len(rest)
+        begin = time.monotonic()
+        for number, piece in enumerate(writes):
+            if number:
+                time.sleep(FUZZ_WRITE_DELAY_MS / 1000)
+            if not _send_all(sock, piece, begin + wait):
+                break  # the target closed or reset: read what it said
+            counters.bytes_sent += len(piece)
+        last_news = time.monotonic()
+        while not closed and not decoder.dead and received < (1 << 20):
+            now = time.monotonic()
+            if now - begin >= wait:
+                break
+            if until_frame and any(isinstance(e, Frame) for e in events) and now - last_news >= idle:
+                break
+            until = begin + wait
+            if until_frame and events:
+                until = min(until, last_news + idle)
+            chunk, closed, reset = _recv(sock, until)
+            if chunk is None:
+                continue
+            if not chunk:
+                break
+            received += len(chunk)
+            counters.bytes_received += len(chunk)
+            events += decoder.feed(chunk)
+            last_news = time.monotonic()
+    return WsExchange(
+        connected=True,
+        upgraded=True,
+        frames=tuple(e for e in events if isinstance(e, Frame)),
+        garbled=next((e for e in events if isinstance(e, Garbled)), None),
+        closed=closed,
+        reset=reset,
+        received=received,
+        waited=time.monotonic() - begin,
+    )
+
+
+def _recv(sock: socket.socket, until: float) -> tuple[bytes | None, bool, bool]:
+    """(bytes, closed, reset): None when nothing came by ``until``; b"" at the close."""
+    readable, _, _ = select.select([sock], [], [], max(0.0, until - time.monotonic()))
+    if not readable:
+        return None, False, False
+    try:
+        chunk = sock.recv(65536)
+    except OSError:
+        return b"", True, True
+    return chunk, not chunk, False
+
+
+def alive(
+    host: str, port: int, authority: str, path: str, *, deadline: float, counters: Counters
+) -> WsExchange:
+    """The liveness probe: a new connection completes a handshake, and a text message is echoed."""
+    probe = encode_frame(Opcode.TEXT, ALIVE_TEXT, mask_key=b"\x01\x02\x03\x04")
+    request = handshake_request(authority, path)
+    return exchange(host, port, request, [probe], wait=deadline, counters=counters, until_frame=True)
+
+
+def is_alive(result: WsExchange) -> bool:
+    return result.upgraded and any(f.opcode == Opcode.TEXT and f.payload == ALIVE_TEXT for f in result.frames)
+
+
+# -- the oracles
+
+
+def output_codes(result: WsExchange) -> tuple[str, ...]:
+    """The RFC 6455 violations in what the target sent (sorted, unique): the frame decoder's,
+    the message layer's (no extension was negotiated), and frames after its close frame."""
+    codes: set[str] = set()
+    assembler = MessageAssembler(max_message=1 << 20)
+    closed = False
+    for frame in result.frames:
+        if closed and frame.opcode in (Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY):
+            codes.add("ws-frame-after-close")  # §5.5.1: no further *data* frames
+        found, message = assembler.frame(frame)
+        codes |= {v.code for v in (*frame.violations, *found)}
+        if message is not None:
+            codes |= {v.code for v in message.violations if v.code == "ws-invalid-utf8"}
+        closed = closed or frame.opcode == Opcode.CLOSE
+    if result.garbled is not None and result.garbled.violation.code != "ws-frame-too-large":
+        codes.add(result.garbled.violation.code)
+    return tuple(sorted(codes))
+
+
+def echoed(result: WsExchange) -> tuple[tuple[str, ...], ...]:
+    """The data messages the target sent, in order: kind, digest, length, a printable head."""
+    assembler = MessageAssembler(max_message=1 << 20)
+    out = []
+    for frame in result.frames:
+        message: Message | None = assembler.frame(frame)[1]
+        if message is not None:
+            out.append(
+                (
+                    message.kind,
+                    hashlib.sha256(message.payload).hexdigest()[:16],
+                    str(message.length),
+                    message.payload[:64].hex(),
+                )
+            )
+    return tuple(out)
+
+
+def signatures(name: str, result: WsExchange, wanted: Demand) -> list[Signature]:
+    """The hang, rule and invalid signatures of one target's exchange (a crash is the
+    liveness probe's business)."""
+    if not result.upgraded:
+        return []
+    found: list[Signature] = []
+    if wanted.kind and result.timed_out and result.received == 0:
+        found.append(("hang", name, wanted.key))
+    elif wanted.kind == "fail" and result.timed_out:
+        found.append(("rule", name, wanted.key))
+    codes = output_codes(result)
+    if codes:
+        found.append(("invalid", name, codes))
+    return found
+
+
+def differential(readings: Mapping[str, tuple[tuple[str, ...], ...]]) -> Signature | None:
+    """The targets that echoed something, grouped by what they echoed, when not all alike."""
+    groups: dict[tuple[tuple[str, ...], ...], list[str]] = {}
+    for name, reading in readings.items():
+        if reading:
+            groups.setdefault(reading, []).append(name)
+    if len(groups) < 2:
+        return None
+    parts = sorted(
+        (tuple(sorted(names)), tuple(item[0] for item in reading)) for reading, names in groups.items()
+    )
+    return ("differential", tuple(parts), False)
