@@ -255,8 +255,7 @@ class Fuzzer:
         )
 
     def _evaluate_ws(self, item: object) -> Observation | None:
-        """WebSocket: open, send the frames, read; a hang or a rule broken within a short wait
-        is confirmed with the whole deadline; then the liveness probe."""
+        """WebSocket: open, send the frames, read (the oracles in :mod:`.ws`); then the liveness probe."""
         from conformance.fuzz import ws
 
         assert isinstance(item, ws.WsInput)
@@ -270,25 +269,20 @@ class Fuzzer:
         signatures: list[Signature] = []
         echoes: dict[str, tuple[tuple[str, ...], ...]] = {}
         for target in self.targets:
-
-            def run(wait: float, target: FuzzTarget = target) -> ws.WsExchange:
-                request = ws.handshake_request(target.authority, target.path)
-                until_frame = wanted.kind != "fail"  # a failing server closes: wait for it
-                return ws.exchange(
-                    target.host,
-                    target.port,
-                    request,
-                    writes,
-                    wait=wait,
-                    counters=self.counters,
-                    until_frame=until_frame,
-                )
-
-            result = run(self.bounds.incomplete)
+            # Nothing asked of the server: a short look for what it sends unasked. Else the whole
+            # deadline, which a server that answers (or fails the connection) cuts short; one that
+            # fails it closes, so for that we read on after frames.
+            result = ws.exchange(
+                target.host,
+                target.port,
+                ws.handshake_request(target.authority, target.path),
+                writes,
+                wait=self.bounds.deadline if wanted.kind else self.bounds.idle * 2,
+                counters=self.counters,
+                until_frame=wanted.kind != "fail",
+                idle=self.bounds.idle,
+            )
             found = ws.signatures(target.name, result, wanted)
-            if any(s[0] in ("hang", "rule") for s in found):
-                result = run(self.bounds.deadline)
-                found = ws.signatures(target.name, result, wanted)
             exchanges[target.name] = result
             why = self._liveness(target)
             if why:
@@ -501,12 +495,36 @@ class Fuzzer:
             shrink_steps=int(state["steps"]),  # type: ignore[call-overload]
             flaky=flaky,
         )
+        if not flaky and self.suite == "ws":
+            self._simplify(finding)
         if not flaky:
             # Once more, outside Hypothesis: a finding must show again on its own.
             again = self.evaluate(finding.input)
             finding.flaky = again is None or signature not in again.signatures
         self.findings.append(finding)
         self._progress(self, "found")
+
+    def _simplify(self, finding: Finding) -> None:
+        """After Hypothesis' shrink, the suite's own simpler forms of the input (WebSocket: the
+        frames that matter, without the seed's others; see :func:`.ws.simpler`), greedily,
+        while the signature holds; bounded by ``max_shrinks`` and half of ``shrink_seconds``."""
+        from conformance.fuzz import ws
+
+        until = time.monotonic() + self.bounds.shrink_seconds / 2
+        steps, improved = 0, True
+        while improved:
+            improved = False
+            for candidate in ws.simpler(finding.input):  # type: ignore[arg-type]
+                if steps >= self.bounds.max_shrinks or time.monotonic() >= until:
+                    return
+                steps += 1
+                finding.shrink_steps += 1
+                self.stats.shrink_inputs += 1
+                observation = self.evaluate(candidate)  # type: ignore[arg-type]
+                if observation is not None and finding.signature in observation.signatures:
+                    finding.input, finding.observation = candidate, observation  # type: ignore[assignment]
+                    improved = True
+                    break
 
     def _shrink_until(self) -> float:
         """A shrink takes at most ``shrink_seconds``, and ends with the budget unless that

@@ -1,13 +1,15 @@
 """WebSocket inputs and the oracles for them (``--suite ws``).
 
-An input is an opening handshake (the codec's :class:`HandshakeRequest`, valid) and then a
-list of frames, each drawn as one record of data: its opcode (the six of RFC 6455 and two
-reserved ones), FIN, the reserved bits, the mask bit and key, the length's form (7, 16 or
-64 bits) and a declared length that may lie; its payload is one the ws suite itself sends
-(:func:`suite_payloads`: the texts, hex payloads and close codes of ``cases/ws``) or drawn
-bytes. The offsets where the frames' bytes are cut into TCP writes are drawn too. A record
-of zero bytes is a valid masked text frame, so shrinking deletes frames and takes the
-deviations out of those that are left.
+An input is an opening handshake (the codec's :class:`HandshakeRequest`, valid) and then
+frames: a sequence the ws suite itself sends (a *seed*, read from the ``send`` steps of
+``cases/ws``: opcodes, FIN and payloads, valid and masked), a list of *edits* to it and a
+list of *extra* frames after it, each drawn as one record of data: an opcode (the six of
+RFC 6455 and two reserved ones), FIN, the reserved bits, the mask bit and key, the length's
+form (7, 16 or 64 bits), a declared length that may lie, and a payload the suite sends
+(its texts, hex payloads and close codes) or drawn bytes. The offsets where the bytes are
+cut into TCP writes are drawn too. The empty seed comes first and a record of zero bytes
+changes nothing (an edit) or is a valid masked text frame (an extra frame), so shrinking
+goes to the shortest seed and the fewest deviations.
 
 What the input asks of a server is read from the bytes with the codecs (:func:`demand`):
 the first frame that calls for an answer decides it — a frame a server MUST (or SHOULD)
@@ -25,8 +27,8 @@ provided nothing before it called for one. The oracles:
   same bytes. No RFC sentence decides it: INFO.
 
 Closing is never a finding (an endpoint may close at any time, and may limit what it takes,
-RFC 6455 §7.1.7, §10.4): hang and rule judge only a connection left open. A hang or rule
-seen within a short wait is confirmed with the whole deadline before it counts.
+RFC 6455 §7.1.7, §10.4): hang and rule judge only a connection left open for the whole
+deadline. An input that asks nothing of the server is read for a moment only.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ import re
 import select
 import socket
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -129,14 +131,56 @@ class WsFrame:
         return " ".join([Opcode.name_of(self.opcode), f"{len(self.payload)} bytes", *self.deviations()])
 
 
+@dataclass(frozen=True)
+class Edit:
+    """A deviation applied to one frame of the seed sequence (``index`` modulo its length):
+    each field None (or 0, False) leaves the frame as it is."""
+
+    index: int
+    opcode: int | None = None
+    flip_fin: bool = False
+    rsv: int = 0
+    unmasked: bool = False
+    mask_key: bytes | None = None
+    encoding: LengthEncoding | None = None
+    length_delta: int = 0
+    payload: bytes | None = None
+
+    def apply(self, frame: WsFrame) -> WsFrame:
+        return replace(
+            frame,
+            opcode=frame.opcode if self.opcode is None else self.opcode,
+            fin=frame.fin != self.flip_fin,
+            rsv=frame.rsv | self.rsv,
+            mask_key=None if self.unmasked else (self.mask_key or frame.mask_key),
+            encoding=self.encoding or frame.encoding,
+            length_delta=frame.length_delta + self.length_delta,
+            payload=frame.payload if self.payload is None else self.payload,
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class WsInput:
-    frames: tuple[WsFrame, ...] = ()
+    """A frame sequence the ws suite sends (``seed``), the edits applied to it in order, more
+    frames after it, and the offsets where the bytes are cut into TCP writes."""
+
+    seed: tuple[WsFrame, ...] = ()
+    edits: tuple[Edit, ...] = ()
+    extra: tuple[WsFrame, ...] = ()
     splits: tuple[int, ...] = ()
 
     @property
-    def mutations(self) -> tuple[WsFrame, ...]:
-        return self.frames
+    def frames(self) -> tuple[WsFrame, ...]:
+        frames = list(self.seed)
+        for edit in self.edits:
+            if frames:
+                at = edit.index % len(frames)
+                frames[at] = edit.apply(frames[at])
+        return (*frames, *self.extra)
+
+    @property
+    def mutations(self) -> tuple[Edit | WsFrame, ...]:
+        return (*self.edits, *self.extra)
 
     def body(self) -> bytes:
         return b"".join(frame.encode() for frame in self.frames)
@@ -177,27 +221,32 @@ KIND_NAMES = (
 )
 
 
-# -- the suite's own payloads
+# -- the suite's own frames
 
 
 @dataclass(frozen=True)
 class Payloads:
     data: tuple[bytes, ...]  # text and binary payloads, shortest first
     close: tuple[bytes, ...]  # close frame payloads
+    seeds: tuple[tuple[WsFrame, ...], ...] = ((),)  # frame sequences, the empty one first
 
 
 CLOSE_REASONS = (b"", b"bye", b"\xce\xba\xed\xa0\x80")  # the last: a UTF-16 surrogate, invalid UTF-8
+_OPCODE_NAMES = {op.name.lower(): int(op) for op in Opcode}
 
 
 @cache
 def suite_payloads(cases_dir: Path | None = None) -> Payloads:
-    """The payloads the ws suite sends (strings and hex, up to 64 bytes) and its close codes."""
+    """What the ws suite sends: its payloads (strings and hex, up to 64 bytes), its close codes,
+    and the frame sequences of its ``send`` steps (``ws_frame`` payloads with literal opcodes,
+    FIN and payloads; masks, reserved bits and length forms left out: the edits put those back)."""
     if cases_dir is None:
         from conformance.scenario import bundled_cases_dir
 
         cases_dir = bundled_cases_dir() / "ws"
     data: set[bytes] = {b"Hello, world!"}
     codes: set[int] = {1000}
+    seeds: set[tuple[WsFrame, ...]] = {()}
     for path in sorted(cases_dir.rglob("*.yaml")):
         text = path.read_text(encoding="utf-8", errors="replace")
         for match in re.finditer(r'payload: "([^"{}\\]{0,64})"', text):
@@ -206,48 +255,164 @@ def suite_payloads(cases_dir: Path | None = None) -> Payloads:
             data.add(bytes.fromhex(match.group(1)))
         for match in re.finditer(r"code: (\d{1,5})\b", text):
             codes.add(int(match.group(1)))
+        seeds |= _sequences(text)
     close = tuple(
         encode_close_payload(code, reason)
         for code in sorted(c for c in codes if c < 65536)
         for reason in CLOSE_REASONS
     )
-    return Payloads(data=tuple(sorted(data, key=lambda b: (len(b), b))), close=(b"", *close))
+    return Payloads(
+        data=tuple(sorted(data, key=lambda b: (len(b), b))),
+        close=(b"", *close),
+        seeds=tuple(sorted(seeds, key=lambda seq: (len(seq), sum(len(f.payload) for f in seq), repr(seq)))),
+    )
+
+
+def _sequences(text: str) -> set[tuple[WsFrame, ...]]:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor(
+        "!hex", lambda loader, node: bytes.fromhex(loader.construct_scalar(node).replace(" ", ""))
+    )  # type: ignore[arg-type, union-attr]
+    try:
+        document = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader with !hex
+    except yaml.YAMLError:
+        return set()
+    found: set[tuple[WsFrame, ...]] = set()
+    for case in document.get("cases", []) if isinstance(document, dict) else []:
+        for step in case.get("steps", []) if isinstance(case, dict) else []:
+            send = step.get("send") if isinstance(step, dict) else None
+            if isinstance(send, dict) and "concat" in send:
+                send = send["concat"]
+            items = send if isinstance(send, list) else [send]
+            frames = [_seed_frame(item.get("ws_frame")) if isinstance(item, dict) else None for item in items]
+            if frames and all(frame is not None for frame in frames):
+                found.add(tuple(frames))  # type: ignore[arg-type]
+    return found
+
+
+def _seed_frame(spec: object) -> WsFrame | None:
+    """A suite ``ws_frame`` as a valid masked frame of its opcode, FIN and payload."""
+    if not isinstance(spec, dict):
+        return None
+    opcode = spec.get("opcode")
+    opcode = _OPCODE_NAMES.get(opcode) if isinstance(opcode, str) else opcode
+    payload = spec.get("payload", b"")
+    if isinstance(payload, dict) and isinstance(payload.get("hex"), str) and "{" not in payload["hex"]:
+        payload = bytes.fromhex(payload["hex"].replace(" ", ""))
+    if isinstance(payload, str) and "{" not in payload:
+        payload = payload.encode("utf-8")
+    if opcode == Opcode.CLOSE and isinstance(spec.get("code"), int):
+        reason = spec.get("reason", "")
+        payload = encode_close_payload(spec["code"], reason.encode() if isinstance(reason, str) else b"")
+    fin = spec.get("fin", True)
+    if not isinstance(opcode, int) or not isinstance(payload, bytes) or not isinstance(fin, bool):
+        return None
+    if len(payload) > 125:
+        return None
+    return WsFrame(opcode=opcode, payload=payload, fin=fin)
+
+
+def _payload(payloads: Payloads, opcode: int, choice: int, drawn: bytes) -> bytes:
+    if choice >= 250:
+        return b"\xfe" * 126  # one byte too many for a control frame
+    if choice >= 192:
+        return drawn
+    if opcode == Opcode.CLOSE:
+        return payloads.close[choice % len(payloads.close)]
+    return payloads.data[choice % len(payloads.data)]
+
+
+def _flags(flags: int, key: bytes) -> dict[str, object]:
+    """The deviations a flags byte stands for: none at 0, each one rare."""
+    return {
+        "rsv": (flags >> 5) if flags % 8 == 7 else 0,
+        "unmasked": flags % 16 == 3,
+        "mask_key": key if flags % 16 == 4 else None,
+        "encoding": {5: 16, 6: 64}.get(flags % 16),
+    }
 
 
 def decode_frame(payloads: Payloads, record: bytes, drawn: bytes) -> WsFrame:
     """The frame a record of :data:`RECORD` bytes (and drawn payload bytes) stands for."""
     opcode = OPCODES[record[0] % len(OPCODES)]
-    choice = record[7]
-    if choice >= 250:
-        payload = b"\xfe" * 126  # one byte too many for a control frame
-    elif choice >= 192:
-        payload = drawn
-    elif opcode == Opcode.CLOSE:
-        payload = payloads.close[choice % len(payloads.close)]
-    else:
-        payload = payloads.data[choice % len(payloads.data)]
-    flags = record[2]
+    flags = _flags(record[2], record[3:7])
     return WsFrame(
         opcode=opcode,
-        payload=payload,
+        payload=_payload(payloads, opcode, record[7], drawn),
         fin=record[1] % 3 != 1,
-        rsv=(flags >> 5) if flags % 8 == 7 else 0,
-        mask_key=None if flags % 16 == 3 else record[3:7],
-        encoding={5: 16, 6: 64}.get(flags % 16),  # type: ignore[arg-type]
+        rsv=flags["rsv"],  # type: ignore[arg-type]
+        mask_key=None if flags["unmasked"] else (flags["mask_key"] or b"\0\0\0\0"),  # type: ignore[arg-type]
+        encoding=flags["encoding"],  # type: ignore[arg-type]
         length_delta=LENGTH_DELTAS[(record[1] // 3) % len(LENGTH_DELTAS)],
     )
 
 
-def ws_inputs(payloads: Payloads | None = None, *, max_frames: int = 5) -> st.SearchStrategy[WsInput]:
+def decode_edit(payloads: Payloads, record: bytes, drawn: bytes) -> Edit:
+    """The edit a record of :data:`RECORD` + 4 bytes stands for."""
+    choice = record[1] % (len(OPCODES) + 4)
+    opcode = OPCODES[choice - 4] if choice >= 4 else None
+    flags = _flags(record[3], record[4:8])
+    return Edit(
+        index=record[0],
+        opcode=opcode,
+        flip_fin=record[2] % 3 == 1,
+        length_delta=LENGTH_DELTAS[(record[2] // 3) % len(LENGTH_DELTAS)],
+        payload=_payload(payloads, opcode or 0, record[8], drawn) if record[8] >= 128 else None,
+        **flags,  # type: ignore[arg-type]
+    )
+
+
+def ws_inputs(payloads: Payloads | None = None, *, max_frames: int = 4) -> st.SearchStrategy[WsInput]:
     payloads = payloads or suite_payloads()
     frame = st.tuples(st.binary(min_size=RECORD, max_size=RECORD), st.binary(max_size=16)).map(
         lambda drawn: decode_frame(payloads, *drawn)
     )
+    edit = st.tuples(st.binary(min_size=RECORD + 4, max_size=RECORD + 4), st.binary(max_size=16)).map(
+        lambda drawn: decode_edit(payloads, *drawn)
+    )
     return st.builds(
         WsInput,
-        frames=st.lists(frame, max_size=max_frames).map(tuple),
+        seed=st.sampled_from(payloads.seeds),
+        edits=st.lists(edit, max_size=3).map(tuple),
+        extra=st.lists(frame, max_size=max_frames).map(tuple),
         splits=st.lists(st.integers(0, 10_000), max_size=2).map(tuple),
     )
+
+
+def simpler(item: WsInput) -> Iterator[WsInput]:
+    """Smaller inputs to try once Hypothesis has shrunk one, written flat (its frames as extra
+    frames, no seed, no edits): Hypothesis cannot step from a seed to a shorter one that keeps
+    only the frames that matter. Each frame left out; then, frame by frame, each deviation
+    taken out and the payload emptied or halved; then the writes joined."""
+    frames = item.frames
+    for index in range(len(frames)):
+        yield WsInput(extra=frames[:index] + frames[index + 1 :], splits=item.splits)
+    for index, frame in enumerate(frames):
+        for plainer in _plainer(frame):
+            yield WsInput(extra=(*frames[:index], plainer, *frames[index + 1 :]), splits=item.splits)
+    if item.splits:
+        yield WsInput(extra=frames)
+
+
+def _plainer(frame: WsFrame) -> Iterator[WsFrame]:
+    if not frame.fin:
+        yield replace(frame, fin=True)
+    if frame.rsv:
+        yield replace(frame, rsv=0)
+    if frame.mask_key is None or frame.mask_key != b"\0\0\0\0":
+        yield replace(frame, mask_key=b"\0\0\0\0")
+    if frame.encoding is not None:
+        yield replace(frame, encoding=None)
+    if frame.length_delta:
+        yield replace(frame, length_delta=0)
+    if frame.payload:
+        yield replace(frame, payload=b"")
+    if len(frame.payload) > 1:
+        yield replace(frame, payload=frame.payload[: len(frame.payload) // 2])
 
 
 # -- what the input asks of a server
@@ -535,7 +700,9 @@ def alive(
     """The liveness probe: a new connection completes a handshake, and a text message is echoed."""
     probe = encode_frame(Opcode.TEXT, ALIVE_TEXT, mask_key=b"\x01\x02\x03\x04")
     request = handshake_request(authority, path)
-    return exchange(host, port, request, [probe], wait=deadline, counters=counters, until_frame=True)
+    return exchange(
+        host, port, request, [probe], wait=deadline, counters=counters, until_frame=True, idle=0.0
+    )
 
 
 def is_alive(result: WsExchange) -> bool:

@@ -14,8 +14,8 @@ The bugs (the bundled ws suite catches the first two, not the crash):
 
 - ``utf8``: a text message that is not valid UTF-8 is echoed instead of failing the
   connection (RFC 6455 §8.1);
-- ``crash``: a ping inside a fragmented *binary* message ends the process (the suite sends
-  one inside a fragmented text message only);
+- ``crash``: a pong inside a fragmented message ends the process (the suite sends pings
+  there, never a pong);
 - ``hang``: a ping with FIN clear (a fragmented control frame) stops the connection's thread
   for good: no close, no answer.
 
@@ -137,11 +137,11 @@ class Connection:
         while True:
             fin, opcode, payload = self.next_frame()
             if opcode == 0x9:
-                if self.bug == "crash" and message_opcode == 0x2:
-                    os._exit(1)  # the planted crash
                 self.sock.sendall(frame(0xA, payload))
                 continue
             if opcode == 0xA:
+                if self.bug == "crash" and message_opcode is not None:
+                    os._exit(1)  # the planted crash
                 continue
             if opcode == 0x8:
                 if len(payload) == 1:
