@@ -138,6 +138,32 @@ def _echo_alternatives(reading: Reading) -> list[str]:
     return echoes
 
 
+def _case_head(
+    protocol: str, rule: Rule, slug: str, title: str, requirement: str, exception: str, tool: str, kind: str
+) -> list[str]:
+    """A finding's case file from ``protocol:`` to its rule (``exception`` when no RFC sentence
+    decides it)."""
+    lines = [
+        f"protocol: {protocol}",
+        f"rfc: {rule.rfc}",
+        f'section: "{rule.section}"',
+        "cases:",
+        f"  - id: {slug}",
+        f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
+        f"    requirement: {requirement}",
+        "    reference: >-",
+        f"      RFC {rule.rfc} §{rule.section}: found by {tool} (oracle: {kind}); see the comments",
+        "      above for what each target did.",
+        "    rule:",
+        f"      quote: {yaml_text(rule.quote.encode('latin-1'))}",
+        f"      source: RFC {rule.rfc} §{rule.section}",
+        f"      subject: {rule.subject}",
+    ]
+    if exception:
+        lines.append(f"      exception: {yaml_text(exception.encode('latin-1'))}")
+    return lines
+
+
 def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
     """The case file of ``finding``."""
     import hypothesis
@@ -250,24 +276,7 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
         lines.append(f"#   {_comment(repr(mutation))}")
     if finding.flaky:
         lines.append("# FLAKY: the shrunk input did not show the finding again when replayed.")
-    lines += [
-        "protocol: h1",
-        f"rfc: {rule.rfc}",
-        f'section: "{rule.section}"',
-        "cases:",
-        f"  - id: {slug}",
-        f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
-        f"    requirement: {requirement}",
-        "    reference: >-",
-        f"      RFC {rule.rfc} §{rule.section}: found by conformance fuzz (oracle: {kind}); see the comments",
-        "      above for what each target did.",
-        "    rule:",
-        f"      quote: {yaml_text(rule.quote.encode('latin-1'))}",
-        f"      source: RFC {rule.rfc} §{rule.section}",
-        f"      subject: {rule.subject}",
-    ]
-    if exception:
-        lines.append(f"      exception: {yaml_text(exception.encode('latin-1'))}")
+    lines += _case_head("h1", rule, slug, title, requirement, exception, "conformance fuzz", kind)
     lines.append(f"    tags: [{', '.join(tags)}]")
     if requires_echo:
         lines.append("    requires: [echo]")
@@ -566,24 +575,8 @@ def ws_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
         expect += ["- close: true", "- closed: true"]
     lines = _provenance(finding, fuzzer, title, command_line=command_line)
     lines.append(f"# The frames: {_comment(item.describe())}")
-    lines += [
-        "protocol: ws",
-        f"rfc: {rule.rfc}",
-        f'section: "{rule.section}"',
-        "cases:",
-        f"  - id: fuzz-{kind}-{finding.number:03d}",
-        f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
-        f"    requirement: {requirement}",
-        "    reference: >-",
-        f"      RFC {rule.rfc} §{rule.section}: found by conformance fuzz --suite ws (oracle: {kind});",
-        "      see the comments above for what each target did.",
-        "    rule:",
-        f"      quote: {yaml_text(rule.quote.encode('latin-1'))}",
-        f"      source: RFC {rule.rfc} §{rule.section}",
-        f"      subject: {rule.subject}",
-    ]
-    if exception:
-        lines.append(f"      exception: {yaml_text(exception.encode('latin-1'))}")
+    slug = f"fuzz-{kind}-{finding.number:03d}"
+    lines += _case_head("ws", rule, slug, title, requirement, exception, "conformance fuzz --suite ws", kind)
     lines += [
         f"    tags: [{', '.join(tags)}]",
         f"    timeout: {max(2.0, fuzzer.bounds.deadline + 1.0):g}",

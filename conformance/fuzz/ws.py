@@ -58,7 +58,7 @@ from conformance.codecs.ws.frames import (
 from conformance.codecs.ws.handshake import SAMPLE_KEY, HandshakeRequest, accept_value
 from conformance.codecs.ws.messages import Message, MessageAssembler
 from conformance.fuzz.oracles import Signature
-from conformance.fuzz.wire import FUZZ_WRITE_DELAY_MS, Counters, _send_all
+from conformance.fuzz.wire import Counters, _send_all, send_writes
 
 #: index 0 is a text frame: what a record of zero bytes shrinks to
 OPCODES = (
@@ -441,6 +441,15 @@ _INVALID_DATA = FailRule(
     "SHOULD",
     (1002,),
 )
+_NOT_UTF8 = FailRule(
+    6455,
+    "8.1",
+    "When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream is not, in "
+    "fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket Connection_.",
+    "that endpoint",
+    "MUST",
+    (1007,),
+)
 #: violation code -> the rule the ws suite's cases judge it by (cases/ws/6455/*.yaml)
 FAIL_RULES: dict[str, FailRule] = {
     "ws-client-unmasked": FailRule(
@@ -468,24 +477,8 @@ FAIL_RULES: dict[str, FailRule] = {
         "MUST",
         (1002,),
     ),
-    "ws-invalid-utf8": FailRule(
-        6455,
-        "8.1",
-        "When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream is not, in "
-        "fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket Connection_.",
-        "that endpoint",
-        "MUST",
-        (1007,),
-    ),
-    "ws-close-reason-utf8": FailRule(
-        6455,
-        "8.1",
-        "When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream is not, in "
-        "fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket Connection_.",
-        "that endpoint",
-        "MUST",
-        (1007,),
-    ),
+    "ws-invalid-utf8": _NOT_UTF8,
+    "ws-close-reason-utf8": _NOT_UTF8,
     "ws-control-too-long": _INVALID_DATA,
     "ws-control-fragmented": _INVALID_DATA,
     "ws-orphan-continuation": _INVALID_DATA,
@@ -645,12 +638,7 @@ def exchange(
         events = decoder.feed(rest)
         received = len(rest)
         begin = time.monotonic()
-        for number, piece in enumerate(writes):
-            if number:
-                time.sleep(FUZZ_WRITE_DELAY_MS / 1000)
-            if not _send_all(sock, piece, begin + wait):
-                break  # the target closed or reset: read what it said
-            counters.bytes_sent += len(piece)
+        send_writes(sock, writes, begin + wait, counters)
         last_news = time.monotonic()
         while not closed and not decoder.dead and received < (1 << 20):
             now = time.monotonic()

@@ -24,13 +24,13 @@ Run: ``python planted_ws_server.py --port N --bug utf8``.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import os
 import socket
-import threading
 import time
+
+from planted_listener import serve_forever  # a sibling: this file runs as a script
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_MESSAGE = 1 << 20
@@ -193,17 +193,7 @@ def handle(sock: socket.socket, bug: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--bug", choices=["none", "utf8", "crash", "hang"], default="none")
-    args = parser.parse_args()
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", args.port))
-    listener.listen(128)
-    while True:
-        sock, _ = listener.accept()
-        threading.Thread(target=handle, args=(sock, args.bug), daemon=True).start()
+    serve_forever(["utf8", "crash", "hang"], handle)
 
 
 if __name__ == "__main__":
