@@ -173,7 +173,10 @@ def fuzz_command(
     if len(set(names)) != len(names):
         raise click.UsageError("two targets with one name: name them, e.g. a=URL b=URL")
     if echo_path is not None and suite != "h1":
-        raise click.UsageError("--echo-path: the differential oracle is HTTP/1.1 only")
+        raise click.UsageError(
+            "--echo-path is for --suite h1 (with --suite ws each URL is an echo endpoint; "
+            "h2 has no differential)"
+        )
     if echo_path is not None and not echo_path.startswith("/"):
         raise click.UsageError(f"--echo-path {echo_path!r}: a path starting with '/', e.g. /echo")
     bounds = Bounds(

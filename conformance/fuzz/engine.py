@@ -270,8 +270,8 @@ class Fuzzer:
         echoes: dict[str, tuple[tuple[str, ...], ...]] = {}
         for target in self.targets:
             # Nothing asked of the server: a short look for what it sends unasked. Else the whole
-            # deadline, which a server that answers (or fails the connection) cuts short; one that
-            # fails it closes, so for that we read on after frames.
+            # deadline, which a server cuts short by closing or by sending every frame due (an
+            # echo endpoint's answers: all of them, or a differential would compare a part).
             result = ws.exchange(
                 target.host,
                 target.port,
@@ -279,7 +279,7 @@ class Fuzzer:
                 writes,
                 wait=self.bounds.deadline if wanted.kind else self.bounds.idle * 2,
                 counters=self.counters,
-                until_frame=wanted.kind != "fail",
+                frames_due=None if wanted.kind == "fail" else ws.answers(item.body()),
                 idle=self.bounds.idle,
             )
             found = ws.signatures(target.name, result, wanted)

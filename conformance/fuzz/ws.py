@@ -545,6 +545,26 @@ def demand(data: bytes) -> Demand:
     return Demand()
 
 
+def answers(data: bytes) -> int:
+    """How many frames a conforming echo endpoint sends in answer to ``data``: an echo per
+    whole message and a pong per ping, up to the first frame with a violation or the first
+    close (then one: its close), whichever comes first."""
+    decoder = FrameDecoder(from_server=False, max_payload=1 << 20)
+    assembler = MessageAssembler(max_message=1 << 20)
+    count = 0
+    for event in decoder.feed(data):
+        if isinstance(event, Garbled):
+            break
+        found, message = assembler.frame(event)
+        if event.violations or found or (message is not None and message.violations):
+            break
+        if event.opcode == Opcode.CLOSE:
+            return count + 1
+        if event.opcode == Opcode.PING or message is not None:
+            count += 1
+    return count
+
+
 # -- one input on one connection
 
 
@@ -601,12 +621,12 @@ def exchange(
     *,
     wait: float,
     counters: Counters,
-    until_frame: bool = False,
+    frames_due: int | None = None,
     idle: float = 0.05,
 ) -> WsExchange:
     """Open the WebSocket, send ``writes`` (a pause between two), read frames until the
-    target closes, ``wait`` seconds pass, or (``until_frame``) ``idle`` seconds pass with
-    nothing new after a frame."""
+    target closes, ``wait`` seconds pass, or (``frames_due``) that many frames came and then
+    ``idle`` seconds with nothing new."""
     counters.connections += 1
     try:
         sock = socket.create_connection((host, port), timeout=min(wait + 1.0, 5.0))
@@ -644,11 +664,10 @@ def exchange(
             now = time.monotonic()
             if now - begin >= wait:
                 break
-            if until_frame and any(isinstance(e, Frame) for e in events) and now - last_news >= idle:
+            due = frames_due is not None and sum(isinstance(e, Frame) for e in events) >= frames_due
+            if due and now - last_news >= idle:
                 break
-            until = begin + wait
-            if until_frame and events:
-                until = min(until, last_news + idle)
+            until = min(begin + wait, last_news + idle) if due else begin + wait
             chunk, closed, reset = _recv(sock, until)
             if chunk is None:
                 continue
@@ -688,9 +707,7 @@ def alive(
     """The liveness probe: a new connection completes a handshake, and a text message is echoed."""
     probe = encode_frame(Opcode.TEXT, ALIVE_TEXT, mask_key=b"\x01\x02\x03\x04")
     request = handshake_request(authority, path)
-    return exchange(
-        host, port, request, [probe], wait=deadline, counters=counters, until_frame=True, idle=0.0
-    )
+    return exchange(host, port, request, [probe], wait=deadline, counters=counters, frames_due=1, idle=0.0)
 
 
 def is_alive(result: WsExchange) -> bool:

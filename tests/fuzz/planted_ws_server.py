@@ -17,7 +17,9 @@ The bugs (the bundled ws suite catches the first two, not the crash):
 - ``crash``: a pong inside a fragmented message ends the process (the suite sends pings
   there, never a pong);
 - ``hang``: a ping with FIN clear (a fragmented control frame) stops the connection's thread
-  for good: no close, no answer.
+  for good: no close, no answer;
+- ``last-fragment``: a fragmented message is echoed as its last fragment only (a reading of
+  its own, for the differential oracle: no RFC sentence is about what an echo endpoint echoes).
 
 Run: ``python planted_ws_server.py --port N --bug utf8``.
 """
@@ -160,7 +162,7 @@ class Connection:
                 raise Failed(1002)
             else:
                 message_opcode, message = opcode, b""
-            message += payload
+            message = payload if self.bug == "last-fragment" and opcode == 0x0 else message + payload
             if len(message) > MAX_MESSAGE:
                 raise Failed(1009)
             if not fin:
@@ -193,7 +195,7 @@ def handle(sock: socket.socket, bug: str) -> None:
 
 
 def main() -> None:
-    serve_forever(["utf8", "crash", "hang"], handle)
+    serve_forever(["utf8", "crash", "hang", "last-fragment"], handle)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ tests/fuzz/planted_ws_server.py has one bug per ``--bug``: ``utf8`` echoes inval
 instead of failing the connection (RFC 6455 §8.1, MUST), ``hang`` stops answering at a
 fragmented ping (RFC 6455 §10.7, SHOULD), ``crash`` ends the process at a pong inside a
 fragmented message (no RFC sentence forbids a server to stop: INFO, its replay ends in ERROR
-at the second connection). The seeds are ones whose inputs reach each bug early (checked
+at the second connection); ``last-fragment`` echoes a fragmented message as its last fragment
+(a differential against its correct twin: INFO). The seeds are ones whose inputs reach each bug early (checked
 offline, the inputs of a seed being always the same); the budget only covers the machine.
 """
 
@@ -39,7 +40,7 @@ PLANTED = {
         "FAIL",
     ),
     "crash": (
-        11,
+        8,
         {"crash"},
         "INFO",
         '{ws_frame: {opcode: text, payload: "", fin: false, mask: "00000000"}}, '
@@ -68,7 +69,7 @@ def test_fuzz_ws_finds_shrinks_and_replays_a_planted_bug(
     seed, kinds, level, frames, on_bugged = PLANTED[bug]
     out = tmp_path / "fuzz"
     fuzz = conformance(
-        "fuzz", "--suite", "ws", "--budget", "8", "--seed", str(seed), "--timeout", "0.5", "--shrink-time", "6",
+        "fuzz", "--suite", "ws", "--budget", "5", "--seed", str(seed), "--timeout", "0.5", "--shrink-time", "6",
         "--no-progress", "-o", str(out), "--server", f"bugged={_server(bug)}",
     )  # fmt: skip
     assert fuzz.returncode == 1, fuzz.stdout + fuzz.stderr
@@ -107,6 +108,40 @@ def test_fuzz_ws_finds_shrinks_and_replays_a_planted_bug(
     on_reference = "INFORMATIONAL" if level == "INFO" else "PASS"
     assert set(verdicts["bugged"]) == {on_bugged}, replay.stdout
     assert set(verdicts["reference"]) == {on_reference}, replay.stdout
+
+
+@pytest.mark.slow
+def test_fuzz_ws_differential_is_informational(tmp_path: Path, reference: ReferenceServer) -> None:
+    """Two targets echo different messages for the same frames; no RFC sentence says what an
+    echo endpoint echoes, so the case is INFO, with each reading as an accepted outcome."""
+    out = tmp_path / "fuzz"
+    fuzz = conformance(
+        "fuzz", "--suite", "ws", "--budget", "6", "--seed", "1", "--timeout", "0.5", "--shrink-time", "4",
+        "--no-progress", "-o", str(out),
+        "--server", f"bugged={_server('last-fragment')}", "--server", f"twin={_server('none')}",
+    )  # fmt: skip
+    assert fuzz.returncode == 1, fuzz.stdout + fuzz.stderr
+    findings = sorted((out / "findings").glob("*.yaml"))
+    assert [path.name for path in findings] == ["001-differential.yaml"], fuzz.stdout
+    text = findings[0].read_text()
+    assert "requirement: INFO" in text and "exception: " in text
+    assert (
+        '- send: {concat: [{ws_frame: {opcode: text, payload: {hex: "66"}, fin: false, mask: "00000000"}}, '
+        '{ws_frame: {opcode: continuation, payload: "", mask: "00000000"}}]}'
+    ) in text, text
+    assert conformance("validate", str(out / "findings")).returncode == 0
+    bugged = ManagedServer(name="bugged", command=_server("last-fragment"))
+    try:
+        bugged.start()
+        replay = conformance(
+            "run", "--cases", str(out / "findings"), "--no-progress", "-o", str(tmp_path / "run"),
+            f"bugged=ws://127.0.0.1:{bugged.port}/", f"reference={reference.urls['ws']}",
+        )  # fmt: skip
+    finally:
+        bugged.stop()
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    verdicts = {t["name"]: [case["verdict"] for case in t["cases"]] for t in results["targets"]}
+    assert verdicts == {"bugged": ["INFORMATIONAL"], "reference": ["INFORMATIONAL"]}, replay.stdout
 
 
 @pytest.mark.slow
