@@ -528,6 +528,7 @@ def ws_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
         )
         expect = ["- closed: true", "- close: true", "- silence: 500", "- ws_frame: {}"]
         after = [
+            "- wait: 300  # time for a crashed process to be gone: its port then refuses the connection",
             "- connect: websocket",
             '- send: {message: {text: "alive"}}',
             '- expect: {message: {text: "alive"}}',
