@@ -511,9 +511,12 @@ def _fail_codes(code: str) -> tuple[int, ...]:
 def ws_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
     """The case file of a WebSocket finding: the frames as ``ws_frame`` payloads of one
     ``send`` (cut where the fuzzer cut its writes), and what the input asks of a server."""
+    from conformance.fuzz.ws import WsInput
+
     signature = finding.signature
     kind = str(signature[0])
     item = finding.input
+    assert isinstance(item, WsInput)
     observation = finding.observation
     wanted = observation.details["demand"]
     rule, requirement, expect, exception = _ws_answer(wanted)
@@ -540,7 +543,7 @@ def ws_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
     elif kind == "rule":
         title = f"Fuzzing: {signature[1]} did not fail the connection ({signature[2]})"
     elif kind == "invalid":
-        codes = [str(code) for code in signature[2]]  # type: ignore[attr-defined]
+        codes = [str(code) for code in signature[2]]
         tags.append("judges-output")
         title = f"Fuzzing: the frames {signature[1]} sent break RFC 6455 ({', '.join(codes)})"
         known = next((code for code in codes if code in WS_OUTPUT_RULES), None)
@@ -554,7 +557,7 @@ def ws_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
             )
     else:
         groups = signature[1]
-        names = " vs ".join("/".join(names) for names, _ in groups)  # type: ignore[attr-defined]
+        names = " vs ".join("/".join(names) for names, _ in groups)
         title = f"Fuzzing: {names} echoed these frames differently"
         rule, requirement = WS_MAY_CLOSE, "INFO"
         exception = (

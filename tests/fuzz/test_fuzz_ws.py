@@ -237,3 +237,14 @@ def test_simpler_leaves_out_frames_and_deviations() -> None:
     )
     assert candidates[-1].splits == ()
     assert all(not c.seed and not c.edits for c in candidates)
+
+
+def test_a_differential_is_which_targets_agree_not_what_they_echoed() -> None:
+    one, two = (("text", "a", "1", "66"),), (("text", "b", "0", ""),)
+    first = ws.differential({"x": one, "y": two})
+    # The same disagreement on a longer input is the same finding.
+    assert first == ws.differential({"x": one * 3, "y": two * 3})
+    assert first == ("differential", ((("x",), ()), (("y",), ())), False)
+    # Alike, or only one target echoing anything: nothing to compare.
+    assert ws.differential({"x": one, "y": one}) is None
+    assert ws.differential({"x": one, "y": ()}) is None
