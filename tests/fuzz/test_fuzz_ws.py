@@ -54,6 +54,25 @@ def _server(bug: str) -> str:
     return f"{sys.executable} {SERVER} --port {{port}} --bug {bug}"
 
 
+def _replay(
+    cases: Path, bug: str, reference: ReferenceServer, report: Path
+) -> tuple[dict[str, list[str]], str]:
+    """``conformance run`` of the findings against the bugged server and the reference
+    target: each target's verdicts, and what the run printed."""
+    bugged = ManagedServer(name="bugged", command=_server(bug))
+    try:
+        bugged.start()
+        replay = conformance(
+            "run", "--cases", str(cases), "--no-progress", "-o", str(report),
+            f"bugged=ws://127.0.0.1:{bugged.port}/", f"reference={reference.urls['ws']}",
+        )  # fmt: skip
+    finally:
+        bugged.stop()
+    results = json.loads((report / "results.json").read_text())
+    verdicts = {t["name"]: [case["verdict"] for case in t["cases"]] for t in results["targets"]}
+    return verdicts, replay.stdout
+
+
 @pytest.fixture(scope="module")
 def reference() -> Iterator[ReferenceServer]:
     server = start_reference()
@@ -92,22 +111,10 @@ def test_fuzz_ws_finds_shrinks_and_replays_a_planted_bug(
     validate = conformance("validate", str(out / "findings"))
     assert validate.returncode == 0, validate.stdout + validate.stderr
 
-    bugged = ManagedServer(name="bugged", command=_server(bug))
-    try:
-        bugged.start()
-        replay = conformance(
-            "run", "--cases", str(out / "findings"), "--no-progress", "-o", str(tmp_path / "run"),
-            f"bugged=ws://127.0.0.1:{bugged.port}/", f"reference={reference.urls['ws']}",
-        )  # fmt: skip
-    finally:
-        bugged.stop()
-    results = json.loads((tmp_path / "run" / "results.json").read_text())
-    verdicts = {
-        target["name"]: [case["verdict"] for case in target["cases"]] for target in results["targets"]
-    }
+    verdicts, replay = _replay(out / "findings", bug, reference, tmp_path / "run")
     on_reference = "INFORMATIONAL" if level == "INFO" else "PASS"
-    assert set(verdicts["bugged"]) == {on_bugged}, replay.stdout
-    assert set(verdicts["reference"]) == {on_reference}, replay.stdout
+    assert set(verdicts["bugged"]) == {on_bugged}, replay
+    assert set(verdicts["reference"]) == {on_reference}, replay
 
 
 @pytest.mark.slow
@@ -130,18 +137,8 @@ def test_fuzz_ws_differential_is_informational(tmp_path: Path, reference: Refere
         '{ws_frame: {opcode: continuation, payload: "", mask: "00000000"}}]}'
     ) in text, text
     assert conformance("validate", str(out / "findings")).returncode == 0
-    bugged = ManagedServer(name="bugged", command=_server("last-fragment"))
-    try:
-        bugged.start()
-        replay = conformance(
-            "run", "--cases", str(out / "findings"), "--no-progress", "-o", str(tmp_path / "run"),
-            f"bugged=ws://127.0.0.1:{bugged.port}/", f"reference={reference.urls['ws']}",
-        )  # fmt: skip
-    finally:
-        bugged.stop()
-    results = json.loads((tmp_path / "run" / "results.json").read_text())
-    verdicts = {t["name"]: [case["verdict"] for case in t["cases"]] for t in results["targets"]}
-    assert verdicts == {"bugged": ["INFORMATIONAL"], "reference": ["INFORMATIONAL"]}, replay.stdout
+    verdicts, replay = _replay(out / "findings", "last-fragment", reference, tmp_path / "run")
+    assert verdicts == {"bugged": ["INFORMATIONAL"], "reference": ["INFORMATIONAL"]}, replay
 
 
 @pytest.mark.slow
