@@ -36,10 +36,11 @@ def _loopback(host: str) -> bool:
 @click.argument("targets", nargs=-1, metavar="[NAME=]URL...")
 @click.option(
     "--suite",
-    type=click.Choice(["h1", "h2"]),
+    type=click.Choice(["h1", "h2", "ws"]),
     default="h1",
     show_default=True,
-    help="The protocol to fuzz (h2: HTTP/2 by prior knowledge, crash oracle only).",
+    help="The protocol to fuzz (h2: HTTP/2 by prior knowledge, crash oracle only; ws: WebSocket, ws:// URLs "
+    "of echo endpoints).",
 )
 @click.option(
     "--server",
@@ -115,12 +116,16 @@ def fuzz_command(
     allow_remote: bool,
     no_progress: bool,
 ) -> None:
-    """Fuzz HTTP/1.1 (or HTTP/2) servers; write each finding as a minimal case file.
+    """Fuzz HTTP/1.1, HTTP/2 or WebSocket servers; write each finding as a minimal case file.
 
     \b
     Oracles: crash (no answer to a GET after the input; the only one for h2), hang (no answer and no close to
     a complete request), invalid response (RFC 9112 framing and syntax), and with two
     targets or more and --echo-path, differential (the targets read the bytes differently).
+    --suite ws: the frames after a valid opening handshake; crash (a new connection gets no
+    handshake and echo), hang, rule (a frame RFC 6455 says fails the connection, answered
+    without failing it), invalid output (the server's frames), differential (two targets or
+    more echo different messages).
     Findings go to DIR/findings/*.yaml; replay them with
     conformance run --cases DIR/findings URL.
     """
@@ -140,7 +145,7 @@ def fuzz_command(
         if not sep or "://" in name:
             name, url = f"target{number + 1}", spec
         parts = urlsplit(url)
-        schemes = ("http",) if suite == "h1" else ("h2c", "http")
+        schemes = {"h1": ("http",), "h2": ("h2c", "http"), "ws": ("ws",)}[suite]
         if parts.scheme not in schemes or not parts.hostname:
             raise click.UsageError(f"target {spec!r}: --suite {suite} fuzzes {' or '.join(schemes)}:// URLs")
         if not allow_remote and not _loopback(parts.hostname):
@@ -160,14 +165,18 @@ def fuzz_command(
             raise click.UsageError(str(exc)) from None
         directory.mkdir(parents=True, exist_ok=True)
         server = ManagedServer(name=name, command=command, log=directory / f"{name}.log")
-        parsed.append(FuzzTarget(name=name, url=server.url, server=server))
+        url = "ws://" + server.url.removeprefix("http://") if suite == "ws" else server.url
+        parsed.append(FuzzTarget(name=name, url=url, server=server))
     if not parsed:
         raise click.UsageError("no target: give [NAME=]URL or --server NAME=COMMAND")
     names = [t.name for t in parsed]
     if len(set(names)) != len(names):
         raise click.UsageError("two targets with one name: name them, e.g. a=URL b=URL")
     if echo_path is not None and suite != "h1":
-        raise click.UsageError("--echo-path: the differential oracle is HTTP/1.1 only")
+        raise click.UsageError(
+            "--echo-path is for --suite h1 (with --suite ws each URL is an echo endpoint; "
+            "h2 has no differential)"
+        )
     if echo_path is not None and not echo_path.startswith("/"):
         raise click.UsageError(f"--echo-path {echo_path!r}: a path starting with '/', e.g. /echo")
     bounds = Bounds(
@@ -284,7 +293,7 @@ def _write_html(fuzzer: Any, directory: Path) -> None:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True)
     page = environment.get_template("fuzz.html.j2").render(
         css=css,
-        suite={"h1": "HTTP/1.1", "h2": "HTTP/2"}[fuzzer.suite],
+        suite={"h1": "HTTP/1.1", "h2": "HTTP/2", "ws": "WebSocket"}[fuzzer.suite],
         seed=fuzzer.seed,
         inputs=fuzzer.stats.inputs,
         shrink_inputs=fuzzer.stats.shrink_inputs,

@@ -95,6 +95,7 @@ class Observation:
     reference: ReferenceReading
     readings: dict[str, Reading]
     signatures: list[Signature]
+    details: dict[str, object] = field(default_factory=dict)  # a suite's own (ws: demand, echoes)
 
 
 @dataclass
@@ -137,8 +138,8 @@ class Fuzzer:
     ) -> None:
         if not targets:
             raise FuzzError("no target")
-        if suite not in ("h1", "h2"):
-            raise FuzzError(f"suite {suite!r}: h1 and h2 can be fuzzed")
+        if suite not in ("h1", "h2", "ws"):
+            raise FuzzError(f"suite {suite!r}: h1, h2 and ws can be fuzzed")
         self.suite = suite
         self.targets = targets
         self.seed = seed
@@ -167,6 +168,8 @@ class Fuzzer:
         """Send ``item`` to every target, probe each one's liveness, apply the oracles."""
         if self.suite == "h2":
             return self._evaluate_h2(item)
+        if self.suite == "ws":
+            return self._evaluate_ws(item)
         writes = {t.name: item.render(self.fill(t)) for t in self.targets}
         if any(sum(map(len, pieces)) > self.bounds.max_bytes for pieces in writes.values()):
             return None
@@ -251,7 +254,72 @@ class Fuzzer:
             signatures=[("crash", name) for name in crashed],
         )
 
+    def _evaluate_ws(self, item: object) -> Observation | None:
+        """WebSocket: open, send the frames, read (the oracles in :mod:`.ws`); then the liveness probe."""
+        from conformance.fuzz import ws
+
+        assert isinstance(item, ws.WsInput)
+        writes = item.writes()
+        if sum(map(len, writes)) > self.bounds.max_bytes:
+            return None
+        self._pace()
+        wanted = ws.demand(item.body())
+        exchanges: dict[str, ws.WsExchange] = {}
+        crashed: dict[str, str] = {}
+        signatures: list[Signature] = []
+        echoes: dict[str, tuple[tuple[str, ...], ...]] = {}
+        for target in self.targets:
+            # Nothing asked of the server: a short look for what it sends unasked. Else the whole
+            # deadline, which a server cuts short by closing or by sending every frame due (an
+            # echo endpoint's answers: all of them, or a differential would compare a part).
+            result = ws.exchange(
+                target.host,
+                target.port,
+                ws.handshake_request(target.authority, target.path),
+                writes,
+                wait=self.bounds.deadline if wanted.kind else self.bounds.idle * 2,
+                counters=self.counters,
+                frames_due=None if wanted.kind == "fail" else ws.answers(item.body()),
+                idle=self.bounds.idle,
+            )
+            found = ws.signatures(target.name, result, wanted)
+            exchanges[target.name] = result
+            why = self._liveness(target)
+            if why:
+                crashed[target.name] = why
+                signatures.append(("crash", target.name))
+                continue
+            signatures += found
+            if result.upgraded:
+                echoes[target.name] = ws.echoed(result)
+        if len(echoes) >= 2:
+            signature = ws.differential(echoes)
+            if signature is not None:
+                signatures.append(signature)
+        self._check_totals()
+        return Observation(
+            writes={t.name: writes for t in self.targets},
+            exchanges=exchanges,  # type: ignore[arg-type]
+            crashed=crashed,
+            reference=ReferenceReading(False, None),
+            readings={},
+            signatures=signatures,
+            details={"demand": wanted, "echoes": echoes},
+        )
+
     def _probe(self, target: FuzzTarget, deadline: float) -> tuple[bool, wire.Exchange]:
+        if self.suite == "ws":
+            from conformance.fuzz import ws
+
+            probe = ws.alive(
+                target.host,
+                target.port,
+                target.authority,
+                target.path,
+                deadline=deadline,
+                counters=self.counters,
+            )
+            return ws.is_alive(probe), probe  # type: ignore[return-value]
         if self.suite == "h2":
             from conformance.fuzz import h2
 
@@ -277,7 +345,8 @@ class Fuzzer:
             ok, probe = self._probe(target, self.bounds.deadline)
             if ok:
                 return ""
-            why = f"a GET after the input got {probe.describe()}"
+            probe_name = "a handshake and an echo" if self.suite == "ws" else "a GET"
+            why = f"{probe_name} after the input got {probe.describe()}"
         self.stats.restarts += 1
         if server is not None:
             server.restart()
@@ -305,6 +374,10 @@ class Fuzzer:
             from conformance.fuzz import h2
 
             return h2.KIND_NAMES
+        if self.suite == "ws":
+            from conformance.fuzz import ws
+
+            return ws.KIND_NAMES
         from conformance.fuzz.model import KIND_NAMES
 
         return KIND_NAMES
@@ -316,6 +389,10 @@ class Fuzzer:
             from conformance.fuzz import h2
 
             self._strategy = h2.h2_inputs()
+        if self._strategy is None and self.suite == "ws":
+            from conformance.fuzz import ws
+
+            self._strategy = ws.ws_inputs()
         if self._strategy is None:
             from conformance.fuzz import strategies
 
@@ -418,12 +495,36 @@ class Fuzzer:
             shrink_steps=int(state["steps"]),  # type: ignore[call-overload]
             flaky=flaky,
         )
+        if not flaky and self.suite == "ws":
+            self._simplify(finding)
         if not flaky:
             # Once more, outside Hypothesis: a finding must show again on its own.
             again = self.evaluate(finding.input)
             finding.flaky = again is None or signature not in again.signatures
         self.findings.append(finding)
         self._progress(self, "found")
+
+    def _simplify(self, finding: Finding) -> None:
+        """After Hypothesis' shrink, the suite's own simpler forms of the input (WebSocket: the
+        frames that matter, without the seed's others; see :func:`.ws.simpler`), greedily,
+        while the signature holds; bounded by ``max_shrinks`` and half of ``shrink_seconds``."""
+        from conformance.fuzz import ws
+
+        until = time.monotonic() + self.bounds.shrink_seconds / 2
+        steps, improved = 0, True
+        while improved:
+            improved = False
+            for candidate in ws.simpler(finding.input):  # type: ignore[arg-type]
+                if steps >= self.bounds.max_shrinks or time.monotonic() >= until:
+                    return
+                steps += 1
+                finding.shrink_steps += 1
+                self.stats.shrink_inputs += 1
+                observation = self.evaluate(candidate)  # type: ignore[arg-type]
+                if observation is not None and finding.signature in observation.signatures:
+                    finding.input, finding.observation = candidate, observation  # type: ignore[assignment]
+                    improved = True
+                    break
 
     def _shrink_until(self) -> float:
         """A shrink takes at most ``shrink_seconds``, and ends with the budget unless that

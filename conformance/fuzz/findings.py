@@ -138,6 +138,32 @@ def _echo_alternatives(reading: Reading) -> list[str]:
     return echoes
 
 
+def _case_head(
+    protocol: str, rule: Rule, slug: str, title: str, requirement: str, exception: str, tool: str, kind: str
+) -> list[str]:
+    """A finding's case file from ``protocol:`` to its rule (``exception`` when no RFC sentence
+    decides it)."""
+    lines = [
+        f"protocol: {protocol}",
+        f"rfc: {rule.rfc}",
+        f'section: "{rule.section}"',
+        "cases:",
+        f"  - id: {slug}",
+        f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
+        f"    requirement: {requirement}",
+        "    reference: >-",
+        f"      RFC {rule.rfc} §{rule.section}: found by {tool} (oracle: {kind}); see the comments",
+        "      above for what each target did.",
+        "    rule:",
+        f"      quote: {yaml_text(rule.quote.encode('latin-1'))}",
+        f"      source: RFC {rule.rfc} §{rule.section}",
+        f"      subject: {rule.subject}",
+    ]
+    if exception:
+        lines.append(f"      exception: {yaml_text(exception.encode('latin-1'))}")
+    return lines
+
+
 def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
     """The case file of ``finding``."""
     import hypothesis
@@ -250,24 +276,7 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
         lines.append(f"#   {_comment(repr(mutation))}")
     if finding.flaky:
         lines.append("# FLAKY: the shrunk input did not show the finding again when replayed.")
-    lines += [
-        "protocol: h1",
-        f"rfc: {rule.rfc}",
-        f'section: "{rule.section}"',
-        "cases:",
-        f"  - id: {slug}",
-        f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
-        f"    requirement: {requirement}",
-        "    reference: >-",
-        f"      RFC {rule.rfc} §{rule.section}: found by conformance fuzz (oracle: {kind}); see the comments",
-        "      above for what each target did.",
-        "    rule:",
-        f"      quote: {yaml_text(rule.quote.encode('latin-1'))}",
-        f"      source: RFC {rule.rfc} §{rule.section}",
-        f"      subject: {rule.subject}",
-    ]
-    if exception:
-        lines.append(f"      exception: {yaml_text(exception.encode('latin-1'))}")
+    lines += _case_head("h1", rule, slug, title, requirement, exception, "conformance fuzz", kind)
     lines.append(f"    tags: [{', '.join(tags)}]")
     if requires_echo:
         lines.append("    requires: [echo]")
@@ -282,23 +291,18 @@ def case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> st
     return "\n".join(lines) + "\n"
 
 
-H2_MAY_END = Rule(9113, "5.4.1", "An endpoint can end a connection at any time.", "An endpoint")
-
-
-def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
-    """The case file of an HTTP/2 crash: the frames as ``frame`` steps, then a GET on a new
-    connection. INFO: no RFC sentence forbids a server to stop; the replay against a server
-    that crashed ends in ERROR at the second ``connect``."""
+def _provenance(
+    finding: Finding, fuzzer: Fuzzer, title: str, *, command_line: str = "", answers: bool = True
+) -> list[str]:
+    """The comment lines at the top of a non-h1 finding: how it was found, the targets and
+    what each did (``answers``: the exchange too, not only the crash)."""
     import hypothesis
 
-    item = finding.input
     observation = finding.observation
-    name = str(finding.signature[1])
-    title = f"Fuzzing: {name} stopped answering HTTP/2 after these frames"
     lines = [
         f"# conformance fuzz, finding {finding.number}: {_comment(title)}",
         f"# Found by conformance {__version__} (Hypothesis {hypothesis.__version__}, Python "
-        f"{platform.python_version()}) with --suite h2 --seed {fuzzer.seed} "
+        f"{platform.python_version()}) with --suite {fuzzer.suite} --seed {fuzzer.seed} "
         f"(round seed {finding.round_seed}), input {finding.found_after}; "
         f"shrunk in {finding.shrink_steps} steps.",
     ]
@@ -308,10 +312,27 @@ def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
     for target in fuzzer.targets:
         how = f" (started as: {_comment(target.server.command)})" if target.server else ""
         lines.append(f"#   {target.name} {target.url}{how}")
+        result = observation.exchanges.get(target.name)
+        if answers and result is not None:
+            lines.append(f"#     answered: {_comment(result.describe())[:300]}")
         if target.name in observation.crashed:
             lines.append(f"#     then: {_comment(observation.crashed[target.name])[:300]}")
     if finding.flaky:
         lines.append("# FLAKY: the shrunk input did not show the finding again when replayed.")
+    return lines
+
+
+H2_MAY_END = Rule(9113, "5.4.1", "An endpoint can end a connection at any time.", "An endpoint")
+
+
+def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
+    """The case file of an HTTP/2 crash: the frames as ``frame`` steps, then a GET on a new
+    connection. INFO: no RFC sentence forbids a server to stop; the replay against a server
+    that crashed ends in ERROR at the second ``connect``."""
+    item = finding.input
+    name = str(finding.signature[1])
+    title = f"Fuzzing: {name} stopped answering HTTP/2 after these frames"
+    lines = _provenance(finding, fuzzer, title, command_line=command_line, answers=False)
     exception = (
         "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last steps "
         "open a new connection: a crashed server makes them an ERROR (the connection is refused)."
@@ -370,6 +391,213 @@ def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
     return "\n".join(lines) + "\n"
 
 
+WS_MAY_CLOSE = Rule(6455, "7.3", "Servers MAY close the WebSocket connection whenever desired.", "Servers")
+WS_PONG = Rule(
+    6455,
+    "5.5.2",
+    "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it already "
+    "received a Close frame.",
+    "an endpoint",
+)
+WS_CLOSE = Rule(
+    6455,
+    "5.5.1",
+    "If an endpoint receives a Close frame and did not previously send a Close frame, the endpoint MUST "
+    "send a Close frame in response.",
+    "the endpoint",
+)
+_CONTROL = Rule(
+    6455,
+    "5.5",
+    "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented.",
+    "All control frames",
+)
+#: what the server sent -> the sentence it breaks, with the server as sender
+WS_OUTPUT_RULES = {
+    "ws-server-masked": Rule(
+        6455, "5.1", "A server MUST NOT mask any frames that it sends to the client.", "A server"
+    ),
+    "ws-invalid-utf8": Rule(
+        6455,
+        "5.6",
+        "Note that a particular text frame might include a partial UTF-8 sequence; however, the whole "
+        "message MUST contain valid UTF-8.",
+        "the whole message",
+    ),
+    "ws-frame-after-close": Rule(
+        6455,
+        "5.5.1",
+        "After sending a Close frame, the endpoint MUST NOT send any further data frames.",
+        "the endpoint",
+    ),
+    "ws-rsv-set": Rule(
+        6455,
+        "5.2",
+        "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values.",
+        "RSV1, RSV2, RSV3",
+    ),
+    "ws-length-not-minimal": Rule(
+        6455,
+        "5.2",
+        "Note that in all cases, the minimal number of bytes MUST be used to encode the length",
+        "the minimal number of bytes",
+    ),
+    "ws-control-too-long": _CONTROL,
+    "ws-control-fragmented": _CONTROL,
+    "ws-close-1-byte": Rule(
+        6455,
+        "5.5.1",
+        "If there is a body, the first two bytes of the body MUST be a 2-byte unsigned integer (in network "
+        "byte order) representing a status code with value /code/ defined in Section 7.4.",
+        "the first two bytes of the body",
+    ),
+}
+
+
+def _ws_frame(frame: object) -> str:
+    from conformance.codecs.ws.frames import Opcode, minimal_encoding
+    from conformance.fuzz.ws import WsFrame
+
+    assert isinstance(frame, WsFrame)
+    opcode = Opcode.name_of(frame.opcode)
+    fields = [f"opcode: {opcode if not opcode.startswith('reserved') else frame.opcode}"]
+    fields.append(f'payload: {{hex: "{frame.payload.hex()}"}}' if frame.payload else 'payload: ""')
+    if not frame.fin:
+        fields.append("fin: false")
+    for number, bit in ((1, 4), (2, 2), (3, 1)):
+        if frame.rsv & bit:
+            fields.append(f"rsv{number}: true")
+    fields.append(f'mask: "{frame.mask_key.hex()}"' if frame.mask_key is not None else "mask: none")
+    form = frame.length_form or minimal_encoding(frame.declared)
+    if frame.length_form is not None or frame.length_delta:
+        fields.append(f"length: {{encoding: {form}, value: {frame.declared}}}")
+    return "{ws_frame: {" + ", ".join(fields) + "}}"
+
+
+def _ws_answer(wanted: object) -> tuple[Rule, str, list[str], str]:
+    """The rule, level, expectations (one_of alternatives) and exception for what the input
+    asks of a server."""
+    from conformance.fuzz.ws import Demand
+
+    assert isinstance(wanted, Demand)
+    may_close = ["- close: true", "- closed: true"]
+    rule = wanted.rule
+    if rule is not None:
+        codes = sorted({code for c in wanted.codes for code in _fail_codes(c)})
+        expect = [f"- fail: {{code: {codes[0] if len(codes) == 1 else codes}}}"]
+        return Rule(rule.rfc, rule.section, rule.quote, rule.subject), rule.requirement, expect, ""
+    if wanted.kind == "pong":
+        payload = f'{{hex: "{wanted.payload.hex()}"}}' if wanted.payload else '""'
+        return WS_PONG, "MUST", [f"- ws_frame: {{opcode: pong, payload: {payload}}}", *may_close], ""
+    if wanted.kind == "close":
+        return WS_CLOSE, "MUST", ["- close: true", "- closed: true", "  strict: false"], ""
+    if wanted.kind == "echo":
+        kind = "text" if wanted.opcode == 0x1 else "binary"
+        exception = (
+            "No RFC sentence requires a server to echo, or to answer a message within a deadline: the target "
+            "is taken to be an echo endpoint, and a person should look at why it did not."
+        )
+        message = f'- message: {{{kind}: {{hex: "{wanted.payload.hex()}"}}}}'
+        return WS_MAY_CLOSE, "INFO", [message, *may_close], exception
+    return WS_MAY_CLOSE, "INFO", ["- silence: 500", *may_close], ""
+
+
+def _fail_codes(code: str) -> tuple[int, ...]:
+    from conformance.fuzz.ws import FAIL_RULES
+
+    return FAIL_RULES[code].codes
+
+
+def ws_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
+    """The case file of a WebSocket finding: the frames as ``ws_frame`` payloads of one
+    ``send`` (cut where the fuzzer cut its writes), and what the input asks of a server."""
+    from conformance.fuzz.ws import WsInput
+
+    signature = finding.signature
+    kind = str(signature[0])
+    item = finding.input
+    assert isinstance(item, WsInput)
+    observation = finding.observation
+    wanted = observation.details["demand"]
+    rule, requirement, expect, exception = _ws_answer(wanted)
+    tags = ["fuzz", kind if kind != "invalid" else "invalid-output"]
+    after: list[str] = []
+    if kind == "crash":
+        title = f"Fuzzing: {signature[1]} stopped answering WebSocket after these frames"
+        rule, requirement = WS_MAY_CLOSE, "INFO"
+        exception = (
+            "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last "
+            "steps open a new connection: a crashed server makes them an ERROR (the connection is refused)."
+        )
+        expect = ["- closed: true", "- close: true", "- silence: 500", "- ws_frame: {}"]
+        after = [
+            "- wait: 300  # time for a crashed process to be gone: its port then refuses the connection",
+            "- connect: websocket",
+            '- send: {message: {text: "alive"}}',
+            '- expect: {message: {text: "alive"}}',
+        ]
+    elif kind == "hang":
+        title = f"Fuzzing: no answer and no close from {signature[1]} to these frames"
+        if requirement == "INFO" and not exception:
+            exception = "No RFC sentence requires an answer here; a person should look at why it waits."
+    elif kind == "rule":
+        title = f"Fuzzing: {signature[1]} did not fail the connection ({signature[2]})"
+    elif kind == "invalid":
+        codes = [str(code) for code in signature[2]]
+        tags.append("judges-output")
+        title = f"Fuzzing: the frames {signature[1]} sent break RFC 6455 ({', '.join(codes)})"
+        known = next((code for code in codes if code in WS_OUTPUT_RULES), None)
+        if known is not None:
+            rule, requirement, exception = WS_OUTPUT_RULES[known], "MUST", ""
+        else:
+            rule, requirement = WS_MAY_CLOSE, "INFO"
+            exception = (
+                f"What the server sent ({', '.join(codes)}) breaks no sentence whose subject is the server; "
+                "a client would fail the connection. A person should look at it."
+            )
+    else:
+        groups = signature[1]
+        names = " vs ".join("/".join(names) for names, _ in groups)
+        title = f"Fuzzing: {names} echoed these frames differently"
+        rule, requirement = WS_MAY_CLOSE, "INFO"
+        exception = (
+            "No RFC sentence decides how these frames are echoed: the targets disagree, and a person should "
+            "decide which, if any, is wrong."
+        )
+        expect = []
+        echoes = observation.details["echoes"]
+        assert isinstance(echoes, dict)
+        for reading in dict.fromkeys(echoes.values()):
+            messages = [
+                f'{{message: {{{message_kind}: {{hex: "{head}"}}}}}}'
+                if int(length) * 2 == len(head)
+                else f"{{message: {{length: {length}}}}}"
+                for message_kind, _, length, head in reading
+            ]
+            if messages:
+                expect.append(f"- [{', '.join(messages)}]")
+        expect += ["- close: true", "- closed: true"]
+    lines = _provenance(finding, fuzzer, title, command_line=command_line)
+    lines.append(f"# The frames: {_comment(item.describe())}")
+    slug = f"fuzz-{kind}-{finding.number:03d}"
+    lines += _case_head("ws", rule, slug, title, requirement, exception, "conformance fuzz --suite ws", kind)
+    lines += [
+        f"    tags: [{', '.join(tags)}]",
+        f"    timeout: {max(2.0, fuzzer.bounds.deadline + 1.0):g}",
+        "    steps:",
+        "      - connect: websocket",
+    ]
+    cuts = item.cuts()
+    frames = ", ".join(_ws_frame(frame) for frame in item.frames)
+    split = f", split: [{', '.join(map(str, cuts))}], delay_ms: {WRITE_DELAY_MS}" if cuts else ""
+    if item.frames:
+        lines.append(f"      - send: {{concat: [{frames}]{split}}}")
+    lines += ["      - expect:", "          one_of:"]
+    lines += [f"            {line}" for line in expect]
+    lines += [f"      {line}" for line in after]
+    return "\n".join(lines) + "\n"
+
+
 def write_findings(
     findings: list[Finding], fuzzer: Fuzzer, directory: Path, *, command_line: str = ""
 ) -> list[Path]:
@@ -383,7 +611,7 @@ def write_findings(
         out.mkdir(parents=True, exist_ok=True)
         kind = str(finding.signature[0])
         path = out / f"{finding.number:03d}-{kind}.yaml"
-        write = h2_case_text if fuzzer.suite == "h2" else case_text
+        write = {"h2": h2_case_text, "ws": ws_case_text}.get(fuzzer.suite, case_text)
         path.write_text(write(finding, fuzzer, command_line=command_line), encoding="utf-8")
         finding.path = str(path)
         paths.append(path)

@@ -91,12 +91,7 @@ def exchange(
     with sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
-        for number, piece in enumerate(writes):
-            if number:
-                time.sleep(FUZZ_WRITE_DELAY_MS / 1000)
-            if not _send_all(sock, piece, start + deadline):
-                break  # the target closed or reset: read what it said
-            counters.bytes_sent += len(piece)
+        send_writes(sock, writes, start + deadline, counters)
         last_news = time.monotonic()
         while True:
             now = time.monotonic()
@@ -139,6 +134,17 @@ def exchange(
         timed_out=not closed and not answered and not parser.done,
         received=received,
     )
+
+
+def send_writes(sock: socket.socket, writes: list[bytes], until: float, counters: Counters) -> None:
+    """Each write in turn, a pause between two; stop at the first the target does not take
+    (it closed or reset: the caller reads what it said)."""
+    for number, piece in enumerate(writes):
+        if number:
+            time.sleep(FUZZ_WRITE_DELAY_MS / 1000)
+        if not _send_all(sock, piece, until):
+            return
+        counters.bytes_sent += len(piece)
 
 
 def _send_all(sock: socket.socket, data: bytes, until: float) -> bool:

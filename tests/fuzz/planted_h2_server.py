@@ -11,15 +11,14 @@ Run: ``python planted_h2_server.py --port N --bug crash``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
-import threading
 
 import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+from planted_listener import serve_forever  # a sibling: this file runs as a script
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -65,17 +64,7 @@ def serve(sock: socket.socket, bug: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--bug", choices=["none", "crash"], default="none")
-    args = parser.parse_args()
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", args.port))
-    listener.listen(128)
-    while True:
-        sock, _ = listener.accept()
-        threading.Thread(target=serve, args=(sock, args.bug), daemon=True).start()
+    serve_forever(["crash"], serve)
 
 
 if __name__ == "__main__":

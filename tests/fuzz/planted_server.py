@@ -20,13 +20,13 @@ Run: ``python planted_server.py --port N --bug crash``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import socket
-import threading
 import time
+
+from planted_listener import serve_forever  # a sibling: this file runs as a script
 
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 VALUE = re.compile(rb"[\t \x21-\x7e\x80-\xff]*")
@@ -196,19 +196,9 @@ class Connection:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument(
-        "--bug", choices=["none", "crash", "hang", "malformed", "differential"], default="none"
+    serve_forever(
+        ["crash", "hang", "malformed", "differential"], lambda sock, bug: Connection(sock, bug).serve()
     )
-    args = parser.parse_args()
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", args.port))
-    listener.listen(128)
-    while True:
-        sock, _ = listener.accept()
-        threading.Thread(target=Connection(sock, args.bug).serve, daemon=True).start()
 
 
 if __name__ == "__main__":
