@@ -19,7 +19,6 @@ the full run does.
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from dataclasses import dataclass
@@ -33,8 +32,8 @@ import pytest
 import ws_client
 from fault_matrix import (
     CORRECT,
-    UPDATE,
     FaultMap,
+    MappedRuns,
     Matrix,
     failing,
     harness_errors,
@@ -45,12 +44,10 @@ from fault_matrix import (
 from conformance.client_cli import client_cases_dir, reference_command
 from conformance.driver import client_process, client_role
 from conformance.driver.client_role import ClientTarget, parse_client, run_client_case
-from conformance.driver.interpreter import CaseOutcome, RunOptions
+from conformance.driver.interpreter import RunOptions
 from conformance.scenario.loader import load_cases
-from conformance.verdicts.judge import skipped
 from conformance.verdicts.verdict import Requirement, Verdict
 
-FULL_MATRIX = UPDATE or os.environ.get("CONFORMANCE_FULL_FAULT_MATRIX") == "1"
 REFERENCE = "reference"
 HERE = Path(__file__).parent
 
@@ -76,33 +73,6 @@ SUITES = {
     "h2": Suite("h2", h2_client, "HTTP/2 client", frozenset({Verdict.PASS, Verdict.NON_STRICT})),
     "ws": Suite("ws", ws_client, "WebSocket client"),
 }
-
-
-class _ClientRuns:
-    """``run_confirmed``'s runner, with clients for targets; a faulty client runs only the
-    cases of ``expected`` (fault -> case ids) unless the whole matrix is asked for."""
-
-    def __init__(self, reactor_thread: Any, expected: dict[str, set[str]] | None = None) -> None:
-        self.thread = reactor_thread
-        self.only = None if FULL_MATRIX else expected
-
-    def run(self, cases: Any, targets: Any, options: Any, *, jobs: int | None = None) -> Any:
-        from conformance.driver.runner import run_suite
-
-        thread = self.thread
-        return thread.call(
-            run_suite, thread.reactor, cases, targets, options, jobs=jobs, run_one=self._run_one
-        )
-
-    async def _run_one(self, reactor: Any, case: Any, target: Any, options: Any) -> CaseOutcome:
-        if self.only is not None and target.name in self.only and case.id not in self.only[target.name]:
-            return CaseOutcome(
-                result=skipped(case, "not in this fault's map: not run"),
-                connected=False,
-                answered=False,
-                waited_out=False,
-            )
-        return await run_client_case(reactor, case, target, options)
 
 
 def faulty(suite: Suite, name: str, faults: tuple[str, ...]) -> ClientTarget:
@@ -137,7 +107,7 @@ def matrix(reactor_thread: Any, suite: Suite, cases: Any) -> Matrix:
         options = RunOptions(timeout=2.0, retry_budget=0)
         expected = suite.map.expected()
         return run_confirmed(
-            _ClientRuns(reactor_thread, expected), cases, targets, options, expected, jobs=16
+            MappedRuns(reactor_thread, expected, run_client_case), cases, targets, options, expected, jobs=16
         )
     finally:
         client_role.START_GRACE = saved

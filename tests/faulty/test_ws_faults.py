@@ -26,6 +26,7 @@ import ws_server
 from fault_matrix import (
     CORRECT,
     FaultMap,
+    MappedRuns,
     Matrix,
     failing,
     harness_errors,
@@ -72,11 +73,13 @@ def confirmed(reactor_thread, ws_cases) -> Matrix:  # type: ignore[no-untyped-de
         light = [case for case in ws_cases if not {"heavy", "deflate-bulk"} & set(case.tags)]
         heavy = [case for case in ws_cases if "heavy" in case.tags]
         bulk = [case for case in ws_cases if "deflate-bulk" in case.tags]
-        first = run_confirmed(reactor_thread, light, targets, options, MAP.expected())
+        expected = MAP.expected()
+        runs = MappedRuns(reactor_thread, expected)
+        first = run_confirmed(runs, light, targets, options, expected)
         chosen = [t for t in targets if t.name in (CORRECT, *HEAVY_FAULTS)]
-        second = run_confirmed(reactor_thread, heavy, chosen, options, MAP.expected(), jobs=16)
+        second = run_confirmed(runs, heavy, chosen, options, expected, jobs=16)
         chosen = [t for t in targets if t.name in (CORRECT, *BULK_FAULTS)]
-        third = run_confirmed(reactor_thread, bulk, chosen, options, MAP.expected(), jobs=32)
+        third = run_confirmed(runs, bulk, chosen, options, expected, jobs=32)
         return first.merged(second).merged(third)
 
 

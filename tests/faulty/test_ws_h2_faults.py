@@ -20,6 +20,7 @@ import ws_h2_server
 from fault_matrix import (
     CORRECT,
     FaultMap,
+    MappedRuns,
     Matrix,
     failing,
     harness_errors,
@@ -52,7 +53,8 @@ def confirmed(reactor_thread, h2_cases) -> Matrix:  # type: ignore[no-untyped-de
         ]
         assert all(target.suites == ("ws",) for target in targets)
         options = RunOptions(timeout=2.0, retry_budget=0)
-        return run_confirmed(reactor_thread, h2_cases, targets, options, MAP.expected(), jobs=32)
+        expected = MAP.expected()
+        return run_confirmed(MappedRuns(reactor_thread, expected), h2_cases, targets, options, expected, jobs=32)
 
 
 @pytest.fixture(scope="module")
