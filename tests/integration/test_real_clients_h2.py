@@ -21,6 +21,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,14 @@ ADAPTERS = Path(__file__).resolve().parent / "clients"
 PREFIX = "client/h2/9113/"
 
 
-def _pins(verdict: str, *ids: str) -> dict[str, str]:
-    return {PREFIX + case_id: verdict for case_id in ids}
+@dataclass(frozen=True)
+class Pin:
+    """Cases where ``client`` gets ``verdict`` (not PASS), and why, checked against the RFC."""
+
+    client: str
+    verdict: str
+    reason: str
+    cases: tuple[str, ...]
 
 
 #: RFC 9113 §5.4.1: "An endpoint that encounters a connection error SHOULD first send a GOAWAY
@@ -137,50 +144,86 @@ _HTTPX_ACCEPTS_MALFORMED = (
 #: response is allowed, not preferred (h2 even calls the valid frames a PROTOCOL_ERROR).
 _REJECTS_AFTER_GRACEFUL_GOAWAY = ("6.8/goaway-notice-then-response", "6.8/graceful-goaway-response-completes")
 
-#: client -> case id -> verdict other than PASS, each verified against the RFC.
-EXPECTED: dict[str, dict[str, str]] = {
-    "curl": {
-        # curl finds these connection errors and sends GOAWAY with the right code, then exits 0
-        # with what DATA had come on a stream that never ended: it reports as received a
-        # response cut short (RFC 9113 §8.1: a response's last frame bears END_STREAM; the
-        # client contract: non-zero when the response was rejected).
-        **_pins(
-            FAIL,
+_GOAWAY_REASON = (
+    'After a graceful GOAWAY that covers stream 1 the response "might still complete" (RFC 9113 '
+    "§6.8); h2 refuses every frame after any GOAWAY and gives the connection up (calling the valid "
+    "frames a PROTOCOL_ERROR). An endpoint can end a connection at any time (§5.4.1) and no "
+    "sentence binds the client to read on: the rejected response is allowed, not preferred."
+)
+_IDLE_RST_REASON = (
+    'RFC 9113 §5.1 (idle): "Receiving any frame other than HEADERS or PRIORITY on a stream in this '
+    'state MUST be treated as a connection error of type PROTOCOL_ERROR." h2 lets an RST_STREAM on '
+    "the idle stream 2 pass."
+)
+
+
+#: Every verdict other than PASS, with its reason (docs/verdicts/h2-clients.md renders them).
+PINS: tuple[Pin, ...] = (
+    Pin(
+        "curl",
+        FAIL,
+        "curl finds the connection error and sends GOAWAY with the right code, then exits 0 with "
+        "what DATA had come, on a stream that never ended: it reports a response cut short as "
+        "received (RFC 9113 §8.1: a response's last frame bears END_STREAM; the client contract: "
+        "non-zero when the response was rejected).",
+        (
             "4.2/data-over-max-frame-size",
             "6.1/data-invalid-pad-length",
             "6.10/continuation-after-data",
             "6.10/continuation-after-end-headers",
             "6.10/continuation-after-ended-continuation",
         ),
-        # RFC 9113 §8.2.1: "A field value MUST NOT start or end with an ASCII whitespace
-        # character"; such a response is malformed and "Clients MUST NOT accept a malformed
-        # response" (§8.1.1). curl strips the whitespace and accepts it.
-        **_pins(FAIL, "8.1.1/field-value-leading-space", "8.1.1/field-value-trailing-tab"),
-        # A frame on stream 1 after it closed: curl, done with its only stream, closes the
-        # connection without GOAWAY (§5.4.1: allowed, not preferred).
-        **_pins(
-            NON_STRICT, "5.1/closed-data", "5.1/closed-headers", "5.1/data-after-rst", "5.1/headers-after-rst"
-        ),
-    },
-    "httpx": {
-        **_pins(NON_STRICT, *_CLOSED_WITHOUT_GOAWAY),
-        **_pins(NON_STRICT, *_REJECTS_AFTER_GRACEFUL_GOAWAY),
-        **_pins(FAIL, *_HTTPX_ACCEPTS_MALFORMED),
-        # RFC 9113 §5.1 (idle): "Receiving any frame other than HEADERS or PRIORITY on a stream
-        # in this state MUST be treated as a connection error of type PROTOCOL_ERROR." h2 lets
-        # an RST_STREAM on the idle stream 2 pass, and httpx waits on.
-        PREFIX + "5.1/idle-rst-stream": FAIL,
-        # RFC 9113 §5.4.1: "An endpoint that encounters a connection error SHOULD first send a
-        # GOAWAY frame"; the case that asks for the GOAWAY is at SHOULD, and httpx closes
-        # without one (h2 queues it; httpcore never sends it).
-        PREFIX + "5.4.1/connection-error-goaway": FAIL,
-    },
-    "nghttp": {
-        # A frame on stream 1 after it closed or was reset: nghttp, done with its only stream,
-        # ends the connection with GOAWAY NO_ERROR (§5.4.1: an endpoint can end a connection
-        # at any time; nothing shows it read the frame): allowed, not preferred.
-        **_pins(
-            NON_STRICT,
+    ),
+    Pin(
+        "curl",
+        FAIL,
+        'RFC 9113 §8.2.1: "A field value MUST NOT start or end with an ASCII whitespace character"; '
+        'such a response is malformed, and "Clients MUST NOT accept a malformed response" (§8.1.1). '
+        "curl strips the whitespace and accepts it.",
+        ("8.1.1/field-value-leading-space", "8.1.1/field-value-trailing-tab"),
+    ),
+    Pin(
+        "curl",
+        NON_STRICT,
+        "A frame on stream 1 after it closed: curl, done with its only stream, closes the connection "
+        "without GOAWAY (RFC 9113 §5.4.1: an endpoint can end a connection at any time; it SHOULD "
+        "send GOAWAY first).",
+        ("5.1/closed-data", "5.1/closed-headers", "5.1/data-after-rst", "5.1/headers-after-rst"),
+    ),
+    Pin(
+        "httpx",
+        NON_STRICT,
+        'RFC 9113 §5.4.1: "An endpoint that encounters a connection error SHOULD first send a GOAWAY '
+        'frame"; httpx finds the error and closes the connection without one (h2 queues the GOAWAY, '
+        "httpcore never sends it): allowed, not preferred.",
+        _CLOSED_WITHOUT_GOAWAY,
+    ),
+    Pin("httpx", NON_STRICT, _GOAWAY_REASON, _REJECTS_AFTER_GRACEFUL_GOAWAY),
+    Pin(
+        "httpx",
+        FAIL,
+        'RFC 9113 §8.1.1: "Clients MUST NOT accept a malformed response." httpcore runs h2 with '
+        "validate_inbound_headers=False, so httpx accepts every response §8.2 and §8.3 call "
+        "malformed: field names and values with forbidden characters (§8.2.1), connection-specific "
+        "fields (§8.2.2), missing, repeated, request or unknown pseudo-headers and pseudo-headers "
+        "after regular fields or in trailers (§8.3), and content-length 2 with no DATA (§8.1.1).",
+        _HTTPX_ACCEPTS_MALFORMED,
+    ),
+    Pin("httpx", FAIL, _IDLE_RST_REASON + " httpx waits on.", ("5.1/idle-rst-stream",)),
+    Pin(
+        "httpx",
+        FAIL,
+        'RFC 9113 §5.4.1: "An endpoint that encounters a connection error SHOULD first send a GOAWAY '
+        'frame"; this case asks for the GOAWAY (at SHOULD), and httpx closes without one.',
+        ("5.4.1/connection-error-goaway",),
+    ),
+    Pin(
+        "nghttp",
+        NON_STRICT,
+        "A frame on stream 1 after it closed or was reset: nghttp, done with its only stream, ends "
+        "the connection with GOAWAY NO_ERROR (RFC 9113 §5.4.1: an endpoint can end a connection at "
+        "any time; nothing shows it read the frame): allowed, not preferred.",
+        (
             "5.1/closed-continuation",
             "5.1/closed-data",
             "5.1/closed-headers",
@@ -188,17 +231,22 @@ EXPECTED: dict[str, dict[str, str]] = {
             "5.1/data-after-rst",
             "5.1/headers-after-rst",
         ),
-        # nghttp leaves server push on (SETTINGS_ENABLE_PUSH=1 by default): the case needs a
-        # client that disabled it.
-        PREFIX + "8.4/push-promise-when-disabled": UNIMPLEMENTED,
-    },
-    "h2": {
-        # RFC 9113 §5.4: "a generic error code (such as PROTOCOL_ERROR or INTERNAL_ERROR) can
-        # always be used in place of more specific error codes": h2 answers HPACK errors with
-        # GOAWAY PROTOCOL_ERROR, not COMPRESSION_ERROR, and a SETTINGS ACK with a payload with
-        # PROTOCOL_ERROR, not FRAME_SIZE_ERROR.
-        **_pins(
-            NON_STRICT,
+    ),
+    Pin(
+        "nghttp",
+        UNIMPLEMENTED,
+        "nghttp leaves server push on (SETTINGS_ENABLE_PUSH is not sent as 0): the case needs a "
+        "client that disabled it.",
+        ("8.4/push-promise-when-disabled",),
+    ),
+    Pin(
+        "h2",
+        NON_STRICT,
+        'RFC 9113 §5.4: "a generic error code (such as PROTOCOL_ERROR or INTERNAL_ERROR) can always be '
+        'used in place of more specific error codes": h2 answers HPACK errors with GOAWAY '
+        "PROTOCOL_ERROR, not COMPRESSION_ERROR, and a SETTINGS ACK with a payload with "
+        "PROTOCOL_ERROR, not FRAME_SIZE_ERROR.",
+        (
             "4.3/huffman-eos",
             "4.3/huffman-long-padding",
             "4.3/huffman-zero-padding",
@@ -209,23 +257,36 @@ EXPECTED: dict[str, dict[str, str]] = {
             "4.3/truncated-block",
             "6.5/settings-ack-with-payload",
         ),
-        # The stream was reset and the adapter, done, closes the socket without GOAWAY before
-        # the frame under test is judged (§5.4.1: allowed, not preferred).
-        **_pins(NON_STRICT, "5.1/data-after-rst", "5.1/headers-after-rst", "6.9.1/stream-window-overflow"),
-        **_pins(NON_STRICT, *_REJECTS_AFTER_GRACEFUL_GOAWAY),
-        # RFC 9113 §5.1 (idle): "Receiving any frame other than HEADERS or PRIORITY on a stream
-        # in this state MUST be treated as a connection error of type PROTOCOL_ERROR." h2 lets
-        # an RST_STREAM on the idle stream 2 pass.
-        PREFIX + "5.1/idle-rst-stream": FAIL,
-        # RFC 9113 §8.1.1: a response "is also malformed if the value of a content-length header
-        # field does not equal the sum of the DATA frame payload lengths"; "Clients MUST NOT
-        # accept a malformed response." h2 accepts content-length 2 on a HEADERS that ends the
-        # stream.
-        PREFIX + "8.1.1/content-length-no-data": FAIL,
-        # The plain client leaves server push on (h2's default).
-        PREFIX + "8.4/push-promise-when-disabled": UNIMPLEMENTED,
-    },
-}
+    ),
+    Pin(
+        "h2",
+        NON_STRICT,
+        "The stream was reset and the client, done, closes the socket without GOAWAY before the "
+        "frame under test is judged (RFC 9113 §5.4.1: allowed, not preferred).",
+        ("5.1/data-after-rst", "5.1/headers-after-rst", "6.9.1/stream-window-overflow"),
+    ),
+    Pin("h2", NON_STRICT, _GOAWAY_REASON, _REJECTS_AFTER_GRACEFUL_GOAWAY),
+    Pin("h2", FAIL, _IDLE_RST_REASON, ("5.1/idle-rst-stream",)),
+    Pin(
+        "h2",
+        FAIL,
+        'RFC 9113 §8.1.1: a response "is also malformed if the value of a content-length header '
+        'field does not equal the sum of the DATA frame payload lengths"; "Clients MUST NOT accept '
+        'a malformed response." h2 accepts content-length 2 on a HEADERS that ends the stream.',
+        ("8.1.1/content-length-no-data",),
+    ),
+    Pin(
+        "h2",
+        UNIMPLEMENTED,
+        "The plain client keeps h2's default, server push on: the case needs a client that disabled it.",
+        ("8.4/push-promise-when-disabled",),
+    ),
+)
+
+#: client -> case id -> verdict other than PASS.
+EXPECTED: dict[str, dict[str, str]] = {}
+for _pin in PINS:
+    EXPECTED.setdefault(_pin.client, {}).update({PREFIX + case: _pin.verdict for case in _pin.cases})
 
 
 def _python_adapter(script: str, *modules: str) -> str | None:
