@@ -46,7 +46,11 @@ def get(url: str) -> bytes:
                     return bytes(body)
                 elif isinstance(event, h2.events.StreamReset) and event.stream_id == 1:
                     raise ConnectionError(f"the server reset the stream ({event.error_code!r})")
-                elif isinstance(event, h2.events.ConnectionTerminated):
+                elif isinstance(event, h2.events.ConnectionTerminated) and (
+                    # A graceful GOAWAY that covers stream 1 lets it complete (RFC 9113 §6.8):
+                    # read on, and let h2 decide what it does with the rest.
+                    event.error_code != 0 or (event.last_stream_id or 0) < 1
+                ):
                     raise ConnectionError(f"the server ended the connection ({event.error_code!r})")
             sock.sendall(connection.data_to_send())
     except h2.exceptions.ProtocolError:
