@@ -1,7 +1,10 @@
 """The HTTP/2 client suite against real clients, each through a command of the client contract
 (README, "Client mode"): curl ``--http2-prior-knowledge`` (the Debian package), httpx with h2,
 nghttp (Debian's nghttp2-client) and the h2 library used as a plain client. The adapters live
-in ``tests/integration/clients/``.
+in ``tests/integration/clients/``. The plain h2 client is not the reference client
+(``conformance.clients.h2``): that one puts a reader of its own in front of h2 (frames on idle
+streams, graceful GOAWAY, every field block and content-length judged by RFC 9113 §8), so it
+tells what this project's checks do; the plain one tells what h2 alone does.
 
 Every verdict other than PASS below was checked against the RFC text (the reason is next to
 it); every other case must PASS. A client missing from the machine is skipped, except under
@@ -9,8 +12,8 @@ CI=true.
 
 Each client's suite runs once here (CI time); ``CONFORMANCE_REAL_RUNS=3`` runs it three times
 and requires the same verdict for every case in every run. That was done by hand for all four
-clients (curl 7.88.1, httpx 0.28 with httpcore 1.0.9 and h2 4.x, nghttp 1.52.0, h2 4.x) when
-the verdicts were pinned.
+clients (curl 7.88.1, httpx 0.29.0 with httpcore 1.0.9 and h2 4.4.1, nghttp 1.52.0, h2 4.4.1)
+when the verdicts were pinned.
 """
 
 from __future__ import annotations
