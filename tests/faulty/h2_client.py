@@ -51,7 +51,6 @@ FAULTS = {
     "rejects-unknown-frame": "treats a frame of an unknown type as an error",
     "takes-1xx-as-final": "takes a 1xx response for the final response",
     "accepts-bad-trailers": "accepts trailers with pseudo-headers, and a final response twice",
-    "rejects-after-goaway": "treats a graceful GOAWAY as the end of its request",
     "accepts-after-reset": "takes what arrived before an RST_STREAM or a GOAWAY as the whole response",
     "no-table-size-limit": "accepts a dynamic table size update above its SETTINGS_HEADER_TABLE_SIZE",
 }
@@ -362,7 +361,7 @@ class Client:
             raise ConnectionError_(PROTOCOL_ERROR, "GOAWAY on a stream")
         last = int.from_bytes(payload[:4], "big") & MAX_WINDOW
         code = int.from_bytes(payload[4:8], "big")
-        graceful = code == NO_ERROR and last >= 1 and "rejects-after-goaway" not in self.faults
+        graceful = code == NO_ERROR and last >= 1
         if not graceful and self.stream_state == "open":
             self.stream_state = "reset"
             if "accepts-after-reset" in self.faults:
