@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import stability
 
 from conformance.client_cli import client_cases_dir
 from conformance.driver.client_role import parse_client, run_client_case
@@ -98,7 +99,7 @@ def test_real_client_verdicts_are_pinned_and_stable(reactor_thread, name: str) -
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is not installed")
         pytest.skip(f"{name} is not installed")
-    runs = [run(reactor_thread, spec) for _ in range(3)]
+    runs = [run(reactor_thread, spec) for _ in range(stability.runs(name, frozenset({"curl"})))]
     assert runs[0] == runs[1] == runs[2], "verdicts differ between runs"
     not_passed = {case_id: verdict for case_id, verdict in runs[0].items() if verdict != "PASS"}
     assert not_passed == EXPECTED[name]
