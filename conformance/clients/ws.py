@@ -1,7 +1,9 @@
 """The reference WebSocket client: ``python -m conformance.clients.ws URL``.
 
 The client contract of ``conformance client --suite ws`` (README, "Client mode"), on wsproto:
-open the connection to URL (``ws://HOST:PORT/PATH``) with no extension or subprotocol, echo
+open the connection to URL (``ws://HOST:PORT/PATH``) with no extension or subprotocol (but
+permessage-deflate, wsproto's offer, when the URL's query has a ``permessage-deflate``
+element: ``?permessage-deflate``), echo
 every text and binary message as it arrived (as one message, of the same type), answer pings,
 and close when the server closes. Exit status 0: the closing handshake completed cleanly
 (close frames both ways, then the TCP close); 1: the client failed the WebSocket connection
@@ -28,6 +30,7 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.extensions import PerMessageDeflate
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 #: Seconds the client waits for the server at any point before it gives up (fails).
@@ -52,7 +55,13 @@ def run(url: str) -> int:
         return 2
     with sock:
         try:
-            _session(sock, WSConnection(ConnectionType.CLIENT), f"{parts.hostname}:{port}", target)
+            _session(
+                sock,
+                WSConnection(ConnectionType.CLIENT),
+                f"{parts.hostname}:{port}",
+                target,
+                deflate_asked(url),
+            )
         except Failed as exc:
             print(f"failed: {exc}", file=sys.stderr)
             return 1
@@ -62,10 +71,18 @@ def run(url: str) -> int:
     return 0
 
 
-def _session(sock: socket.socket, ws: WSConnection, host: str, target: str) -> None:
+def deflate_asked(url: str) -> bool:
+    """Whether the client contract's URL asks for permessage-deflate: an element
+    ``permessage-deflate`` of its query (``ws://HOST:PORT/PATH?permessage-deflate``)."""
+    query = urlsplit(url).query
+    return "permessage-deflate" in [item.partition("=")[0] for item in query.split("&")]
+
+
+def _session(sock: socket.socket, ws: WSConnection, host: str, target: str, deflate: bool = False) -> None:
     """Play the contract until the TCP connection ends; Failed unless the closing handshake
     completed cleanly."""
-    sock.sendall(ws.send(Request(host=host, target=target)))
+    extensions = [PerMessageDeflate()] if deflate else []
+    sock.sendall(ws.send(Request(host=host, target=target, extensions=extensions)))
     opened = False
     parts: list[str | bytes] = []  # the fragments of the message being read
     failure: str | None = None

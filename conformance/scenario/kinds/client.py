@@ -54,7 +54,17 @@ def _answer(node: Node | None, ctx: BuildContext) -> object | None:
         return WsAnswer()
     if not node.is_mapping:
         raise ctx.error("answer: a mapping (status, reason, accept, upgrade, connection, ...)", node)
-    keys = {"status", "reason", "accept", "upgrade", "connection", "subprotocol", "extensions", "headers"}
+    keys = {
+        "status",
+        "reason",
+        "accept",
+        "upgrade",
+        "connection",
+        "subprotocol",
+        "extensions",
+        "headers",
+        "deflate",
+    }
     check_keys(node, ctx, keys, "answer")
     fields = node.value
     kwargs: dict[str, Any] = {}
@@ -75,7 +85,53 @@ def _answer(node: Node | None, ctx: BuildContext) -> object | None:
         from conformance.scenario.kinds.core import _headers
 
         kwargs["headers"] = _headers(fields["headers"], ctx)
+    if "deflate" in fields:
+        kwargs["deflate"] = _deflate_answer(fields["deflate"], ctx)
     return WsAnswer(**kwargs)
+
+
+_CLIENT_PARAMETERS = ("client_no_context_takeover", "client_max_window_bits")
+
+
+def _deflate_answer(node: Node, ctx: BuildContext) -> object:
+    """``deflate: true`` (accept the client's offer as it is), a mapping of the parameters the
+    server adds for the client, a list of such mappings (the first that fits one of the
+    client's offers), or ``{response: "permessage-deflate; ..."}`` (wrong on purpose)."""
+    from conformance.driver.ws_server import DeflateAnswer
+
+    if node.value is True:
+        return DeflateAnswer()
+    if node.is_mapping and "response" in node.value:
+        check_keys(node, ctx, {"response"}, "deflate")
+        return DeflateAnswer(response=latin1_text(node.value["response"], ctx).text)
+    items = node.value if node.is_sequence else [node]
+    choices = []
+    for item in items:
+        if not item.is_mapping:
+            raise ctx.error(
+                "deflate: true, {client_no_context_takeover: true, client_max_window_bits: 8-15}, "
+                "a list of those, or {response: ...}",
+                item,
+            )
+        check_keys(item, ctx, set(_CLIENT_PARAMETERS), "deflate")
+        choice: list[tuple[str, int | None]] = []
+        for name in _CLIENT_PARAMETERS:
+            if name not in item.value:
+                continue
+            value = item.value[name]
+            if name == "client_no_context_takeover":
+                if value.value is not True:
+                    raise ctx.error("client_no_context_takeover: true", value)
+                choice.append((name, None))
+            else:
+                bits = str(value.value)
+                if not (bits.isdigit() and 8 <= int(bits) <= 15):
+                    raise ctx.error("client_max_window_bits: a window of 8 to 15 bits", value)
+                choice.append((name, int(bits)))
+        choices.append(tuple(choice))
+    if not choices:
+        raise ctx.error("deflate: an empty list", node)
+    return DeflateAnswer(choices=tuple(choices))
 
 
 def _accept(node: Node, ctx: BuildContext) -> model.Step:
@@ -158,7 +214,10 @@ _register(
         "client role: wait for the client under test to connect (`path`: the path of its {url}; "
         "HTTP/2: `settings` of our preface, `ack_settings`, `preface`, `wait_settings`; "
         "WebSocket: judge its opening handshake (RFC 6455 §4.1) and answer it (`answer`: a 101, "
-        "or one wrong on purpose: status, accept, upgrade, connection, subprotocol, extensions))",
+        "or one wrong on purpose: status, accept, upgrade, connection, subprotocol, extensions; "
+        "`deflate`: accept the client's permessage-deflate offer, with client_no_context_takeover "
+        "or client_max_window_bits, or answer it with a literal `response`; a client that offers "
+        "none makes the case UNIMPLEMENTED))",
         {
             "oneOf": [
                 {"const": True},
