@@ -33,6 +33,8 @@ from wsproto.events import (
 from wsproto.extensions import PerMessageDeflate
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from conformance.codecs.ws.deflate import EXTENSION, DeflateParams, check_response, parse_extensions
+
 #: Seconds the client waits for the server at any point before it gives up (fails).
 TIMEOUT = 30.0
 
@@ -84,11 +86,14 @@ def _session(sock: socket.socket, ws: WSConnection, host: str, target: str, defl
     extensions = [PerMessageDeflate()] if deflate else []
     sock.sendall(ws.send(Request(host=host, target=target, extensions=extensions)))
     opened = False
+    head = bytearray()
     parts: list[str | bytes] = []  # the fragments of the message being read
     failure: str | None = None
     clean = False
     while True:
         data = sock.recv(65536)
+        if not opened:
+            head += data  # wsproto keeps the answer's Sec-WebSocket-Extensions to itself
         try:
             ws.receive_data(data or None)
             events = list(ws.events())
@@ -98,6 +103,8 @@ def _session(sock: socket.socket, ws: WSConnection, host: str, target: str, defl
         for event in events:
             if isinstance(event, AcceptConnection):
                 opened = True
+                if deflate:
+                    _check_deflate_response(bytes(head))
             elif isinstance(event, RejectConnection | RejectData):
                 raise Failed("the server refused the opening handshake")
             elif isinstance(event, TextMessage | BytesMessage):
@@ -128,6 +135,27 @@ def _session(sock: socket.socket, ws: WSConnection, host: str, target: str, defl
         raise Failed(f"the server's frames were broken ({failure})")
     if not clean:
         raise Failed("the connection closed without a closing handshake")
+
+
+#: wsproto's permessage-deflate offer (PerMessageDeflate's defaults).
+OFFERED = DeflateParams(client_max_window_bits=15, server_max_window_bits=15)
+
+
+def _check_deflate_response(head: bytes) -> None:
+    """RFC 7692 §7: "A client MUST _Fail the WebSocket Connection_" on a response with a
+    parameter not defined for a response, an invalid value or a parameter twice; wsproto takes
+    some of those, so the reference client checks the answer's head itself."""
+    lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")[1:]
+    values = [
+        value
+        for name, _, value in (line.partition(":") for line in lines)
+        if name.strip().lower() == "sec-websocket-extensions"
+    ]
+    for element in parse_extensions(", ".join(values))[0]:
+        if element.name == EXTENSION:
+            problems = check_response(element, OFFERED)[1]
+            if problems:
+                raise Failed(f"opening handshake: {'; '.join(problems)}")
 
 
 def _send(sock: socket.socket, ws: WSConnection, event: object) -> None:

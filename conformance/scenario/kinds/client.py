@@ -93,14 +93,48 @@ def _answer(node: Node | None, ctx: BuildContext) -> object | None:
 _CLIENT_PARAMETERS = ("client_no_context_takeover", "client_max_window_bits")
 
 
+def _deflate_choices(node: Node, ctx: BuildContext) -> tuple[tuple[tuple[str, int | None], ...], ...]:
+    from conformance.codecs.ws.deflate import EXTENSION, parse_extensions
+
+    elements, problems = parse_extensions(node.value)
+    wrong = problems or [f"{e.name}: not {EXTENSION}" for e in elements if e.name != EXTENSION]
+    choices = []
+    for element in elements:
+        choice: list[tuple[str, int | None]] = []
+        for name, value in element.params:
+            if name == "client_no_context_takeover" and value is None:
+                choice.append((name, None))
+            elif (
+                name == "client_max_window_bits"
+                and value is not None
+                and value.isdigit()
+                and 8 <= int(value) <= 15
+            ):
+                choice.append((name, int(value)))
+            else:
+                wrong.append(f"{name}={value}" if value is not None else name)
+        choices.append(tuple(choice))
+    if wrong or not choices:
+        raise ctx.error(
+            "deflate: permessage-deflate elements with client_no_context_takeover or "
+            f"client_max_window_bits=8..15 only ({'; '.join(wrong) or 'none given'})",
+            node,
+        )
+    return tuple(choices)
+
+
 def _deflate_answer(node: Node, ctx: BuildContext) -> object:
     """``deflate: true`` (accept the client's offer as it is), a mapping of the parameters the
     server adds for the client, a list of such mappings (the first that fits one of the
-    client's offers), or ``{response: "permessage-deflate; ..."}`` (wrong on purpose)."""
+    client's offers), the same as a Sec-WebSocket-Extensions value (``"permessage-deflate;
+    client_max_window_bits=9, permessage-deflate"``: one element a choice; a text, so that case
+    parameters can carry it), or ``{response: "permessage-deflate; ..."}`` (wrong on purpose)."""
     from conformance.driver.ws_server import DeflateAnswer
 
-    if node.value is True:
+    if node.value in (True, "true"):
         return DeflateAnswer()
+    if isinstance(node.value, str):
+        return DeflateAnswer(choices=_deflate_choices(node, ctx))
     if node.is_mapping and "response" in node.value:
         check_keys(node, ctx, {"response"}, "deflate")
         return DeflateAnswer(response=latin1_text(node.value["response"], ctx).text)
