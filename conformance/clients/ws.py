@@ -1,7 +1,9 @@
 """The reference WebSocket client: ``python -m conformance.clients.ws URL``.
 
 The client contract of ``conformance client --suite ws`` (README, "Client mode"), on wsproto:
-open the connection to URL (``ws://HOST:PORT/PATH``) with no extension or subprotocol, echo
+open the connection to URL (``ws://HOST:PORT/PATH``) with no extension or subprotocol (but
+permessage-deflate, wsproto's offer, when the URL's query has a ``permessage-deflate``
+element: ``?permessage-deflate``), echo
 every text and binary message as it arrived (as one message, of the same type), answer pings,
 and close when the server closes. Exit status 0: the closing handshake completed cleanly
 (close frames both ways, then the TCP close); 1: the client failed the WebSocket connection
@@ -28,7 +30,10 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.extensions import PerMessageDeflate
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+
+from conformance.codecs.ws.deflate import EXTENSION, DeflateParams, check_response, parse_extensions
 
 #: Seconds the client waits for the server at any point before it gives up (fails).
 TIMEOUT = 30.0
@@ -52,7 +57,13 @@ def run(url: str) -> int:
         return 2
     with sock:
         try:
-            _session(sock, WSConnection(ConnectionType.CLIENT), f"{parts.hostname}:{port}", target)
+            _session(
+                sock,
+                WSConnection(ConnectionType.CLIENT),
+                f"{parts.hostname}:{port}",
+                target,
+                deflate_asked(url),
+            )
         except Failed as exc:
             print(f"failed: {exc}", file=sys.stderr)
             return 1
@@ -62,16 +73,27 @@ def run(url: str) -> int:
     return 0
 
 
-def _session(sock: socket.socket, ws: WSConnection, host: str, target: str) -> None:
+def deflate_asked(url: str) -> bool:
+    """Whether the client contract's URL asks for permessage-deflate: an element
+    ``permessage-deflate`` of its query (``ws://HOST:PORT/PATH?permessage-deflate``)."""
+    query = urlsplit(url).query
+    return "permessage-deflate" in [item.partition("=")[0] for item in query.split("&")]
+
+
+def _session(sock: socket.socket, ws: WSConnection, host: str, target: str, deflate: bool = False) -> None:
     """Play the contract until the TCP connection ends; Failed unless the closing handshake
     completed cleanly."""
-    sock.sendall(ws.send(Request(host=host, target=target)))
+    extensions = [PerMessageDeflate()] if deflate else []
+    sock.sendall(ws.send(Request(host=host, target=target, extensions=extensions)))
     opened = False
+    head = bytearray()
     parts: list[str | bytes] = []  # the fragments of the message being read
     failure: str | None = None
     clean = False
     while True:
         data = sock.recv(65536)
+        if not opened:
+            head += data  # wsproto keeps the answer's Sec-WebSocket-Extensions to itself
         try:
             ws.receive_data(data or None)
             events = list(ws.events())
@@ -81,6 +103,8 @@ def _session(sock: socket.socket, ws: WSConnection, host: str, target: str) -> N
         for event in events:
             if isinstance(event, AcceptConnection):
                 opened = True
+                if deflate:
+                    _check_deflate_response(bytes(head))
             elif isinstance(event, RejectConnection | RejectData):
                 raise Failed("the server refused the opening handshake")
             elif isinstance(event, TextMessage | BytesMessage):
@@ -111,6 +135,27 @@ def _session(sock: socket.socket, ws: WSConnection, host: str, target: str) -> N
         raise Failed(f"the server's frames were broken ({failure})")
     if not clean:
         raise Failed("the connection closed without a closing handshake")
+
+
+#: wsproto's permessage-deflate offer (PerMessageDeflate's defaults).
+OFFERED = DeflateParams(client_max_window_bits=15, server_max_window_bits=15)
+
+
+def _check_deflate_response(head: bytes) -> None:
+    """RFC 7692 §7: "A client MUST _Fail the WebSocket Connection_" on a response with a
+    parameter not defined for a response, an invalid value or a parameter twice; wsproto takes
+    some of those, so the reference client checks the answer's head itself."""
+    lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")[1:]
+    values = [
+        value
+        for name, _, value in (line.partition(":") for line in lines)
+        if name.strip().lower() == "sec-websocket-extensions"
+    ]
+    for element in parse_extensions(", ".join(values))[0]:
+        if element.name == EXTENSION:
+            problems = check_response(element, OFFERED)[1]
+            if problems:
+                raise Failed(f"opening handshake: {'; '.join(problems)}")
 
 
 def _send(sock: socket.socket, ws: WSConnection, event: object) -> None:

@@ -217,23 +217,32 @@ class WsSession:
             # RFC 7692 §7.1.1.2: client_no_context_takeover in the accepted offer is a promise
             # that holds even when the response leaves it out.
             hinted = outcome.accepted_offer is not None and outcome.accepted_offer.client_no_context_takeover
-            client_reset = deflate.client_no_context_takeover or hinted
-            self._assembler = MessageAssembler(
-                deflate=True,
-                max_message=self.max_message,
-                no_context_takeover=deflate.server_no_context_takeover,
-                window_bits=deflate.server_max_window_bits or 15,
+            self.use_deflate(
+                peer_reset=deflate.server_no_context_takeover,
+                peer_bits=deflate.server_max_window_bits,
+                own_reset=deflate.client_no_context_takeover or hinted,
+                own_bits=deflate.client_max_window_bits,
             )
-            self._our_messages = MessageAssembler(
-                deflate=True,
-                max_message=self.max_message,
-                no_context_takeover=client_reset,
-                window_bits=deflate.client_max_window_bits or 15,
-            )
-            self.compressor = MessageCompressor(
-                window_bits=deflate.client_max_window_bits,
-                no_context_takeover=client_reset,
-            )
+
+    def use_deflate(
+        self, *, peer_reset: bool, peer_bits: int | None, own_reset: bool, own_bits: int | None
+    ) -> None:
+        """permessage-deflate is agreed (RFC 7692 §7.2): the peer's messages are inflated under
+        its side of the agreement (a fresh context per message when it takes none over, no
+        back-reference beyond its window), ours compressed, and followed, under ours."""
+        self._assembler = MessageAssembler(
+            deflate=True,
+            max_message=self.max_message,
+            no_context_takeover=peer_reset,
+            window_bits=peer_bits or 15,
+        )
+        self._our_messages = MessageAssembler(
+            deflate=True,
+            max_message=self.max_message,
+            no_context_takeover=own_reset,
+            window_bits=own_bits or 15,
+        )
+        self.compressor = MessageCompressor(window_bits=own_bits, no_context_takeover=own_reset)
 
     def _frames(self, data: bytes) -> list[Event]:
         events: list[Event] = []

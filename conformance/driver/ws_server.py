@@ -17,6 +17,7 @@ from typing import Any
 
 from conformance.codecs.common import Event, printable
 from conformance.codecs.http1_requests import Request, RequestParser
+from conformance.codecs.ws.deflate import EXTENSION, ExtensionOffer, parse_extensions
 from conformance.codecs.ws.frames import FrameDecoder
 from conformance.codecs.ws.handshake import HandshakeOutcome, accept_value, check_request
 from conformance.driver.ws import WsSession
@@ -43,6 +44,122 @@ class ClientHandshake:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeflateAgreement:
+    """permessage-deflate as the harness accepted it: the response element, and each side's
+    context takeover and window (RFC 7692 §7.1)."""
+
+    response: str
+    client_reset: bool
+    client_bits: int | None
+    server_reset: bool
+    server_bits: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeflateAnswer:
+    """How the harness accepts the client's permessage-deflate offer (RFC 7692 §7.1), the way
+    Autobahn's fuzzingserver does in its 12.x and 13.x cases.
+
+    ``choices``: in order of preference, the parameters the server adds for the client
+    (``client_no_context_takeover``, ``client_max_window_bits``: a window the client may only
+    be given when its offer has the parameter, §7.1.2.2); the first that fits one of the
+    client's offers (taken in its order) is answered, with what that offer asked of the server
+    (``server_no_context_takeover``, ``server_max_window_bits``) granted as asked. None fits:
+    the client did not offer what the case needs (UNIMPLEMENTED). ``response``: a literal
+    element to answer with instead, wrong on purpose, once the client offered the extension."""
+
+    choices: tuple[tuple[tuple[str, int | None], ...], ...] = ((),)
+    response: str | None = None
+
+    def agree(self, value: str | None) -> DeflateAgreement | str:
+        """The agreement for the client's Sec-WebSocket-Extensions value, or why none."""
+        offers = [o for o in parse_extensions(value or "")[0] if o.name == EXTENSION]
+        if not offers:
+            return "the client offered no permessage-deflate (its {url} asked for it)"
+        if self.response is not None:
+            return DeflateAgreement(
+                response=self.response,
+                client_reset=False,
+                client_bits=None,
+                server_reset=False,
+                server_bits=None,
+            )
+        for choice in self.choices:
+            for offer in offers:
+                agreed = _agreement(offer, dict(choice))
+                if agreed is not None:
+                    return agreed
+        wanted = " or ".join(
+            ", ".join(name for name, _ in choice) or "the default parameters" for choice in self.choices
+        )
+        return f"no permessage-deflate offer of the client takes {wanted}"
+
+    def describe(self) -> str:
+        if self.response is not None:
+            return f"permessage-deflate answered with {self.response!r}"
+        parts = [
+            "; ".join(name if bits is None else f"{name}={bits}" for name, bits in choice) or "defaults"
+            for choice in self.choices
+        ]
+        return "permessage-deflate accepted with " + ", else ".join(parts)
+
+
+def _agreement(offer: ExtensionOffer, choice: dict[str, int | None]) -> DeflateAgreement | None:
+    """The answer to one offer with the choice's parameters, or None when it does not fit
+    (an unknown or repeated parameter, or a client window the offer did not allow)."""
+    params: dict[str, str | None] = {}
+    for key, value in offer.params:
+        if key in params or key not in _OFFER_PARAMETERS:
+            return None  # an offer a server MUST decline (RFC 7692 §7)
+        params[key] = value
+    bits_offered = _bits(params.get("client_max_window_bits"))
+    if "client_max_window_bits" in choice:
+        if "client_max_window_bits" not in params:
+            return None  # §7.1.2.2: the response MUST NOT have it then
+        wanted = choice["client_max_window_bits"] or 15
+        client_bits: int | None = min(wanted, bits_offered or 15)
+    else:
+        client_bits = bits_offered  # a hint: the client uses no larger a window (§7.1.2.2)
+    server_bits = _bits(params.get("server_max_window_bits"))
+    if "server_max_window_bits" in params and server_bits is None:
+        return None
+    response = [EXTENSION]
+    server_reset = "server_no_context_takeover" in params
+    if server_reset:
+        response.append("server_no_context_takeover")
+    if server_bits is not None:
+        response.append(f"server_max_window_bits={server_bits}")
+    client_reset = "client_no_context_takeover" in choice
+    if client_reset:
+        response.append("client_no_context_takeover")
+    if "client_max_window_bits" in choice:
+        response.append(f"client_max_window_bits={client_bits}")
+    return DeflateAgreement(
+        response="; ".join(response),
+        # §7.1.1.2: client_no_context_takeover in the offer is a promise even when the
+        # response leaves it out.
+        client_reset=client_reset or "client_no_context_takeover" in params,
+        client_bits=client_bits,
+        server_reset=server_reset,
+        server_bits=server_bits,
+    )
+
+
+_OFFER_PARAMETERS = {
+    "server_no_context_takeover",
+    "client_no_context_takeover",
+    "server_max_window_bits",
+    "client_max_window_bits",
+}
+
+
+def _bits(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or not 8 <= int(value) <= 15 or value.startswith("0"):
+        return None
+    return int(value)
+
+
+@dataclass(frozen=True, kw_only=True)
 class WsAnswer:
     """How the harness answers the client's handshake; every part may be wrong on purpose.
 
@@ -58,8 +175,9 @@ class WsAnswer:
     subprotocol: str | None = None
     extensions: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    deflate: DeflateAnswer | None = None
 
-    def render(self, key: str | None) -> bytes:
+    def render(self, key: str | None, extensions: str | None = None) -> bytes:
         lines = [f"HTTP/1.1 {self.status} {self.reason}"]
         if self.upgrade is not None:
             lines.append(f"Upgrade: {self.upgrade}")
@@ -75,8 +193,9 @@ class WsAnswer:
             lines.append(f"Sec-WebSocket-Accept: {self.accept}")
         if self.subprotocol is not None:
             lines.append(f"Sec-WebSocket-Protocol: {self.subprotocol}")
-        if self.extensions is not None:
-            lines.append(f"Sec-WebSocket-Extensions: {self.extensions}")
+        for value in (self.extensions, extensions):
+            if value is not None:
+                lines.append(f"Sec-WebSocket-Extensions: {value}")
         lines += [f"{name}: {value}" for name, value in self.headers]
         if self.status != 101:
             lines.append("Content-Length: 0")
@@ -97,6 +216,8 @@ class WsAnswer:
         if self.extensions is not None:
             parts.append(f"extensions {printable(self.extensions.encode('latin-1'), 60)}")
         parts += [f"{n}: {v}" for n, v in self.headers]
+        if self.deflate is not None:
+            parts.append(self.deflate.describe())
         return "a 101 answer" if not parts else "an answer with " + ", ".join(parts)
 
 
@@ -133,15 +254,31 @@ class WsServerSession(WsSession):
                 events.append(item)
         return events
 
-    def answer(self, answer: WsAnswer) -> tuple[bytes, list[Event]]:
-        """Our answer to the client's handshake, and the events of what the client sent
-        meanwhile (decoded as frames once the answer is a 101)."""
+    def agree(self, answer: WsAnswer) -> DeflateAgreement | str | None:
+        """permessage-deflate as the answer accepts the client's offer (None: the answer does
+        not); a text: why the client's handshake leaves the case nothing to exercise."""
+        if answer.deflate is None:
+            return None
+        request = self.handshake.request if self.handshake is not None else None
+        values = request.header_values("sec-websocket-extensions") if request is not None else []
+        return answer.deflate.agree(", ".join(values) or None)
+
+    def answer(self, answer: WsAnswer, deflate: DeflateAgreement | None = None) -> tuple[bytes, list[Event]]:
+        """Our answer to the client's handshake (with ``deflate``'s response element), and the
+        events of what the client sent meanwhile (decoded as frames once the answer is a 101)."""
         key = self.handshake.key if self.handshake is not None else None
-        data = answer.render(key)
+        data = answer.render(key, deflate.response if deflate is not None else None)
         events: list[Event] = []
         if answer.status == 101:
             self.outcome = HandshakeOutcome(problems=())
             self.upgraded = True
+            if deflate is not None and answer.deflate is not None and answer.deflate.response is None:
+                self.use_deflate(
+                    peer_reset=deflate.client_reset,
+                    peer_bits=deflate.client_bits,
+                    own_reset=deflate.server_reset,
+                    own_bits=deflate.server_bits,
+                )
             self._skip += len(data)  # the answer itself is no frame of ours: not decoded
             early, self._early = bytes(self._early), bytearray()
             if early:

@@ -19,6 +19,7 @@ import os
 import socket
 import struct
 import sys
+import zlib
 from urllib.parse import urlsplit
 
 FAULTS = {
@@ -38,9 +39,87 @@ FAULTS = {
     "no-pong": "does not answer pings",
     "no-close-reply": "does not answer the server's close frame",
     "accepts-masked-frames": "unmasks and takes masked frames from the server",
+    "deflate-accepts-bad-response": "takes a permessage-deflate response with unknown, repeated or invalid parameters",
+    "deflate-keeps-context": "keeps its compression context across messages when client_no_context_takeover is agreed",
+    "deflate-ignores-window-bits": "compresses with a 32 KiB window whatever client_max_window_bits it was given",
+    "deflate-rsv1-on-control": "sets RSV1 on its pongs and close frames when permessage-deflate is in use",
+    "deflate-assumes-no-takeover": "inflates each message on its own, as if the server took no context over",
+    "deflate-accepts-rsv1-anywhere": "takes RSV1 on control frames and continuation frames",
+    "deflate-drops-bad-data": "drops a compressed message that does not inflate, and goes on",
 }
+#: What the client offers when its URL asks for permessage-deflate (``?permessage-deflate``).
+DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
+TAIL = b"\x00\x00\xff\xff"
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 VALID_CODES = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011}
+
+
+class Deflate:
+    """permessage-deflate as agreed: our compressor and the server's messages' inflater."""
+
+    def __init__(self, params: dict[str, str | None], faults: set[str]) -> None:
+        self.faults = faults
+        self.client_reset = "client_no_context_takeover" in params
+        self.server_reset = "server_no_context_takeover" in params
+        bits = params.get("client_max_window_bits")
+        self.client_bits = (
+            15 if bits is None or "deflate-ignores-window-bits" in faults else max(9, int(bits))
+        )
+        self.server_bits = int(params.get("server_max_window_bits") or 15)
+        self.compressor = self._compressor()
+        self.inflater = zlib.decompressobj(-self.server_bits)
+
+    def _compressor(self) -> zlib._Compress:
+        return zlib.compressobj(6, zlib.DEFLATED, -self.client_bits)
+
+    def compress(self, data: bytes) -> bytes:
+        out = self.compressor.compress(data) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+        if self.client_reset and "deflate-keeps-context" not in self.faults:
+            self.compressor = self._compressor()
+        return out[:-4] if out.endswith(TAIL) else out
+
+    def inflate(self, data: bytes) -> bytes:
+        if self.server_reset or "deflate-assumes-no-takeover" in self.faults:
+            self.inflater = zlib.decompressobj(-self.server_bits)
+        return self.inflater.decompress(data + TAIL)
+
+
+def check_deflate_response(value: str) -> dict[str, str | None]:
+    """The parameters of a permessage-deflate response (RFC 7692 §7), or Failed."""
+    elements = [e.strip() for e in value.split(",") if e.strip()]
+    if len(elements) != 1:
+        raise Failed(f"{len(elements)} extensions in the answer", None)
+    name, *items = [item.strip() for item in elements[0].split(";")]
+    if name.lower() != "permessage-deflate":
+        raise Failed(f"an extension not offered: {name}", None)
+    params: dict[str, str | None] = {}
+    for item in items:
+        key, eq, val = item.partition("=")
+        key, value_ = key.strip().lower(), (val.strip().strip('"') if eq else None)
+        if key in params:
+            raise Failed(f"{key} twice in the deflate response", None)
+        if key in ("server_no_context_takeover", "client_no_context_takeover"):
+            if value_ is not None:
+                raise Failed(f"{key} with a value", None)
+        elif key in ("server_max_window_bits", "client_max_window_bits"):
+            if value_ is None or not value_.isdigit() or not 8 <= int(value_) <= 15:
+                raise Failed(f"{key}={value_}", None)
+        else:
+            raise Failed(f"unknown deflate parameter {key}", None)
+        params[key] = value_
+    return params
+
+
+def lenient_deflate_response(value: str) -> dict[str, str | None]:
+    """The fault: whatever parses, taken (what is not a window size is left out)."""
+    params: dict[str, str | None] = {}
+    for item in value.split(",")[0].split(";")[1:]:
+        key, eq, val = item.partition("=")
+        val = val.strip()
+        if key.strip().endswith("max_window_bits") and not (val.isdigit() and 8 <= int(val) <= 15):
+            continue
+        params[key.strip().lower()] = val if eq else None
+    return params
 
 
 class Failed(Exception):
@@ -55,6 +134,7 @@ class Client:
         self.faults = faults
         self.buf = bytearray()
         self.eof = False
+        self.deflate: Deflate | None = None
 
     def on(self, fault: str) -> bool:
         return fault in self.faults
@@ -75,7 +155,12 @@ class Client:
         return data
 
     def send_frame(self, opcode: int, payload: bytes) -> None:
-        head = bytes([0x80 | opcode])
+        rsv1 = 0
+        if self.deflate is not None and opcode in (1, 2):
+            payload, rsv1 = self.deflate.compress(payload), 0x40
+        elif self.deflate is not None and opcode >= 8 and self.on("deflate-rsv1-on-control"):
+            rsv1 = 0x40
+        head = bytes([0x80 | rsv1 | opcode])
         masked = not self.on("no-mask")
         bit = 0x80 if masked else 0
         n = len(payload)
@@ -95,11 +180,12 @@ class Client:
 
     # -- the opening handshake
 
-    def handshake(self, host: str, target: str) -> None:
+    def handshake(self, host: str, target: str, deflate: bool = False) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
+        offer = f"Sec-WebSocket-Extensions: {DEFLATE_OFFER}\r\n" if deflate else ""
         request = (
             f"GET {target} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
         )
         self.sock.sendall(request.encode())
         while b"\r\n\r\n" not in self.buf:
@@ -127,7 +213,16 @@ class Client:
             and fields.get("sec-websocket-accept") != base64.b64encode(digest).decode()
         ):
             raise Failed("wrong Sec-WebSocket-Accept", None)
-        if "sec-websocket-extensions" in fields and not self.on("accepts-unoffered-extension"):
+        value = fields.get("sec-websocket-extensions")
+        if value is not None and deflate:
+            if self.on("deflate-accepts-bad-response"):
+                params = lenient_deflate_response(value)
+            else:
+                params = check_deflate_response(value)
+                if "client_max_window_bits" in params and params["client_max_window_bits"] is None:
+                    raise Failed("client_max_window_bits without a value", None)
+            self.deflate = Deflate(params, self.faults)
+        elif value is not None and not self.on("accepts-unoffered-extension"):
             raise Failed("an extension not offered", None)
         if "sec-websocket-protocol" in fields and not self.on("accepts-unoffered-subprotocol"):
             raise Failed("a subprotocol not offered", None)
@@ -139,6 +234,7 @@ class Client:
         message: list[bytes] = []
         kind = 0
         frames = 0
+        compressed = False
         utf8 = codecs.getincrementaldecoder("utf-8")()
         while True:
             b0, b1 = self.take(2)
@@ -151,20 +247,28 @@ class Client:
                 if n >> 63:
                     raise Failed("a 64-bit length with its most significant bit set")
             key = self.take(4) if masked else b""
-            payload = self.take(n)
-            if key:
-                if not self.on("accepts-masked-frames"):
-                    raise Failed("a masked frame from the server")
-                repeated = (key * (n // 4 + 1))[:n]
-                payload = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
-                    n, "big"
-                )
-            if rsv and not self.on("ignores-rsv"):
+            if key and not self.on("accepts-masked-frames"):
+                raise Failed("a masked frame from the server")
+            # RSV1 is permessage-deflate's "Per-Message Compressed" bit, on the first frame of
+            # a data message only (RFC 7692 §6.1).
+            first_data = opcode in (1, 2)
+            rsv1_allowed = self.deflate is not None and (
+                first_data or self.on("deflate-accepts-rsv1-anywhere")
+            )
+            if rsv & ~(0x40 if rsv1_allowed else 0) and not self.on("ignores-rsv"):
                 raise Failed("RSV bits set")
             if opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
+                self.take(n)
                 if self.on("ignores-reserved-opcode"):
                     continue
                 raise Failed("a reserved opcode")
+            if opcode in (1, 2) and kind:
+                utf8.reset()  # a new message inside one: raised below unless lenient
+            # Uncompressed text is checked as it arrives, even inside a frame (RFC 6455 §8.1).
+            text = opcode == 1 or (opcode == 0 and kind == 1)
+            streaming = text and not (compressed if opcode == 0 else bool(rsv & 0x40))
+            check = utf8 if streaming and not self.on("accepts-invalid-utf8") else None
+            payload = self.take_payload(n, key, check)
             if opcode >= 8:
                 if (n > 125 or not fin) and not self.on("lenient-control-frames"):
                     raise Failed("a long or fragmented control frame")
@@ -184,14 +288,14 @@ class Client:
                 if not self.on("lenient-fragmentation"):
                     raise Failed("a new message inside a fragmented one")
                 message, frames = [], 0
-                utf8.reset()
             if opcode in (1, 2):
                 kind = opcode
+                compressed = bool(rsv & 0x40) and self.deflate is not None
             message.append(payload)
             frames += 1
-            if kind == 1 and not self.on("accepts-invalid-utf8"):
+            if fin and check is not None:
                 try:
-                    utf8.decode(payload, final=bool(fin))
+                    utf8.decode(b"", final=True)
                 except UnicodeDecodeError:
                     raise Failed("invalid UTF-8", 1007) from None
             if fin and kind >= 8:  # a fragmented control frame, taken whole (lenient)
@@ -199,10 +303,50 @@ class Client:
                     self.send_frame(10, b"".join(message))
                 message, kind, frames = [], 0, 0
             elif fin:
+                whole = b"".join(message)
+                if compressed and self.deflate is not None:
+                    try:
+                        whole = self.deflate.inflate(whole)
+                    except zlib.error:
+                        if not self.on("deflate-drops-bad-data"):
+                            raise Failed("a compressed message that does not inflate", 1007) from None
+                        message, kind, frames, compressed = [], 0, 0, False
+                        continue
+                    if kind == 1 and not self.on("accepts-invalid-utf8"):
+                        try:
+                            whole.decode("utf-8")
+                        except UnicodeDecodeError:
+                            raise Failed("invalid UTF-8", 1007) from None
                 if not (frames > 1 and self.on("no-echo-of-fragmented")):
-                    self.send_frame(kind, b"".join(message))
-                message, kind, frames = [], 0, 0
+                    self.send_frame(kind, whole)
+                message, kind, frames, compressed = [], 0, 0, False
                 utf8.reset()
+
+    def take_payload(self, count: int, key: bytes, utf8: codecs.IncrementalDecoder | None) -> bytes:
+        """A frame's payload, unmasked; with ``utf8``, each piece is checked as it comes (a
+        frame that goes wrong halfway fails before its rest arrives)."""
+        out = bytearray()
+        while len(out) < count:
+            if not self.buf:
+                if self.eof:
+                    raise EOFError
+                self.recv()
+                continue
+            piece = bytes(self.buf[: count - len(out)])
+            del self.buf[: len(piece)]
+            if key:
+                offset = len(out) % 4
+                repeated = (key * (len(piece) // 4 + 2))[offset : offset + len(piece)]
+                piece = (int.from_bytes(piece, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
+                    len(piece), "big"
+                )
+            if utf8 is not None:
+                try:
+                    utf8.decode(piece)
+                except UnicodeDecodeError:
+                    raise Failed("invalid UTF-8", 1007) from None
+            out += piece
+        return bytes(out)
 
     def closed(self, payload: bytes) -> bool:
         if not self.on("accepts-invalid-close"):
@@ -240,7 +384,8 @@ def main() -> None:
     try:
         # The query too: an Autobahn-style script hands it /runCase?case=N&agent=A.
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        client.handshake(f"{parts.hostname}:{parts.port}", target)
+        deflate = "permessage-deflate" in [item.partition("=")[0] for item in parts.query.split("&")]
+        client.handshake(f"{parts.hostname}:{parts.port}", target, deflate)
         clean = client.run()
     except Failed as exc:
         print(f"failed: {exc}", file=sys.stderr)

@@ -119,3 +119,99 @@ def test_an_implicit_accept_answers_the_websocket_handshake() -> None:
     for case in cases:
         first = case.steps[0]
         assert isinstance(first, model.Accept) and isinstance(first.answer, WsAnswer), case.id
+
+
+# -- permessage-deflate accepted from the server's side (RFC 7692 §7.1)
+
+
+def _deflate_answer(text: str):  # noqa: ANN202 - the scenario kind builds a DeflateAnswer
+    from conformance.scenario.loader import load_text
+
+    case_file = (
+        "protocol: ws\nrole: client\nrfc: 7692\nsection: '7'\ncases:\n"
+        "  - id: x\n    title: x\n    requirement: MUST\n    reference: x\n"
+        "    rule: {quote: the client MUST x, source: x, subject: the client}\n"
+        f"    steps:\n      - accept: {{answer: {{deflate: {text}}}}}\n      - expect: {{exit: accepted}}\n"
+    )
+    cases, errors = load_text(case_file, "x.yaml")
+    assert not errors and len(cases) == 1
+    return cases[0].steps[0].answer.deflate
+
+
+def test_deflate_takes_the_offer_as_it_is_and_grants_what_it_asks_of_the_server() -> None:
+    from conformance.driver.ws_server import DeflateAnswer
+
+    agreed = DeflateAnswer().agree(
+        "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"
+    )
+    assert not isinstance(agreed, str)
+    assert agreed.response == "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"
+    assert (agreed.server_reset, agreed.server_bits, agreed.client_reset, agreed.client_bits) == (
+        True,
+        10,
+        False,
+        None,
+    )
+
+
+def test_deflate_gives_a_client_window_only_to_an_offer_that_allows_it() -> None:
+    from conformance.driver.ws_server import DeflateAnswer
+
+    answer = DeflateAnswer(choices=((("client_max_window_bits", 9),),))
+    assert "client_max_window_bits" in str(answer.agree("permessage-deflate"))  # why: UNIMPLEMENTED
+    agreed = answer.agree("permessage-deflate; client_max_window_bits")
+    assert not isinstance(agreed, str) and agreed.response == "permessage-deflate; client_max_window_bits=9"
+    # A window the client offered smaller stays as small (the response is no larger, §7.1.2.2).
+    agreed = answer.agree("permessage-deflate; client_max_window_bits=8")
+    assert not isinstance(agreed, str) and agreed.client_bits == 8
+
+
+def test_deflate_choices_go_in_order_and_an_offer_hint_binds_the_client() -> None:
+    answer = _deflate_answer(
+        '"permessage-deflate; client_no_context_takeover; client_max_window_bits=9, '
+        'permessage-deflate; client_no_context_takeover"'
+    )
+    agreed = answer.agree("permessage-deflate")
+    assert not isinstance(agreed, str)
+    assert agreed.response == "permessage-deflate; client_no_context_takeover"
+    # client_no_context_takeover in the offer is a promise even when the answer leaves it out.
+    hinted = _deflate_answer("true").agree("permessage-deflate; client_no_context_takeover")
+    assert not isinstance(hinted, str) and hinted.client_reset and hinted.response == "permessage-deflate"
+
+
+def test_deflate_without_an_offer_leaves_nothing_to_exercise() -> None:
+    from conformance.driver.ws_server import DeflateAnswer
+
+    assert isinstance(DeflateAnswer().agree(None), str)
+    assert isinstance(DeflateAnswer(response="permessage-deflate; x=1").agree("x-other"), str)
+    # An offer a server MUST decline (an unknown parameter) is not accepted either.
+    assert isinstance(DeflateAnswer().agree("permessage-deflate; x=1"), str)
+
+
+def test_an_agreed_session_inflates_the_clients_messages_under_its_side() -> None:
+    import zlib
+
+    from conformance.driver.ws_server import DeflateAnswer
+
+    answer = WsAnswer(deflate=DeflateAnswer(choices=((("client_no_context_takeover", None),),)))
+    session = WsServerSession()
+    request = (
+        b"GET /?permessage-deflate HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: " + SAMPLE_KEY.encode() + b"\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+    )
+    session.receive(request)
+    agreed = session.agree(answer)
+    assert not isinstance(agreed, str) and agreed is not None
+    data, _ = session.answer(answer, agreed)
+    assert b"Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n" in data
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)  # context kept: the promise broken
+
+    def frame(text: bytes) -> bytes:
+        body = compressor.compress(text) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        return encode_frame(Opcode.TEXT, body[:-4], rsv1=True, mask_key=b"abcd")
+
+    first = [e for e in session.receive(frame(b"hello hello hello")) if isinstance(e, Message)]
+    second = [e for e in session.receive(frame(b"hello hello hello")) if isinstance(e, Message)]
+    assert first and not first[0].violations
+    assert second and second[0].violations  # it refers back to the first message

@@ -54,7 +54,17 @@ def _answer(node: Node | None, ctx: BuildContext) -> object | None:
         return WsAnswer()
     if not node.is_mapping:
         raise ctx.error("answer: a mapping (status, reason, accept, upgrade, connection, ...)", node)
-    keys = {"status", "reason", "accept", "upgrade", "connection", "subprotocol", "extensions", "headers"}
+    keys = {
+        "status",
+        "reason",
+        "accept",
+        "upgrade",
+        "connection",
+        "subprotocol",
+        "extensions",
+        "headers",
+        "deflate",
+    }
     check_keys(node, ctx, keys, "answer")
     fields = node.value
     kwargs: dict[str, Any] = {}
@@ -75,7 +85,87 @@ def _answer(node: Node | None, ctx: BuildContext) -> object | None:
         from conformance.scenario.kinds.core import _headers
 
         kwargs["headers"] = _headers(fields["headers"], ctx)
+    if "deflate" in fields:
+        kwargs["deflate"] = _deflate_answer(fields["deflate"], ctx)
     return WsAnswer(**kwargs)
+
+
+_CLIENT_PARAMETERS = ("client_no_context_takeover", "client_max_window_bits")
+
+
+def _deflate_choices(node: Node, ctx: BuildContext) -> tuple[tuple[tuple[str, int | None], ...], ...]:
+    from conformance.codecs.ws.deflate import EXTENSION, parse_extensions
+
+    elements, problems = parse_extensions(node.value)
+    wrong = problems or [f"{e.name}: not {EXTENSION}" for e in elements if e.name != EXTENSION]
+    choices = []
+    for element in elements:
+        choice: list[tuple[str, int | None]] = []
+        for name, value in element.params:
+            if name == "client_no_context_takeover" and value is None:
+                choice.append((name, None))
+            elif (
+                name == "client_max_window_bits"
+                and value is not None
+                and value.isdigit()
+                and 8 <= int(value) <= 15
+            ):
+                choice.append((name, int(value)))
+            else:
+                wrong.append(f"{name}={value}" if value is not None else name)
+        choices.append(tuple(choice))
+    if wrong or not choices:
+        raise ctx.error(
+            "deflate: permessage-deflate elements with client_no_context_takeover or "
+            f"client_max_window_bits=8..15 only ({'; '.join(wrong) or 'none given'})",
+            node,
+        )
+    return tuple(choices)
+
+
+def _deflate_answer(node: Node, ctx: BuildContext) -> object:
+    """``deflate: true`` (accept the client's offer as it is), a mapping of the parameters the
+    server adds for the client, a list of such mappings (the first that fits one of the
+    client's offers), the same as a Sec-WebSocket-Extensions value (``"permessage-deflate;
+    client_max_window_bits=9, permessage-deflate"``: one element a choice; a text, so that case
+    parameters can carry it), or ``{response: "permessage-deflate; ..."}`` (wrong on purpose)."""
+    from conformance.driver.ws_server import DeflateAnswer
+
+    if node.value in (True, "true"):
+        return DeflateAnswer()
+    if isinstance(node.value, str):
+        return DeflateAnswer(choices=_deflate_choices(node, ctx))
+    if node.is_mapping and "response" in node.value:
+        check_keys(node, ctx, {"response"}, "deflate")
+        return DeflateAnswer(response=latin1_text(node.value["response"], ctx).text)
+    items = node.value if node.is_sequence else [node]
+    choices = []
+    for item in items:
+        if not item.is_mapping:
+            raise ctx.error(
+                "deflate: true, {client_no_context_takeover: true, client_max_window_bits: 8-15}, "
+                "a list of those, or {response: ...}",
+                item,
+            )
+        check_keys(item, ctx, set(_CLIENT_PARAMETERS), "deflate")
+        choice: list[tuple[str, int | None]] = []
+        for name in _CLIENT_PARAMETERS:
+            if name not in item.value:
+                continue
+            value = item.value[name]
+            if name == "client_no_context_takeover":
+                if value.value is not True:
+                    raise ctx.error("client_no_context_takeover: true", value)
+                choice.append((name, None))
+            else:
+                bits = str(value.value)
+                if not (bits.isdigit() and 8 <= int(bits) <= 15):
+                    raise ctx.error("client_max_window_bits: a window of 8 to 15 bits", value)
+                choice.append((name, int(bits)))
+        choices.append(tuple(choice))
+    if not choices:
+        raise ctx.error("deflate: an empty list", node)
+    return DeflateAnswer(choices=tuple(choices))
 
 
 def _accept(node: Node, ctx: BuildContext) -> model.Step:
@@ -161,7 +251,10 @@ _register(
         "client role: wait for the client under test to connect (`path`: the path of its {url}; "
         "HTTP/2: `settings` of our preface, `ack_settings`, `preface`, `wait_settings`; "
         "WebSocket: judge its opening handshake (RFC 6455 §4.1) and answer it (`answer`: a 101, "
-        "or one wrong on purpose: status, accept, upgrade, connection, subprotocol, extensions))",
+        "or one wrong on purpose: status, accept, upgrade, connection, subprotocol, extensions; "
+        "`deflate`: accept the client's permessage-deflate offer, with client_no_context_takeover "
+        "or client_max_window_bits, or answer it with a literal `response`; a client that offers "
+        "none makes the case UNIMPLEMENTED))",
         {
             "oneOf": [
                 {"const": True},
