@@ -152,6 +152,7 @@ class Matrix:
     results: Any  # the concurrent run (RunResults: for its transcripts and errors)
     verdicts: dict[str, dict[str, Any]]  # target -> case id -> verdict, after confirmation
     confirmed: dict[str, list[str]]  # target -> case ids whose verdict was run a second time
+    ran: Mapping[str, set[str]] | None = None  # fault -> the case ids run (None: every one)
 
     def merged(self, other: Matrix) -> Matrix:
         """This matrix and ``other`` (more cases, against some of the same targets) as one."""
@@ -168,27 +169,51 @@ class Matrix:
             name: self.confirmed.get(name, []) + other.confirmed.get(name, [])
             for name in self.confirmed.keys() | other.confirmed.keys()
         }
-        return Matrix(results=results, verdicts=verdicts, confirmed=confirmed)
+        ran = None
+        if self.ran is not None or other.ran is not None:
+            mine, theirs = self.ran or {}, other.ran or {}
+            ran = {fault: mine.get(fault, set()) | theirs.get(fault, set()) for fault in mine.keys() | theirs.keys()}
+        return Matrix(results=results, verdicts=verdicts, confirmed=confirmed, ran=ran)
+
+
+def cover_once(expected: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    """Each mapped case under one fault that FAILs it (the fault of fewest cases: the most
+    specific), and each fault on at least one of its cases: fault -> the cases it runs."""
+    size = {fault: len(case_ids) for fault, case_ids in expected.items()}
+    owner: dict[str, str] = {}
+    for fault in sorted(expected, key=lambda f: (size[f], f)):
+        for case_id in expected[fault]:
+            owner.setdefault(case_id, fault)
+    runs: dict[str, set[str]] = {fault: set() for fault in expected}
+    for case_id, fault in owner.items():
+        runs[fault].add(case_id)
+    for fault, case_ids in expected.items():
+        if case_ids and not runs[fault]:
+            runs[fault].add(min(case_ids))
+    return runs
 
 
 class MappedRuns:
-    """A reactor thread's ``run`` for a fault matrix: a fault's configuration runs only the
-    cases ``expected`` (fault -> case ids) lists for it, the others SKIPPED unrun, unless the
-    whole matrix is asked for (:data:`FULL_MATRIX`); the correct configurations (and any
-    target the map does not name: a new fault, a reference client) run every case.
+    """A reactor thread's ``run`` for a fault matrix: each case runs under one fault that its
+    map says FAILs it (:func:`cover_once`), and every fault on at least one case, the other
+    pairs SKIPPED unrun, unless the whole matrix is asked for (:data:`FULL_MATRIX`); the
+    correct configurations (and any target the map does not name: a new fault, a reference
+    client) run every case. ``only`` (fault -> case ids run) says which pairs ran.
 
     Every case against every fault is tens of thousands of case runs (the WebSocket suite's
-    44 faults × 600 cases), most of them PASSing a fault that has nothing to do with them:
-    minutes of every test run. What the matrix is for stays: every case FAILs under its
-    fault and the correct configurations PASS everything. What only the whole matrix shows
-    is a fault that now FAILs a case it did not before: run it when changing cases or
-    faults (``CONFORMANCE_FULL_FAULT_MATRIX=1``, or ``CONFORMANCE_UPDATE_FAULT_MAP=1``)."""
+    44 faults × 600 cases), most of them PASSing a fault that has nothing to do with them, and
+    a client matrix starts a process for each: minutes of every test run. What the matrix is
+    for stays: every case FAILs under a fault, every fault FAILs the cases it ran, and the
+    correct configurations PASS everything. What only the whole matrix shows is a fault that
+    now FAILs a case it did not before, or no longer FAILs one it was not run on: run it when
+    changing cases or faults (``CONFORMANCE_FULL_FAULT_MATRIX=1``, or
+    ``CONFORMANCE_UPDATE_FAULT_MAP=1``)."""
 
     def __init__(self, reactor_thread: Any, expected: Mapping[str, set[str]], run_one: Any = None) -> None:
         from conformance.driver.interpreter import run_case
 
         self.thread = reactor_thread
-        self.only = None if FULL_MATRIX else expected
+        self.only = None if FULL_MATRIX else cover_once(expected)
         self.run_one = run_one or run_case
 
     def run(self, cases: Any, targets: Any, options: Any, *, jobs: int | None = None) -> Any:
@@ -205,7 +230,7 @@ class MappedRuns:
 
         if self.only is not None and target.name in self.only and case.id not in self.only[target.name]:
             return CaseOutcome(
-                result=skipped(case, "not in this fault's map: not run"),
+                result=skipped(case, "not run under this fault (fault_matrix.MappedRuns)"),
                 connected=False,
                 answered=False,
                 waited_out=False,
@@ -233,6 +258,11 @@ def run_confirmed(
     from conformance.verdicts.verdict import Verdict
 
     settled = {Verdict(value) for value in correct}
+    only = getattr(reactor_thread, "only", None)  # MappedRuns: fault -> the cases it runs
+    ids = {case.id for case in cases}
+    ran = None if only is None else {fault: set(case_ids) & ids for fault, case_ids in only.items()}
+    if ran is not None:
+        expected = {fault: set(case_ids) & ran.get(fault, set(case_ids)) for fault, case_ids in expected.items()}
     results = reactor_thread.run(cases, targets, options, jobs=jobs)
     found = verdicts_by_target(results)
     by_id = {case.id: case for case in cases}
@@ -251,7 +281,7 @@ def run_confirmed(
         for case in rerun.targets[0].cases:
             case_verdicts[case.id] = case.verdict
         confirmed[name] = suspects
-    return Matrix(results=results, verdicts=found, confirmed=confirmed)
+    return Matrix(results=results, verdicts=found, confirmed=confirmed, ran=ran)
 
 
 def verdicts_by_target(results: Any) -> dict[str, dict[str, Any]]:
@@ -292,9 +322,12 @@ class FaultMap:
         known = yaml.safe_load(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
         return {fault: set(case_ids or ()) for fault, case_ids in (known or {}).items()}
 
-    def differences(self, observed: Mapping[str, list[str]]) -> dict[str, Any]:
-        """How ``observed`` (fault -> failing case ids) differs from the map; empty when it
-        agrees. With ``CONFORMANCE_UPDATE_FAULT_MAP=1`` the map is rewritten first."""
+    def differences(
+        self, observed: Mapping[str, list[str]], ran: Mapping[str, set[str]] | None = None
+    ) -> dict[str, Any]:
+        """How ``observed`` (fault -> failing case ids) differs from the map, over the cases
+        each fault ran (``ran``; None: all); empty when it agrees. With
+        ``CONFORMANCE_UPDATE_FAULT_MAP=1`` the map is rewritten first."""
         if UPDATE:
             self.path.write_text(
                 f"# fault -> the {self.protocol} cases it makes FAIL (generated by the fault-matrix test;\n"
@@ -303,6 +336,8 @@ class FaultMap:
                 encoding="utf-8",
             )
         expected = self.expected()
+        if ran is not None:
+            expected = {fault: case_ids & ran.get(fault, case_ids) for fault, case_ids in expected.items()}
         found = {
             fault: {
                 "unexpected FAIL": sorted(set(cases) - expected.get(fault, set())),

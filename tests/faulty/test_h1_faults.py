@@ -94,8 +94,8 @@ def test_the_correct_server_passes_every_case(matrix, h1_cases):  # type: ignore
     assert not_passed == {}
 
 
-def test_each_fault_fails_exactly_its_mapped_cases(observed):  # type: ignore[no-untyped-def]
-    assert MAP.differences(observed) == {}
+def test_each_fault_fails_exactly_its_mapped_cases(observed, matrix):  # type: ignore[no-untyped-def]
+    assert MAP.differences(observed, matrix.ran) == {}
 
 
 def test_every_fault_fails_some_case(observed):  # type: ignore[no-untyped-def]

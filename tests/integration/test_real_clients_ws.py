@@ -8,9 +8,10 @@ Every verdict other than PASS below was checked against the RFC text (the reason
 it); every other case must PASS. A client missing from the machine is skipped, except under
 CI=true.
 
-CI time: a case is a process start, so websockets, the README's client, gets the whole suite;
-the others get every case pinned below plus a fixed sample of the rest (the cases whose id's
-CRC-32 falls in 1 of ``BUCKETS`` buckets). ``CONFORMANCE_REAL_CLIENTS_FULL=1`` gives every
+CI time: a case is a process start (575 cases × 5 clients would be minutes of every test
+run), so each client gets every case pinned below plus a fixed sample of the rest (the cases
+whose id's CRC-32 falls in 1 of ``BUCKETS`` buckets); the fault matrix runs the reference and
+the fault-free faulty client on the whole suite. ``CONFORMANCE_REAL_CLIENTS_FULL=1`` gives every
 client the whole suite (do it when changing cases, the driver or a pin). Each client's cases
 run once; ``CONFORMANCE_REAL_RUNS=3`` runs them three times and requires the same verdict for
 every case in every run.
@@ -39,10 +40,10 @@ FAIL, NON_STRICT, UNIMPLEMENTED = "FAIL", "NON-STRICT", "UNIMPLEMENTED"
 HERE = Path(__file__).resolve().parent
 ADAPTERS = HERE / "clients"
 PREFIX = "client/ws/"
-#: The sample of unpinned cases a client other than websockets gets: 1 in BUCKETS.
+#: The sample of unpinned cases a client gets: 1 in BUCKETS.
 BUCKETS = 8
-#: The clients that get the whole suite on every run.
-FULL = frozenset({"websockets"})
+#: The clients that get the whole suite on every run (none: see the module's docstring).
+FULL: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
