@@ -213,8 +213,16 @@ class MappedRuns:
         from conformance.driver.interpreter import run_case
 
         self.thread = reactor_thread
+        self.expected = expected
         self.only = None if FULL_MATRIX else cover_once(expected)
         self.run_one = run_one or run_case
+
+    def plan(self, case_ids: set[str]) -> dict[str, set[str]] | None:
+        """Which cases each fault runs in a run of ``case_ids`` (None: all of them)."""
+        if FULL_MATRIX:
+            return None
+        self.only = cover_once({fault: ids & case_ids for fault, ids in self.expected.items()})
+        return self.only
 
     def run(self, cases: Any, targets: Any, options: Any, *, jobs: int | None = None) -> Any:
         from conformance.driver.runner import run_suite
@@ -258,9 +266,8 @@ def run_confirmed(
     from conformance.verdicts.verdict import Verdict
 
     settled = {Verdict(value) for value in correct}
-    only = getattr(reactor_thread, "only", None)  # MappedRuns: fault -> the cases it runs
-    ids = {case.id for case in cases}
-    ran = None if only is None else {fault: set(case_ids) & ids for fault, case_ids in only.items()}
+    plan = getattr(reactor_thread, "plan", None)  # MappedRuns: fault -> the cases it runs
+    ran = None if plan is None else plan({case.id for case in cases})
     if ran is not None:
         expected = {fault: set(case_ids) & ran.get(fault, set(case_ids)) for fault, case_ids in expected.items()}
     results = reactor_thread.run(cases, targets, options, jobs=jobs)
