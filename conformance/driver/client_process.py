@@ -115,6 +115,9 @@ class ClientProcess:
         finally:
             if timer.active():
                 timer.cancel()
+            # A wait that timed out leaves: its fired waiter must not be called again at the exit.
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
         return self.exited is not None
 
     def kill(self) -> None:

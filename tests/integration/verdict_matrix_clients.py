@@ -2,6 +2,7 @@
 
     python tests/integration/verdict_matrix_clients.py docs/verdicts/h2-clients.md
     python tests/integration/verdict_matrix_clients.py docs/verdicts/ws-clients.md ws
+    python tests/integration/verdict_matrix_clients.py docs/verdicts/h1-clients.md h1
 
 Runs ``conformance client --suite SUITE`` (default h2) once with every client of the suite's
 test (``SUITES``) found on this machine (through ``verdict_matrix.conformance``, as the server
@@ -32,8 +33,8 @@ _WS_INTRO = (
     "FAIL means the client did what the cited RFC text does not allow; non-strict, an allowed but "
     "not preferred behaviour; unimpl., a case that needs what the client does not offer "
     "(permessage-deflate). The verdicts are pinned, with these reasons, in "
-    "`tests/integration/test_real_clients_ws.py` (which runs the whole suite for websockets and "
-    "the pinned cases plus a fixed sample for the others). websocket-client takes 20 to 30 s to "
+    "`tests/integration/test_real_clients_ws.py` (which runs each client's pinned cases plus a "
+    "fixed sample of the others). websocket-client takes 20 to 30 s to "
     "reassemble a 4 MiB message from thousands of fragments, so its 10.4 fragmented cases end at "
     "the harness's budget (FAIL or ERROR by timing): the test does not run them, and nothing "
     "below explains them."
@@ -53,6 +54,17 @@ SUITES: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         'that turns its "Some requests were not processed" into a non-zero exit, with '
         "`--no-dep` so that it opens its request on stream 1, where the cases answer (by "
         "default it opens stream 13 after PRIORITY frames for streams 3 to 11).",
+    ),
+    "h1": (
+        "test_real_clients_h1",
+        ("h11", "httpx", "urllib3", "aiohttp"),
+        "# h1 client suite against real clients",
+        "FAIL means the client did what the cited RFC text does not allow (the requirement level "
+        "of each case is in its reason: a few are SHOULDs); non-strict, an allowed but not "
+        "preferred behaviour. A client that hangs (waits for a close that never comes) is ended "
+        "by the harness and judged on that. The verdicts are pinned, with these reasons, in "
+        "`tests/integration/test_real_clients_h1.py`; curl and the README's http.client adapter "
+        "are judged in `tests/integration/test_real_clients.py`.",
     ),
     "ws": (
         "test_real_clients_ws",

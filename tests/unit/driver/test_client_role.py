@@ -45,6 +45,9 @@ CLIENT = textwrap.dedent(
     s.sendall(f"GET {u.path}?{u.query} HTTP/1.1\\r\\nHost: {u.netloc}\\r\\n\\r\\n".encode())
     if mode == "hang":
         time.sleep(600)
+    if mode == "close-and-hang":
+        s.close()
+        time.sleep(600)
     data = b""
     while b"hello" not in data:
         data += s.recv(100)
@@ -104,6 +107,17 @@ def test_a_client_that_hangs_is_ended_and_fails(reactor_thread, client_script, m
     monkeypatch.setattr(client_role, "START_GRACE", 1.0)
     outcome = run(reactor_thread, client_script, "hang")
     assert outcome.result.verdict is Verdict.FAIL
+    assert "the harness ended it" in outcome.result.observed
+    assert client_process.live_count() == 0
+
+
+def test_a_client_that_closes_then_hangs_is_ended_and_fails(reactor_thread, client_script, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The connection ends first, so the case waits on the process, in waits that time out;
+    # the kill at the deadline then ends the process (these waits were once fired twice: an
+    # AlreadyCalledError, a harness ERROR).
+    monkeypatch.setattr(client_role, "START_GRACE", 1.0)
+    outcome = run(reactor_thread, client_script, "close-and-hang")
+    assert outcome.result.verdict is Verdict.FAIL, outcome.result.observed
     assert "the harness ended it" in outcome.result.observed
     assert client_process.live_count() == 0
 
