@@ -18,36 +18,15 @@ when the verdicts were pinned.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shlex
 import shutil
 import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import stability
-
-from conformance.client_cli import client_cases_dir
-from conformance.driver.client_role import parse_client, run_client_case
-from conformance.driver.interpreter import RunOptions
-from conformance.scenario.loader import load_cases
+from real_clients import Pin, check, expected_verdicts, python_adapter
 
 FAIL, NON_STRICT, UNIMPLEMENTED = "FAIL", "NON-STRICT", "UNIMPLEMENTED"
-ADAPTERS = Path(__file__).resolve().parent / "clients"
 PREFIX = "client/h2/9113/"
-
-
-@dataclass(frozen=True)
-class Pin:
-    """Cases where ``client`` gets ``verdict`` (not PASS), and why, checked against the RFC."""
-
-    client: str
-    verdict: str
-    reason: str
-    cases: tuple[str, ...]
 
 
 #: RFC 9113 §5.4.1: "An endpoint that encounters a connection error SHOULD first send a GOAWAY
@@ -288,15 +267,7 @@ PINS: tuple[Pin, ...] = (
 )
 
 #: client -> case id -> verdict other than PASS.
-EXPECTED: dict[str, dict[str, str]] = {}
-for _pin in PINS:
-    EXPECTED.setdefault(_pin.client, {}).update({PREFIX + case: _pin.verdict for case in _pin.cases})
-
-
-def _python_adapter(script: str, *modules: str) -> str | None:
-    if any(importlib.util.find_spec(module) is None for module in modules):
-        return None
-    return f"{shlex.quote(sys.executable)} {shlex.quote(str(ADAPTERS / script))} {{url}}"
+EXPECTED: dict[str, dict[str, str]] = expected_verdicts(PINS, PREFIX)
 
 
 def _curl() -> str | None:
@@ -313,35 +284,13 @@ def clients() -> dict[str, str]:
     """name -> COMMAND for each client found on this machine."""
     found = {
         "curl": _curl(),
-        "httpx": _python_adapter("httpx_h2.py", "httpx", "h2"),
-        "nghttp": _python_adapter("nghttp_h2.py") if shutil.which("nghttp") else None,
-        "h2": _python_adapter("h2_plain.py", "h2"),
+        "httpx": python_adapter("httpx_h2.py", "httpx", "h2"),
+        "nghttp": python_adapter("nghttp_h2.py") if shutil.which("nghttp") else None,
+        "h2": python_adapter("h2_plain.py", "h2"),
     }
     return {name: command for name, command in found.items() if command is not None}
 
 
-def run(reactor_thread, name: str, command: str):  # type: ignore[no-untyped-def]
-    from conformance.driver.runner import run_suite
-
-    cases = load_cases([client_cases_dir() / "h2"], role="client")
-    client = parse_client(f"{name}={command}", "h2")
-    options = RunOptions(timeout=2.0, retry_budget=0)
-    results = reactor_thread.call(
-        run_suite, reactor_thread.reactor, cases, [client], options, jobs=8, run_one=run_client_case
-    )
-    return {case.id: case.verdict.value for case in results.targets[0].cases}
-
-
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_real_h2_client_verdicts_are_pinned_and_stable(reactor_thread, name: str) -> None:  # type: ignore[no-untyped-def]
-    command = clients().get(name)
-    if command is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed")
-        pytest.skip(f"{name} is not installed")
-    runs = [
-        run(reactor_thread, name, command) for _ in range(stability.runs(name, frozenset()))
-    ]
-    assert all(verdicts == runs[0] for verdicts in runs[1:]), "verdicts differ between runs"
-    not_passed = {case_id: verdict for case_id, verdict in runs[0].items() if verdict != "PASS"}
-    assert not_passed == EXPECTED[name]
+    check(reactor_thread, "h2", name, clients().get(name), EXPECTED[name])

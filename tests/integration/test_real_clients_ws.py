@@ -19,41 +19,22 @@ every case in every run.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
 import shutil
-import sys
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import stability
-
-from conformance.client_cli import client_cases_dir
-from conformance.driver.client_role import parse_client, run_client_case
-from conformance.driver.interpreter import RunOptions
-from conformance.scenario.loader import load_cases
+from real_clients import ADAPTERS, Pin, check, expected_verdicts, python_adapter
 
 FAIL, NON_STRICT, UNIMPLEMENTED = "FAIL", "NON-STRICT", "UNIMPLEMENTED"
 HERE = Path(__file__).resolve().parent
-ADAPTERS = HERE / "clients"
 PREFIX = "client/ws/"
 #: The sample of unpinned cases a client gets: 1 in BUCKETS.
 BUCKETS = 8
 #: The clients that get the whole suite on every run (none: see the module's docstring).
 FULL: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Pin:
-    """Cases where ``client`` gets ``verdict`` (not PASS), and why, checked against the RFC."""
-
-    client: str
-    verdict: str
-    reason: str
-    cases: tuple[str, ...]
 
 
 #: Every verdict other than PASS, with its reason (docs/verdicts/ws-clients.md renders them).
@@ -937,15 +918,7 @@ NOT_RUN: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 #: client -> case id -> verdict other than PASS.
-EXPECTED: dict[str, dict[str, str]] = {}
-for _pin in PINS:
-    EXPECTED.setdefault(_pin.client, {}).update({PREFIX + case: _pin.verdict for case in _pin.cases})
-
-
-def _python_adapter(script: str, *modules: str) -> str | None:
-    if any(importlib.util.find_spec(module) is None for module in modules):
-        return None
-    return f"{shlex.quote(sys.executable)} {shlex.quote(str(ADAPTERS / script))} {{url}}"
+EXPECTED: dict[str, dict[str, str]] = expected_verdicts(PINS, PREFIX)
 
 
 def _node_ws() -> str | None:
@@ -958,10 +931,10 @@ def _node_ws() -> str | None:
 def clients() -> dict[str, str]:
     """name -> COMMAND for each client found on this machine."""
     found = {
-        "websockets": _python_adapter("websockets_ws.py", "websockets"),
-        "websocket-client": _python_adapter("websocket_client_ws.py", "websocket"),
-        "aiohttp": _python_adapter("aiohttp_ws.py", "aiohttp"),
-        "tornado": _python_adapter("tornado_ws.py", "tornado"),
+        "websockets": python_adapter("websockets_ws.py", "websockets"),
+        "websocket-client": python_adapter("websocket_client_ws.py", "websocket"),
+        "aiohttp": python_adapter("aiohttp_ws.py", "aiohttp"),
+        "tornado": python_adapter("tornado_ws.py", "tornado"),
         "ws": _node_ws(),
     }
     return {name: command for name, command in found.items() if command is not None}
@@ -972,39 +945,18 @@ def sampled(case_id: str) -> bool:
     return zlib.crc32(case_id.encode("utf-8")) % BUCKETS == 0
 
 
-def selected(name: str, case_ids: list[str]) -> list[str]:
-    """The cases ``name`` runs: all of them for a FULL client or under
+def selected(name: str, case_id: str) -> bool:
+    """Whether ``name`` runs the case: every case for a FULL client or under
     CONFORMANCE_REAL_CLIENTS_FULL=1, else its pinned cases and the sample; never NOT_RUN's."""
     prefixes = tuple(PREFIX + prefix for prefix in NOT_RUN.get(name, ((), ""))[0])
-    case_ids = [case_id for case_id in case_ids if not case_id.startswith(prefixes)]
+    if case_id.startswith(prefixes):
+        return False
     if name in FULL or os.environ.get("CONFORMANCE_REAL_CLIENTS_FULL", "").strip() == "1":
-        return case_ids
-    pinned = EXPECTED.get(name, {})
-    return [case_id for case_id in case_ids if case_id in pinned or sampled(case_id)]
-
-
-def run(reactor_thread, name: str, command: str):  # type: ignore[no-untyped-def]
-    from conformance.driver.runner import run_suite
-
-    cases = load_cases([client_cases_dir() / "ws"], role="client")
-    chosen = set(selected(name, [case.id for case in cases]))
-    cases = [case for case in cases if case.id in chosen]
-    client = parse_client(f"{name}={command}", "ws")
-    options = RunOptions(timeout=2.0, retry_budget=0)
-    results = reactor_thread.call(
-        run_suite, reactor_thread.reactor, cases, [client], options, jobs=8, run_one=run_client_case
-    )
-    return {case.id: case.verdict.value for case in results.targets[0].cases}
+        return True
+    return case_id in EXPECTED.get(name, {}) or sampled(case_id)
 
 
 @pytest.mark.parametrize("name", ["websockets", "websocket-client", "aiohttp", "tornado", "ws"])
 def test_real_ws_client_verdicts_are_pinned_and_stable(reactor_thread, name: str) -> None:  # type: ignore[no-untyped-def]
-    command = clients().get(name)
-    if command is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed")
-        pytest.skip(f"{name} is not installed")
-    runs = [run(reactor_thread, name, command) for _ in range(stability.runs(name, frozenset()))]
-    assert all(verdicts == runs[0] for verdicts in runs[1:]), "verdicts differ between runs"
-    not_passed = {case_id: verdict for case_id, verdict in runs[0].items() if verdict != "PASS"}
-    assert not_passed == EXPECTED.get(name, {})
+    expected = EXPECTED.get(name, {})
+    check(reactor_thread, "ws", name, clients().get(name), expected, lambda case_id: selected(name, case_id))
