@@ -157,7 +157,6 @@ def serve(
 ) -> int:
     """Serve until stopped; the exit status."""
     from rich.console import Console
-    from twisted.internet import defer, task
     from twisted.internet.error import CannotListenError
 
     from conformance import cli
@@ -243,15 +242,7 @@ def serve(
         reporter.finish(results, directory, gate.fail_on, allow_errors=gate.allow_errors)
         outcome["code"] = cli._exit_status(results, gate, console)
 
-    def start(reactor: Any) -> Any:
-        return defer.Deferred.fromCoroutine(main_async(reactor)).addErrback(cli.crashed)
-
-    try:
-        task.react(start)
-    except SystemExit as exit_:
-        if exit_.code not in (0, None):
-            return int(exit_.code) if isinstance(exit_.code, int) else cli.EXIT_FAILED
-    return outcome.get("code", cli.EXIT_FAILED)
+    return cli.react(main_async, outcome)
 
 
 def _banner(

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1034,7 +1034,6 @@ def _run_in_reactor(
     targets whose server did not start, and why; ``servers``: those the run started (a second
     Ctrl-C, which quits at once, stops them first; one that exited during the run is named)."""
     from rich.console import Console
-    from twisted.internet import defer, task
 
     from conformance.driver.runner import RunControl, default_jobs, plan, run_suite
     from conformance.reporters import prepare as prepare_reports
@@ -1115,8 +1114,17 @@ def _run_in_reactor(
         code = _exit_status(results, gate, console)
         outcome["code"] = _SIGNAL_EXITS.get(results.interrupted, code)
 
+    return react(main_async, outcome)
+
+
+def react(main: Callable[[Any], Any], outcome: dict[str, int]) -> int:
+    """Run the coroutine ``main(reactor)`` in the reactor until it ends; the exit status is what
+    it left in ``outcome["code"]`` (EXIT_FAILED if nothing), or that of a SystemExit raised in
+    the reactor (a second Ctrl-C, a crash: :func:`crashed`)."""
+    from twisted.internet import defer, task
+
     def start(reactor: Any) -> Any:
-        return defer.Deferred.fromCoroutine(main_async(reactor)).addErrback(crashed)
+        return defer.Deferred.fromCoroutine(main(reactor)).addErrback(crashed)
 
     try:
         task.react(start)

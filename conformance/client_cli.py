@@ -253,7 +253,6 @@ def _run_clients(
 ) -> int:
     """``conformance run``'s reactor loop, with clients for targets."""
     from rich.console import Console
-    from twisted.internet import defer, task
 
     from conformance import cli
     from conformance.driver.client_process import kill_all
@@ -293,12 +292,4 @@ def _run_clients(
         code = cli._exit_status(results, gate, console)
         outcome["code"] = cli._SIGNAL_EXITS.get(results.interrupted, code)
 
-    def start(reactor: Any) -> Any:
-        return defer.Deferred.fromCoroutine(main_async(reactor)).addErrback(cli.crashed)
-
-    try:
-        task.react(start)
-    except SystemExit as exit_:
-        if exit_.code not in (0, None):
-            return int(exit_.code) if isinstance(exit_.code, int) else cli.EXIT_FAILED
-    return outcome.get("code", cli.EXIT_FAILED)
+    return cli.react(main_async, outcome)
