@@ -37,6 +37,7 @@ from twisted.internet.protocol import Factory, connectionDone
 from twisted.python.failure import Failure
 
 from conformance.autobahn import EXIT_NOTE, Catalogue, Played, Scoreboard, ServedCase, behavior
+from conformance.codecs.ws.answer import WsAnswer
 from conformance.codecs.ws.close import encode_close_payload
 from conformance.codecs.ws.frames import Frame, Garbled, Opcode, encode_frame
 from conformance.driver.client_role import AcceptedProtocol, ClientCaseRun, ClientTarget
@@ -44,7 +45,7 @@ from conformance.driver.connection import WireProtocol
 from conformance.driver.context import CaseError, RunOptions
 from conformance.driver.interpreter import CLOSING_GRACE, release_session
 from conformance.driver.recording import Recorder
-from conformance.driver.ws_server import ClientHandshake, WsAnswer, WsServerSession
+from conformance.driver.ws_server import ClientHandshake, WsServerSession
 from conformance.results import CaseResult
 from conformance.scenario import model
 from conformance.verdicts.expectations import Cursor

@@ -290,7 +290,8 @@ class ClientCaseRun(CaseRun):
     async def _ws_handshake(self, index: int, step: model.Accept) -> bool:
         """Read the client's opening handshake, judge it (RFC 6455 §4.1) and answer it as the
         case says: False (the case FAILs) when the client sent none or a wrong one."""
-        from conformance.driver.ws_server import ClientHandshake, WsAnswer, WsServerSession
+        from conformance.codecs.ws.answer import WsAnswer
+        from conformance.driver.ws_server import ClientHandshake, WsServerSession
         from conformance.verdicts.expectations import Cursor
         from conformance.verdicts.judge import StepFailure
 

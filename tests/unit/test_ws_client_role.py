@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.codecs.ws.answer import WsAnswer
 from conformance.codecs.ws.frames import Frame, Opcode, encode_frame
 from conformance.codecs.ws.handshake import SAMPLE_KEY, check_request
 from conformance.codecs.ws.messages import Message
-from conformance.driver.ws_server import ClientHandshake, WsAnswer, WsServerSession
+from conformance.driver.ws_server import ClientHandshake, WsServerSession
 from conformance.scenario import payloads
 from conformance.scenario.kinds.ws import WsFrame, WsMessage
 from conformance.scenario.templates import TargetContext
@@ -139,7 +140,7 @@ def _deflate_answer(text: str):  # noqa: ANN202 - the scenario kind builds a Def
 
 
 def test_deflate_takes_the_offer_as_it_is_and_grants_what_it_asks_of_the_server() -> None:
-    from conformance.driver.ws_server import DeflateAnswer
+    from conformance.codecs.ws.answer import DeflateAnswer
 
     agreed = DeflateAnswer().agree(
         "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"
@@ -155,7 +156,7 @@ def test_deflate_takes_the_offer_as_it_is_and_grants_what_it_asks_of_the_server(
 
 
 def test_deflate_gives_a_client_window_only_to_an_offer_that_allows_it() -> None:
-    from conformance.driver.ws_server import DeflateAnswer
+    from conformance.codecs.ws.answer import DeflateAnswer
 
     answer = DeflateAnswer(choices=((("client_max_window_bits", 9),),))
     assert "client_max_window_bits" in str(answer.agree("permessage-deflate"))  # why: UNIMPLEMENTED
@@ -180,7 +181,7 @@ def test_deflate_choices_go_in_order_and_an_offer_hint_binds_the_client() -> Non
 
 
 def test_deflate_without_an_offer_leaves_nothing_to_exercise() -> None:
-    from conformance.driver.ws_server import DeflateAnswer
+    from conformance.codecs.ws.answer import DeflateAnswer
 
     assert isinstance(DeflateAnswer().agree(None), str)
     assert isinstance(DeflateAnswer(response="permessage-deflate; x=1").agree("x-other"), str)
@@ -191,7 +192,7 @@ def test_deflate_without_an_offer_leaves_nothing_to_exercise() -> None:
 def test_an_agreed_session_inflates_the_clients_messages_under_its_side() -> None:
     import zlib
 
-    from conformance.driver.ws_server import DeflateAnswer
+    from conformance.codecs.ws.answer import DeflateAnswer
 
     answer = WsAnswer(deflate=DeflateAnswer(choices=((("client_no_context_takeover", None),),)))
     session = WsServerSession()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.codecs.ws.answer import DeflateAnswer, WsAnswer
+from conformance.codecs.ws.deflate import EXTENSION, parse_extensions
 from conformance.scenario import model
 from conformance.scenario.kinds.core import _body_spec, _header_spec
 from conformance.scenario.nodes import Node
@@ -33,23 +35,19 @@ CLIENT = ("client",)
 H1 = ("h1",)
 
 
-def default_answer(protocol: str) -> object | None:
+def default_answer(protocol: str) -> WsAnswer | None:
     """The answer of an implicit ``accept``: a valid 101 for WebSocket, none otherwise."""
     if protocol != "ws":
         return None
-    from conformance.driver.ws_server import WsAnswer
-
     return WsAnswer()
 
 
-def _answer(node: Node | None, ctx: BuildContext) -> object | None:
+def _answer(node: Node | None, ctx: BuildContext) -> WsAnswer | None:
     """WebSocket: how the client's handshake is answered (``answer:`` of ``accept``)."""
     if ctx.protocol != "ws":
         if node is not None:
             raise ctx.error("answer: for WebSocket (protocol: ws) cases only", node)
         return None
-    from conformance.driver.ws_server import WsAnswer
-
     if node is None or node.value is True:
         return WsAnswer()
     if not node.is_mapping:
@@ -94,8 +92,6 @@ _CLIENT_PARAMETERS = ("client_no_context_takeover", "client_max_window_bits")
 
 
 def _deflate_choices(node: Node, ctx: BuildContext) -> tuple[tuple[tuple[str, int | None], ...], ...]:
-    from conformance.codecs.ws.deflate import EXTENSION, parse_extensions
-
     elements, problems = parse_extensions(node.value)
     wrong = problems or [f"{e.name}: not {EXTENSION}" for e in elements if e.name != EXTENSION]
     choices = []
@@ -123,14 +119,12 @@ def _deflate_choices(node: Node, ctx: BuildContext) -> tuple[tuple[tuple[str, in
     return tuple(choices)
 
 
-def _deflate_answer(node: Node, ctx: BuildContext) -> object:
+def _deflate_answer(node: Node, ctx: BuildContext) -> DeflateAnswer:
     """``deflate: true`` (accept the client's offer as it is), a mapping of the parameters the
     server adds for the client, a list of such mappings (the first that fits one of the
     client's offers), the same as a Sec-WebSocket-Extensions value (``"permessage-deflate;
     client_max_window_bits=9, permessage-deflate"``: one element a choice; a text, so that case
     parameters can carry it), or ``{response: "permessage-deflate; ..."}`` (wrong on purpose)."""
-    from conformance.driver.ws_server import DeflateAnswer
-
     if node.value in (True, "true"):
         return DeflateAnswer()
     if isinstance(node.value, str):
