@@ -210,9 +210,10 @@ def serve(
             click.echo(f"Error: cannot listen on 127.0.0.1:{port}: {exc.socketError}", err=True)
             outcome["code"] = cli.EXIT_USAGE
             return
-        url = f"ws://127.0.0.1:{bound}"
+        url = f"{'ws' if options.serve_tls is None else 'wss'}://127.0.0.1:{bound}"
         writer = ReportWriter(reactor, scoreboard, directory, gate, url, options.profile)
-        _banner(console, url, catalogue, directory, stop_after_reports, idle_timeout)
+        ca_file = options.serve_tls.ca_file if options.serve_tls is not None else None
+        _banner(console, url, catalogue, directory, stop_after_reports, idle_timeout, ca_file)
         if stop.interrupted:  # a signal before the endpoint was there to hear it
             endpoint.stop(stop.interrupted)
         reason = await endpoint.stopped
@@ -252,12 +253,15 @@ def _banner(
     directory: Path,
     stop_after_reports: bool,
     idle_timeout: float | None,
+    ca_file: Path | None = None,
 ) -> None:
     served = len(catalogue.served)
     aliased = sum(1 for s in catalogue.served if s.id != s.case.id)
     console.print(
         f"Serving Autobahn's fuzzingserver protocol at {url}", style="bold", highlight=False, soft_wrap=True
     )
+    if ca_file is not None:
+        console.print(f"  TLS: the CA to trust is {ca_file}", highlight=False, soft_wrap=True)
     console.print(
         f"  {served} case{'s' if served != 1 else ''} ({aliased} with Autobahn ids, "
         f"{served - aliased} of this tool's own): {url}/getCaseCount, "

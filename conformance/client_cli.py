@@ -37,9 +37,18 @@ def client_cases_dir() -> Path:
     return bundled_cases_dir() / "client"
 
 
-def reference_command(suite: str) -> str:
-    """The command of the bundled reference client of ``suite``, with this interpreter."""
-    return f"reference-client={shlex.quote(sys.executable)} -m {CLIENT_SUITES[suite]} {{url}}"
+def reference_command(suite: str, *, tls: bool = False) -> str:
+    """The command of the bundled reference client of ``suite``, with this interpreter (and
+    the run's CA to trust, with ``--tls``)."""
+    ca = " --ca {ca}" if tls else ""
+    return f"reference-client={shlex.quote(sys.executable)} -m {CLIENT_SUITES[suite]}{ca} {{url}}"
+
+
+def _listener_tls(directory: Path) -> Any:
+    """``--tls``: a CA and certificate made for this run; the CA written to ``directory``."""
+    from conformance.driver.endpoints import ListenerTLS
+
+    return ListenerTLS.create(directory)
 
 
 @click.command("client")
@@ -82,6 +91,12 @@ def reference_command(suite: str) -> str:
 @options.SUMMARY_MD
 @options.ALLOW_ERRORS
 @click.option(
+    "--tls",
+    is_flag=True,
+    help="Listen with TLS: {url} is https:// or wss://, and {ca} the file of a CA made for the run "
+    "(written to the report directory as ca.pem), which issued the certificate for 127.0.0.1.",
+)
+@click.option(
     "--serve-autobahn",
     "serve_port",
     type=click.IntRange(0, 65535),
@@ -117,6 +132,7 @@ def client(
     shard: str | None,
     summary_md: str | None,
     allow_errors: bool,
+    tls: bool,
     serve_port: int | None,
     stop_after_reports: bool,
     idle_timeout: float | None,
@@ -127,6 +143,8 @@ def client(
     Each COMMAND is one argument, split into words as a POSIX shell would (no shell runs it),
     with {url}, {host}, {port}, {path} and {case} filled in per case, and optionally named:
       conformance client --suite h1 'curl -s {url}'  'urllib=python3 get.py {url}'
+    With --tls, {url} is https:// (wss://) and {ca} names the CA file to trust:
+      conformance client --suite h2 --tls 'curl -s --http2 --cacert {ca} {url}'
     The client contract (h1): send one GET for {url}, write the response body to standard
     output, exit 0 when the response was accepted and non-zero when it was rejected.
     (ws): open {url}, echo every message, close when the server closes; exit 0 after a clean
@@ -166,7 +184,12 @@ def client(
         code = serve(
             port=serve_port,
             cases=cases,
-            options=RunOptions(timeout=timeout, case_timeout=case_timeout, transcripts=transcripts),
+            options=RunOptions(
+                timeout=timeout,
+                case_timeout=case_timeout,
+                transcripts=transcripts,
+                serve_tls=_listener_tls(directory) if tls else None,
+            ),
             jobs=jobs,
             directory=directory,
             gate=cli.Gate(
@@ -188,11 +211,13 @@ def client(
             err=True,
         )
         sys.exit(cli.EXIT_USAGE)
-    specs = list(commands) or [reference_command(suite)]
+    specs = list(commands) or [reference_command(suite, tls=tls)]
     try:
         clients = [parse_client(spec, suite) for spec in specs]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if not tls and any("{ca}" in client.command for client in clients):
+        raise click.UsageError("{ca} is the CA file of a --tls run: add --tls")
     names = [c.name for c in clients]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -206,8 +231,13 @@ def client(
     if shard_spec:
         cases = [case for case in cases if in_shard(case.id, shard_spec)]
     cases = sorted(cases, key=lambda case: case_sort_key(case.id))
-    options = RunOptions(timeout=timeout, case_timeout=case_timeout, transcripts=transcripts)
     directory = cli._report_directory(report_dir)
+    options = RunOptions(
+        timeout=timeout,
+        case_timeout=case_timeout,
+        transcripts=transcripts,
+        serve_tls=_listener_tls(directory) if tls else None,
+    )
     gate = cli.Gate(
         fail_on=Requirement(fail_on.upper()),
         baseline=baseline,

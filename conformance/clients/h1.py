@@ -11,15 +11,17 @@ to standard error); 2: the command line was wrong or the server could not be rea
 from __future__ import annotations
 
 import re
-import socket
 import sys
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import h11
 
+from conformance.clients import SCHEMES, arguments, connect
+
 #: Seconds the client waits for the server at any point before it gives up (rejects).
 TIMEOUT = 30.0
+SUITE = "h1"
 #: Octets of a response head, and of a chunk-size line, read at the most.
 HEAD_CAP = 64 * 1024
 LINE_CAP = 8 * 1024
@@ -211,16 +213,16 @@ def read_response(recv: Callable[[], bytes]) -> bytes:
         return reader.rest()  # RFC 9112 §6.3 rule 8: the body ends at the close
 
 
-def fetch(url: str) -> tuple[int, bytes, str]:
-    """(exit status, body, reason) of one GET for ``url``."""
+def fetch(url: str, ca: str | None = None) -> tuple[int, bytes, str]:
+    """(exit status, body, reason) of one GET for ``url`` (https://: over TLS, trusting ``ca``)."""
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        return 2, b"", f"not an http:// URL: {url!r}"
-    port = parts.port or 80
+    if parts.scheme not in SCHEMES[SUITE] or not parts.hostname:
+        return 2, b"", f"not an http:// or https:// URL: {url!r}"
+    port = parts.port or SCHEMES[SUITE][parts.scheme][0]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     authority = parts.hostname if parts.port is None else f"{parts.hostname}:{port}"
     try:
-        sock = socket.create_connection((parts.hostname, port), timeout=TIMEOUT)
+        sock = connect(SUITE, parts, ca, TIMEOUT)
     except OSError as exc:
         return 2, b"", f"cannot connect: {exc}"
     try:
@@ -241,10 +243,10 @@ def fetch(url: str) -> tuple[int, bytes, str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        sys.stderr.write("usage: python -m conformance.clients.h1 URL\n")
+    parsed = arguments(argv, "conformance.clients.h1")
+    if parsed is None:
         return 2
-    status, body, reason = fetch(argv[0])
+    status, body, reason = fetch(*parsed)
     if status == 0:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()

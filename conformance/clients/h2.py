@@ -28,10 +28,12 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
+from conformance.clients import SCHEMES, arguments, connect
 from conformance.codecs import h2fields
 
 #: Seconds the client waits for the server at any point before it gives up (rejects).
 TIMEOUT = 30.0
+SUITE = "h2"
 
 
 class Rejected(Exception):
@@ -88,16 +90,16 @@ def _check_fields(headers: list[tuple[bytes, bytes]], *, trailers: bool) -> None
         raise Rejected("a malformed response: " + "; ".join(v.describe() for v in found))
 
 
-def fetch(url: str) -> tuple[int, bytes, str]:
-    """(exit status, body, reason) of one GET for ``url``."""
+def fetch(url: str, ca: str | None = None) -> tuple[int, bytes, str]:
+    """(exit status, body, reason) of one GET for ``url`` (https://: over TLS, trusting ``ca``)."""
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        return 2, b"", f"not an http:// URL: {url!r}"
-    port = parts.port or 80
+    if parts.scheme not in SCHEMES[SUITE] or not parts.hostname:
+        return 2, b"", f"not an http:// or https:// URL: {url!r}"
+    port = parts.port or SCHEMES[SUITE][parts.scheme][0]
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     authority = parts.hostname if parts.port is None else f"{parts.hostname}:{port}"
     try:
-        sock = socket.create_connection((parts.hostname, port), timeout=TIMEOUT)
+        sock = connect(SUITE, parts, ca, TIMEOUT)
     except OSError as exc:
         return 2, b"", f"cannot connect: {exc}"
     config = h2.config.H2Configuration(client_side=True, header_encoding=None, validate_inbound_headers=True)
@@ -189,10 +191,10 @@ def _read(sock: socket.socket, connection: h2.connection.H2Connection) -> bytes:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        sys.stderr.write("usage: python -m conformance.clients.h2 URL\n")
+    parsed = arguments(argv, "conformance.clients.h2")
+    if parsed is None:
         return 2
-    status, body, reason = fetch(argv[0])
+    status, body, reason = fetch(*parsed)
     if status == 0:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()

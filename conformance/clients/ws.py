@@ -1,7 +1,8 @@
 """The reference WebSocket client: ``python -m conformance.clients.ws URL``.
 
 The client contract of ``conformance client --suite ws`` (README, "Client mode"), on wsproto:
-open the connection to URL (``ws://HOST:PORT/PATH``) with no extension or subprotocol (but
+open the connection to URL (``ws://HOST:PORT/PATH``; ``wss://`` over TLS, trusting the CA
+file of ``--ca FILE``) with no extension or subprotocol (but
 permessage-deflate, wsproto's offer, when the URL's query has a ``permessage-deflate``
 element: ``?permessage-deflate``), echo
 every text and binary message as it arrived (as one message, of the same type), answer pings,
@@ -33,6 +34,7 @@ from wsproto.events import (
 from wsproto.extensions import PerMessageDeflate
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from conformance.clients import SCHEMES, arguments, connect
 from conformance.codecs.ws.deflate import EXTENSION, DeflateParams, check_response, parse_extensions
 
 #: Seconds the client waits for the server at any point before it gives up (fails).
@@ -43,15 +45,15 @@ class Failed(Exception):
     """The client failed the connection or the opening handshake; the message says why."""
 
 
-def run(url: str) -> int:
+def run(url: str, ca: str | None = None) -> int:
     parts = urlsplit(url)
-    if parts.scheme != "ws" or not parts.hostname:
-        print(f"usage: python -m conformance.clients.ws ws://HOST:PORT/PATH (got {url!r})", file=sys.stderr)
+    if parts.scheme not in SCHEMES["ws"] or not parts.hostname:
+        print(f"usage: python -m conformance.clients.ws [--ca CA_FILE] URL (got {url!r})", file=sys.stderr)
         return 2
-    port = parts.port or 80
+    port = parts.port or SCHEMES["ws"][parts.scheme][0]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        sock = socket.create_connection((parts.hostname, port), timeout=TIMEOUT)
+        sock = connect("ws", parts, ca, TIMEOUT)
     except OSError as exc:
         print(f"cannot connect to {parts.hostname}:{port}: {exc}", file=sys.stderr)
         return 2
@@ -168,10 +170,10 @@ def _send(sock: socket.socket, ws: WSConnection, event: object) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
-        print("usage: python -m conformance.clients.ws ws://HOST:PORT/PATH", file=sys.stderr)
+    parsed = arguments(sys.argv[1:], "conformance.clients.ws")
+    if parsed is None:
         sys.exit(2)
-    sys.exit(run(sys.argv[1]))
+    sys.exit(run(*parsed))
 
 
 if __name__ == "__main__":

@@ -130,7 +130,11 @@ class AutobahnEndpoint:
     def listen(self, port: int, interface: str = "127.0.0.1") -> int:
         """Start listening (loopback); the port bound (``port`` 0: a free one)."""
         factory = Factory.forProtocol(self._protocol)
-        self.port = self.reactor.listenTCP(port, factory, interface=interface)
+        tls = self.options.serve_tls
+        if tls is None:
+            self.port = self.reactor.listenTCP(port, factory, interface=interface)
+        else:
+            self.port = self.reactor.listenSSL(port, factory, tls.options("ws"), interface=interface)
         if self.idle_timeout is not None:
             self._idle_timer = self.reactor.callLater(self.idle_timeout, self._idle_check)
         return int(self.port.getHost().port)
@@ -419,8 +423,9 @@ class ServedCaseRun(ClientCaseRun):
         connection: _ServedProtocol,
         port: int,
     ) -> None:
+        self._scheme = "ws" if options.serve_tls is None else "wss"
         client = ClientTarget(
-            name=agent, command=f"ws://127.0.0.1:{port}/runCase?agent={agent}", suites=("ws",)
+            name=agent, command=f"{self._scheme}://127.0.0.1:{port}/runCase?agent={agent}", suites=("ws",)
         )
         super().__init__(reactor, case, client, options)
         self.recorder = connection.recorder  # the transcript holds the request that came
@@ -428,8 +433,9 @@ class ServedCaseRun(ClientCaseRun):
         self._port = port
 
     def start(self) -> None:
-        url = f"ws://127.0.0.1:{self._port}/"
-        self.target = replace(self.target, url=url, port=self._port, path="/")
+        url = f"{self._scheme}://127.0.0.1:{self._port}/"
+        tls = self._scheme == "wss"
+        self.target = replace(self.target, url=url, port=self._port, path="/", scheme=self._scheme, tls=tls)
 
     def finish(self) -> None:
         pass

@@ -26,14 +26,15 @@ from conformance.verdicts.client import STDERR_TAIL, STDOUT_CAP, ClientExited
 
 #: Seconds between two looks at whether the process ended.
 POLL_INTERVAL = 0.02
-PLACEHOLDERS = ("url", "host", "port", "path", "case")
+PLACEHOLDERS = ("url", "host", "port", "path", "case", "ca")
 
 _LIVE: set[ClientProcess] = set()
 
 
 def argv_for(command: str, values: Mapping[str, str]) -> list[str]:
     """``command`` split as a shell splits words, each word's placeholders filled in
-    (``{url}``, ``{host}``, ``{port}``, ``{path}``, ``{case}``; ``{{`` and ``}}`` for braces)."""
+    (``{url}``, ``{host}``, ``{port}``, ``{path}``, ``{case}``, ``{ca}``; ``{{`` and ``}}`` for
+    braces)."""
 
     def fill(match: re.Match[str]) -> str:
         whole = match.group(0)

@@ -42,6 +42,7 @@ from conformance.verdicts.verdict import Verdict
 START_GRACE = 10.0
 #: Schemes of the ``{url}`` a client is handed, per suite.
 URL_SCHEMES = {"h1": "http", "h2": "http", "ws": "ws"}
+TLS_URL_SCHEMES = {"h1": "https", "h2": "https", "ws": "wss"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +107,13 @@ class _Listener:
         self.accepted: list[WireProtocol] = []
         self._waiters: list[defer.Deferred[None]] = []
         factory = Factory.forProtocol(self._protocol)
-        self.port = run.reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+        tls = run.options.serve_tls
+        if tls is None:
+            self.port = run.reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+        else:
+            self.port = run.reactor.listenSSL(  # type: ignore[attr-defined]
+                0, factory, tls.options(run.case.protocol), interface="127.0.0.1"
+            )
 
     def _protocol(self) -> WireProtocol:
         run = self.run
@@ -152,12 +159,20 @@ class AcceptedProtocol(WireProtocol):
 
     listener: _Listener
     _closing = False
+    _tls_seen = False
 
     def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
         super().connectionMade()
         self.listener.made(self)
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
+        if not self._tls_seen and hasattr(self.transport, "negotiatedProtocol"):
+            # The first bytes over TLS: the handshake is done, and what ALPN chose is known.
+            self._tls_seen = True
+            chosen = getattr(self.transport, "negotiatedProtocol", None)
+            self.recorder.event(
+                "TLS handshake complete; ALPN: " + (chosen.decode("ascii", "replace") if chosen else "none")
+            )
         super().dataReceived(data)
         self._close_if_done()
 
@@ -193,9 +208,20 @@ class ClientCaseRun(CaseRun):
         self.listener = _Listener(self)
         port = self.listener.port.getHost().port
         path = next((s.path for s in self.case.steps if isinstance(s, model.Accept)), "/")
-        url = f"{URL_SCHEMES[self.case.protocol]}://127.0.0.1:{port}{path}"
-        self.target = replace(self.target, url=url, port=port, path=path or "/")
+        tls = self.options.serve_tls
+        schemes = URL_SCHEMES if tls is None else TLS_URL_SCHEMES
+        url = f"{schemes[self.case.protocol]}://127.0.0.1:{port}{path}"
+        self.target = replace(
+            self.target,
+            url=url,
+            port=port,
+            path=path or "/",
+            scheme=schemes[self.case.protocol],
+            tls=tls is not None,
+        )
         values = {"url": url, "host": "127.0.0.1", "port": str(port), "path": path, "case": self.case.id}
+        if tls is not None:
+            values["ca"] = str(tls.ca_file)
         try:
             argv = argv_for(self.client.command, values)
         except ValueError as exc:

@@ -8,6 +8,7 @@ from typing import Any
 from twisted.internet import defer, error
 from twisted.internet.interfaces import IHandshakeListener, IPushProducer, IReactorTime
 from twisted.internet.protocol import Protocol
+from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -239,9 +240,17 @@ class WireProtocol(Protocol):
             waiter.callback(None)
 
     def half_close(self) -> None:
-        if self.transport is not None and not self.ended:
-            self.recorder.event("half-closed (FIN sent)")
-            self.transport.loseWriteConnection()
+        if self.transport is None or self.ended:
+            return
+        if isinstance(self.transport, TLSMemoryBIOProtocol):
+            # TLS's half-close is its close_notify alert (RFC 8446 §6.1): Twisted sends it,
+            # after what is still buffered, and keeps reading until the peer's; a TCP FIN
+            # under TLS would drop the buffered bytes and leave the peer a truncated stream.
+            self.recorder.event("half-closed (TLS close_notify sent)")
+            self.transport.loseConnection()
+            return
+        self.recorder.event("half-closed (FIN sent)")
+        self.transport.loseWriteConnection()
 
     def abort(self) -> None:
         if self.transport is not None and not getattr(self.transport, "disconnected", False):

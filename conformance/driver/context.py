@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from conformance.driver.endpoints import TLSSettings
+from conformance.driver.endpoints import ListenerTLS, TLSSettings
 
 if TYPE_CHECKING:
     from conformance.driver.recording import Recorder
@@ -42,6 +42,8 @@ class RunOptions:
     # Probe each target once per suite before its cases (conformance.driver.preflight): a
     # target that does not speak what its URL says gets one diagnosis, not a FAIL per case.
     preflight: bool = False
+    # Client mode with --tls: the listening side's CA and certificate (None: plain TCP).
+    serve_tls: ListenerTLS | None = None
 
     def resolve(self, target: Target) -> Target:
         """``target`` with the run-wide resource paths (``echo_path``) it does not name itself."""

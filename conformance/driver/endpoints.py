@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from OpenSSL import SSL
@@ -45,6 +45,53 @@ class _UnverifiedTLS:
             connection.set_tlsext_host_name(self._hostname.encode("idna"))
         connection.set_connect_state()
         return connection
+
+
+#: ALPN the listening side offers per client suite (client mode with --tls): HTTP/2 over TLS
+#: is "h2" (RFC 9113 §3.2); HTTP/1.1, and WebSocket's opening handshake, are "http/1.1".
+LISTENER_ALPN = {"h1": ("http/1.1",), "h2": ("h2",), "ws": ("http/1.1",)}
+
+
+@dataclass(frozen=True)
+class ListenerTLS:
+    """TLS of the harness as a server (``conformance client --tls``): a CA made for the run,
+    a certificate it issued for 127.0.0.1, ::1 and localhost, and the CA's PEM file, which
+    the client is handed as ``{ca}``."""
+
+    ca_file: Path
+    certificate_pem: bytes
+    key_pem: bytes
+    _options: dict[str, ssl.CertificateOptions] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def create(cls, directory: Path) -> ListenerTLS:
+        """A new CA and certificate; the CA's file is written into ``directory``."""
+        import trustme
+
+        ca = trustme.CA(organization_name="conformance client mode")
+        issued = ca.issue_cert("127.0.0.1", "::1", "localhost")
+        ca_file = directory / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        return cls(
+            ca_file=ca_file,
+            certificate_pem=b"".join(blob.bytes() for blob in issued.cert_chain_pems),
+            key_pem=issued.private_key_pem.bytes(),
+        )
+
+    def options(self, suite: str) -> ssl.CertificateOptions:
+        """Twisted's server TLS options, offering the suite's ALPN protocol (made once)."""
+        if suite not in self._options:
+            from cryptography import x509
+            from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+            self._options[suite] = ssl.CertificateOptions(
+                privateKey=load_pem_private_key(self.key_pem, password=None),
+                certificate=x509.load_pem_x509_certificate(self.certificate_pem),
+                acceptableProtocols=[p.encode("ascii") for p in LISTENER_ALPN[suite]],
+                # https://www.rfc-editor.org/rfc/rfc9113#section-9.2: TLS 1.2 or later.
+                raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
+            )
+        return self._options[suite]
 
 
 def _is_ip(host: str) -> bool:

@@ -60,7 +60,15 @@ def expected_ids(summary: dict[str, Any], *, v=(), r=(), p="", s="", q="", targe
 def haystack(summary: dict[str, Any], item: dict[str, Any]) -> str:
     """What the search box looks in: id, title, RFC (number, section, name), aliases, tags."""
     title = summary["rfc_titles"].get(item["rfc"], "")
-    fields = [item["id"], item["title"], item["label"], item["section"], title, *item["aliases"], *item["tags"]]
+    fields = [
+        item["id"],
+        item["title"],
+        item["label"],
+        item["section"],
+        title,
+        *item["aliases"],
+        *item["tags"],
+    ]
     return "\n".join(fields).lower()
 
 

@@ -172,7 +172,10 @@ class Matrix:
         ran = None
         if self.ran is not None or other.ran is not None:
             mine, theirs = self.ran or {}, other.ran or {}
-            ran = {fault: mine.get(fault, set()) | theirs.get(fault, set()) for fault in mine.keys() | theirs.keys()}
+            ran = {
+                fault: mine.get(fault, set()) | theirs.get(fault, set())
+                for fault in mine.keys() | theirs.keys()
+            }
         return Matrix(results=results, verdicts=verdicts, confirmed=confirmed, ran=ran)
 
 
@@ -269,7 +272,9 @@ def run_confirmed(
     plan = getattr(reactor_thread, "plan", None)  # MappedRuns: fault -> the cases it runs
     ran = None if plan is None else plan({case.id for case in cases})
     if ran is not None:
-        expected = {fault: set(case_ids) & ran.get(fault, set(case_ids)) for fault, case_ids in expected.items()}
+        expected = {
+            fault: set(case_ids) & ran.get(fault, set(case_ids)) for fault, case_ids in expected.items()
+        }
     results = reactor_thread.run(cases, targets, options, jobs=jobs)
     found = verdicts_by_target(results)
     by_id = {case.id: case for case in cases}

@@ -122,7 +122,9 @@ def test_the_strict_profile_fails_a_close_where_400_is_asked(reactor_thread, h1_
     # The matrix runs a fault only on its mapped cases (FAILs); these are NON-STRICT there.
     pair = {name: ports[name] for name in (CORRECT, "reject-by-closing")}
     default = RunOptions(timeout=1.5, retry_budget=0, echo_path="/echo")
-    lenient = run_confirmed(reactor_thread, generic, http_targets(pair), default, {"reject-by-closing": set()})
+    lenient = run_confirmed(
+        reactor_thread, generic, http_targets(pair), default, {"reject-by-closing": set()}
+    )
     closing = {case_id: verdicts(lenient, "reject-by-closing")[case_id] for case_id in ids}
     assert set(closing.values()) <= {Verdict.NON_STRICT, Verdict.PASS}
     closed = {case_id for case_id, verdict in closing.items() if verdict is Verdict.NON_STRICT}

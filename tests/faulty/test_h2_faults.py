@@ -59,7 +59,9 @@ def confirmed(reactor_thread, h2_cases) -> Matrix:  # type: ignore[no-untyped-de
         options = RunOptions(timeout=3.0, retry_budget=0, echo_path="/echo")
         settled = ("PASS", "UNIMPLEMENTED", "INFORMATIONAL")
         expected = MAP.expected()
-        return run_confirmed(MappedRuns(reactor_thread, expected), h2_cases, targets, options, expected, correct=settled)
+        return run_confirmed(
+            MappedRuns(reactor_thread, expected), h2_cases, targets, options, expected, correct=settled
+        )
 
 
 @pytest.fixture(scope="module")

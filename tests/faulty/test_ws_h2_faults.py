@@ -54,7 +54,9 @@ def confirmed(reactor_thread, h2_cases) -> Matrix:  # type: ignore[no-untyped-de
         assert all(target.suites == ("ws",) for target in targets)
         options = RunOptions(timeout=2.0, retry_budget=0)
         expected = MAP.expected()
-        return run_confirmed(MappedRuns(reactor_thread, expected), h2_cases, targets, options, expected, jobs=32)
+        return run_confirmed(
+            MappedRuns(reactor_thread, expected), h2_cases, targets, options, expected, jobs=32
+        )
 
 
 @pytest.fixture(scope="module")

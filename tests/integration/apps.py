@@ -148,7 +148,9 @@ async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Cal
     fields = {name.lower(): value.decode("latin-1") for name, value in scope["headers"]}
     # RFC 9112 §3.2.2: an absolute-form target names the same resource as its path (the ASGI
     # path is the whole URI then), so the route is taken from the path part.
-    status, headers, body = answer(scope["method"], path, fields.get(b"if-none-match"), fields.get(b"if-match"))
+    status, headers, body = answer(
+        scope["method"], path, fields.get(b"if-none-match"), fields.get(b"if-match")
+    )
     if status != 304:
         headers.append(("Content-Length", str(len(body))))
     await send(

@@ -20,6 +20,7 @@ import stability
 
 from conformance.client_cli import client_cases_dir
 from conformance.driver.client_role import parse_client, run_client_case
+from conformance.driver.endpoints import ListenerTLS
 from conformance.driver.interpreter import RunOptions
 from conformance.scenario.loader import load_cases
 
@@ -52,17 +53,22 @@ def python_adapter(script: str, *modules: str) -> str | None:
 
 
 def run(
-    reactor_thread: Any, suite: str, name: str, command: str, keep: Callable[[str], bool] | None = None
+    reactor_thread: Any,
+    suite: str,
+    name: str,
+    command: str,
+    keep: Callable[[str], bool] | None = None,
+    tls: ListenerTLS | None = None,
 ) -> dict[str, str]:
-    """One run of the ``suite`` client cases (those ``keep`` keeps) with the client: case id ->
-    verdict."""
+    """One run of the ``suite`` client cases (those ``keep`` keeps) with the client (over TLS
+    with ``tls``, as ``--tls`` runs it): case id -> verdict."""
     from conformance.driver.runner import run_suite
 
     cases = load_cases([client_cases_dir() / suite], role="client")
     if keep is not None:
         cases = [case for case in cases if keep(case.id)]
     client = parse_client(f"{name}={command}", suite)
-    options = RunOptions(timeout=2.0, retry_budget=0)
+    options = RunOptions(timeout=2.0, retry_budget=0, serve_tls=tls)
     results = reactor_thread.call(
         run_suite, reactor_thread.reactor, cases, [client], options, jobs=8, run_one=run_client_case
     )

@@ -75,9 +75,7 @@ def servers(suite: str) -> set[str]:
     return set(_document().get(suite, {}))
 
 
-def differences(
-    suite: str, server: str, results: TargetResults, ignore: Collection[str] = ()
-) -> list[str]:
+def differences(suite: str, server: str, results: TargetResults, ignore: Collection[str] = ()) -> list[str]:
     """What ``results`` shows that the pins do not say, one readable line per case. Cases in
     ``ignore`` (those whose verdict races, which the caller checks its own way) are left out."""
     pinned = groups(suite, server)

@@ -174,7 +174,10 @@ def apache(tls: bool = False) -> Iterator[H2Server]:
         with servers.apache(protocols="h2c http/1.1") as url:
             yield H2Server(_h2c(url))
         return
-    with certificate() as made, servers.apache(protocols="h2 http/1.1", tls=(made.cert_file, made.key_file)) as url:
+    with (
+        certificate() as made,
+        servers.apache(protocols="h2 http/1.1", tls=(made.cert_file, made.key_file)) as url,
+    ):
         yield H2Server(_https(url), made.ca_file)
 
 

@@ -86,17 +86,34 @@ PINS: tuple[Pin, ...] = (
     ),
     Pin("h11", FAIL, _H11_EMPTY_ELEMENT, _EMPTY_LIST_ELEMENT_TE),
     Pin("h11", FAIL, _H11_CHUNK_EXT_BWS, ("9112/7.1/chunk-extension-whitespace",)),
-    Pin("h11", NON_STRICT, _H11_CONTENT_LENGTH_EMPTY_ELEMENT, ("9112/6.3/content-length-list-with-empty-element",)),
+    Pin(
+        "h11",
+        NON_STRICT,
+        _H11_CONTENT_LENGTH_EMPTY_ELEMENT,
+        ("9112/6.3/content-length-list-with-empty-element",),
+    ),
     Pin("h11", NON_STRICT, _H11_LEADING_ZEROS, ("9112/7.1/chunk-size-many-leading-zeros",)),
-    Pin("httpx", FAIL, _H11_EMPTY_ELEMENT + " httpx reads HTTP/1.1 with h11 (httpcore).", _EMPTY_LIST_ELEMENT_TE),
-    Pin("httpx", FAIL, _H11_CHUNK_EXT_BWS + " (h11 under httpcore.)", ("9112/7.1/chunk-extension-whitespace",)),
+    Pin(
+        "httpx",
+        FAIL,
+        _H11_EMPTY_ELEMENT + " httpx reads HTTP/1.1 with h11 (httpcore).",
+        _EMPTY_LIST_ELEMENT_TE,
+    ),
+    Pin(
+        "httpx", FAIL, _H11_CHUNK_EXT_BWS + " (h11 under httpcore.)", ("9112/7.1/chunk-extension-whitespace",)
+    ),
     Pin(
         "httpx",
         NON_STRICT,
         _H11_CONTENT_LENGTH_EMPTY_ELEMENT + " (h11 under httpcore.)",
         ("9112/6.3/content-length-list-with-empty-element",),
     ),
-    Pin("httpx", NON_STRICT, _H11_LEADING_ZEROS + " (h11 under httpcore.)", ("9112/7.1/chunk-size-many-leading-zeros",)),
+    Pin(
+        "httpx",
+        NON_STRICT,
+        _H11_LEADING_ZEROS + " (h11 under httpcore.)",
+        ("9112/7.1/chunk-size-many-leading-zeros",),
+    ),
     Pin(
         "urllib3",
         FAIL,
@@ -120,7 +137,7 @@ PINS: tuple[Pin, ...] = (
     Pin(
         "urllib3",
         FAIL,
-        "RFC 9112 §6.3, as above: int() reads \"+5\" as 5, so http.client takes an invalid "
+        'RFC 9112 §6.3, as above: int() reads "+5" as 5, so http.client takes an invalid '
         "Content-Length and accepts the response instead of discarding it.",
         ("9112/6.3/invalid-content-length-plus-sign",),
     ),
@@ -154,7 +171,7 @@ PINS: tuple[Pin, ...] = (
         "urllib3",
         FAIL,
         'RFC 9112 §2.2: "A recipient of such a bare CR MUST consider that element to be invalid or '
-        'replace each bare CR with SP"; http.client\'s header parser (the email package) takes the '
+        "replace each bare CR with SP\"; http.client's header parser (the email package) takes the "
         "bare CR as a line end, so the Transfer-Encoding: chunked after it becomes a field of its "
         "own and the Content-Length body is read as chunks (it hangs).",
         ("9112/2.2/bare-cr-in-field-value",),
@@ -163,7 +180,7 @@ PINS: tuple[Pin, ...] = (
         "urllib3",
         FAIL,
         'RFC 9112 §5.2: "A user agent that receives an obs-fold in a response message ... MUST '
-        'replace each received obs-fold with one or more SP octets prior to interpreting the field '
+        "replace each received obs-fold with one or more SP octets prior to interpreting the field "
         'value"; http.client keeps the fold in the value, does not see "chunked" and reads to the '
         "close (it hangs).",
         ("9112/5.2/obs-fold-transfer-encoding",),
@@ -233,7 +250,11 @@ PINS: tuple[Pin, ...] = (
         "the status line, inside the header section, or after a 100 Continue alone, and aiohttp "
         "closes its side but never returns: it neither records the response as incomplete nor "
         "ends (its own 30 s timeout would, after the harness's deadline).",
-        ("9112/8/incomplete-after-interim", "9112/8/incomplete-header-section", "9112/8/incomplete-status-line"),
+        (
+            "9112/8/incomplete-after-interim",
+            "9112/8/incomplete-header-section",
+            "9112/8/incomplete-status-line",
+        ),
     ),
 )
 

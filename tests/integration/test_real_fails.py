@@ -33,7 +33,12 @@ def pins(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     document = {
         "h1": {
             "server-x": {
-                "its-fault": {"judged": "server", "rfc": "a MUST", "observed": "status 200", "cases": ["a/1"]},
+                "its-fault": {
+                    "judged": "server",
+                    "rfc": "a MUST",
+                    "observed": "status 200",
+                    "cases": ["a/1"],
+                },
                 "our-fault": {"judged": "case", "rfc": "a MAY", "observed": "closed", "cases": ["a/2"]},
             }
         }

@@ -72,7 +72,9 @@ class Figure:
         return f"{self.wall:.2f} s{spread}"
 
 
-def run_program(command: Sequence[str], *, timeout: float = 900.0, env: dict[str, str] | None = None) -> Sample:
+def run_program(
+    command: Sequence[str], *, timeout: float = 900.0, env: dict[str, str] | None = None
+) -> Sample:
     """Wall time and peak RSS (VmHWM, polled) of a program other than conformance."""
     start = time.perf_counter()
     child = subprocess.Popen(
@@ -112,7 +114,9 @@ def default_run(repeat: int) -> None:
     print("| what | wall (median, range) | peak RSS |")
     print("|---|---|---|")
     figure = repeated(lambda: run_conformance(["run"]), repeat)
-    print(f"| `conformance run` (every suite, reference target) | {figure.wall_text()} | {figure.peak:.1f} MB |")
+    print(
+        f"| `conformance run` (every suite, reference target) | {figure.wall_text()} | {figure.peak:.1f} MB |"
+    )
 
 
 def startup(repeat: int) -> None:
@@ -122,18 +126,25 @@ def startup(repeat: int) -> None:
     env = measure._environment()
     floor = [
         ("`python -c pass`", [sys.executable, "-c", "pass"]),
-        ("`python -c 'import twisted.internet.reactor'`", [sys.executable, "-c", "import twisted.internet.reactor"]),
+        (
+            "`python -c 'import twisted.internet.reactor'`",
+            [sys.executable, "-c", "import twisted.internet.reactor"],
+        ),
     ]
     for label, command in floor:
         figure = repeated(lambda c=command: run_program(c, env=env), repeat)  # type: ignore[misc]
         print(f"| {label} | {figure.wall_text()} | {figure.peak:.1f} MB |")
     figure = repeated(lambda: run_program([sys.executable, "-m", "conformance", "list"], env=env), repeat)
-    print(f"| `conformance list` (every case, from the case cache) | {figure.wall_text()} | {figure.peak:.1f} MB |")
+    print(
+        f"| `conformance list` (every case, from the case cache) | {figure.wall_text()} | {figure.peak:.1f} MB |"
+    )
     reference = measure.start_reference()
     try:
         url = reference.urls["h1"]
         figure = repeated(lambda: run_conformance(["run", "--select", ONE_CASE, url]), repeat)
-        print(f"| `conformance run --select {ONE_CASE}` (reference target, h1) | {figure.wall_text()} | {figure.peak:.1f} MB |")
+        print(
+            f"| `conformance run --select {ONE_CASE}` (reference target, h1) | {figure.wall_text()} | {figure.peak:.1f} MB |"
+        )
     finally:
         reference.stop()
 
@@ -179,7 +190,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=("default", "startup", "h2spec"), action="append")
     parser.add_argument(
-        "--server", action="append", choices=H2SPEC_SERVERS, help="the h2spec comparison on these servers only"
+        "--server",
+        action="append",
+        choices=H2SPEC_SERVERS,
+        help="the h2spec comparison on these servers only",
     )
     args = parser.parse_args()
     parts = args.only or ["startup", "h2spec", "default"]

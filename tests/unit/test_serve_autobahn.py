@@ -15,6 +15,7 @@ import os
 import select
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -334,6 +335,24 @@ def test_results_are_written_as_each_case_ends(endpoint_factory) -> None:  # typ
     assert endpoint.wait() == 0
     assert "stopped (SIGINT)" in endpoint.text()
     assert json.loads((endpoint.out / "index.json").read_text())["one"]["1.1.1"]["behavior"] == "OK"
+
+
+def test_with_tls_the_endpoint_serves_wss_with_the_runs_ca(endpoint_factory) -> None:  # type: ignore[no-untyped-def]
+    endpoint = endpoint_factory("--select", "autobahn:1.1.1", "--tls", "--stop-after-reports")
+    assert endpoint.url.startswith("wss://127.0.0.1:")
+    ca = endpoint.out / "ca.pem"
+    context = ssl.create_default_context(cafile=str(ca))
+    with connect(f"{endpoint.url}/runCase?case=1&agent=tls", ssl=context) as ws:
+        for message in ws:
+            ws.send(message)
+    with connect(f"{endpoint.url}/getCaseStatus?case=1&agent=tls", ssl=context) as ws:
+        assert json.loads(ws.recv())["behavior"] == "OK"
+    with connect(f"{endpoint.url}/updateReports?agent=tls", ssl=context, open_timeout=60):
+        pass
+    assert endpoint.wait() == 0
+    assert f"the CA to trust is {ca}" in endpoint.text()
+    (target,) = json.loads((endpoint.out / "results.json").read_text())["targets"]
+    assert [(c["verdict"], target["url"][:6]) for c in target["cases"]] == [("PASS", "wss://")]
 
 
 def test_nothing_played_is_never_a_pass(endpoint_factory) -> None:  # type: ignore[no-untyped-def]

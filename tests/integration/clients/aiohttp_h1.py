@@ -11,7 +11,10 @@ import aiohttp
 
 async def fetch(url: str) -> bytes:
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, allow_redirects=False) as response:
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.get(url, allow_redirects=False) as response,
+    ):
         return await response.read()
 
 

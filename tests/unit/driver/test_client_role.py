@@ -111,7 +111,9 @@ def test_a_client_that_hangs_is_ended_and_fails(reactor_thread, client_script, m
     assert client_process.live_count() == 0
 
 
-def test_a_client_that_closes_then_hangs_is_ended_and_fails(reactor_thread, client_script, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_that_closes_then_hangs_is_ended_and_fails(
+    reactor_thread, client_script, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     # The connection ends first, so the case waits on the process, in waits that time out;
     # the kill at the deadline then ends the process (these waits were once fired twice: an
     # AlreadyCalledError, a harness ERROR).

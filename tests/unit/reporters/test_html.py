@@ -730,7 +730,10 @@ def test_the_summary_carries_the_gate_as_the_cli_judges_it() -> None:
     assert allowed["level"] == "MAY or stricter"
     assert any("not counted: --allow-errors" in reason for reason in allowed["reasons"])
     page = render_html(results, fail_on=Requirement.SHOULD)
-    assert '<p id="gate" class="gate failed" role="status"><strong>Gate failed</strong> (--fail-on SHOULD or stricter): ' in page
+    assert (
+        '<p id="gate" class="gate failed" role="status"><strong>Gate failed</strong> (--fail-on SHOULD or stricter): '
+        in page
+    )
     assert '<a href="#cases-section" id="jump">Jump to the matrix of 10 cases × 2 targets ↓</a>' in page
 
 
@@ -760,7 +763,9 @@ def test_websocket_cells_carry_the_targets_close_code_and_the_duration() -> None
         assert found is not None
         return {"verdict": found.verdict.value, **found.detail}
 
-    normal = closed(ClosingFacts(target_closed=True, target_code=1000, harness_closed=True, first="harness", eof=True))
+    normal = closed(
+        ClosingFacts(target_closed=True, target_code=1000, harness_closed=True, first="harness", eof=True)
+    )
     empty = closed(ClosingFacts(target_closed=True, harness_closed=True, first="target", eof=True))
     dropped = closed(ClosingFacts(harness_closed=True, first="harness", eof=True))
     assert (normal["target_closed"], empty["target_closed"], dropped["target_closed"]) == (True, True, False)
@@ -770,7 +775,9 @@ def test_websocket_cells_carry_the_targets_close_code_and_the_duration() -> None
         case("ws/6455/7.4/dropped", Verdict.FAIL, duration_s=0.0042, closing=dropped),
         case("ws/6455/7.4/open", Verdict.PASS, duration_s=0.0004),
         case("ws/6455/7.4/skipped", Verdict.SKIPPED),
-        case("ws/6455/7.4/old", Verdict.PASS, duration_s=0.02, closing={"verdict": "OK", "target_code": None}),
+        case(
+            "ws/6455/7.4/old", Verdict.PASS, duration_s=0.02, closing={"verdict": "OK", "target_code": None}
+        ),
     ]
     other = TargetResults(name="b", url="ws://y/", cases=(ws[0],))
     run = RunResults(

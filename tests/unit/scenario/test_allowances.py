@@ -68,10 +68,14 @@ def test_an_answer_then_a_close_is_not_exercised_but_an_answer_kept_open_is_not_
     expectation = _expectation(CASE)
     matched = expectation.evaluate(_observe(OK, closed=True), START)
     assert isinstance(matched, ex.Matched) and matched.grade is ex.Grade.UNEXERCISED
-    rejected = expectation.evaluate(_observe(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", closed=True), START)
+    rejected = expectation.evaluate(
+        _observe(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", closed=True), START
+    )
     assert isinstance(rejected, ex.Matched) and rejected.grade is ex.Grade.PASS
     # A 200 on a connection that stays open may have taken "5\rhello" as a chunk: no allowance.
-    kept_open = ex.Observation(events=list(ResponseParser().feed(OK)), received=len(OK), elapsed=3.0, timed_out=True)
+    kept_open = ex.Observation(
+        events=list(ResponseParser().feed(OK)), received=len(OK), elapsed=3.0, timed_out=True
+    )
     assert isinstance(expectation.evaluate(kept_open, START), ex.Mismatch)
     assert "answered-from-head-then-closed" in expectation.describe()
 
@@ -90,7 +94,13 @@ def test_an_unknown_allowance_is_a_located_error() -> None:
     assert error.location is not None and error.location.line == 14
 
 
-@pytest.mark.parametrize("grades", ["strict: false\n              unexercised: true", "unimplemented: true\n              unexercised: true"])
+@pytest.mark.parametrize(
+    "grades",
+    [
+        "strict: false\n              unexercised: true",
+        "unimplemented: true\n              unexercised: true",
+    ],
+)
 def test_an_outcome_has_one_grade(grades: str) -> None:
     source = CASE.replace("{allow: answered-from-head-then-closed}", "closed: true\n              " + grades)
     _, errors = load_text(source, "x.yaml")
@@ -104,10 +114,18 @@ def test_an_http2_answer_to_the_preface_on_an_http1_port_is_recognised() -> None
 
     settings = bytes.fromhex("00000c 04 00 00000000 0003 00000064 0004 0000ffff")
     events = ResponseParser().feed(settings)
-    assert isinstance(Http2PrefacePattern().evaluate(ex.Observation(events=events, received=len(settings), elapsed=0.1, timed_out=False), START), ex.Matched)
+    assert isinstance(
+        Http2PrefacePattern().evaluate(
+            ex.Observation(events=events, received=len(settings), elapsed=0.1, timed_out=False), START
+        ),
+        ex.Matched,
+    )
     # An HTTP/1.1 answer, or garbage that is no SETTINGS frame, is not one.
     for other in (OK, b"\x00\x00\x08\x07\x00\x00\x00\x00\x00" + bytes(8), b"garbage\r\n\r\n"):
         outcome = Http2PrefacePattern().evaluate(
-            ex.Observation(events=ResponseParser().feed(other), received=len(other), elapsed=0.1, timed_out=True), START
+            ex.Observation(
+                events=ResponseParser().feed(other), received=len(other), elapsed=0.1, timed_out=True
+            ),
+            START,
         )
         assert isinstance(outcome, ex.Mismatch), other
