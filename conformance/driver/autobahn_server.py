@@ -12,8 +12,9 @@ what it wants (the catalogue and its records: :mod:`conformance.autobahn`):
   still open is closed with a closing handshake, so that the script's echo loop ends;
 - ``/getCaseStatus?case=N&agent=A``: ``{"behavior": ...}`` once case N of agent A has a verdict
   (waiting for one being played), then a close;
-- ``/updateReports?agent=A``: the reports written (before the handshake is answered, so that a
-  script that leaves at once finds them), then a close; ``shutdownOnComplete=true`` stops serving;
+- ``/updateReports?agent=A``: the reports written once A's cases in play have their verdicts
+  (before the handshake is answered, so that a script that leaves at once finds them), then a
+  close; ``shutdownOnComplete=true`` stops serving;
 - ``/stopServer``: stops serving.
 
 A request the endpoint cannot take (no such case, no agent, an unknown path, a handshake that
@@ -259,6 +260,11 @@ class AutobahnEndpoint:
                 )
             await self._play(connection, served, agent)
         elif path == "/updateReports":
+            # A case whose connection the script just closed may still be being judged: the
+            # reports wait for the agent's cases in play (as /getCaseStatus does for one).
+            agent = query.get("agent", [""])[-1].strip()
+            in_play = [key for key in self._playing if not agent or key[0] == agent]
+            await defer.DeferredList([defer.Deferred.fromCoroutine(self._finished(key)) for key in in_play])
             if self.on_reports is not None:
                 self.on_reports()
             await self._say(connection, None)
@@ -309,14 +315,17 @@ class AutobahnEndpoint:
             raise Refused(400, "Bad Request", "the agent's name is longer than 100 characters")
         return agent
 
-    async def _verdict_of(self, agent: str, served: ServedCase) -> Played:
-        key = (agent, served.number)
+    async def _finished(self, key: tuple[str, int]) -> None:
+        """Until the case ``key`` (agent, number) in play has its verdict, or STATUS_WAIT passed."""
         if key in self._playing:
             waiter: defer.Deferred[None] = defer.Deferred()
             self._playing[key].append(waiter)
             waiter.addTimeout(STATUS_WAIT, self.reactor)
             with contextlib.suppress(defer.TimeoutError):
                 await waiter
+
+    async def _verdict_of(self, agent: str, served: ServedCase) -> Played:
+        await self._finished((agent, served.number))
         played = self.scoreboard.get(agent, served.number)
         if played is None:
             raise Refused(
