@@ -9,7 +9,6 @@ sans-IO libraries (h11 here) and show that every client case can PASS.
 from __future__ import annotations
 
 import socket
-import ssl
 import sys
 from collections.abc import Sequence
 from urllib.parse import SplitResult
@@ -46,6 +45,8 @@ def connect(suite: str, parts: SplitResult, ca: str | None, timeout: float) -> s
     sock = socket.create_connection((host, parts.port or port), timeout=timeout)
     if not tls:
         return sock
+    import ssl  # only over TLS: a client started per case pays for what it uses
+
     context = ssl.create_default_context(cafile=ca)
     context.set_alpn_protocols(ALPN[suite])
     try:
