@@ -162,6 +162,7 @@ def serve(
     from conformance import cli
     from conformance.autobahn import served_cases
     from conformance.driver.autobahn_server import AutobahnEndpoint
+    from conformance.driver.client_role import url_scheme
     from conformance.reporters.terminal import TerminalReporter
 
     catalogue = served_cases(cases)
@@ -210,7 +211,7 @@ def serve(
             click.echo(f"Error: cannot listen on 127.0.0.1:{port}: {exc.socketError}", err=True)
             outcome["code"] = cli.EXIT_USAGE
             return
-        url = f"{'ws' if options.serve_tls is None else 'wss'}://127.0.0.1:{bound}"
+        url = f"{url_scheme('ws', options)}://127.0.0.1:{bound}"
         writer = ReportWriter(reactor, scoreboard, directory, gate, url, options.profile)
         ca_file = options.serve_tls.ca_file if options.serve_tls is not None else None
         _banner(console, url, catalogue, directory, stop_after_reports, idle_timeout, ca_file)

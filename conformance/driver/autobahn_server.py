@@ -41,9 +41,10 @@ from conformance.autobahn import EXIT_NOTE, Catalogue, Played, Scoreboard, Serve
 from conformance.codecs.ws.answer import WsAnswer
 from conformance.codecs.ws.close import encode_close_payload
 from conformance.codecs.ws.frames import Frame, Garbled, Opcode, encode_frame
-from conformance.driver.client_role import AcceptedProtocol, ClientCaseRun, ClientTarget
+from conformance.driver.client_role import AcceptedProtocol, ClientCaseRun, ClientTarget, url_scheme
 from conformance.driver.connection import WireProtocol
 from conformance.driver.context import CaseError, RunOptions
+from conformance.driver.endpoints import listen
 from conformance.driver.interpreter import CLOSING_GRACE, release_session
 from conformance.driver.recording import Recorder
 from conformance.driver.ws_server import ClientHandshake, WsServerSession
@@ -128,14 +129,10 @@ class AutobahnEndpoint:
 
     # -- listening and lifetime
 
-    def listen(self, port: int, interface: str = "127.0.0.1") -> int:
+    def listen(self, port: int) -> int:
         """Start listening (loopback); the port bound (``port`` 0: a free one)."""
         factory = Factory.forProtocol(self._protocol)
-        tls = self.options.serve_tls
-        if tls is None:
-            self.port = self.reactor.listenTCP(port, factory, interface=interface)
-        else:
-            self.port = self.reactor.listenSSL(port, factory, tls.options("ws"), interface=interface)
+        self.port = listen(self.reactor, port, factory, tls=self.options.serve_tls, suite="ws")
         if self.idle_timeout is not None:
             self._idle_timer = self.reactor.callLater(self.idle_timeout, self._idle_check)
         return int(self.port.getHost().port)
@@ -432,7 +429,7 @@ class ServedCaseRun(ClientCaseRun):
         connection: _ServedProtocol,
         port: int,
     ) -> None:
-        self._scheme = "ws" if options.serve_tls is None else "wss"
+        self._scheme = url_scheme("ws", options)
         client = ClientTarget(
             name=agent, command=f"{self._scheme}://127.0.0.1:{port}/runCase?agent={agent}", suites=("ws",)
         )
@@ -443,7 +440,7 @@ class ServedCaseRun(ClientCaseRun):
 
     def start(self) -> None:
         url = f"{self._scheme}://127.0.0.1:{self._port}/"
-        tls = self._scheme == "wss"
+        tls = self.options.serve_tls is not None
         self.target = replace(self.target, url=url, port=self._port, path="/", scheme=self._scheme, tls=tls)
 
     def finish(self) -> None:

@@ -24,6 +24,7 @@ from conformance.codecs.http1_requests import RequestParser
 from conformance.driver.client_process import ClientProcess, argv_for
 from conformance.driver.connection import WireProtocol
 from conformance.driver.context import CaseError, RunOptions
+from conformance.driver.endpoints import listen
 from conformance.driver.interpreter import CaseOutcome, CaseRun
 from conformance.driver.openers import ACCEPTORS, OpeningContext, OpeningFailed
 from conformance.driver.sessions import SERVER_SESSIONS
@@ -40,9 +41,14 @@ from conformance.verdicts.verdict import Verdict
 #: said all it had to: starting a process (a Python interpreter, say) on a loaded machine
 #: takes longer than an expect step's default deadline.
 START_GRACE = 10.0
-#: Schemes of the ``{url}`` a client is handed, per suite.
+#: Schemes of the ``{url}`` a client is handed, per suite: over TCP, and with ``--tls``.
 URL_SCHEMES = {"h1": "http", "h2": "http", "ws": "ws"}
 TLS_URL_SCHEMES = {"h1": "https", "h2": "https", "ws": "wss"}
+
+
+def url_scheme(suite: str, options: RunOptions) -> str:
+    """The scheme of the URLs a client of ``suite`` is handed in a run with ``options``."""
+    return (URL_SCHEMES if options.serve_tls is None else TLS_URL_SCHEMES)[suite]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,13 +113,7 @@ class _Listener:
         self.accepted: list[WireProtocol] = []
         self._waiters: list[defer.Deferred[None]] = []
         factory = Factory.forProtocol(self._protocol)
-        tls = run.options.serve_tls
-        if tls is None:
-            self.port = run.reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
-        else:
-            self.port = run.reactor.listenSSL(  # type: ignore[attr-defined]
-                0, factory, tls.options(run.case.protocol), interface="127.0.0.1"
-            )
+        self.port: Any = listen(run.reactor, 0, factory, tls=run.options.serve_tls, suite=run.case.protocol)
 
     def _protocol(self) -> WireProtocol:
         run = self.run
@@ -209,14 +209,14 @@ class ClientCaseRun(CaseRun):
         port = self.listener.port.getHost().port
         path = next((s.path for s in self.case.steps if isinstance(s, model.Accept)), "/")
         tls = self.options.serve_tls
-        schemes = URL_SCHEMES if tls is None else TLS_URL_SCHEMES
-        url = f"{schemes[self.case.protocol]}://127.0.0.1:{port}{path}"
+        scheme = url_scheme(self.case.protocol, self.options)
+        url = f"{scheme}://127.0.0.1:{port}{path}"
         self.target = replace(
             self.target,
             url=url,
             port=port,
             path=path or "/",
-            scheme=schemes[self.case.protocol],
+            scheme=scheme,
             tls=tls is not None,
         )
         values = {"url": url, "host": "127.0.0.1", "port": str(port), "path": path, "case": self.case.id}

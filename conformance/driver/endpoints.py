@@ -94,6 +94,14 @@ class ListenerTLS:
         return self._options[suite]
 
 
+def listen(reactor: object, port: int, factory: object, *, tls: ListenerTLS | None, suite: str) -> object:
+    """The harness listening on 127.0.0.1 (client mode): plain TCP, or TLS offering the
+    suite's ALPN protocol; Twisted's listening port."""
+    if tls is None:
+        return reactor.listenTCP(port, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+    return reactor.listenSSL(port, factory, tls.options(suite), interface="127.0.0.1")  # type: ignore[attr-defined]
+
+
 def _is_ip(host: str) -> bool:
     import ipaddress
 

@@ -596,19 +596,26 @@ def _session(ctx: OpeningContext) -> H2Session:
     return session
 
 
-def _check_alpn(ctx: OpeningContext) -> None:
-    """Over TLS, the target must have selected h2 by ALPN (RFC 9113 §3.2)."""
+def _check_alpn(ctx: OpeningContext, *, peer: str = "target") -> None:
+    """Over TLS, ALPN must have selected h2 (RFC 9113 §3.2): a target that does not offer it,
+    or a client (client mode, ``--tls``) that does not ask for it, speaks no HTTP/2 there,
+    which leaves the case nothing to judge."""
     transport = ctx.connection.transport
-    if transport is None or not ctx.run.target.tls and ctx.step.mode != "tls":
+    if transport is None or not ctx.run.target.tls and getattr(ctx.step, "mode", None) != "tls":
         return
     negotiated = getattr(transport, "negotiatedProtocol", None)
     if negotiated is None and not hasattr(transport, "negotiatedProtocol"):
         return  # not a TLS transport
     if negotiated != b"h2":
         shown = negotiated.decode("ascii", "replace") if negotiated else "no protocol"
+        why = (
+            "it does not offer HTTP/2 over TLS"
+            if peer == "target"
+            else "it did not ask for HTTP/2 over TLS (curl: --http2; httpx: http2=True)"
+        )
         raise OpeningFailed(
             expected="ALPN to select h2 (RFC 9113 §3.2)",
-            observed=f"the target's TLS selected {shown}: it does not offer HTTP/2 over TLS",
+            observed=f"the {peer}'s TLS selected {shown}: {why}",
             unimplemented=True,
         )
 

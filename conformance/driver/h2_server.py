@@ -18,7 +18,7 @@ from typing import Any
 from conformance.codecs import h2fields
 from conformance.codecs import h2frames as fr
 from conformance.codecs.common import Event, Violation, printable
-from conformance.driver.h2 import H2Session, _wait_for
+from conformance.driver.h2 import H2Session, _check_alpn, _wait_for
 from conformance.driver.openers import ACCEPTORS, Opener, OpeningContext, OpeningFailed
 from conformance.driver.sessions import SERVER_SESSIONS
 from conformance.scenario.h2payloads import H2ConnectOptions
@@ -141,7 +141,7 @@ async def _accept_h2(ctx: OpeningContext) -> int | None:
     await _wait_for(
         ctx, lambda: session.first_frame is not None or _bad_preface(session), "the client preface"
     )
-    _check_client_alpn(ctx)
+    _check_alpn(ctx, peer="client")
     expected = (
         "the client connection preface: PRI * HTTP/2.0 ... followed by a SETTINGS frame (RFC 9113 §3.4)"
     )
@@ -165,22 +165,6 @@ async def _accept_h2(ctx: OpeningContext) -> int | None:
     if not isinstance(first, fr.SettingsFrame) or first.flags & fr.Flag.ACK:
         raise OpeningFailed(expected=expected, observed=f"the magic string, then {first.describe()}")
     return next((i + 1 for i, event in enumerate(ctx.connection.events) if event is first), None) or 0
-
-
-def _check_client_alpn(ctx: OpeningContext) -> None:
-    """Over TLS (``--tls``), the client must have asked for h2 by ALPN (RFC 9113 §3.2): one
-    that did not speaks no HTTP/2 to an https:// URL, which leaves the case nothing to judge."""
-    if not ctx.run.target.tls or ctx.connection.transport is None:
-        return
-    negotiated = getattr(ctx.connection.transport, "negotiatedProtocol", None)
-    if negotiated != b"h2":
-        shown = negotiated.decode("ascii", "replace") if negotiated else "no protocol"
-        raise OpeningFailed(
-            expected="the client to select h2 by ALPN (RFC 9113 §3.2)",
-            observed=f"the client's TLS selected {shown}: it did not ask for HTTP/2 over TLS "
-            "(curl: --http2; httpx: http2=True)",
-            unimplemented=True,
-        )
 
 
 def _bad_preface(session: H2ServerSession) -> bool:
