@@ -15,17 +15,25 @@ FAILs, the others being SKIPPED unrun, while the correct configurations run ever
 keeps what the matrix is for (every case FAILs under its fault, the correct clients PASS
 everything); what it drops is noticing that a fault now fails a case it did not before, which
 the full run does.
+
+The clients run through a fork server (``forkserver.py``) that has imported the faulty client
+and the reference client once: each case's client is still a process of its own, started by
+the harness as any client is, but in a tenth of the time a new interpreter takes. The
+reference client's own command (``python -m conformance.clients.SUITE``) is run as it is by
+the client CLI's tests.
 """
 
 from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import forkserver
 import h1_client
 import h2_client
 import pytest
@@ -43,12 +51,14 @@ from fault_matrix import (
 
 from conformance.client_cli import client_cases_dir, reference_command
 from conformance.driver import client_process, client_role
-from conformance.driver.client_role import ClientTarget, parse_client, run_client_case
+from conformance.driver.client_role import ClientTarget, run_client_case
 from conformance.driver.interpreter import RunOptions
 from conformance.scenario.loader import load_cases
 from conformance.verdicts.verdict import Requirement, Verdict
 
 REFERENCE = "reference"
+#: A module and its arguments -> the command that runs it through the fork server.
+Launch = Callable[[str, list[str]], str]
 HERE = Path(__file__).parent
 
 
@@ -75,10 +85,19 @@ SUITES = {
 }
 
 
-def faulty(suite: Suite, name: str, faults: tuple[str, ...]) -> ClientTarget:
-    switches = " ".join(f"--fault {fault}" for fault in faults)
-    command = f"{shlex.quote(sys.executable)} {shlex.quote(suite.client.__file__)} {switches} {{url}}"
+def faulty(suite: Suite, launch: Launch, name: str, faults: tuple[str, ...]) -> ClientTarget:
+    switches = [word for fault in faults for word in ("--fault", fault)]
+    command = launch(suite.client.__name__, [*switches, "{url}"])
     return ClientTarget(name=name, command=command, suites=(suite.name,))
+
+
+def reference(suite: Suite, launch: Launch) -> ClientTarget:
+    """The reference client, as ``conformance client`` runs it (``python -m
+    conformance.clients.SUITE {url}``), through the fork server."""
+    command = reference_command(suite.name).split("=", 1)[1]
+    python, switch, module, *args = shlex.split(command)
+    assert (python, switch) == (sys.executable, "-m"), command
+    return ClientTarget(name=REFERENCE, command=launch(module, args), suites=(suite.name,))
 
 
 @pytest.fixture(scope="module", params=sorted(SUITES))
@@ -92,18 +111,27 @@ def cases(suite: Suite) -> Any:
 
 
 @pytest.fixture(scope="module")
-def matrix(reactor_thread: Any, suite: Suite, cases: Any) -> Matrix:
+def launch(suite: Suite) -> Iterator[Launch]:
+    """Commands that run a client module through a fork server with the suite's faulty client
+    and reference client imported (``forkserver.py``): a case's client starts in about a
+    tenth of the time a new interpreter takes, over thousands of cases."""
+    reference_module = f"conformance.clients.{suite.name}"
+    with forkserver.running([suite.client.__name__, reference_module], [str(HERE)]) as command:
+        yield command
+
+
+@pytest.fixture(scope="module")
+def matrix(reactor_thread: Any, suite: Suite, cases: Any, launch: Launch) -> Matrix:
     # A client that hangs is ended after 3 s here (10 s in a real run): the faults that hang
     # are many, and a process that never exits decides nothing more after 3 s than after 10.
     saved = client_role.START_GRACE
     client_role.START_GRACE = 3.0
     try:
         targets = [
-            faulty(suite, CORRECT, ()),
-            *(faulty(suite, fault, (fault,)) for fault in suite.client.FAULTS),
+            faulty(suite, launch, CORRECT, ()),
+            *(faulty(suite, launch, fault, (fault,)) for fault in suite.client.FAULTS),
+            reference(suite, launch),
         ]
-        reference = reference_command(suite.name).replace("reference-client=", f"{REFERENCE}=")
-        targets.append(parse_client(reference, suite.name))
         options = RunOptions(timeout=2.0, retry_budget=0)
         expected = suite.map.expected()
         return run_confirmed(
