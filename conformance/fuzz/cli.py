@@ -90,6 +90,13 @@ def _loopback(host: str) -> bool:
     help="Seconds to shrink one finding.",
 )
 @click.option(
+    "--max-findings",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Stop once this many findings are written (0: go on until the budget is spent).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(0.1, 60),
     default=2.0,
@@ -112,6 +119,7 @@ def fuzz_command(
     max_connections: int,
     max_shrinks: int,
     shrink_time: float,
+    max_findings: int,
     timeout: float,
     allow_remote: bool,
     no_progress: bool,
@@ -119,9 +127,13 @@ def fuzz_command(
     """Fuzz HTTP/1.1, HTTP/2 or WebSocket servers; write each finding as a minimal case file.
 
     \b
-    Oracles: crash (no answer to a GET after the input; the only one for h2), hang (no answer and no close to
+    Oracles: crash (no answer to a GET after the input), hang (no answer and no close to
     a complete request), invalid response (RFC 9112 framing and syntax), and with two
     targets or more and --echo-path, differential (the targets read the bytes differently).
+    --suite h2: frames after a valid request, then a PING; crash, rule (a frame RFC 9113 says
+    is a connection error, and the PING acknowledged with no GOAWAY before it), hang (the
+    error or the acknowledgement due, and nothing), invalid output (the server's frames and
+    field blocks).
     --suite ws: the frames after a valid opening handshake; crash (a new connection gets no
     handshake and echo), hang, rule (a frame RFC 6455 says fails the connection, answered
     without failing it), invalid output (the server's frames), differential (two targets or
@@ -187,6 +199,7 @@ def fuzz_command(
         max_connections=max_connections,
         max_shrinks=max_shrinks,
         shrink_seconds=shrink_time,
+        max_findings=max_findings,
         deadline=timeout,
     )
     progress = _Progress(enabled=not no_progress)

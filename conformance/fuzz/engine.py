@@ -80,6 +80,7 @@ class Bounds:
     max_connections: int = 1_000_000
     max_shrinks: int = 300  # inputs tried while shrinking one finding
     shrink_seconds: float = 30.0  # and seconds
+    max_findings: int = 0  # stop after this many (0: no limit)
     deadline: float = 2.0  # seconds an input waits for an answer (the hang oracle)
     idle: float = 0.02  # seconds of quiet after an answer before the next input
     incomplete: float = 0.25  # seconds to wait for an answer to bytes that stop inside a request
@@ -227,7 +228,7 @@ class Fuzzer:
         )
 
     def _evaluate_h2(self, item: object) -> Observation | None:
-        """HTTP/2: the input, then the crash oracle (the only one for HTTP/2 so far)."""
+        """HTTP/2: the input, its oracles (:mod:`.h2`), then the liveness probe."""
         from conformance.fuzz import h2
 
         assert isinstance(item, h2.H2Input)
@@ -235,15 +236,30 @@ class Fuzzer:
         if sum(map(len, writes)) > self.bounds.max_bytes:
             return None
         self._pace()
+        wanted = h2.due(item.body())
+        sent = b"".join(writes)
         exchanges: dict[str, wire.Exchange] = {}
         crashed: dict[str, str] = {}
+        signatures: list[Signature] = []
         for target in self.targets:
-            exchanges[target.name] = h2.exchange(
-                target.host, target.port, writes, deadline=self.bounds.incomplete, counters=self.counters
+            # Something due: the whole deadline, which the acknowledgement or a close cuts
+            # short. Nothing due: a short look at what the server sends.
+            result = h2.exchange(
+                target.host,
+                target.port,
+                writes,
+                deadline=self.bounds.deadline if wanted.kind else self.bounds.incomplete,
+                counters=self.counters,
+                idle=self.bounds.idle,
             )
+            exchanges[target.name] = result
+            found = h2.signatures(target.name, result, wanted, sent, drawn=item.frames)
             why = self._liveness(target)
             if why:
                 crashed[target.name] = why
+                signatures.append(("crash", target.name))
+                continue
+            signatures += found
         self._check_totals()
         return Observation(
             writes={t.name: writes for t in self.targets},
@@ -251,7 +267,8 @@ class Fuzzer:
             crashed=crashed,
             reference=ReferenceReading(False, None),
             readings={},
-            signatures=[("crash", name) for name in crashed],
+            signatures=signatures,
+            details={"due": wanted},
         )
 
     def _evaluate_ws(self, item: object) -> Observation | None:
@@ -411,6 +428,9 @@ class Fuzzer:
             while time.monotonic() < self._deadline:
                 self._round(self.seed * 1_000_003 + number)
                 number += 1
+                if self.bounds.max_findings and len(self.findings) >= self.bounds.max_findings:
+                    self.stats.stopped_because = f"--max-findings {self.bounds.max_findings} was reached"
+                    break
         except _StopFuzzing:
             pass
         if not self.stats.stopped_because:

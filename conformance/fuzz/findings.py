@@ -325,41 +325,118 @@ def _provenance(
 H2_MAY_END = Rule(9113, "5.4.1", "An endpoint can end a connection at any time.", "An endpoint")
 
 
+#: A violation in the server's output -> the bundled case whose rule it breaks, with the
+#: server as the sender; a violation not listed makes an INFO case.
+H2_OUTPUT_CASES = {
+    "h2-connection-specific-field": "h2/9113/8.2.1/response-fields-valid",
+    "h2-missing-status": "h2/9113/8.3/response-has-status",
+}
+
+
+def _bundled_rule(case_id: str) -> tuple[str, list[str]]:
+    """The requirement and the ``rule:`` lines of a bundled case: a finding of the same rule
+    quotes it as the suite does."""
+    from conformance.scenario import bundled_cases_dir
+    from conformance.scenario.loader import load_cases
+
+    protocol = case_id.split("/", 1)[0]
+    case = next(c for c in load_cases([bundled_cases_dir() / protocol]) if c.id == case_id)
+    assert case.rule is not None, case_id
+    return case.requirement.value, [
+        "    rule:",
+        f"      quote: {yaml_text(case.rule.quote.encode('latin-1', 'replace'))}",
+        f"      source: {case.rule.source}",
+        f"      subject: {case.rule.subject}",
+    ]
+
+
 def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") -> str:
-    """The case file of an HTTP/2 crash: the frames as ``frame`` steps, then a GET on a new
-    connection. INFO: no RFC sentence forbids a server to stop; the replay against a server
-    that crashed ends in ERROR at the second ``connect``."""
+    """The case file of an HTTP/2 finding: the bytes as the fuzzer wrote them, then what the
+    oracle expected. A crash is INFO (no RFC sentence forbids a server to stop; the replay
+    against a crashed server ends in ERROR at its second ``connect``); a rule or hang finding
+    has the rule, and level, of the bundled case the input's frame falls under; an invalid
+    output has the rule the server broke as sender, or INFO."""
+    from conformance.fuzz import h2
+
     item = finding.input
-    name = str(finding.signature[1])
-    title = f"Fuzzing: {name} stopped answering HTTP/2 after these frames"
-    lines = _provenance(finding, fuzzer, title, command_line=command_line, answers=False)
-    exception = (
-        "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last steps "
-        "open a new connection: a crashed server makes them an ERROR (the connection is refused)."
-    )
+    signature = finding.signature
+    kind, name = str(signature[0]), str(signature[1])
+    wanted = finding.observation.details.get("due") or h2.Due()
+    assert isinstance(wanted, h2.Due)
+    probe = f'!hex "{h2.PROBE.hex()}"'
+    codes_text = ", ".join(_H2_ERROR_NAMES.get(code, str(code)) for code in wanted.errors)
+    answered = [
+        f"- ping_ack: {{data: {probe}}}",
+        "- goaway: {}",
+        "- closed: true",
+    ]
+    after: list[str] = []
+    exception = ""
+    if kind == "crash":
+        title = f"Fuzzing: {name} stopped answering HTTP/2 after these frames"
+        requirement, rule_lines = "INFO", _rule_lines(H2_MAY_END)
+        exception = (
+            "No RFC sentence forbids a server to stop serving; a crash is a robustness defect. The last "
+            "steps open a new connection: a crashed server makes them an ERROR (the connection is refused)."
+        )
+        expect = ["- closed: true", "- silence: 500", "- frame: {}"]
+        after = ["- connect: h2", "- send: {headers: {stream: 1}}", "- expect: {response: {stream: 1}}"]
+    elif kind == "rule":
+        title = f"Fuzzing: {name} went on after a frame that is a connection error ({wanted.frame})"
+        requirement, rule_lines = _bundled_rule(wanted.case)
+        expect = [f"- connection_error: {{error: [{codes_text}], before_ping_ack: {probe}}}"]
+    elif kind == "hang":
+        title = f"Fuzzing: no answer and no close from {name} to these frames"
+        requirement, rule_lines = _bundled_rule(wanted.case)
+        expect = [f"- connection_error: [{codes_text}]"] if wanted.kind == "error" else answered
+    else:
+        codes = [str(code) for code in signature[2]]  # type: ignore[attr-defined]
+        title = f"Fuzzing: the frames {name} sent break RFC 9113 ({', '.join(codes)})"
+        known = next((code for code in codes if code in H2_OUTPUT_CASES), None)
+        if known is not None:
+            requirement, rule_lines = _bundled_rule(H2_OUTPUT_CASES[known])
+        else:
+            requirement, rule_lines = "INFO", _rule_lines(H2_MAY_END)
+            exception = (
+                f"The harness's HTTP/2 reader reports {', '.join(codes)} in what the server sent; no "
+                "sentence with the server as its subject is on record for it here: for a person to triage."
+            )
+        # What the server sends for the input (the response, the PING's acknowledgement), or
+        # its end of the connection; then judged.
+        expect = [
+            f"- all_of: [{{response: {{stream: 1}}}}, {{ping_ack: {{data: {probe}}}}}]",
+            "- goaway: {}",
+            "- closed: true",
+        ]
+        after = [f"- expect: {{no_violation: [{', '.join(codes)}]}}"]
+    lines = _provenance(finding, fuzzer, title, command_line=command_line, answers=kind != "crash")
+    if wanted.kind:
+        lines.append(f"# Due, read frame by frame as the server reads them: {wanted.kind} at {wanted.frame}")
+    source = next(line for line in rule_lines if line.startswith("      source: "))
+    rfc, _, section = source.removeprefix("      source: RFC ").partition(" §")
     lines += [
         "protocol: h2",
-        f"rfc: {H2_MAY_END.rfc}",
-        f'section: "{H2_MAY_END.section}"',
+        f"rfc: {rfc}",
+        f'section: "{section}"',
         "cases:",
-        f"  - id: fuzz-crash-{finding.number:03d}",
+        f"  - id: fuzz-{kind}-{finding.number:03d}",
         f"    title: {yaml_text(title.encode('latin-1', 'replace'))}",
-        "    requirement: INFO",
+        f"    requirement: {requirement}",
         "    reference: >-",
-        "      Found by conformance fuzz --suite h2 (oracle: crash); see the comments above.",
-        "    rule:",
-        f"      quote: {yaml_text(H2_MAY_END.quote.encode('latin-1'))}",
-        f"      source: RFC {H2_MAY_END.rfc} §{H2_MAY_END.section}",
-        f"      subject: {H2_MAY_END.subject}",
-        f"      exception: {yaml_text(exception.encode('latin-1'))}",
-        "    tags: [fuzz, crash]",
+        f"      Found by conformance fuzz --suite h2 (oracle: {kind}); see the comments above.",
+        *rule_lines,
+    ]
+    if exception:
+        lines.append(f"      exception: {yaml_text(exception.encode('latin-1'))}")
+    lines += [
+        f"    tags: [fuzz, {kind}]",
         f"    timeout: {max(2.0, fuzzer.bounds.deadline + 1.0):g}",
         "    steps:",
         "      - connect: h2",
     ]
     # The bytes exactly as the fuzzer wrote them after its preface and SETTINGS (the request
-    # on stream 1, then the frames): frame by frame steps would let the server act on one
-    # frame (close, say) before the next arrives, which the fuzzer's writes did not.
+    # on stream 1, the frames, the probe PING): frame by frame steps would let the server act
+    # on one frame (close, say) before the next arrives, which the fuzzer's writes did not.
     pieces = item.writes()
     cuts, at = [], 0
     for piece in pieces[:-1]:
@@ -373,22 +450,31 @@ def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
             f"payload {frame.payload.hex() or '(empty)'}"
             + (
                 f", declared length {max(0, len(frame.payload) + frame.length_delta)}"
-                if frame.length_delta
+                if max(0, len(frame.payload) + frame.length_delta) != len(frame.payload)
                 else ""
             )
         )
+    lines.append(f"      #   then PING {h2.PROBE.hex()} (its ACK: the frames before it were read)")
     lines.append(f'      - send: {{hex: "{b"".join(pieces).hex()}"{split}}}')
-    lines += [
-        "      - expect:",
-        "          one_of:",
-        "            - closed: true",
-        "            - silence: 500",
-        "            - frame: {}",
-        "      - connect: h2",
-        "      - send: {headers: {stream: 1}}",
-        "      - expect: {response: {stream: 1}}",
-    ]
+    if len(expect) == 1:
+        lines.append(f"      - expect: {{{expect[0][2:]}}}")
+    else:
+        lines += ["      - expect:", "          one_of:"]
+        lines += [f"            {line}" for line in expect]
+    lines += [f"      {line}" for line in after]
     return "\n".join(lines) + "\n"
+
+
+_H2_ERROR_NAMES = {0x1: "PROTOCOL_ERROR", 0x3: "FLOW_CONTROL_ERROR", 0x6: "FRAME_SIZE_ERROR"}
+
+
+def _rule_lines(rule: Rule) -> list[str]:
+    return [
+        "    rule:",
+        f"      quote: {yaml_text(rule.quote.encode('latin-1'))}",
+        f"      source: RFC {rule.rfc} §{rule.section}",
+        f"      subject: {rule.subject}",
+    ]
 
 
 WS_MAY_CLOSE = Rule(6455, "7.3", "Servers MAY close the WebSocket connection whenever desired.", "Servers")

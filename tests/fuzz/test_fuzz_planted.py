@@ -120,23 +120,34 @@ def test_fuzz_finds_shrinks_and_replays_a_planted_bug(bug: str, seed: int, tmp_p
     assert set(verdicts["twin"]) <= {on_twin, "INFORMATIONAL"}, replay.stdout
 
 
+@pytest.mark.parametrize(
+    ("bug", "on_bugged", "on_twin"),
+    [
+        ("crash", "ERROR", "INFORMATIONAL"),  # INFO: no RFC sentence forbids stopping
+        ("rule", "FAIL", "PASS"),  # RFC 9113 §6.4 (and §5.1): the connection error was due
+        ("hang", "FAIL", "PASS"),  # RFC 9113 §6.7: the PING went unanswered
+        ("invalid", "FAIL", "PASS"),  # RFC 9113 §8.2.2: a connection-specific field
+    ],
+)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_fuzz_finds_and_replays_an_http2_crash(seed: int, tmp_path: Path) -> None:
+def test_fuzz_finds_and_replays_an_http2_bug(
+    bug: str, on_bugged: str, on_twin: str, seed: int, tmp_path: Path
+) -> None:
     out = tmp_path / "fuzz"
     fuzz = conformance(
         "fuzz", "--suite", "h2", "--budget", BUDGET, "--seed", str(seed), "--timeout", "1", "--shrink-time", "10",
-        "--no-progress", "-o", str(out), "--server", f"bugged={_server('crash', H2_SERVER)}",
+        "--max-findings", "1", "--no-progress", "-o", str(out), "--server", f"bugged={_server(bug, H2_SERVER)}",
     )  # fmt: skip
     assert fuzz.returncode == 1, fuzz.stdout + fuzz.stderr
     findings = sorted((out / "findings").glob("*.yaml"))
-    assert [path.name for path in findings] == ["001-crash.yaml"], fuzz.stdout
+    assert [path.name for path in findings] == [f"001-{bug}.yaml"], fuzz.stdout
     assert conformance("validate", str(out / "findings")).returncode == 0
-    bugged = ManagedServer(name="bugged", command=_server("crash", H2_SERVER))
+    bugged = ManagedServer(name="bugged", command=_server(bug, H2_SERVER))
     twin = ManagedServer(name="twin", command=_server("none", H2_SERVER))
     try:
         bugged.start()
         twin.start()
-        conformance(
+        replay = conformance(
             "run", "--cases", str(out / "findings"), "--no-progress", "-o", str(tmp_path / "run"),
             f"bugged=h2c://127.0.0.1:{bugged.port}/", f"twin=h2c://127.0.0.1:{twin.port}/",
         )  # fmt: skip
@@ -147,7 +158,7 @@ def test_fuzz_finds_and_replays_an_http2_crash(seed: int, tmp_path: Path) -> Non
     verdicts = {
         target["name"]: [case["verdict"] for case in target["cases"]] for target in results["targets"]
     }
-    assert verdicts == {"bugged": ["ERROR"], "twin": ["INFORMATIONAL"]}
+    assert verdicts == {"bugged": [on_bugged], "twin": [on_twin]}, replay.stdout + findings[0].read_text()
 
 
 def test_a_server_command_is_stopped_with_everything_it_started(tmp_path: Path) -> None:
