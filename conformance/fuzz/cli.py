@@ -39,7 +39,7 @@ def _loopback(host: str) -> bool:
     type=click.Choice(["h1", "h2", "ws"]),
     default="h1",
     show_default=True,
-    help="The protocol to fuzz (h2: HTTP/2 by prior knowledge, crash oracle only; ws: WebSocket, ws:// URLs "
+    help="The protocol to fuzz (h2: HTTP/2 by prior knowledge, h2c:// URLs; ws: WebSocket, ws:// URLs "
     "of echo endpoints).",
 )
 @click.option(
