@@ -1173,9 +1173,13 @@ def _on_signals(reactor: Any, control: Any, console: Any, servers: Sequence[Any]
     ``servers`` the run started stopped (a quick exit runs no ``finally``)."""
     import signal
 
+    # Noted here, not read from ``control``: the first signal's interrupt runs in the reactor
+    # later, and a second Ctrl-C right after the first must still be the second.
+    signalled: list[str] = []
+
     def handler(number: int, frame: Any) -> None:
         name = signal.Signals(number).name
-        if control.interrupted:
+        if control.interrupted or signalled:
             if number == signal.SIGINT:
                 console.show_cursor(True)
                 sys.stderr.write("\nInterrupted again: quitting without a report\n")
@@ -1186,6 +1190,7 @@ def _on_signals(reactor: Any, control: Any, console: Any, servers: Sequence[Any]
                     stop_all(servers)
                 os._exit(EXIT_SIGINT)
             return
+        signalled.append(name)
         sys.stderr.write(
             f"\n{name}: stopping; writing the report of the cases that finished (Ctrl-C again to quit)\n"
         )

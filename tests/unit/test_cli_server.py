@@ -339,6 +339,47 @@ def test_a_second_ctrl_c_still_stops_a_server_that_ignores_sigterm(
     groups.assert_gone(state / "pids")
 
 
+def test_a_second_ctrl_c_in_the_run_stops_the_servers_and_quits_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run's own handler, called as the signals would call it (two SIGINTs sent at once
+    reach a process as one, so a subprocess cannot make this path sure): the first
+    interrupts, the second, even before the reactor ran the interrupt, stops the servers the
+    run started and quits with 130, no finally run."""
+    import signal as signals
+
+    from conformance import cli, servers
+
+    interrupts: list[str] = []
+    stopped: list[object] = []
+    exits: list[int] = []
+
+    class Reactor:
+        def callFromThread(self, fn: object, *args: object) -> None:  # noqa: N802 - Twisted's name
+            interrupts.append(str(args[0]))  # not run: the reactor has not got to it yet
+
+    class Control:
+        interrupted = False
+
+        def interrupt(self, name: str) -> None:
+            self.interrupted = True
+
+    class Console:
+        def show_cursor(self, show: bool) -> None:
+            pass
+
+    installed: dict[int, object] = {}
+    monkeypatch.setattr(signals, "signal", lambda number, handler: installed.__setitem__(number, handler))
+    monkeypatch.setattr(servers, "stop_all", lambda started: stopped.extend(started))
+    monkeypatch.setattr(cli.os, "_exit", lambda code: exits.append(code))
+    cli._on_signals(Reactor(), Control(), Console(), servers=["the-server"])
+    handler = installed[signals.SIGINT]
+    handler(signals.SIGINT, None)  # type: ignore[operator]
+    assert (interrupts, stopped, exits) == (["SIGINT"], [], [])
+    handler(signals.SIGINT, None)  # type: ignore[operator]
+    assert (interrupts, stopped, exits) == (["SIGINT"], ["the-server"], [130])
+
+
 def test_a_signal_while_the_servers_start_stops_them(tmp_path: Path, groups: Groups) -> None:
     pgid = tmp_path / "mute.pgid"
     cases = tmp_path / "cases.yaml"
