@@ -678,6 +678,15 @@ def ws_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
     split = f", split: [{', '.join(map(str, cuts))}], delay_ms: {WRITE_DELAY_MS}" if cuts else ""
     if item.frames:
         lines.append(f"      - send: {{concat: [{frames}]{split}}}")
+    if kind in ("rule", "hang") and wanted.kind == "fail" and wanted.before:
+        # The answers due before the frame that fails the connection: each is awaited, or the
+        # failure already under way (a server may fail the connection before answering them).
+        failed = expect[0][2:-1] + ", earlier: true}"  # "fail: {code: ...}"
+        for answer in wanted.before:
+            awaited = _ws_answer(answer)[2][0]
+            lines += ["      - expect:", "          one_of:", f"            {awaited}"]
+            lines.append(f"            - {failed}")
+        expect = [f"- {failed}", *expect[1:]]
     lines += ["      - expect:", "          one_of:"]
     lines += [f"            {line}" for line in expect]
     lines += [f"      {line}" for line in after]

@@ -506,6 +506,9 @@ class Demand:
     payload: bytes = b""
     opcode: int = 0
     frames_before: int = 0  # frames of the input before the deciding one
+    #: For ``fail``: what the frames before it asked (pongs, echoes), in order; a server may
+    #: answer them before it fails the connection, or fail it at once.
+    before: tuple[Demand, ...] = ()
 
     @property
     def rule(self) -> FailRule | None:
@@ -517,14 +520,18 @@ class Demand:
 
 
 def demand(data: bytes) -> Demand:
-    """The first frame of ``data`` (a client's frames) that calls for an answer, as the codecs
-    read it. A violation no rule decides (a non-minimal length: RFC 6455 §5.2 binds the sender)
-    leaves the server free to fail or go on: nothing after it is decided."""
+    """What ``data`` (a client's frames) asks of a server, as the codecs read it: the first
+    frame that calls for an answer, unless a later frame fails the connection with only
+    answers (pongs, echoes) due before it: then that failure, with those answers as
+    ``before``. A violation no rule decides (a non-minimal length: RFC 6455 §5.2 binds the
+    sender) leaves the server free to fail or go on: nothing from it on is decided."""
     decoder = FrameDecoder(from_server=False, max_payload=1 << 20)
     assembler = MessageAssembler(max_message=1 << 20)
+    answers: list[Demand] = []
+    first = Demand()
     for index, event in enumerate(decoder.feed(data)):
         if isinstance(event, Garbled):
-            return Demand()
+            return first
         found, message = assembler.frame(event)
         codes = [v.code for v in (*event.violations, *found)]
         if message is not None:
@@ -532,19 +539,23 @@ def demand(data: bytes) -> Demand:
         if event.opcode == Opcode.CLOSE and event.close_code is not None and event.close_code >= 5000:
             codes = [c for c in codes if c != "ws-close-code-invalid"]  # no rule above 4999 (§7.4.2)
             if not codes:
-                return Demand()
+                return first
         decided = sorted(dict.fromkeys(c for c in codes if c in FAIL_RULES), key=_binding)
         if decided:
-            return Demand("fail", tuple(decided), frames_before=index)
+            return Demand("fail", tuple(decided), frames_before=index, before=tuple(answers))
         if codes:
-            return Demand()
-        if event.opcode == Opcode.PING:
-            return Demand("pong", payload=event.payload, frames_before=index)
+            return first
         if event.opcode == Opcode.CLOSE:
-            return Demand("close", frames_before=index)
-        if message is not None:
-            return Demand("echo", payload=message.payload, opcode=message.opcode, frames_before=index)
-    return Demand()
+            return first if answers else Demand("close", frames_before=index)
+        if event.opcode == Opcode.PING:
+            answers.append(Demand("pong", payload=event.payload, frames_before=index))
+        elif message is not None:
+            echo = Demand("echo", payload=message.payload, opcode=message.opcode, frames_before=index)
+            answers.append(echo)
+        else:
+            continue
+        first = answers[0]
+    return first
 
 
 def answers(data: bytes) -> int:

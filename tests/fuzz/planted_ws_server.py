@@ -1,4 +1,4 @@
-"""A WebSocket echo server with one planted bug, for ``conformance fuzz --suite ws``.
+"""A WebSocket echo server with planted bugs, for ``conformance fuzz --suite ws``.
 ``--bug none`` is the correct twin.
 
 Small, strict and threaded (one thread per connection), written without the project's codecs
@@ -10,7 +10,7 @@ for the last one to end; text is valid UTF-8; a close payload is empty or a vali
 a UTF-8 reason. A violation fails the connection (close 1002, 1007 for bad UTF-8). Messages
 are echoed, pings answered, a close answered with a close.
 
-The bugs (the bundled ws suite catches the first two, not the crash):
+The bugs (the bundled ws suite catches the first two, not the others):
 
 - ``utf8``: a text message that is not valid UTF-8 is echoed instead of failing the
   connection (RFC 6455 §8.1);
@@ -20,6 +20,10 @@ The bugs (the bundled ws suite catches the first two, not the crash):
   for good: no close, no answer;
 - ``last-fragment``: a fragmented message is echoed as its last fragment only (a reading of
   its own, for the differential oracle: no RFC sentence is about what an echo endpoint echoes).
+- ``lax-after-pong``: once it has answered a ping, it takes unmasked frames, reserved bits and
+  reserved opcodes (RFC 6455 §5.1, §5.2: it MUST fail the connection). The suite sends none of
+  those after a ping, and the fuzzer's rule oracle finds it only since it judges frames after
+  earlier answers.
 
 Run: ``python planted_ws_server.py --port N --bug utf8``.
 """
@@ -72,6 +76,7 @@ class Connection:
         self.sock = sock
         self.bug = bug
         self.buf = b""
+        self.ponged = False
 
     def read(self, count: int) -> bytes:
         while len(self.buf) < count:
@@ -116,9 +121,11 @@ class Connection:
             length = int.from_bytes(self.read(8), "big")
             if length >> 63:
                 raise Failed(1002)
-        if not second & 0x80:
+        masked = bool(second & 0x80)
+        lax = self.bug == "lax-after-pong" and self.ponged  # the planted bug
+        if not masked and not lax:
             raise Failed(1002)  # RFC 6455 §5.1: a client's frames are masked
-        if rsv or opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
+        if (rsv or opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15)) and not lax:
             raise Failed(1002)
         if opcode >= 0x8 and (length > 125 or not fin):
             if self.bug == "hang" and opcode == 0x9 and not fin and length <= 125:
@@ -126,7 +133,7 @@ class Connection:
             raise Failed(1002)
         if length > MAX_MESSAGE:
             raise Failed(1009)
-        key = self.read(4)
+        key = self.read(4) if masked else b"\0\0\0\0"
         data = self.read(length)
         payload = bytes(byte ^ key[index % 4] for index, byte in enumerate(data))
         return fin, opcode, payload
@@ -140,6 +147,7 @@ class Connection:
             fin, opcode, payload = self.next_frame()
             if opcode == 0x9:
                 self.sock.sendall(frame(0xA, payload))
+                self.ponged = True
                 continue
             if opcode == 0xA:
                 if self.bug == "crash" and message_opcode is not None:
@@ -195,7 +203,7 @@ def handle(sock: socket.socket, bug: str) -> None:
 
 
 def main() -> None:
-    serve_forever(["utf8", "crash", "hang", "last-fragment"], handle)
+    serve_forever(["utf8", "crash", "hang", "last-fragment", "lax-after-pong"], handle)
 
 
 if __name__ == "__main__":

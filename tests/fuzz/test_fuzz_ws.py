@@ -6,7 +6,9 @@ instead of failing the connection (RFC 6455 §8.1, MUST), ``hang`` stops answeri
 fragmented ping (RFC 6455 §10.7, SHOULD), ``crash`` ends the process at a pong inside a
 fragmented message (no RFC sentence forbids a server to stop: INFO, its replay ends in ERROR
 at the second connection); ``last-fragment`` echoes a fragmented message as its last fragment
-(a differential against its correct twin: INFO). The seeds are ones whose inputs reach each bug early (checked
+(a differential against its correct twin: INFO); ``lax-after-pong`` takes unmasked frames,
+reserved bits and opcodes once it has answered a ping (RFC 6455 §5.1, §5.2, MUST: a rule
+broken after earlier answers). The seeds are ones whose inputs reach each bug early (checked
 offline, the inputs of a seed being always the same); the budget only covers the machine.
 """
 
@@ -29,7 +31,8 @@ from test_fuzz_planted import conformance  # noqa: E402
 
 SERVER = Path(__file__).with_name("planted_ws_server.py")
 
-#: bug -> (seed, the finding's kinds, its level, the minimal frames, replay on the bugged server)
+#: bug -> (seed, the finding's kinds, its level, the minimal frames (or how many at most),
+#: replay on the bugged server)
 PLANTED = {
     "utf8": (1, {"rule", "invalid"}, "MUST", None, "FAIL"),
     "hang": (
@@ -47,6 +50,9 @@ PLANTED = {
         '{ws_frame: {opcode: pong, payload: "", mask: "00000000"}}',
         "ERROR",
     ),
+    # A rule broken after earlier answers: a ping answered, then a frame that must fail the
+    # connection taken. The frames before the ping may stay (a continuation needs its start).
+    "lax-after-pong": (0, {"rule"}, "MUST", 4, "FAIL"),
 }
 
 
@@ -89,7 +95,7 @@ def test_fuzz_ws_finds_shrinks_and_replays_a_planted_bug(
     out = tmp_path / "fuzz"
     fuzz = conformance(
         "fuzz", "--suite", "ws", "--budget", "5", "--seed", str(seed), "--timeout", "0.5", "--shrink-time", "6",
-        "--no-progress", "-o", str(out), "--server", f"bugged={_server(bug)}",
+        "--max-findings", "1", "--no-progress", "-o", str(out), "--server", f"bugged={_server(bug)}",
     )  # fmt: skip
     assert fuzz.returncode == 1, fuzz.stdout + fuzz.stderr
     findings = sorted((out / "findings").glob("*.yaml"))
@@ -100,12 +106,12 @@ def test_fuzz_ws_finds_shrinks_and_replays_a_planted_bug(
     first = findings[0].read_text()
     assert f"requirement: {level}" in first
     assert "protocol: ws" in first and "      quote: " in first
-    if frames is not None:
+    if isinstance(frames, str):
         # Shrunk to the minimal deviation: only the frames that matter, nothing else on them.
         assert f"- send: {{concat: [{frames}]}}" in first, first
     else:
         send = next(line for line in first.splitlines() if line.startswith("      - send:"))
-        assert send.count("ws_frame") <= 2, first
+        assert send.count("ws_frame") <= (frames or 2), first
     assert "(oracle: " in first and findings[0].name in (out / "index.html").read_text()
 
     validate = conformance("validate", str(out / "findings"))
@@ -187,13 +193,36 @@ def test_a_zero_record_changes_nothing_and_the_empty_seed_comes_first() -> None:
         ([ws.WsFrame(opcode=0x8, payload=b"\x13\x88")], "", ""),
         # A frame that has not all come: a server waits, as it may.
         ([ws.WsFrame(opcode=0x9, payload=b"p", length_delta=100)], "", ""),
-        # Nothing that asks for an answer before it: the first answer decides.
-        ([ws.WsFrame(opcode=0x9, payload=b"p"), ws.WsFrame(opcode=0x3, payload=b"")], "pong", "pong"),
+        # A frame that fails the connection after one that asks for an answer: the failure is
+        # due, the pong before it (see below).
+        (
+            [ws.WsFrame(opcode=0x9, payload=b"p"), ws.WsFrame(opcode=0x3, payload=b"")],
+            "fail",
+            "ws-reserved-opcode",
+        ),
+        # After a close, nothing more is decided: the first answer stands.
+        (
+            [
+                ws.WsFrame(opcode=0x9, payload=b"p"),
+                ws.WsFrame(opcode=0x8, payload=b""),
+                ws.WsFrame(opcode=0x3, payload=b""),
+            ],
+            "pong",
+            "pong",
+        ),
     ],
 )
 def test_demand_reads_what_the_frames_ask_of_a_server(frames: list[ws.WsFrame], kind: str, key: str) -> None:
     wanted = ws.demand(b"".join(frame.encode() for frame in frames))
     assert (wanted.kind, wanted.key) == (kind, key)
+
+
+def test_a_failure_after_answers_keeps_them_in_order() -> None:
+    frames = [ws.WsFrame(opcode=0x9, payload=b"p"), ws.WsFrame(opcode=0x2, payload=b"m")]
+    frames.append(ws.WsFrame(opcode=0x1, payload=b"x", mask_key=None))
+    wanted = ws.demand(b"".join(frame.encode() for frame in frames))
+    assert (wanted.kind, wanted.key) == ("fail", "ws-client-unmasked")
+    assert [(a.kind, a.payload) for a in wanted.before] == [("pong", b"p"), ("echo", b"m")]
 
 
 def test_output_codes_judge_the_server_frames() -> None:
