@@ -50,7 +50,7 @@ from fault_matrix import (
 )
 
 from conformance.client_cli import client_cases_dir, reference_command
-from conformance.driver import client_process, client_role
+from conformance.driver import client_process, client_role, runner
 from conformance.driver.client_role import ClientTarget, run_client_case
 from conformance.driver.interpreter import RunOptions
 from conformance.scenario.loader import load_cases
@@ -124,8 +124,13 @@ def launch(suite: Suite) -> Iterator[Launch]:
 def matrix(reactor_thread: Any, suite: Suite, cases: Any, launch: Launch) -> Matrix:
     # A client that hangs is ended after 3 s here (10 s in a real run): the faults that hang
     # are many, and a process that never exits decides nothing more after 3 s than after 10.
-    saved = client_role.START_GRACE
+    saved = client_role.START_GRACE, runner.HEAVY_JOBS
     client_role.START_GRACE = 3.0
+    # Big-message cases run one at a time per client (HEAVY_JOBS), to spare the machine; a
+    # fault that never echoes a fragmented message waits out each one's 20 s budget, 16 of them
+    # in a row: most of the matrix's seven minutes. Eight at a time (a few MiB each) cut it to
+    # two and a half.
+    runner.HEAVY_JOBS = 8
     try:
         targets = [
             faulty(suite, launch, CORRECT, ()),
@@ -138,7 +143,7 @@ def matrix(reactor_thread: Any, suite: Suite, cases: Any, launch: Launch) -> Mat
             MappedRuns(reactor_thread, expected, run_client_case), cases, targets, options, expected, jobs=16
         )
     finally:
-        client_role.START_GRACE = saved
+        client_role.START_GRACE, runner.HEAVY_JOBS = saved
 
 
 @pytest.fixture(scope="module")
