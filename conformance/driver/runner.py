@@ -38,8 +38,8 @@ def default_jobs() -> int:
     return 32
 
 
-#: Cases tagged ``heavy`` (messages of many MiB) in flight at once per target, whatever
-#: ``jobs`` says: what bounds the harness's memory, not its speed.
+#: Cases tagged ``heavy`` (messages of many MiB) in flight at once per target, besides the
+#: ``jobs`` others: what bounds the harness's memory, not its speed.
 HEAVY_JOBS = 1
 
 
@@ -130,10 +130,13 @@ async def run_suite(
         return outcome
 
     async def one(target: Target, case: Case) -> CaseOutcome | None:
+        # A heavy case waits for its own slot only (HEAVY_JOBS per target), not in the queue of
+        # all the others: the heavy cases of a target run one after another, and queued behind
+        # every case launched before them (a run launches target after target) that chain
+        # started late and was the run's tail, one case at a time on an idle machine.
         is_heavy = "heavy" in case.tags
-        if is_heavy:
-            await heavy[target.name].acquire()
-        await semaphore.acquire()
+        slot = heavy[target.name] if is_heavy else semaphore
+        await slot.acquire()
         if on_case_start is not None and not control.interrupted:
             on_case_start(target.name, case.id)
         try:
@@ -144,9 +147,7 @@ async def run_suite(
             # waiting (SKIPPED, interrupted) releases in turn, nesting deeper with each; a
             # few hundred such cases in a row hit the recursion limit inside Twisted, which
             # then loses a slot for good, and the run never ends.
-            reactor.callLater(0, semaphore.release)  # type: ignore[attr-defined]
-            if is_heavy:
-                reactor.callLater(0, heavy[target.name].release)  # type: ignore[attr-defined]
+            reactor.callLater(0, slot.release)  # type: ignore[attr-defined]
         return outcome if outcome is None or outcome.waited_out else report(target, outcome)
 
     async def diagnosed(target: Target, case: Case, diagnosis: Diagnosis) -> CaseOutcome:

@@ -300,6 +300,56 @@ def test_a_run_of_cases_that_end_without_waiting_finishes(reactor_thread, tmp_pa
     assert [len(target.cases) for target in results.targets] == [600, 600]
 
 
+def test_heavy_cases_run_one_at_a_time_and_do_not_queue_behind_the_others(reactor_thread, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A target's heavy cases (big messages) run one at a time, each as soon as the one before
+    ends: they do not wait in the queue of the ordinary cases (launched first here, 40 of them
+    for 2 slots), which made them the run's tail."""
+    from twisted.internet import task
+
+    from conformance.driver.interpreter import CaseOutcome
+    from conformance.driver.runner import HEAVY_JOBS, run_suite
+    from conformance.verdicts.judge import skipped
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "protocol: h1\nrfc: 9112\nsection: '9'\ncases:\n"
+        "  - id: light-{n}\n    title: t\n    requirement: MUST\n    params: {n: LIGHT}\n"
+        '    steps:\n      - send: "x"\n      - expect: {closed: true}\n'
+        "  - id: heavy-{n}\n    title: t\n    requirement: MUST\n    tags: [heavy]\n    params: {n: [1, 2, 3]}\n"
+        '    steps:\n      - send: "x"\n      - expect: {closed: true}\n'.replace("LIGHT", str(list(range(40))))
+    )
+    cases = load_cases([path])
+    target = Target.parse("t=http://127.0.0.1:9/")
+    running: dict[str, int] = {"heavy": 0, "light": 0}
+    most: dict[str, int] = {"heavy": 0, "light": 0}
+    started: list[tuple[str, float]] = []
+
+    async def run_one(reactor: Any, case: Any, target: Any, options: Any) -> CaseOutcome:
+        kind = case.id.rsplit("/", 1)[1].split("-")[0]
+        running[kind] += 1
+        most[kind] = max(most[kind], running[kind])
+        started.append((case.id, reactor.seconds()))
+        await task.deferLater(reactor, 0.02, lambda: None)
+        running[kind] -= 1
+        return CaseOutcome(result=skipped(case, "test"), connected=True, answered=True, waited_out=False)
+
+    results = reactor_thread.call(
+        run_suite,
+        reactor_thread.reactor,
+        cases,
+        [target],
+        RunOptions(preflight=False),
+        jobs=2,
+        run_one=run_one,
+    )
+    assert len(results.targets[0].cases) == 43
+    assert most == {"heavy": HEAVY_JOBS, "light": 2}
+    # The three heavy cases ran while the light ones were still queued (20 rounds of 0.02 s).
+    last_heavy = max(at for case_id, at in started if "/heavy-" in case_id)
+    last_light = max(at for case_id, at in started if "/light-" in case_id)
+    assert last_heavy < last_light
+
+
 class OneAtATime(protocol.Protocol):
     """A single-worker server: serves one connection at a time, answering each request with
     200 and closing; the others wait, unread, in the queue."""
