@@ -356,6 +356,7 @@ def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
     against a crashed server ends in ERROR at its second ``connect``); a rule or hang finding
     has the rule, and level, of the bundled case the input's frame falls under; an invalid
     output has the rule the server broke as sender, or INFO."""
+    from conformance.codecs.h2frames import error_name
     from conformance.fuzz import h2
 
     item = finding.input
@@ -364,7 +365,7 @@ def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
     wanted = finding.observation.details.get("due") or h2.Due()
     assert isinstance(wanted, h2.Due)
     probe = f'!hex "{h2.PROBE.hex()}"'
-    codes_text = ", ".join(_H2_ERROR_NAMES.get(code, str(code)) for code in wanted.errors)
+    codes_text = ", ".join(error_name(code) for code in wanted.errors)
     answered = [
         f"- ping_ack: {{data: {probe}}}",
         "- goaway: {}",
@@ -463,9 +464,6 @@ def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
         lines += [f"            {line}" for line in expect]
     lines += [f"      {line}" for line in after]
     return "\n".join(lines) + "\n"
-
-
-_H2_ERROR_NAMES = {0x1: "PROTOCOL_ERROR", 0x3: "FLOW_CONTROL_ERROR", 0x6: "FRAME_SIZE_ERROR"}
 
 
 def _rule_lines(rule: Rule) -> list[str]:

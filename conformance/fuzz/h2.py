@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from conformance.codecs.h2frames import encode_frame
+from conformance.codecs.h2frames import ErrorCode, FrameType, encode_frame, error_name
 from conformance.fuzz.oracles import Signature
 from conformance.fuzz.wire import FUZZ_WRITE_DELAY_MS, Counters, Exchange
 
@@ -140,7 +140,8 @@ def h2_inputs(*, max_frames: int = 5) -> st.SearchStrategy[H2Input]:
 
 # -- what the input asks of the server
 
-PROTOCOL_ERROR, FRAME_SIZE_ERROR, FLOW_CONTROL_ERROR = 0x1, 0x6, 0x3
+PROTOCOL_ERROR, FRAME_SIZE_ERROR = ErrorCode.PROTOCOL_ERROR, ErrorCode.FRAME_SIZE_ERROR
+FLOW_CONTROL_ERROR = ErrorCode.FLOW_CONTROL_ERROR
 MAX_WINDOW = (1 << 31) - 1
 #: The bundled case of the PING's acknowledgement (RFC 9113 §6.7).
 PING_ANSWERED = "h2/9113/6.7/ping-answered"
@@ -350,27 +351,18 @@ class H2Exchange(Exchange):
         return ", ".join(parts) or "nothing"
 
 
-_NAMES = ("DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS", "PUSH_PROMISE", "PING", "GOAWAY")
-_NAMES += ("WINDOW_UPDATE", "CONTINUATION")
-
-
 def _describe_frame(frame: Frame) -> str:
     kind, flags, stream, payload = frame
-    name = _NAMES[kind] if kind < len(_NAMES) else f"type {kind:#x}"
+    name = FrameType(kind).name if kind in FrameType._value2member_map_ else f"type {kind:#x}"
     if _is_probe_ack(frame):
         return "PING ACK (the probe's)"
     if kind == 0x7 and len(payload) >= 8:
         code = int.from_bytes(payload[4:8], "big")
-        return f"GOAWAY {_ERRORS.get(code, hex(code))}"
+        return f"GOAWAY {error_name(code)}"
     if kind == 0x3 and len(payload) == 4:
         code = int.from_bytes(payload, "big")
-        return f"RST_STREAM {stream} {_ERRORS.get(code, hex(code))}"
+        return f"RST_STREAM {stream} {error_name(code)}"
     return f"{name} {stream}" + (f" flags {flags:#x}" if flags else "")
-
-
-_ERRORS = {0x0: "NO_ERROR", 0x1: "PROTOCOL_ERROR", 0x2: "INTERNAL_ERROR", 0x3: "FLOW_CONTROL_ERROR"}
-_ERRORS |= {0x5: "STREAM_CLOSED", 0x6: "FRAME_SIZE_ERROR", 0x7: "REFUSED_STREAM", 0x8: "CANCEL"}
-_ERRORS |= {0x9: "COMPRESSION_ERROR", 0xB: "ENHANCE_YOUR_CALM"}
 
 
 def exchange(
