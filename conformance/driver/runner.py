@@ -93,13 +93,15 @@ async def run_suite(
     options: RunOptions,
     *,
     jobs: int | None = None,
+    heavy_jobs: int | None = None,
     on_case_done: ProgressCallback | None = None,
     control: RunControl | None = None,
     on_case_start: StartCallback | None = None,
     run_one: CaseRunner = run_case,
     down: Mapping[str, str] | None = None,
 ) -> RunResults:
-    """Run every case against every target, ``jobs`` at a time.
+    """Run every case against every target, ``jobs`` at a time, and of the cases tagged
+    ``heavy`` ``heavy_jobs`` per target (default :data:`HEAVY_JOBS`) besides.
 
     A server with a single worker (gunicorn's sync worker, a blocking test server) serves
     one connection at a time: while one case holds it, the others queue and can run out of
@@ -121,7 +123,7 @@ async def run_suite(
     wall_start = time.monotonic()
     semaphore = defer.DeferredSemaphore(jobs or default_jobs())
     cases = [apply_profile(case, options.profile) for case in cases]
-    heavy = {target.name: defer.DeferredSemaphore(HEAVY_JOBS) for target in targets}
+    heavy = {target.name: defer.DeferredSemaphore(heavy_jobs or HEAVY_JOBS) for target in targets}
     work = plan(cases, targets)
 
     def report(target: Target, outcome: CaseOutcome) -> CaseOutcome:

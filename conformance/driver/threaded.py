@@ -48,10 +48,13 @@ class ReactorThread:
         options: RunOptions | None = None,
         *,
         jobs: int | None = None,
+        heavy_jobs: int | None = None,
     ) -> RunResults:
         from conformance.driver.runner import run_suite
 
-        return self.call(run_suite, self.reactor, cases, targets, options or RunOptions(), jobs=jobs)
+        return self.call(
+            run_suite, self.reactor, cases, targets, options or RunOptions(), jobs=jobs, heavy_jobs=heavy_jobs
+        )
 
 
 def reactor_thread() -> ReactorThread:

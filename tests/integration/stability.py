@@ -25,3 +25,13 @@ def runs(name: str, repeated: frozenset[str]) -> int:
             raise ValueError(f"CONFORMANCE_REAL_RUNS={setting!r}: at least 1")
         return count
     return 3 if name in repeated else 1
+
+
+#: How the real-server suites run, for speed: most of a WebSocket suite's time is waiting (a
+#: server that closes its side 5 s after the closing handshake, a big message it never echoes
+#: waited out for 20 s), not work. So more cases are in flight at once than a run's defaults
+#: (32, and one big-message case per target), which are what a user's machine and server are
+#: spared; the verdicts must not depend on it, and the three runs of a repeated server show
+#: that they do not.
+JOBS = 128
+HEAVY_JOBS = 4
