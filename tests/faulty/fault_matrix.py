@@ -227,12 +227,27 @@ class MappedRuns:
         self.only = cover_once({fault: ids & case_ids for fault, ids in self.expected.items()})
         return self.only
 
-    def run(self, cases: Any, targets: Any, options: Any, *, jobs: int | None = None) -> Any:
+    def run(
+        self,
+        cases: Any,
+        targets: Any,
+        options: Any,
+        *,
+        jobs: int | None = None,
+        heavy_jobs: int | None = None,
+    ) -> Any:
         from conformance.driver.runner import run_suite
 
         thread = self.thread
         return thread.call(
-            run_suite, thread.reactor, cases, targets, options, jobs=jobs, run_one=self._run_one
+            run_suite,
+            thread.reactor,
+            cases,
+            targets,
+            options,
+            jobs=jobs,
+            heavy_jobs=heavy_jobs,
+            run_one=self._run_one,
         )
 
     async def _run_one(self, reactor: Any, case: Any, target: Any, options: Any) -> Any:
@@ -257,6 +272,7 @@ def run_confirmed(
     expected: Mapping[str, set[str]],
     *,
     jobs: int = 64,
+    heavy_jobs: int | None = None,
     correct: Iterable[str] = ("PASS",),
 ) -> Matrix:
     """One concurrent run of ``cases`` against ``targets``, then a second look at the suspects.
@@ -265,7 +281,8 @@ def run_confirmed(
     deadline; so a verdict that differs from what ``expected`` (fault -> failing case ids)
     says, or an ERROR, is run again at low concurrency, and that second verdict is the one
     judged. Against a correct configuration (named ``correct...``) the suspects are verdicts
-    other than those in ``correct``. A real change shows in both runs."""
+    other than those in ``correct``. A real change shows in both runs. ``heavy_jobs``: the
+    big-message cases in flight per target in the first run (default: one, as in a user's)."""
     from conformance.verdicts.verdict import Verdict
 
     settled = {Verdict(value) for value in correct}
@@ -275,7 +292,7 @@ def run_confirmed(
         expected = {
             fault: set(case_ids) & ran.get(fault, set(case_ids)) for fault, case_ids in expected.items()
         }
-    results = reactor_thread.run(cases, targets, options, jobs=jobs)
+    results = reactor_thread.run(cases, targets, options, jobs=jobs, heavy_jobs=heavy_jobs)
     found = verdicts_by_target(results)
     by_id = {case.id: case for case in cases}
     by_name = {target.name: target for target in targets}

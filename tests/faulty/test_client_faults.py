@@ -50,7 +50,7 @@ from fault_matrix import (
 )
 
 from conformance.client_cli import client_cases_dir, reference_command
-from conformance.driver import client_process, client_role, runner
+from conformance.driver import client_process, client_role
 from conformance.driver.client_role import ClientTarget, run_client_case
 from conformance.driver.interpreter import RunOptions
 from conformance.scenario.loader import load_cases
@@ -124,13 +124,8 @@ def launch(suite: Suite) -> Iterator[Launch]:
 def matrix(reactor_thread: Any, suite: Suite, cases: Any, launch: Launch) -> Matrix:
     # A client that hangs is ended after 3 s here (10 s in a real run): the faults that hang
     # are many, and a process that never exits decides nothing more after 3 s than after 10.
-    saved = client_role.START_GRACE, runner.HEAVY_JOBS
+    saved = client_role.START_GRACE
     client_role.START_GRACE = 3.0
-    # Big-message cases run one at a time per client (HEAVY_JOBS), to spare the machine; a
-    # fault that never echoes a fragmented message waits out each one's 20 s budget, 16 of them
-    # in a row: most of the matrix's seven minutes. Eight at a time (a few MiB each) cut it to
-    # two and a half.
-    runner.HEAVY_JOBS = 8
     try:
         targets = [
             faulty(suite, launch, CORRECT, ()),
@@ -139,11 +134,21 @@ def matrix(reactor_thread: Any, suite: Suite, cases: Any, launch: Launch) -> Mat
         ]
         options = RunOptions(timeout=2.0, retry_budget=0)
         expected = suite.map.expected()
+        # Big-message cases run one at a time per client in a user's run, to spare the
+        # machine; a fault that never echoes a fragmented message waits out each one's 20 s
+        # budget, 16 of them in a row: most of the matrix's seven minutes. Eight at a time (a
+        # few MiB each) cut it to two and a half.
         return run_confirmed(
-            MappedRuns(reactor_thread, expected, run_client_case), cases, targets, options, expected, jobs=16
+            MappedRuns(reactor_thread, expected, run_client_case),
+            cases,
+            targets,
+            options,
+            expected,
+            jobs=16,
+            heavy_jobs=8,
         )
     finally:
-        client_role.START_GRACE, runner.HEAVY_JOBS = saved
+        client_role.START_GRACE = saved
 
 
 @pytest.fixture(scope="module")
