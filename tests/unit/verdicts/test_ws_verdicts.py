@@ -43,6 +43,22 @@ def test_fail_accepts_the_code_then_waits_for_the_tcp_close() -> None:
     assert isinstance(echoed, Mismatch)
 
 
+def test_a_client_exit_seen_before_the_wire_event_it_follows_decides_nothing() -> None:
+    """In client mode the client's exit is observed beside the wire, and may be seen before
+    the reset or close frame the client wrote before it exited: the wire decides."""
+    from conformance.verdicts.client import ClientExited
+
+    exited = ClientExited(status=1)
+    pattern = ClosePattern(codes=(1002,), failing=True)
+    dropped = pattern.evaluate(obs(exited, ConnectionClosed(reset=True)), START)
+    assert isinstance(dropped, Matched) and dropped.grade is Grade.NON_STRICT
+    closed = pattern.evaluate(obs(exited, close(1002), ConnectionClosed()), START)
+    assert isinstance(closed, Matched) and closed.grade is Grade.PASS
+    assert isinstance(pattern.evaluate(obs(exited), START), Pending)
+    echoed = Message(opcode=1, payload=b"x", length=1, digest="")
+    assert isinstance(pattern.evaluate(obs(exited, echoed), START), Mismatch)
+
+
 def test_close_wants_its_code_and_nothing_after_the_close_frame() -> None:
     pattern = ClosePattern(codes=(1000,), no_code=True, clean=True)
     assert isinstance(pattern.evaluate(obs(close(None), ConnectionClosed()), START), Matched)
