@@ -81,7 +81,11 @@ def test_real_client_verdicts_over_tls_are_those_over_tcp(reactor_thread, tmp_pa
     if command is None:
         real_clients.check(reactor_thread, suite, name, None, {})  # skips, or fails under CI
     tls = ListenerTLS.create(tmp_path)
-    verdicts = real_clients.run(reactor_thread, suite, name, command, keep, tls=tls)
-    assert verdicts, "no case ran"
-    not_passed = {case_id: verdict for case_id, verdict in verdicts.items() if verdict != "PASS"}
-    assert not_passed == {case_id: v for case_id, v in expected.items() if case_id in verdicts}
+    seen = real_clients.run(reactor_thread, suite, name, command, keep, tls=tls)
+    assert seen, "no case ran"
+    differences = {
+        case_id: f"pinned {expected.get(case_id, 'PASS')}, got {case.verdict}: {case.observed[:400]}"
+        for case_id, case in sorted(seen.items())
+        if case.verdict != expected.get(case_id, "PASS")
+    }
+    assert differences == {}
