@@ -253,7 +253,7 @@ class Fuzzer:
                 idle=self.bounds.idle,
             )
             exchanges[target.name] = result
-            found = h2.signatures(target.name, result, wanted, sent, drawn=item.frames)
+            found = h2.signatures(target.name, result, wanted, sent, drawn=(*item.seed, *item.frames))
             why = self._liveness(target)
             if why:
                 crashed[target.name] = why
@@ -405,7 +405,7 @@ class Fuzzer:
         if self._strategy is None and self.suite == "h2":
             from conformance.fuzz import h2
 
-            self._strategy = h2.h2_inputs()
+            self._strategy = h2.h2_inputs(seeds=h2.suite_seeds())
         if self._strategy is None and self.suite == "ws":
             from conformance.fuzz import ws
 

@@ -445,7 +445,12 @@ def h2_case_text(finding: Finding, fuzzer: Fuzzer, *, command_line: str = "") ->
         cuts.append(str(at))
     split = f", split: [{', '.join(cuts)}], delay_ms: {WRITE_DELAY_MS}" if cuts else ""
     lines.append("      # HEADERS stream 1 (GET /, END_STREAM, END_HEADERS), then:")
-    for frame in item.frames:
+    seed = getattr(item, "seed", ())
+    if seed:
+        lines.append("      #   the frames of a bundled case (streams two up from its own):")
+    for number, frame in enumerate((*seed, *item.frames)):
+        if seed and number == len(seed) and item.frames:
+            lines.append("      #   then the drawn frames:")
         lines.append(
             f"      #   type {frame.type:#04x}, flags {frame.flags:#04x}, stream {frame.stream}, "
             f"payload {frame.payload.hex() or '(empty)'}"

@@ -1,12 +1,17 @@
 """HTTP/2 inputs and their oracles (``--suite h2``).
 
 An input is a valid request (a HEADERS frame on stream 1: GET ``/``, END_STREAM and
-END_HEADERS) plus a list of extra frames, each drawn as one record of data: its type (the
-ten of RFC 9113 and an unknown one), flags, stream, a short payload and a declared length
-off by up to two; then a PING whose acknowledgement shows that the server processed every
-frame before it (RFC 9113 §6.7: frames are processed in order); and the offsets where the
-bytes are cut into TCP writes. Shrinking deletes frames and simplifies what is left. The
-connection preface and an empty SETTINGS frame go first, as a client sends them.
+END_HEADERS), optionally the frames one of the h2 suite's cases sends (its seed, on streams
+two up from the case's, so as not to meet the request), plus a list of extra frames, each
+drawn as one record of data: its type (the ten of RFC 9113 and an unknown one), flags,
+stream, a payload and a declared length off by up to two; a HEADERS, PUSH_PROMISE or
+CONTINUATION payload may be drawn as a field block of HPACK representations instead of bytes
+(indexed fields in and past the tables, literals of each indexing kind, table size updates,
+Huffman strings padded wrong, lengths that lie). Then a PING whose acknowledgement shows that
+the server processed every frame before it (RFC 9113 §6.7: frames are processed in order);
+and the offsets where the bytes are cut into TCP writes. Shrinking deletes frames, drops the
+seed, and simplifies what is left. The connection preface and an empty SETTINGS frame go
+first, as a client sends them.
 
 What RFC 9113 asks of the server is read from the bytes as the server reads them, frame by
 frame (:func:`due`): the first frame that the RFC says the server MUST treat as a connection
@@ -34,9 +39,12 @@ import select
 import socket
 import time
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from hypothesis import strategies as st
 
+from conformance.codecs import h2hpack as hp
 from conformance.codecs.h2frames import ErrorCode, FrameType, encode_frame, error_name
 from conformance.fuzz.oracles import Signature
 from conformance.fuzz.wire import FUZZ_WRITE_DELAY_MS, Counters, Exchange
@@ -74,6 +82,8 @@ class H2Frame:
 class H2Input:
     frames: tuple[H2Frame, ...] = ()
     splits: tuple[int, ...] = ()
+    #: the frames of a suite case (:func:`suite_seeds`), sent as they are before ``frames``
+    seed: tuple[H2Frame, ...] = ()
 
     method = "GET"
 
@@ -82,9 +92,11 @@ class H2Input:
         return self.frames
 
     def body(self) -> bytes:
-        """Everything after our SETTINGS: the request, the extra frames, the probe PING."""
+        """Everything after our SETTINGS: the request, the seed's frames, the extra frames,
+        the probe PING."""
         request = encode_frame(0x1, REQUEST_BLOCK, flags=END_STREAM_END_HEADERS, stream_id=1)
-        return request + b"".join(frame.encode() for frame in self.frames) + PROBE_FRAME
+        drawn = b"".join(frame.encode() for frame in (*self.seed, *self.frames))
+        return request + drawn + PROBE_FRAME
 
     def writes(self) -> list[bytes]:
         data = self.body()
@@ -105,16 +117,21 @@ class H2Input:
         kinds = {f"frame-{frame.type:#x}" for frame in self.frames}
         if len(self.writes()) > 1:
             kinds.add("split")
+        if self.seed:
+            kinds.add("suite-seed")
         return kinds
 
     def describe(self) -> str:
-        return (
-            ", ".join(f"type {f.type:#x} flags {f.flags:#x} stream {f.stream}" for f in self.frames)
-            or "GET only"
-        )
+        drawn = ", ".join(f"type {f.type:#x} flags {f.flags:#x} stream {f.stream}" for f in self.frames)
+        if self.seed:
+            seeded = f"{len(self.seed)} frames of a suite case"
+            return f"{seeded}, then {drawn}" if drawn else seeded
+        return drawn or "GET only"
 
 
-KIND_NAMES = (*(f"frame-{kind:#x}" for kind in FRAME_TYPES), "split")
+KIND_NAMES = (*(f"frame-{kind:#x}" for kind in FRAME_TYPES), "split", "suite-seed")
+#: The frame types whose payload is a field block (RFC 9113 §4.3).
+FIELD_BLOCK_TYPES = (0x1, 0x5, 0x9)
 
 
 def decode_frame(record: bytes, payload: bytes) -> H2Frame:
@@ -127,15 +144,129 @@ def decode_frame(record: bytes, payload: bytes) -> H2Frame:
     )
 
 
-def h2_inputs(*, max_frames: int = 5) -> st.SearchStrategy[H2Input]:
-    frame = st.tuples(st.binary(min_size=5, max_size=5), st.binary(max_size=12)).map(
-        lambda r: decode_frame(*r)
+#: Field names and values the drawn literals use: request pseudo-fields, fields RFC 9113
+#: §8.2.2 forbids, a name with an uppercase letter, and values with bytes §8.2.1 rejects.
+NAMES = (
+    b":path",
+    b":method",
+    b":authority",
+    b":scheme",
+    b":status",
+    b"connection",
+    b"te",
+    b"x-a",
+    b"X-B",
+    b"",
+)
+VALUES = (b"/", b"GET", b"localhost", b"trailers", b"keep-alive", b"a", b"", b" a", b"a\r\nb", b"\x00")
+INDEXING = ("without", "incremental", "never")
+HUFFMAN = (None, "zero-padding", "long-padding", "eos")
+
+
+def _representation(record: bytes) -> hp.Indexed | hp.Literal | hp.SizeUpdate:
+    """One HPACK representation from 6 drawn bytes: an index up to a little past the static
+    table (62 and on name dynamic entries, which may not exist), a literal, or a size update."""
+    kind, index, name, value, how, length = record
+    if kind % 5 == 0:
+        return hp.SizeUpdate(size=(index * 64) % 8192)
+    if kind % 5 == 1:
+        return hp.Indexed(index=index % 70)
+    text = VALUES[value % len(VALUES)]
+    huffman = (how // 3) % 2 == 1
+    return hp.Literal(
+        name=NAMES[name % len(NAMES)],
+        value=text,
+        name_index=((index % 70) or None) if kind % 5 == 2 else None,
+        indexing=INDEXING[how % 3],
+        huffman=huffman,
+        huffman_variant=HUFFMAN[(how // 6) % 4] if huffman else None,
+        # a declared length one off either way (of a string sent as it is)
+        value_length=max(0, len(text) + (length % 3) - 1) if not huffman and length % 8 == 0 else None,
     )
+
+
+def hpack_blocks(*, max_size: int = 4) -> st.SearchStrategy[bytes]:
+    """Field blocks as lists of HPACK representations (RFC 7541 §6), each drawn as 6 bytes."""
+    return st.lists(st.binary(min_size=6, max_size=6), max_size=max_size).map(
+        lambda records: hp.encode_block(_representation(record) for record in records)
+    )
+
+
+def h2_inputs(
+    *, max_frames: int = 5, seeds: tuple[tuple[H2Frame, ...], ...] = ()
+) -> st.SearchStrategy[H2Input]:
+    """Inputs, seeded from ``seeds`` (see :func:`suite_seeds`; the first choice, which
+    shrinking goes back to, is no seed)."""
+
+    def frame(record: bytes, payload: bytes, block: bytes) -> H2Frame:
+        drawn = decode_frame(record, payload)
+        if drawn.type in FIELD_BLOCK_TYPES and record[3] % 2:  # a field block of representations
+            prefix = drawn.payload[:4] if drawn.type == 0x5 else b""  # PUSH_PROMISE: the promised id
+            return H2Frame(drawn.type, drawn.flags, drawn.stream, prefix + block, drawn.length_delta)
+        return drawn
+
+    frames = st.builds(frame, st.binary(min_size=5, max_size=5), st.binary(max_size=12), hpack_blocks())
     return st.builds(
         H2Input,
-        frames=st.lists(frame, max_size=max_frames).map(tuple),
+        frames=st.lists(frames, max_size=max_frames).map(tuple),
         splits=st.lists(st.integers(0, 10_000), max_size=2).map(tuple),
+        # Half the inputs have no seed: a seed's HEADERS opens a stream, after which nothing
+        # is decided (a hang or a rule needs the frames before the PING read alike in every
+        # state). An index, not sampled_from: its repr would hold every seed.
+        seed=st.one_of(st.just(()), st.integers(0, len(seeds) - 1).map(seeds.__getitem__))
+        if seeds
+        else st.just(()),
     )
+
+
+@cache
+def suite_seeds(
+    cases_dir: Path | None = None, *, max_frames: int = 8, max_bytes: int = 512
+) -> tuple[tuple[H2Frame, ...], ...]:
+    """The frames each case of the h2 suite sends on its first connection, after the preface
+    and SETTINGS the harness sends for it: rendered for a target at 127.0.0.1 as the harness
+    renders them, read back frame by frame, their stream identifiers moved two up (so that
+    the input's own request on stream 1 stays the only one there). Cases whose bytes need the
+    target's settings or a response (a captured value), that send their own preface, or
+    that send more than ``max_frames`` frames or ``max_bytes`` bytes, give none."""
+    from conformance.scenario import bundled_cases_dir
+    from conformance.scenario.loader import load_cases
+    from conformance.scenario.model import Connect, Send
+    from conformance.scenario.templates import TargetContext
+
+    context = TargetContext(host="127.0.0.1", port=80, authority="127.0.0.1", path="/", scheme="h2c")
+    found: set[tuple[H2Frame, ...]] = set()
+    for case in load_cases([cases_dir or bundled_cases_dir() / "h2"]):
+        if case.protocol != "h2":
+            continue
+        steps = list(case.steps)
+        if steps and isinstance(steps[0], Connect):
+            if steps[0].mode != "h2" or steps[0].options is not None:
+                continue  # another opening (h2c upgrade, our own preface, settings of its own)
+            steps = steps[1:]
+        data = b""
+        for step in steps:
+            if isinstance(step, Connect):
+                break  # only the first connection
+            if not isinstance(step, Send):
+                continue
+            try:
+                data += step.payload.render(context)
+            except Exception:  # noqa: BLE001 - bytes that need the target (settings, captures)
+                data = b""
+                break
+            if len(data) > max_bytes:
+                break
+        frames, end = parse_frames(data)
+        if not data or end != len(data) or len(data) > max_bytes or len(frames) > max_frames:
+            continue
+        found.add(
+            tuple(
+                H2Frame(kind, flags, stream + 2 if stream else 0, payload)
+                for kind, flags, stream, payload in frames
+            )
+        )
+    return tuple(sorted(found, key=lambda seq: (len(seq), sum(len(f.payload) for f in seq), repr(seq))))
 
 
 # -- what the input asks of the server
@@ -461,14 +592,15 @@ def signatures(
 
 
 #: Violations our own frames may have timed: a window or a setting changed while the server's
-#: frames were in flight (a drawn SETTINGS), so not counted when the input has one.
+#: frames were in flight (a SETTINGS of ours, drawn or a seed's), so not counted when the
+#: input has one.
 TIMED_BY_SETTINGS = frozenset(
     {
         "h2-data-beyond-window",
         "h2-push-disabled",
         "h2-frame-too-large",
         "h2-hpack-error",
-        "h2-missing-size-update",
+        "hpack-missing-size-update",
     }
 )
 

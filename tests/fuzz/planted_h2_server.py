@@ -18,6 +18,11 @@ the suite gives the bugged server its twin's verdicts, and only fuzzing finds it
   0x1 (the suite sends extension frames of other types), its responses carry ``Connection: keep-alive``, a connection-specific field RFC 9113
   §8.2.2 forbids.
 
+The twin is the h2 library with two corrections, where seeded fuzzing found the library
+breaking a rule the suite's cases do not reach: an RST_STREAM on an idle stream above the one
+a request opened (the suite's case resets stream 1 before any request) is the connection
+error RFC 9113 §6.4 requires, and a HEAD request gets no content (RFC 9110 §9.3.2).
+
 Run: ``python planted_h2_server.py --port N --bug crash``.
 """
 
@@ -28,6 +33,7 @@ import socket
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.exceptions
 from planted_listener import serve_forever  # a sibling: this file runs as a script
@@ -46,11 +52,13 @@ class Planted:
         self.seen_preface = False
         self.stalled = False
         self.connection_field = False
+        self.highest = 0  # the highest stream a HEADERS frame of ours has named
+        self.idle_reset = False  # an RST_STREAM on an idle stream came: the connection's end
 
     def feed(self, data: bytes) -> bytes:
         """The bytes the h2 library gets of ``data``."""
-        if self.bug == "none":
-            return data
+        if self.idle_reset:
+            return b""
         self.raw += data
         passed = b""
         if not self.seen_preface:
@@ -72,6 +80,13 @@ class Planted:
                 return passed
             if self.bug == "invalid" and kind == 0xFA and flags & 0x1:
                 self.connection_field = True
+            stream = int.from_bytes(frame[5:9], "big") & 0x7FFFFFFF
+            if kind == 0x1 and stream % 2:
+                self.highest = max(self.highest, stream)
+            if kind == 0x3 and stream % 2 and stream > self.highest:
+                self.idle_reset = True  # the twin's correction: RFC 9113 §6.4
+                self.raw = b""
+                return passed
             passed += frame
         return passed
 
@@ -102,8 +117,14 @@ def serve(sock: socket.socket, bug: str) -> None:
                     fields = [(":status", "200"), ("content-length", "8")]
                     if planted.connection_field:
                         fields.append(("connection", "keep-alive"))
-                    connection.send_headers(event.stream_id, fields, end_stream=False)
-                    connection.send_data(event.stream_id, b"planted\n", end_stream=True)
+                    head = (b":method", b"HEAD") in [(bytes(n), bytes(v)) for n, v in event.headers]
+                    connection.send_headers(event.stream_id, fields, end_stream=head)
+                    if not head:
+                        connection.send_data(event.stream_id, b"planted\n", end_stream=True)
+            if planted.idle_reset:
+                connection.close_connection(error_code=h2.errors.ErrorCodes.PROTOCOL_ERROR)
+                sock.sendall(connection.data_to_send())
+                return
             sock.sendall(connection.data_to_send())
     except (OSError, h2.exceptions.H2Error):
         return

@@ -136,3 +136,72 @@ def test_every_input_is_read_to_a_due_without_error(item: H2Input) -> None:
     assert wanted.kind in ("", "error", "ack")
     if all(frame.length_delta == 0 for frame in item.frames) and wanted.kind == "":
         assert wanted.frame  # something stopped the reading: it says what
+
+
+def test_the_suite_seeds_are_the_frames_its_cases_send_moved_off_the_request_stream() -> None:
+    seeds = h2.suite_seeds()
+    assert len(seeds) > 100  # most h2 cases send bytes that need nothing of the target
+    assert seeds == tuple(
+        sorted(seeds, key=lambda seq: (len(seq), sum(len(f.payload) for f in seq), repr(seq)))
+    )
+    kinds = {frame.type for seed in seeds for frame in seed}
+    assert {0x0, 0x1, 0x2, 0x3, 0x4, 0x6, 0x7, 0x8, 0x9} <= kinds
+    for seed in seeds:
+        assert 1 <= len(seed) <= 8
+        assert all(frame.stream != 1 for frame in seed)  # the input's own request keeps stream 1
+        body = H2Input(seed=seed).body()
+        frames, end = h2.parse_frames(body)
+        assert end == len(body) and len(frames) == len(seed) + 2  # the request, the seed, the PING
+    # The case that sends CONTINUATION on stream 0 is one of them, its stream left at 0.
+    continuation = [s for s in seeds if any(f.type == 0x9 and f.stream == 0 for f in s)]
+    assert continuation
+
+
+def test_a_field_block_is_drawn_as_hpack_representations() -> None:
+    indexed = h2._representation(bytes([1, 2, 0, 0, 0, 1]))  # kind 1: indexed, index 2
+    assert hp_bytes(indexed) == b"\x82"
+    update = h2._representation(bytes([0, 2, 0, 0, 0, 1]))  # kind 0: a table size update
+    assert hp_bytes(update) == b"\x3f\x61"  # 128, RFC 7541 §6.3
+    literal = h2._representation(bytes([3, 0, 5, 0, 0, 1]))  # a new name, without indexing, no Huffman
+    assert hp_bytes(literal) == b"\x00\x0aconnection\x01/"
+    lying = h2._representation(bytes([3, 0, 5, 0, 0, 0]))  # the value's length one short
+    assert hp_bytes(lying) == b"\x00\x0aconnection\x00/"
+    empty = h2._representation(bytes([3, 0, 5, 6, 0, 0]))  # an empty value cannot be one short
+    assert hp_bytes(empty) == b"\x00\x0aconnection\x00"
+    for record in range(256):  # every kind, index, indexing and Huffman form encodes
+        hp_bytes(
+            h2._representation(bytes([record % 5, record, record % 10, record % 10, record, record % 16]))
+        )
+    never = h2._representation(bytes([2, 4, 0, 0, 2 + 3, 1]))  # name index 4, never indexed, Huffman
+    assert hp_bytes(never)[:1] == b"\x14" and hp_bytes(never)[1] & 0x80  # §6.2.3, H bit
+
+
+def hp_bytes(representation: object) -> bytes:
+    from conformance.codecs import h2hpack as hp
+
+    return hp.encode_block([representation])  # type: ignore[list-item]
+
+
+@QUICK
+@given(h2.h2_inputs(seeds=h2.suite_seeds()))
+def test_every_seeded_input_encodes_and_is_read_to_a_due(item: H2Input) -> None:
+    body = item.body()
+    assert body.endswith(h2.PROBE_FRAME)
+    if all(frame.length_delta == 0 for frame in item.frames):
+        frames, end = h2.parse_frames(body)
+        assert end == len(body) and len(frames) == 2 + len(item.seed) + len(item.frames)
+    assert h2.due(body).kind in ("", "error", "ack")
+    assert ("suite-seed" in item.kinds()) == bool(item.seed)
+
+
+def test_the_violations_a_settings_of_ours_may_time_are_codes_the_reader_gives() -> None:
+    """A name that is no code would leave the violation it meant counted as a finding."""
+    from pathlib import Path
+
+    import conformance
+
+    source = "".join(
+        path.read_text(encoding="utf-8") for path in Path(conformance.__file__).parent.rglob("*.py")
+    )
+    for code in h2.TIMED_BY_SETTINGS:
+        assert source.count(f'"{code}"') >= 2, code  # defined where the reader gives it, and here
