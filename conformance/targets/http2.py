@@ -149,6 +149,7 @@ class FrameFilter:
         self.in_field_block = False  # HEADERS without END_HEADERS seen, CONTINUATION due
         self.client_goaway = False
         self.resets = self.control_frames = self.empty_frames = 0
+        self.highest_stream = 0  # the highest stream a client HEADERS frame has named
 
     def admit(self, frame_type: int, flags: int, stream_id: int, payload: bytes) -> bytes | None:
         if self.first:
@@ -158,6 +159,8 @@ class FrameFilter:
                 # ends with a SETTINGS frame; anything else is a PROTOCOL_ERROR.
                 raise h2.exceptions.ProtocolError("the first frame is not SETTINGS")
         self._count(frame_type, flags, payload)
+        if frame_type == _HEADERS and stream_id % 2:
+            self.highest_stream = max(self.highest_stream, stream_id)
         if self.in_field_block:
             # h2 itself rejects any frame in the middle of a field block (§6.10).
             self.in_field_block = not (frame_type == _CONTINUATION and flags & _END_HEADERS)
@@ -165,6 +168,11 @@ class FrameFilter:
         if frame_type in (_HEADERS, _PUSH_PROMISE) and not flags & _END_HEADERS:
             self.in_field_block = True
             return payload
+        if frame_type == _RST_STREAM and stream_id % 2 and stream_id > self.highest_stream:
+            # https://www.rfc-editor.org/rfc/rfc9113#section-6.4: RST_STREAM on an idle stream
+            # is a PROTOCOL_ERROR; h2 takes one numbered above an opened stream for a reset
+            # of a closed stream (§5.1.1 closes only the idle streams below a new one).
+            raise h2.exceptions.ProtocolError("RST_STREAM on an idle stream")
         if frame_type == _SETTINGS and flags & _ACK and payload:
             # https://www.rfc-editor.org/rfc/rfc9113#section-6.5: a SETTINGS ACK with a
             # payload is a connection error of type FRAME_SIZE_ERROR (h2 says PROTOCOL_ERROR).

@@ -84,6 +84,7 @@ FAULTS: dict[str, str] = {
     "wrong-error-code-frame-size": "answers an oversized frame with FLOW_CONTROL_ERROR, not FRAME_SIZE_ERROR",
     # stream states and identifiers (§5.1, §5.1.1, §5.1.2)
     "accept-frame-on-idle-stream": "accepts DATA, RST_STREAM and WINDOW_UPDATE on an idle stream",
+    "idle-rst-above-open-ok": "ignores RST_STREAM on an idle stream numbered above one a request opened",
     "accept-even-stream-id": "accepts a client-initiated stream with an even identifier",
     "accept-lower-stream-id": "accepts a new stream whose identifier is lower than one already used",
     "accept-data-after-end-stream": "ignores DATA on a stream the client has ended with END_STREAM",
@@ -922,9 +923,11 @@ class FaultyH2(protocol.Protocol):
         if stream_id == 0:
             return
         if self.is_idle(stream_id):
-            if not self.fault("accept-frame-on-idle-stream"):
-                raise ConnectionFault(PROTOCOL_ERROR, "RST_STREAM on an idle stream")
-            return
+            if self.fault("accept-frame-on-idle-stream"):
+                return
+            if self.fault("idle-rst-above-open-ok") and 0 < self.highest_client_stream < stream_id:
+                return  # as the h2 library does: taken for a reset of a closed stream
+            raise ConnectionFault(PROTOCOL_ERROR, "RST_STREAM on an idle stream")
         # §10.5 (CVE-2023-44487): streams opened and reset at once cost the server work the
         # client does not pay for. Every reset counts, also of a stream answered already.
         self.resets += 1

@@ -430,8 +430,18 @@ def test_filter_leaves_frames_inside_a_field_block_to_h2() -> None:
 
 
 def test_filter_counts_floods() -> None:
+    request = (1, 0x5, 1, b"\x82\x86\x84")
     with pytest.raises(h2.exceptions.DenialOfServiceError):
-        admitted(*[(3, 0, 1, b"\0\0\0\x08")] * (RESET_CAP + 1))
+        admitted(request, *[(3, 0, 1, b"\0\0\0\x08")] * (RESET_CAP + 1))
+
+
+def test_filter_rejects_rst_stream_on_an_idle_stream_above_an_opened_one() -> None:
+    """RFC 9113 §6.4 and §5.1.1: after a request on stream 1, stream 3 is idle; h2 would take
+    an RST_STREAM on it for the reset of a closed stream."""
+    request = (1, 0x5, 1, b"\x82\x86\x84")
+    admitted(request, (3, 0, 1, b"\0\0\0\x08"))  # the request's own stream: not idle
+    with pytest.raises(h2.exceptions.ProtocolError, match="idle"):
+        admitted(request, (3, 0, 3, b"\0\0\0\x08"))
 
 
 # -- the h2c upgrade (RFC 7540 §3.2) on the plain port
