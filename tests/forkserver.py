@@ -1,22 +1,26 @@
-"""Start a Python client per case in about 10 ms instead of about 100: a fork server.
+r"""Start a Python client per case in about 10 ms instead of 100 to 700: a fork server.
 
-The client fault matrix (``test_client_faults.py``) starts a client process per case and
-configuration, thousands of them; most of each start is the interpreter importing the same
-modules and compiling the same script again. Here one server process imports the clients
-once, and each case's command is a small launcher that the harness starts as it starts any
-client:
+The client fault matrix (``faulty/test_client_faults.py``) and the real clients' pins
+(``integration/real_clients.py``) start a client process per case, thousands of them; most of
+each start is the interpreter importing the same modules (aiohttp alone takes 0.6 s) and
+compiling the same script again. Here one server process imports them once, and each case's
+command is a small launcher that the harness starts as it starts any client:
 
-    python -I -S launch.py SOCKET MODULE [ARG]...
+    python -I -S launch.py SOCKET PROGRAM [ARG]...
 
-The launcher (``launch.py``) passes its standard input, output and error and its arguments to the server over
-a Unix socket; the server forks, and the child runs ``MODULE`` as ``__main__`` (as ``python -m
-MODULE ARG...`` would) on the launcher's files; the launcher exits with the child's status.
+The launcher (``launch.py``) passes its standard input, output and error and its arguments to
+the server over a Unix socket; the server forks, and the child runs ``PROGRAM`` as
+``__main__`` on the launcher's files: a module as ``python -m MODULE ARG...`` would, a script
+(a path ending in ``.py``) as ``python SCRIPT ARG...`` would; the launcher exits with the
+child's status.
 So what the harness sees is what it sees of any client: a process in a session of its own
 that writes to its output and exits with a status. When the harness kills the launcher, the
 server sees its end of the socket close and kills the child, so no client outlives its case.
 
-The server (``python forkserver.py SOCKET [--path DIR]... MODULE...``) is run by
-:func:`running`, which stops it and every child still running when the test is done.
+The server (``python forkserver.py SOCKET [--path DIR]... [--preload MODULE]... PROGRAM...``)
+is run by :func:`running`, which stops it and every child still running when the test is
+done. A script's own imports are not run ahead (the script runs only in the child): the
+modules it needs are ``--preload``\ ed.
 """
 
 from __future__ import annotations
@@ -26,21 +30,27 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 
-def serve(path: str, modules: list[str]) -> None:  # noqa: C901 - one event loop, read whole
-    """Import ``modules``, then fork a child per launcher until SIGTERM or standard input
-    closes; every child still running is killed on the way out."""
+def serve(path: str, names: list[str], preload: Sequence[str] = ()) -> None:  # noqa: C901 - one event loop, read whole
+    """Import ``preload`` and the modules of ``names``, then fork a child per launcher until
+    SIGTERM or standard input closes; every child still running is killed on the way out."""
     import importlib.util
     import selectors
     import signal
 
+    for name in preload:
+        importlib.import_module(name)
     # What each module imports is imported here once; the module itself runs in the child, as
-    # __main__, from its code compiled here once.
+    # __main__, from its code compiled here once. A script is compiled only.
     programs: dict[str, tuple[Any, Any]] = {}
-    for name in modules:
+    for name in names:
+        if name.endswith(".py"):
+            with open(name, "rb") as source:
+                programs[name] = (name, compile(source.read(), name, "exec"))
+            continue
         importlib.import_module(name)
         spec = importlib.util.find_spec(name)
         programs[name] = (spec, spec.loader.get_code(name))
@@ -138,9 +148,10 @@ def _fork(launcher: socket.socket, programs: dict[str, tuple[Any, Any]]) -> int 
         # launchers' (whose end must close when their own child ends).
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         spec, compiled = programs[module]
-        sys.argv = [spec.origin, *args]
+        origin = spec if isinstance(spec, str) else spec.origin  # a script's path, or a module's
+        sys.argv = [origin, *args]
         main = types.ModuleType("__main__")
-        main.__file__, main.__spec__ = spec.origin, spec
+        main.__file__, main.__spec__ = origin, None if isinstance(spec, str) else spec
         sys.modules["__main__"] = main
         try:
             exec(compiled, main.__dict__)
@@ -165,9 +176,12 @@ def _fork(launcher: socket.socket, programs: dict[str, tuple[Any, Any]]) -> int 
 
 
 @contextlib.contextmanager
-def running(modules: list[str], paths: list[str]) -> Iterator[Callable[[str, list[str]], str]]:
-    """A fork server with ``modules`` imported (``paths`` first on its ``sys.path``), as a
-    function of a module and its arguments to the command that runs it through the server."""
+def running(
+    programs: list[str], paths: list[str], preload: list[str] | None = None
+) -> Iterator[Callable[[str, list[str]], str]]:
+    """A fork server ready to run ``programs`` (modules, or scripts by their paths ending in
+    ``.py``) with ``preload`` imported (``paths`` first on its ``sys.path``), as a function of
+    a program and its arguments to the command that runs it through the server."""
     import shlex
     import subprocess
     import tempfile
@@ -175,7 +189,10 @@ def running(modules: list[str], paths: list[str]) -> Iterator[Callable[[str, lis
     with tempfile.TemporaryDirectory(prefix="forkserver-") as directory:
         path = os.path.join(directory, "socket")
         options = [word for directory_ in paths for word in ("--path", directory_)]
-        server = subprocess.Popen([sys.executable, __file__, path, *options, *modules], stdin=subprocess.PIPE)
+        options += [word for module in preload or () for word in ("--preload", module)]
+        server = subprocess.Popen(
+            [sys.executable, __file__, path, *options, *programs], stdin=subprocess.PIPE
+        )
         try:
             deadline = time.monotonic() + 60
             while not os.path.exists(path):
@@ -201,7 +218,11 @@ def running(modules: list[str], paths: list[str]) -> Iterator[Callable[[str, lis
 
 if __name__ == "__main__":
     socket_path, rest = sys.argv[1], sys.argv[2:]
-    while rest[:1] == ["--path"]:
-        sys.path.insert(0, rest[1])
+    preloaded: list[str] = []
+    while rest[:1] in (["--path"], ["--preload"]):
+        if rest[0] == "--path":
+            sys.path.insert(0, rest[1])
+        else:
+            preloaded.append(rest[1])
         rest = rest[2:]
-    serve(socket_path, rest)
+    serve(socket_path, rest, preloaded)

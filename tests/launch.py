@@ -1,9 +1,9 @@
 """The launcher of a client run by the fork server (``forkserver.py``):
 
-    python -I -S launch.py SOCKET MODULE [ARG]...
+    python -I -S launch.py SOCKET PROGRAM [ARG]...
 
 It hands its standard input, output and error and its arguments to the server, waits for the
-child that runs ``MODULE`` on them, and exits with the child's status (128 + the signal that
+child that runs ``PROGRAM`` (a module, or a script's path) on them, and exits with the child's status (128 + the signal that
 ended it, as a shell reports it). Kept to what the interpreter has loaded at start and the
 C socket module, since it runs once per case: about 10 ms where the client itself took 100.
 """

@@ -20,8 +20,10 @@ when the verdicts were pinned: the same verdicts three times). The verdicts were
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from real_clients import Pin, check, expected_verdicts, python_adapter
+from real_clients import Pin, check, expected_verdicts, forked_adapters, python_adapter
 
 FAIL, NON_STRICT = "FAIL", "NON-STRICT"
 PREFIX = "client/h1/"
@@ -271,6 +273,14 @@ def clients() -> dict[str, str]:
         "aiohttp": python_adapter("aiohttp_h1.py", "aiohttp"),
     }
     return {name: command for name, command in found.items() if command is not None}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _adapters_forked() -> Iterator[None]:
+    """The adapters start through a fork server (real_clients.forked_adapters): the verdicts
+    are the same, the test a fraction of the time."""
+    with forked_adapters():
+        yield
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

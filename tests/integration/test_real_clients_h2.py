@@ -21,9 +21,10 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
 
 import pytest
-from real_clients import Pin, check, expected_verdicts, python_adapter
+from real_clients import Pin, check, expected_verdicts, forked_adapters, python_adapter
 
 FAIL, NON_STRICT, UNIMPLEMENTED = "FAIL", "NON-STRICT", "UNIMPLEMENTED"
 PREFIX = "client/h2/9113/"
@@ -289,6 +290,14 @@ def clients() -> dict[str, str]:
         "h2": python_adapter("h2_plain.py", "h2"),
     }
     return {name: command for name, command in found.items() if command is not None}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _adapters_forked() -> Iterator[None]:
+    """The adapters start through a fork server (real_clients.forked_adapters): the verdicts
+    are the same, the test a fraction of the time."""
+    with forked_adapters():
+        yield
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -23,10 +23,19 @@ import os
 import shlex
 import shutil
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_clients import ADAPTERS, Pin, check, expected_verdicts, python_adapter, timing_alternatives
+from real_clients import (
+    ADAPTERS,
+    Pin,
+    check,
+    expected_verdicts,
+    forked_adapters,
+    python_adapter,
+    timing_alternatives,
+)
 
 from conformance.client_cli import client_cases_dir
 from conformance.scenario.loader import load_cases
@@ -684,6 +693,14 @@ def selected(name: str, case_id: str) -> bool:
     if name in FULL or os.environ.get("CONFORMANCE_REAL_CLIENTS_FULL", "").strip() == "1":
         return True
     return case_id in EXPECTED.get(name, {}) or sampled(case_id)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _adapters_forked() -> Iterator[None]:
+    """The adapters start through a fork server (real_clients.forked_adapters): the verdicts
+    are the same, the test a fraction of the time."""
+    with forked_adapters():
+        yield
 
 
 @pytest.mark.parametrize("name", ["websockets", "websocket-client", "aiohttp", "tornado", "ws"])
