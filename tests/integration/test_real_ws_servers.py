@@ -281,13 +281,7 @@ def ws_cases():  # type: ignore[no-untyped-def]
 
 
 def run(reactor_thread, cases, name: str, url: str) -> TargetResults:  # type: ignore[no-untyped-def]
-    results = reactor_thread.run(
-        cases,
-        [Target.parse(f"{name}={url}")],
-        RunOptions(),
-        jobs=stability.JOBS,
-        heavy_jobs=stability.HEAVY_JOBS,
-    )
+    results = reactor_thread.run(cases, [Target.parse(f"{name}={url}")], RunOptions())
     return results.targets[0]
 
 
