@@ -25,13 +25,3 @@ def runs(name: str, repeated: frozenset[str]) -> int:
             raise ValueError(f"CONFORMANCE_REAL_RUNS={setting!r}: at least 1")
         return count
     return 3 if name in repeated else 1
-
-
-#: How the WebSocket-over-HTTP/2 suite runs against hypercorn, for speed: most of its time is
-#: waiting (hypercorn keeps the stream open 5 s after the closing handshake), not work. So
-#: more cases are in flight at once than a run's defaults (32, and one big-message case per
-#: target), which spare a user's machine and server; the verdicts must not depend on it, and
-#: the three runs show that they do not. Not for the WebSocket servers over HTTP/1.1: those
-#: are busy, not waiting, and autobahn-python and tornado missed deadlines at 128 cases.
-JOBS = 128
-HEAVY_JOBS = 4

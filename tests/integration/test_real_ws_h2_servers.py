@@ -55,9 +55,7 @@ def run(reactor_thread, cases, name: str, url: str, ca_file: Path | None) -> Tar
     target = Target.parse(f"{name}={url}", requested=("ws",))
     assert target.suites == ("ws",)
     options = RunOptions(tls=TLSSettings(ca_file=ca_file))
-    return reactor_thread.run(
-        cases, [target], options, jobs=stability.JOBS, heavy_jobs=stability.HEAVY_JOBS
-    ).targets[0]
+    return reactor_thread.run(cases, [target], options).targets[0]
 
 
 @pytest.mark.realserver
